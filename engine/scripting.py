@@ -1,0 +1,208 @@
+"""Scripts and expressions from diagrams run under RestrictedPython with a CPU budget and vetted helpers."""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import date, timedelta
+from functools import lru_cache
+
+from RestrictedPython import (
+    RestrictingNodeTransformer,
+    compile_restricted_eval,
+    compile_restricted_exec,
+    limited_builtins,
+    safe_globals,
+    utility_builtins,
+)
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from .clock import SystemClock, _current
+
+TICK_LIMIT = 2_000_000        # loop iterations one evaluation may take
+SECONDS_LIMIT = 2.0           # wall time one evaluation may take, checked every 1,000 iterations
+
+
+class SandboxViolation(Exception):
+    """Code refused by the sandbox at compile time (not a SyntaxError: Spiff reads SyntaxError.lineno)."""
+
+
+class BudgetExceeded(Exception):
+    """A script ran longer than its budget (endless loop)."""
+
+
+class _Budget:
+    __slots__ = ("ticks", "deadline")
+
+    def __init__(self):
+        self.ticks = 0
+        self.deadline = time.monotonic() + SECONDS_LIMIT
+
+    def tick(self):
+        self.ticks += 1
+        if self.ticks % 1000 == 0 and (self.ticks > TICK_LIMIT or time.monotonic() > self.deadline):
+            raise BudgetExceeded(f"stopped after {self.ticks} loop iterations (CPU budget exceeded)")
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("xieshang_script_budget", default=None)
+
+
+def _tick():
+    budget = _budget.get()
+    if budget is not None:
+        budget.tick()
+
+
+def _counted_iter(obj):
+    for item in default_guarded_getiter(obj):
+        _tick()
+        yield item
+
+
+class _BudgetPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy, plus a budget tick at the top of every while-loop body."""
+
+    def visit_While(self, node):
+        node = super().visit_While(node)
+        tick = ast.Expr(ast.Call(func=ast.Name("_tick_", ast.Load()), args=[], keywords=[]))
+        node.body.insert(0, ast.copy_location(tick, node))
+        ast.fix_missing_locations(node)
+        return node
+
+
+@lru_cache(maxsize=8192)
+def compile_exec(source: str):
+    """Compile a script under the sandbox policy or raise SandboxViolation."""
+    result = compile_restricted_exec(source, policy=_BudgetPolicy)
+    if result.errors:
+        raise SandboxViolation("; ".join(result.errors))
+    return result.code
+
+
+@lru_cache(maxsize=8192)
+def compile_eval(source: str):
+    """Compile an expression under the sandbox policy or raise SandboxViolation."""
+    result = compile_restricted_eval(source.strip(), policy=_BudgetPolicy)
+    if result.errors:
+        raise SandboxViolation("; ".join(result.errors))
+    return result.code
+
+
+def _inplacevar(op, x, y):
+    ops = {"+=": lambda: x + y, "-=": lambda: x - y, "*=": lambda: x * y, "/=": lambda: x / y,
+           "//=": lambda: x // y, "%=": lambda: x % y}
+    if op not in ops:
+        raise SandboxViolation(f"{op} is not allowed")
+    return ops[op]()
+
+
+def _write(obj):
+    """Scripts may mutate plain containers (task data), nothing else."""
+    return obj if isinstance(obj, dict | list | set) else full_write_guard(obj)
+
+
+def _today() -> str:
+    clock = _current.get() or SystemClock()
+    return clock.now().date().isoformat()
+
+
+def _add_days(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
+def _days_between(first: str, second: str) -> int:
+    return (date.fromisoformat(second) - date.fromisoformat(first)).days
+
+
+HELPERS: dict[str, Callable] = {"today": _today, "add_days": _add_days, "days_between": _days_between}
+
+_BUILTINS = {
+    **safe_globals["__builtins__"], **limited_builtins, **utility_builtins,
+    "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "enumerate": enumerate,
+    "dict": dict, "list": list, "map": map, "filter": filter, "reversed": reversed,
+}
+for _unsafe in ("string", "math", "random", "whrandom", "set", "frozenset"):
+    _BUILTINS.pop(_unsafe, None)
+_BUILTINS["set"] = set
+
+BASE_GLOBALS = {
+    **safe_globals, "__builtins__": _BUILTINS,
+    "_getattr_": safer_getattr, "_getitem_": default_guarded_getitem, "_getiter_": _counted_iter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": _write, "_inplacevar_": _inplacevar, "_tick_": _tick,
+}
+_RESERVED = set(BASE_GLOBALS) | set(HELPERS)
+
+
+def _with_budget(fn, *args):
+    token = _budget.set(_Budget()) if _budget.get() is None else None
+    try:
+        return fn(*args)
+    finally:
+        if token is not None:
+            _budget.reset(token)
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates and executes diagram code in the sandbox; task data is the only state it sees."""
+
+    def evaluate(self, expression, context, external_context=None):
+        scope = {**BASE_GLOBALS, **HELPERS, **(external_context or {}), **context}
+        return _with_budget(eval, compile_eval(expression), scope)
+
+    def execute(self, script, context, external_context=None):
+        scope = {**BASE_GLOBALS, **HELPERS, **(external_context or {}), **context}
+        _with_budget(exec, compile_exec(script), scope)
+        external = external_context or {}
+        for key, value in scope.items():
+            if key in _RESERVED or key in external or callable(value):
+                continue
+            context[key] = value
+        for key in [k for k in context if k not in scope]:
+            del context[key]
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise SandboxViolation("service calls go through the engine")
+
+
+ServiceHandler = Callable[[object, str, dict], dict]
+_service_handler: ContextVar[ServiceHandler | None] = ContextVar("xieshang_service_handler", default=None)
+
+
+class ScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine on the sandbox; service tasks call the handler set by the runtime."""
+
+    def __init__(self):
+        super().__init__(environment=RestrictedEnvironment())
+
+    def validate(self, expression):
+        compile_eval(expression) if "\n" not in expression.strip() else compile_exec(expression)
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        handler = _service_handler.get()
+        if handler is None:
+            raise SandboxViolation(f"no service handler for {operation_name}")
+        params = {key: spec["value"] for key, spec in (operation_params or {}).items()}
+        return json.dumps(handler(task, operation_name, params))
+
+
+def service_handler(handler: ServiceHandler | None):
+    """Set the service handler for the current context; returns the token to reset it."""
+    return _service_handler.set(handler)
+
+
+def reset_service_handler(token) -> None:
+    """Undo `service_handler`."""
+    _service_handler.reset(token)

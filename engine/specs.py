@@ -1,0 +1,290 @@
+"""Process bundles (BPMN + DMN + forms): load, validate every problem at once, parse once per version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .errors import Problem, SpecInvalid
+from .expressions import expression_problems
+from .xmlsafe import UnsafeXml, load_xml
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+FORM_KEYS = ("formJsonSchemaFilename", "formUiSchemaFilename")
+MAX_FILES = 200
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The files of one deployable process: relative path → bytes."""
+
+    files: dict[str, bytes]
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 over every path and its bytes, in path order."""
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            digest.update(path.encode() + b"\0" + self.files[path] + b"\0")
+        return digest.hexdigest()
+
+    def paths(self, suffix: str) -> list[str]:
+        """Paths ending in `suffix`, sorted."""
+        return sorted(p for p in self.files if p.endswith(suffix))
+
+
+def load_bundle(paths: Iterable[Path | str]) -> Bundle:
+    """Read a bundle from directories (every .bpmn/.dmn/.json below) or files (plus the forms they name)."""
+    files: dict[str, bytes] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for item in sorted(path.rglob("*")):
+                if item.is_file() and item.suffix in {".bpmn", ".dmn", ".json"}:
+                    files[item.relative_to(path).as_posix()] = item.read_bytes()
+        elif path.is_file():
+            files[path.name] = path.read_bytes()
+            if path.suffix == ".bpmn":
+                files.update(_referenced_forms(path))
+        else:
+            raise SpecInvalid([Problem(str(raw), None, None, "no such file or directory")])
+    if len(files) > MAX_FILES:
+        raise SpecInvalid([Problem("-", None, None, f"{len(files)} files; the limit is {MAX_FILES}")])
+    return Bundle(files)
+
+
+def _referenced_forms(bpmn_path: Path) -> dict[str, bytes]:
+    try:
+        root = load_xml(bpmn_path.read_bytes(), bpmn_path.name)
+    except UnsafeXml:
+        return {}
+    found = {}
+    for prop in root.iterfind(".//spiffworkflow:property", NS):
+        name, value = prop.get("name"), prop.get("value") or ""
+        candidate = bpmn_path.parent / value
+        if name in FORM_KEYS and candidate.is_file() and ".." not in Path(value).parts:
+            found[Path(value).as_posix()] = candidate.read_bytes()
+    return found
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    """What the engine reads from a flow node's XML beyond SpiffWorkflow: lane, properties, source line."""
+
+    id: str
+    tag: str
+    name: str | None
+    file: str
+    line: int | None
+    lane_id: str | None
+    properties: dict[str, str] = field(default_factory=dict)
+    instructions: str | None = None
+
+    @property
+    def role(self) -> str | None:
+        """The role that acts on this node: the `role` property, else the lane id without `lane_`."""
+        if "role" in self.properties:
+            return self.properties["role"]
+        if self.lane_id and self.lane_id.startswith("lane_"):
+            return self.lane_id[len("lane_"):]
+        return self.lane_id
+
+    @property
+    def step(self) -> int | None:
+        """The method step (0 = intake/triage, 1..6) from the `step` property."""
+        value = self.properties.get("step")
+        return int(value) if value and value.isdigit() else None
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]:
+    """Index every flow node in a BPMN document by id."""
+    lanes = {ref.text.strip(): ref.getparent() for ref in root.iterfind(".//bpmn:flowNodeRef", NS) if ref.text}
+    elements = {}
+    for process in root.iterfind(".//bpmn:process", NS):
+        for node in process.iter():
+            node_id = node.get("id")
+            if not node_id or _local(node.tag) in {"sequenceFlow", "lane", "laneSet", "process"}:
+                continue
+            props = {p.get("name"): p.get("value", "") for p in node.iterfind(
+                "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+            instructions = node.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
+            lane = lanes.get(node_id)
+            elements[node_id] = ElementInfo(
+                id=node_id, tag=_local(node.tag), name=node.get("name"), file=filename, line=node.sourceline,
+                lane_id=lane.get("id") if lane is not None else None, properties=props,
+                instructions=instructions.text if instructions is not None else None)
+    return elements
+
+
+@dataclass
+class ParsedBundle:
+    """A parsed, validated bundle; shared by every instance of its version (read-only after parsing)."""
+
+    bundle: Bundle
+    process_id: str
+    spec: object
+    subprocess_specs: dict
+    elements: dict[str, ElementInfo]
+    forms: dict[str, dict]
+    decisions: dict[str, object]
+
+    def form(self, element_id: str) -> tuple[dict | None, dict | None, str | None]:
+        """(JSON schema, UI schema, schema path) of a node's form; Nones when it has none."""
+        info = self.elements.get(element_id)
+        if info is None or "formJsonSchemaFilename" not in info.properties:
+            return None, None, None
+        path = _resolve(info.file, info.properties["formJsonSchemaFilename"])
+        ui_name = info.properties.get("formUiSchemaFilename")
+        ui = self.forms.get(_resolve(info.file, ui_name)) if ui_name else None
+        return self.forms.get(path), ui, path
+
+
+def _resolve(base_file: str, relative: str) -> str:
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_file), relative))
+
+
+class _Collector:
+    """Collects problems; parse_bundle raises them all at once."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def add(self, file, line, element_id, message):
+        self.problems.append(Problem(file, line, element_id, message))
+
+
+_DMN_VALIDATORS: dict[str, BpmnValidator] = {}
+
+
+def _xsd_problems(root, filename, out: _Collector, dmn: bool) -> None:
+    if dmn:
+        xsd = DMN_SCHEMAS.get(root.nsmap.get(None) or root.nsmap.get("dmn"))
+        if xsd is None:
+            out.add(filename, root.sourceline, root.get("id"), "unknown DMN namespace")
+            return
+        validator = _DMN_VALIDATORS.setdefault(xsd, BpmnValidator(xsd))
+    else:
+        validator = VALIDATOR
+        validator.preprocess(root)
+    schema = validator.validator
+    if not schema.validate(root):
+        for err in schema.error_log:
+            out.add(filename, err.line, None, f"schema: {err.message}")
+
+
+def _form_problems(bundle: Bundle, elements: dict[str, ElementInfo], out: _Collector) -> dict[str, dict]:
+    forms: dict[str, dict] = {}
+    for info in elements.values():
+        for key in FORM_KEYS:
+            if key not in info.properties:
+                continue
+            path = _resolve(info.file, info.properties[key])
+            if path not in bundle.files:
+                out.add(info.file, info.line, info.id, f"{key}: form file {path} is missing from the bundle")
+                continue
+            try:
+                doc = json.loads(bundle.files[path])
+            except (ValueError, UnicodeDecodeError) as exc:
+                out.add(path, None, info.id, f"not valid JSON: {exc}")
+                continue
+            if key == "formJsonSchemaFilename":
+                try:
+                    Draft202012Validator.check_schema(doc)
+                except SchemaError as exc:
+                    out.add(path, None, info.id, f"not a valid JSON Schema: {exc.message}")
+                    continue
+            forms[path] = doc
+    return forms
+
+
+def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
+    """Validate and parse a bundle; raise SpecInvalid listing every problem found."""
+    out = _Collector()
+    parser = SpiffBpmnParser()
+    elements: dict[str, ElementInfo] = {}
+    bpmn_roots = []
+    for path in bundle.paths(".bpmn") + bundle.paths(".dmn"):
+        try:
+            root = load_xml(bundle.files[path], path)
+        except UnsafeXml as exc:
+            out.problems.append(exc.problem)
+            continue
+        is_dmn = path.endswith(".dmn")
+        _xsd_problems(root, path, out, dmn=is_dmn)
+        expression_problems(root, path, out, set(operators), dmn=is_dmn)
+        try:
+            if is_dmn:
+                parser.add_dmn_xml(root, filename=path)
+            else:
+                parser.add_bpmn_xml(etree.ElementTree(root), filename=path)
+                elements.update(read_elements(root, path))
+                bpmn_roots.append((path, root))
+        except ValidationException as exc:
+            out.add(exc.file_name or path, exc.line_number or None, exc.id or None, str(exc).split("\n")[0])
+    if not bundle.paths(".bpmn"):
+        out.add("-", None, None, "the bundle has no .bpmn file")
+    forms = _form_problems(bundle, elements, out)
+    decisions = _decisions(parser, out)
+    for path, root in bpmn_roots:
+        for ref in root.iterfind(".//spiffworkflow:calledDecisionId", NS):
+            if (ref.text or "").strip() not in decisions:
+                owner = ref.getparent().getparent()
+                out.add(path, ref.sourceline, owner.get("id"), f"unknown DMN decision id {ref.text!r}")
+    process_id, spec, subprocess_specs = _main_spec(parser, out)
+    if out.problems:
+        raise SpecInvalid(out.problems)
+    return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions)
+
+
+def _decisions(parser: SpiffBpmnParser, out: _Collector) -> dict[str, object]:
+    """Parse each DMN decision; its first decision table is what a business-rule task evaluates."""
+    decisions = {}
+    for decision_id, dmn_parser in parser.dmn_parsers.items():
+        try:
+            dmn_parser.parse()
+            decisions[decision_id] = dmn_parser.decision.decisionTables[0]
+        except ValidationException as exc:
+            out.add(exc.file_name or dmn_parser.filename or "-", exc.line_number or None, exc.id or decision_id,
+                    str(exc).split("\n")[0])
+        except (IndexError, AttributeError, KeyError) as exc:
+            out.add(dmn_parser.filename or "-", None, decision_id, f"decision has no usable table: {exc}")
+    return decisions
+
+
+def _main_spec(parser: SpiffBpmnParser, out: _Collector):
+    """The executable process no other process calls, parsed with its subprocess specs."""
+    ids = parser.get_process_ids()
+    if not ids:
+        out.add("-", None, None, "no executable process (isExecutable=\"true\") in the bundle")
+        return None, None, None
+    called = set()
+    for pid in ids:
+        called |= set(parser.process_parsers[pid].get_calledElement_ids()
+                      if hasattr(parser.process_parsers[pid], "get_calledElement_ids") else [])
+    main = next((pid for pid in ids if pid not in called), ids[0])
+    try:
+        return main, parser.get_spec(main), parser.get_subprocess_specs(main)
+    except ValidationException as exc:
+        out.add(exc.file_name or "-", exc.line_number or None, exc.id or None, str(exc).split("\n")[0])
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises assorted types for broken diagrams
+        out.add("-", None, main, f"cannot build the process: {type(exc).__name__}: {exc}")
+    return main, None, None
