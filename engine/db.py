@@ -71,4 +71,11 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Create or upgrade the schema to the newest migration."""
-    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -83,6 +83,8 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    __mapper_args__ = {"version_id_col": revision}   # optimistic concurrency: stale writes fail
+
 
 class HumanTask(Base):
     """Projection of a ready (or finished) user task, rewritten on every save; inbox queries read it."""

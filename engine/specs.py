@@ -27,6 +27,7 @@ NS = {
 }
 FORM_KEYS = ("formJsonSchemaFilename", "formUiSchemaFilename")
 MAX_FILES = 200
+STEP_PROPERTY = "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='step']"
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,17 @@ def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _inherited_step(node) -> str | None:
+    """A node inside a step's subprocess belongs to that step."""
+    parent = node.getparent()
+    while parent is not None:
+        prop = parent.find(STEP_PROPERTY, NS)
+        if prop is not None:
+            return prop.get("value")
+        parent = parent.getparent()
+    return None
+
+
 def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]:
     """Index every flow node in a BPMN document by id."""
     lanes = {ref.text.strip(): ref.getparent() for ref in root.iterfind(".//bpmn:flowNodeRef", NS) if ref.text}
@@ -126,6 +138,8 @@ def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]
                 continue
             props = {p.get("name"): p.get("value", "") for p in node.iterfind(
                 "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+            if "step" not in props and (inherited := _inherited_step(node)) is not None:
+                props["step"] = inherited
             instructions = node.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
             lane = lanes.get(node_id)
             elements[node_id] = ElementInfo(

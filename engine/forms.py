@@ -1,0 +1,68 @@
+"""Form data checked against a task's JSON Schema: every error, per field, in words a person understands."""
+
+from __future__ import annotations
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .errors import ValidationFailed
+
+_FORMATS = FormatChecker()
+
+_MESSAGES = {
+    "required": "此项为必填项",
+    "type": "类型不正确，应为 {expected}",
+    "enum": "请从给定选项中选择",
+    "const": "请从给定选项中选择",
+    "oneOf": "请从给定选项中选择",
+    "maxLength": "不能超过 {limit} 个字",
+    "minLength": "至少需要 {limit} 个字",
+    "minItems": "至少需要 {limit} 项",
+    "maxItems": "最多 {limit} 项",
+    "minimum": "不能小于 {limit}",
+    "maximum": "不能大于 {limit}",
+    "format": "格式不正确（{expected}）",
+    "pattern": "格式不正确",
+    "uniqueItems": "不能有重复项",
+}
+_TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否", "array": "列表",
+          "object": "对象"}
+
+
+def _path(error) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        parts.append(missing)
+    return "/".join(parts) or "(form)"
+
+
+def _message(error) -> str:
+    kind = error.validator
+    template = _MESSAGES.get(kind)
+    if template is None:
+        return error.message
+    limit = error.validator_value
+    expected = _TYPES.get(limit, limit) if kind == "type" else limit
+    return template.format(limit=limit, expected=expected) + f" ({error.message})"
+
+
+def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:
+    """Every schema violation in `data`, keyed by field path (`suggestions/0/department`)."""
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    errors: dict[str, list[str]] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        errors.setdefault(_path(error), []).append(_message(error))
+    return errors
+
+
+def clean_submission(schema: dict | None, data) -> dict:
+    """Validate `data` against the form and keep only the fields the form declares; raise ValidationFailed."""
+    if not isinstance(data, dict):
+        raise ValidationFailed({"(form)": ["提交的数据必须是一个对象 (data must be a JSON object)"]})
+    if schema is None:
+        return dict(data)
+    errors = field_errors(schema, data)
+    if errors:
+        raise ValidationFailed(errors)
+    declared = schema.get("properties")
+    return dict(data) if declared is None else {k: v for k, v in data.items() if k in declared}

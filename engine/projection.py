@@ -1,0 +1,58 @@
+"""The `human_task` projection, rewritten on every save so inbox and overdue queries never load workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .deadlines import deadline_for
+from .models import HumanTask, ProcessInstance
+from .runtime import evaluate, find_task, ready_user_tasks
+from .specs import ParsedBundle
+
+
+def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime) -> HumanTask:
+    info = parsed.elements.get(task.task_spec.bpmn_id)
+    props = info.properties if info else {}
+    org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else task.data.get("org_unit")
+    assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
+    tier = task.data.get("tier")
+    step = info.step if info else None
+    deadline = deadline_for(parsed, tier, step, now)
+    return HumanTask(
+        id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=step, lane=task.task_spec.lane,
+        role=info.role if info else None, org_unit_code=None if org_unit is None else str(org_unit),
+        tier=tier, assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
+        status="ready", due_at=deadline.due_at if deadline else None,
+        remind_at=deadline.remind_at if deadline else None,
+        escalate_at=deadline.escalate_at if deadline else None, escalation_level=0, created_at=now)
+
+
+def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
+         actor: str | None = None, completed_task: str | None = None) -> list[HumanTask]:
+    """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows."""
+    open_rows = {row.id: row for row in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    added = []
+    ready_ids = set()
+    for task in ready_user_tasks(workflow):
+        task_id = str(task.id)
+        ready_ids.add(task_id)
+        if task_id not in open_rows:
+            row = _new_row(instance, parsed, task, now)
+            session.add(row)
+            added.append(row)
+    for task_id, row in open_rows.items():
+        if task_id in ready_ids:
+            continue
+        task = find_task(workflow, task_id)
+        done = task is not None and task.has_state(TaskState.COMPLETED)
+        row.status = "completed" if done else "cancelled"
+        row.completed_at = now
+        if done and task_id == completed_task:
+            row.completed_by = actor
+    return added

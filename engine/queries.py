@@ -1,0 +1,60 @@
+"""Read-only queries over the projections (never deserializing workflows)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from . import directory
+from .models import HumanTask, ProcessInstance, ProcessVersion
+from .versions import VersionCache
+from .views import TaskView
+
+
+def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list[TaskView]:
+    pending = {(r.role, r.org_unit_code) for r in rows if not r.assignee}
+    holders = directory.holders(session, pending)
+    instance_ids = {r.instance_id for r in rows}
+    instances = {i.id: i for i in session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id.in_(instance_ids)))} if instance_ids else {}
+    version_ids = {i.version_id for i in instances.values()}
+    parsed = {v.id: cache.for_version(v) for v in session.scalars(
+        select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))} if version_ids else {}
+    views = []
+    for row in rows:
+        instance = instances[row.instance_id]
+        bundle = parsed[instance.version_id]
+        schema, ui, _ = bundle.form(row.task_spec)
+        info = bundle.elements.get(row.task_spec)
+        candidates = (row.assignee,) if row.assignee else tuple(holders.get((row.role, row.org_unit_code), ()))
+        views.append(TaskView(
+            id=row.id, instance_id=row.instance_id, name=row.name, task_spec=row.task_spec, step=row.step,
+            lane=row.lane, role=row.role, org_unit=row.org_unit_code, tier=row.tier, candidates=candidates,
+            assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
+            form=schema, instructions=info.instructions if info else None, revision=instance.revision))
+    return views
+
+
+def task_view(session: Session, cache: VersionCache, row: HumanTask) -> TaskView:
+    """One human task as a view."""
+    return _views(session, cache, [row])[0]
+
+
+def inbox_filter(session: Session, username: str):
+    """SQL condition: open tasks assigned to `username` or claimable through one of their memberships."""
+    pairs = sorted(directory.memberships_of(session, username))
+    claimable = and_(HumanTask.assignee.is_(None),
+                     tuple_(HumanTask.role, HumanTask.org_unit_code).in_(pairs)) if pairs else False
+    return and_(HumanTask.status == "ready", or_(HumanTask.assignee == username, claimable))
+
+
+def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,
+               limit: int = 500) -> list[TaskView]:
+    """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first."""
+    query = select(HumanTask).where(HumanTask.status == "ready")
+    if actor is not None:
+        query = query.where(inbox_filter(session, actor))
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
+    return _views(session, cache, list(session.scalars(query)))

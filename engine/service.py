@@ -1,0 +1,298 @@
+"""The engine's commands: deploy, start, complete, claim, reassign, cancel, fire timers; and its queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import directory, projection, records, runtime, versions
+from .clock import Clock, FrozenClock, SystemClock
+from .db import make_engine, make_session_factory
+from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
+from .forms import clean_submission
+from .models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from .serialization import state_serializer
+from .settings import Settings
+from .specs import load_bundle
+from .views import Deployed, EventView, InstanceView, TaskView
+
+STALE_MESSAGE = "该事项已被他人更新，请刷新后重试 (the instance was changed by someone else; reload and try again)"
+
+
+class Engine:
+    """Every command runs in its own transaction: it commits on success and changes nothing on error."""
+
+    def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None):
+        self.sessions = sessions
+        self.clock = clock or SystemClock()
+        self.cache = cache or versions.VersionCache()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:
+        """An engine on the configured database."""
+        return cls(make_session_factory(make_engine(settings.database_url)), clock)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back otherwise."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            raise ConcurrentUpdate(STALE_MESSAGE) from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # --- process versions -------------------------------------------------------------------------
+    def validate(self, paths: Iterable[str | Path]) -> list[Problem]:
+        """Every problem in the bundle at `paths`; empty when it would deploy."""
+        try:
+            self.cache.parse(load_bundle(paths))
+        except SpecInvalid as exc:
+            return exc.problems
+        return []
+
+    def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
+        """Deploy the bundle at `paths`; identical content returns the existing version."""
+        bundle = load_bundle(paths)
+        with self.unit_of_work() as session:
+            version, created = versions.deploy(session, self.cache, bundle, actor, self.clock.now())
+            if created:
+                self._audit(session, None, "version_deployed", actor, None,
+                            {"process_id": version.process_id, "version": version.content_hash[:12]})
+            return Deployed(version.process_id, version.content_hash[:12], version.id, created)
+
+    # --- instances --------------------------------------------------------------------------------
+    def start_instance(self, process_id: str, data: dict, actor: str | None = None) -> int:
+        """Start the latest version of a process with start-form data; returns the instance id."""
+        with self.unit_of_work() as session:
+            version = versions.latest(session, process_id)
+            parsed = self.cache.for_version(version)
+            start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
+            schema = parsed.form(start_id)[0] if start_id else None
+            clean = clean_submission(schema, data)
+            workflow = runtime.new_workflow(parsed, clean)
+            now = self.clock.now()
+            row = ProcessInstance(version_id=version.id, process_id=process_id, status="running", state="",
+                                  started_by=actor, created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            if records.is_consultation(clean):
+                records.record_intake(session, row, clean, now)
+            self._audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
+            advance = runtime.run(workflow, self.clock)
+            self._save(session, row, parsed, workflow, advance, actor)
+            return row.id
+
+    def cancel_instance(self, instance_id: int, actor: str | None, reason: str = "") -> None:
+        """Cancel a running instance; its open tasks are closed."""
+        with self.unit_of_work() as session:
+            row = self._instance(session, instance_id)
+            if row.status in {"completed", "cancelled"}:
+                raise InvalidState(f"实例 {instance_id} 已{'完成' if row.status == 'completed' else '取消'}，不能取消")
+            parsed, workflow = self._load(row)
+            workflow.cancel()
+            row.status = "cancelled"
+            self._audit(session, row.id, "instance_cancelled", actor, None, {"reason": reason})
+            self._save(session, row, parsed, workflow, runtime.Advance(), actor, status="cancelled")
+
+    # --- human tasks ------------------------------------------------------------------------------
+    def complete_task(self, task_id: str, data: dict, actor: str, revision: int | None = None) -> int:
+        """Complete a ready task with form data (validated, unknown fields dropped); returns the instance id."""
+        with self.unit_of_work() as session:
+            human = self._open_task(session, task_id)
+            self._require_candidate(session, human, actor)
+            row = self._instance(session, human.instance_id)
+            if revision is not None and revision != row.revision:
+                raise ConcurrentUpdate(STALE_MESSAGE)
+            parsed, workflow = self._load(row)
+            task = runtime.find_task(workflow, task_id)
+            if task is None or task not in runtime.ready_user_tasks(workflow):
+                raise InvalidState(f"任务 {task_id} 当前不可办理 (task is not ready)")
+            clean = clean_submission(parsed.form(task.task_spec.bpmn_id)[0], data)
+
+            def complete():
+                task.set_data(**clean)
+                task.run()
+
+            advance = runtime.run(workflow, self.clock, on_task=complete)
+            self._audit(session, row.id, "task_completed", actor, task_id,
+                        {"task": human.task_spec, "name": human.name, "fields": sorted(clean)})
+            self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)
+            return row.id
+
+    def claim_task(self, task_id: str, actor: str) -> None:
+        """Take a task: it becomes assigned to `actor`, who must be a candidate."""
+        with self.unit_of_work() as session:
+            human = self._open_task(session, task_id)
+            self._require_candidate(session, human, actor)
+            if human.assignee and human.assignee != actor:
+                raise InvalidState(f"任务已由 {human.assignee} 认领 (already claimed by {human.assignee})")
+            human.assignee = actor
+            self._touch(session, human.instance_id)
+            self._audit(session, human.instance_id, "task_claimed", actor, task_id, {})
+
+    def release_task(self, task_id: str, actor: str) -> None:
+        """Give a claimed task back to everyone with its role."""
+        with self.unit_of_work() as session:
+            human = self._open_task(session, task_id)
+            if human.assignee != actor and not self._is_manager(session, human, actor):
+                raise PermissionDenied(f"{actor} 未认领此任务，不能释放 (only the assignee may release it)")
+            human.assignee = None
+            self._touch(session, human.instance_id)
+            self._audit(session, human.instance_id, "task_released", actor, task_id, {})
+
+    def reassign_task(self, task_id: str, to_user: str, actor: str) -> None:
+        """Hand a task (转办) to another person who holds its role in its org unit."""
+        with self.unit_of_work() as session:
+            human = self._open_task(session, task_id)
+            if human.assignee != actor and not self._is_manager(session, human, actor):
+                raise PermissionDenied(f"{actor} 无权转办此任务 (only the assignee or a supervisor may reassign)")
+            if (human.role, human.org_unit_code) not in directory.memberships_of(session, to_user):
+                raise InvalidState(f"{to_user} 在 {human.org_unit_code} 没有 {human.role} 角色，不能接收此任务")
+            previous, human.assignee = human.assignee, to_user
+            self._touch(session, human.instance_id)
+            self._audit(session, human.instance_id, "task_reassigned", actor, task_id,
+                        {"from": previous, "to": to_user})
+
+    # --- timers -----------------------------------------------------------------------------------
+    def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[int]:
+        """Fire every timer due at `now` (default: the clock), once; returns the instances advanced."""
+        now = now or self.clock.now()
+        with self.unit_of_work() as session:
+            due = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now)
+                                       .order_by(ProcessInstance.next_timer_at).limit(limit)))
+        fired = []
+        for instance_id in due:
+            try:
+                if self._fire(instance_id, now):
+                    fired.append(instance_id)
+            except ConcurrentUpdate:
+                continue    # someone else advanced it; its next_timer_at is already recomputed
+        return fired
+
+    def _fire(self, instance_id: int, now: datetime) -> bool:
+        with self.unit_of_work() as session:
+            row = self._instance(session, instance_id)
+            if row.next_timer_at is None or row.next_timer_at > now:
+                return False
+            parsed, workflow = self._load(row)
+            try:
+                advance = runtime.run(workflow, FrozenClock(now))
+            except ScriptError as exc:
+                row.status, row.error, row.next_timer_at = "error", str(exc), None
+                self._audit(session, row.id, "script_error", None, None, {"error": str(exc)})
+                return False
+            self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()})
+            self._save(session, row, parsed, workflow, advance, None, at=now)
+            return True
+
+    # --- queries ----------------------------------------------------------------------------------
+    def list_tasks(self, actor: str | None = None, instance_id: int | None = None) -> list[TaskView]:
+        """Ready tasks (those `actor` may act on, if given), soonest due first."""
+        from .queries import list_tasks
+
+        with self.unit_of_work() as session:
+            return list_tasks(session, self.cache, actor, instance_id)
+
+    def get_task(self, task_id: str) -> TaskView:
+        """One task by id."""
+        from .queries import task_view
+
+        with self.unit_of_work() as session:
+            human = session.get(HumanTask, task_id)
+            if human is None:
+                raise NotFound(f"没有任务 {task_id} (no such task)")
+            return task_view(session, self.cache, human)
+
+    def show_instance(self, instance_id: int) -> InstanceView:
+        """An instance with its current data and audit events."""
+        with self.unit_of_work() as session:
+            row = self._instance(session, instance_id)
+            parsed, workflow = self._load(row)
+            events = tuple(EventView(e.kind, e.at, e.actor, e.task_id, e.detail) for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id)))
+            version = session.get(ProcessVersion, row.version_id)
+            return InstanceView(row.id, row.process_id, version.content_hash[:12], row.status, row.step, row.tier,
+                                row.org_unit_code, runtime.instance_data(workflow), events, row.next_timer_at,
+                                row.revision, row.error)
+
+    # --- internals --------------------------------------------------------------------------------
+    def _instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"没有实例 {instance_id} (no such instance)")
+        return row
+
+    def _open_task(self, session: Session, task_id: str) -> HumanTask:
+        human = session.get(HumanTask, task_id)
+        if human is None:
+            raise NotFound(f"没有任务 {task_id} (no such task)")
+        if human.status != "ready":
+            raise InvalidState(f"任务 {human.name} 已{'办结' if human.status == 'completed' else '取消'} "
+                               f"(task is {human.status})")
+        return human
+
+    def _require_candidate(self, session: Session, human: HumanTask, actor: str) -> None:
+        if human.assignee:
+            if human.assignee != actor:
+                raise PermissionDenied(f"此任务已指派给 {human.assignee} (assigned to {human.assignee})")
+            return
+        if (human.role, human.org_unit_code) not in directory.memberships_of(session, actor):
+            raise PermissionDenied(f"{actor} 在 {human.org_unit_code} 没有 {human.role} 角色，不能办理此任务")
+
+    def _is_manager(self, session: Session, human: HumanTask, actor: str) -> bool:
+        held = directory.memberships_of(session, actor)
+        return any((role, human.org_unit_code) in held for role in ("supervisor", "platform_lead")) or \
+            ("office", "county") in held
+
+    def _touch(self, session: Session, instance_id: int) -> None:
+        row = self._instance(session, instance_id)
+        row.updated_at = self.clock.now()
+
+    def _load(self, row: ProcessInstance):
+        version = object_session(row).get(ProcessVersion, row.version_id)
+        parsed = self.cache.for_version(version)
+        workflow = state_serializer().loads(row.state, parsed.spec, parsed.subprocess_specs)
+        return parsed, runtime.attach(workflow)
+
+    def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
+        now = at or self.clock.now()
+        data = runtime.instance_data(workflow)
+        row.state = state_serializer().dumps(workflow)
+        row.status = status or runtime.status_of(workflow)
+        row.error = None
+        row.next_timer_at = None if row.status in {"completed", "cancelled"} else runtime.next_timer_at(workflow)
+        steps = runtime.active_steps(workflow, parsed)
+        row.step = max(steps) if steps else row.step
+        row.tier = data.get("tier") or row.tier
+        row.org_unit_code = data.get("org_unit") or row.org_unit_code
+        row.updated_at = now
+        if row.status == "completed" and row.completed_at is None:
+            row.completed_at = now
+            self._audit(session, row.id, "instance_completed", actor, None, {})
+        for call in advance.service_calls:
+            key = f"{row.id}:{call.task_id}:{call.operator}"
+            session.add(OutboxMessage(idempotency_key=key, instance_id=row.id, task_id=call.task_id,
+                                      operator=call.operator, params=call.params, created_at=now))
+            self._audit(session, row.id, "service_called", None, call.task_id,
+                        {"operator": call.operator, "element": call.element_id})
+        session.flush()
+        projection.sync(session, row, parsed, workflow, now, actor, completed_task)
+        records.sync_consultation(session, row, data, now,
+                                  published=any(c.operator == "publish" for c in advance.service_calls))
+
+    def _audit(self, session, instance_id, kind, actor, task_id, detail) -> None:
+        session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
+                               at=self.clock.now(), detail=detail))

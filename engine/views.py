@@ -1,0 +1,84 @@
+"""Frozen views the engine returns; never ORM rows or SpiffWorkflow objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _AsDict:
+    def as_dict(self) -> dict:
+        """JSON-ready dict (datetimes as ISO strings)."""
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class Deployed(_AsDict):
+    """Result of a deploy."""
+
+    process_id: str
+    version: str
+    version_id: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class TaskView(_AsDict):
+    """A human task as a person (or a tool) sees it."""
+
+    id: str
+    instance_id: int
+    name: str
+    task_spec: str
+    step: int | None
+    lane: str | None
+    role: str | None
+    org_unit: str | None
+    tier: str | None
+    candidates: tuple[str, ...]
+    assignee: str | None
+    due_at: datetime | None
+    escalation_level: int
+    status: str
+    form: dict | None
+    instructions: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
+class EventView(_AsDict):
+    """One audit event."""
+
+    kind: str
+    at: datetime
+    actor: str | None
+    task_id: str | None
+    detail: dict
+
+
+@dataclass(frozen=True)
+class InstanceView(_AsDict):
+    """An instance with its data and history."""
+
+    id: int
+    process_id: str
+    version: str
+    status: str
+    step: int | None
+    tier: str | None
+    org_unit: str | None
+    data: dict
+    events: tuple[EventView, ...]
+    next_timer_at: datetime | None
+    revision: int
+    error: str | None
