@@ -136,9 +136,9 @@ class Engine:
         """Take a task: it becomes assigned to `actor`, who must be a candidate."""
         with self.unit_of_work() as session:
             human = self._open_task(session, task_id)
-            self._require_candidate(session, human, actor)
             if human.assignee and human.assignee != actor:
                 raise InvalidState(f"任务已由 {human.assignee} 认领 (already claimed by {human.assignee})")
+            self._require_candidate(session, human, actor)
             human.assignee = actor
             self._touch(session, human.instance_id)
             self._audit(session, human.instance_id, "task_claimed", actor, task_id, {})

@@ -1,0 +1,203 @@
+"""Engine commands on SQLite and PostgreSQL: versions, start, complete, claim, reassign, cancel, timers, concurrency."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import directory
+from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from tests.conftest import DATA
+
+MINI = DATA / "mini"
+
+
+@pytest.fixture
+def mini(service):
+    """The engine with demo people and the mini process deployed."""
+    with service.unit_of_work() as session:
+        directory.load_demo(session, service.clock.now())
+    service.deploy([MINI], actor="owner")
+    return service
+
+
+def _count(service, model) -> int:
+    with service.unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_identical_content_deploys_as_the_same_version(service, tmp_path):
+    first = service.deploy([MINI])
+    again = service.deploy([MINI])
+    assert (again.version, again.created) == (first.version, False)
+    changed = tmp_path / "mini"
+    shutil.copytree(MINI, changed)
+    bpmn = changed / "mini.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('name="审核"', 'name="初审"'), encoding="utf-8")
+    second = service.deploy([changed])
+    assert second.created and second.version != first.version
+    assert _count(service, ProcessVersion) == 2
+
+
+def test_instances_stay_pinned_to_their_version(mini, tmp_path):
+    old = mini.start_instance("mini", {"title": "旧版本"})
+    changed = tmp_path / "mini"
+    shutil.copytree(MINI, changed)
+    bpmn = changed / "mini.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('name="审核"', 'name="初审"'), encoding="utf-8")
+    mini.deploy([changed])
+    new = mini.start_instance("mini", {"title": "新版本"})
+    names = {t.instance_id: t.name for t in mini.list_tasks()}
+    assert names == {old: "审核", new: "初审"}
+    assert mini.show_instance(old).version != mini.show_instance(new).version
+
+
+def test_start_validates_against_the_start_form(mini):
+    with pytest.raises(ValidationFailed) as err:
+        mini.start_instance("mini", {"count": -1, "extra": "x"})
+    assert set(err.value.field_errors) == {"title", "count"}
+    assert err.value.field_errors["title"][0].startswith("此项为必填项")
+    assert _count(mini, ProcessInstance) == 0
+
+
+def test_start_of_unknown_process_is_not_found(service):
+    with pytest.raises(NotFound, match="no deployed process 'nope'"):
+        service.start_instance("nope", {})
+
+
+def test_task_projection_lists_candidates_and_form(mini):
+    instance_id = mini.start_instance("mini", {"title": "路灯维修", "count": 2}, actor="m001")
+    [task] = mini.list_tasks(instance_id=instance_id)
+    assert (task.name, task.step, task.lane, task.role, task.org_unit) == ("审核", 1, "政协办公室", "office", "county")
+    assert task.candidates == ("office", "office2")
+    assert task.form["properties"]["approved"]["type"] == "boolean"
+    assert "请审核" in task.instructions
+    assert [t.id for t in mini.list_tasks(actor="office")] == [task.id]
+    assert mini.list_tasks(actor="m001") == []
+
+
+def test_complete_runs_the_process_and_drops_unknown_fields(mini):
+    instance_id = mini.start_instance("mini", {"title": "路灯维修", "count": 2})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.complete_task(task.id, {"approved": True, "comment": "同意", "tier": "county"}, actor="office")
+    view = mini.show_instance(instance_id)
+    assert view.status == "waiting"
+    assert view.data["approved"] is True and "tier" not in view.data
+    assert view.next_timer_at == mini.clock.now() + timedelta(days=2)
+    kinds = [e.kind for e in view.events]
+    assert kinds == ["instance_started", "task_completed", "service_called"]
+    with mini.unit_of_work() as session:
+        row = session.get(HumanTask, task.id)
+        assert (row.status, row.completed_by) == ("completed", "office")
+        [message] = session.scalars(select(OutboxMessage)).all()
+        assert (message.operator, message.params) == ("notify", {"kind": "approved", "message": "已通过：路灯维修"})
+
+
+def test_declined_path_completes_without_side_effects(mini):
+    instance_id = mini.start_instance("mini", {"title": "不通过"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.complete_task(task.id, {"approved": False}, actor="office2")
+    view = mini.show_instance(instance_id)
+    assert view.status == "completed" and view.next_timer_at is None
+    assert _count(mini, OutboxMessage) == 0
+
+
+def test_invalid_task_data_keeps_the_task_ready(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    with pytest.raises(ValidationFailed) as err:
+        mini.complete_task(task.id, {"approved": "yes", "comment": "长" * 300}, actor="office")
+    assert set(err.value.field_errors) == {"approved", "comment"}
+    assert mini.show_instance(instance_id).revision == task.revision
+    assert [t.id for t in mini.list_tasks(instance_id=instance_id)] == [task.id]
+
+
+def test_only_candidates_may_complete_or_claim(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    with pytest.raises(PermissionDenied, match="m001 在 county 没有 office 角色"):
+        mini.complete_task(task.id, {"approved": True}, actor="m001")
+    with pytest.raises(PermissionDenied):
+        mini.claim_task(task.id, actor="lead_county")
+
+
+def test_claim_release_and_reassign(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.claim_task(task.id, "office")
+    assert mini.get_task(task.id).candidates == ("office",)
+    with pytest.raises(PermissionDenied, match="assigned to office"):
+        mini.complete_task(task.id, {"approved": True}, actor="office2")
+    with pytest.raises(InvalidState, match="already claimed by office"):
+        mini.claim_task(task.id, "office2")
+    with pytest.raises(InvalidState, match="没有 office 角色"):
+        mini.reassign_task(task.id, "m001", actor="office")
+    mini.reassign_task(task.id, "office2", actor="office")
+    assert mini.get_task(task.id).assignee == "office2"
+    with pytest.raises(PermissionDenied):
+        mini.release_task(task.id, actor="m001")
+    mini.release_task(task.id, actor="office2")
+    assert mini.get_task(task.id).candidates == ("office", "office2")
+    kinds = [e.kind for e in mini.show_instance(instance_id).events]
+    assert kinds[-3:] == ["task_claimed", "task_reassigned", "task_released"]
+
+
+def test_stale_revision_is_a_concurrent_update_and_changes_nothing(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    with pytest.raises(ConcurrentUpdate, match="被他人更新"):
+        mini.complete_task(task.id, {"approved": True}, actor="office", revision=task.revision - 1)
+    assert mini.get_task(task.id).status == "ready"
+
+
+def test_racing_submits_one_wins_the_other_gets_concurrent_update(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    # Both people loaded the form at the same revision; the first submit wins.
+    mini.complete_task(task.id, {"approved": False}, actor="office", revision=task.revision)
+    with pytest.raises((ConcurrentUpdate, InvalidState)):
+        mini.complete_task(task.id, {"approved": True}, actor="office2", revision=task.revision)
+    assert mini.show_instance(instance_id).data["approved"] is False
+
+
+def test_done_and_unknown_tasks(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.complete_task(task.id, {"approved": False}, actor="office")
+    with pytest.raises(InvalidState, match="已办结"):
+        mini.complete_task(task.id, {"approved": True}, actor="office")
+    with pytest.raises(NotFound, match="no such task"):
+        mini.complete_task("00000000-0000-0000-0000-000000000000", {}, actor="office")
+    with pytest.raises(NotFound, match="no such instance"):
+        mini.show_instance(99999)
+
+
+def test_timer_fires_once_when_due(mini):
+    instance_id = mini.start_instance("mini", {"title": "x", "count": 4})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.complete_task(task.id, {"approved": True}, actor="office")
+    assert mini.fire_due_timers() == []
+    mini.clock.advance(days=2, seconds=1)
+    assert mini.fire_due_timers() == [instance_id]
+    assert mini.fire_due_timers() == []
+    [confirm] = mini.list_tasks(instance_id=instance_id)
+    assert (confirm.name, confirm.step) == ("确认", 2)
+    assert mini.show_instance(instance_id).events[-1].kind == "timer_fired"
+
+
+def test_cancel_closes_open_tasks(mini):
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    mini.cancel_instance(instance_id, actor="office", reason="重复提交")
+    assert mini.show_instance(instance_id).status == "cancelled"
+    assert mini.list_tasks(instance_id=instance_id) == []
+    with mini.unit_of_work() as session:
+        assert session.get(HumanTask, task.id).status == "cancelled"
+        assert session.scalar(select(AuditEvent.detail).where(AuditEvent.kind == "instance_cancelled")) == \
+            {"reason": "重复提交"}
+    with pytest.raises(InvalidState):
+        mini.cancel_instance(instance_id, actor="office")
