@@ -18,8 +18,10 @@ EXPRESSION_PROPERTIES = {"orgUnit", "assignee"}
 
 
 def _owner_id(node) -> str | None:
+    """Id of the nearest BPMN/DMN element around `node` (not Spiff extension elements, whose ids mean other things)."""
     while node is not None:
-        if node.get("id") and etree.QName(node).localname not in {"conditionExpression", "script"}:
+        if node.get("id") and not node.tag.startswith(SPIFF) and etree.QName(node).localname not in {
+                "conditionExpression", "script", "text"}:
             return node.get("id")
         node = node.getparent()
     return None
@@ -28,6 +30,7 @@ def _owner_id(node) -> str | None:
 def _check(source: str, mode: str) -> str | None:
     """None when the code compiles in the sandbox, else the reason it does not."""
     try:
+        ast.parse(source.strip() if mode == "eval" else source, mode=mode)
         (compile_exec if mode == "exec" else compile_eval)(source)
     except SyntaxError as exc:
         return f"unparsable {'script' if mode == 'exec' else 'expression'}: {exc.msg} ({source.strip()[:60]!r})"

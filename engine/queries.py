@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from . import directory
-from .models import HumanTask, ProcessInstance, ProcessVersion
+from .models import Consultation, HumanTask, ProcessInstance, ProcessVersion
 from .versions import VersionCache
-from .views import TaskView
+from .views import InstanceSummary, Overview, TaskView, VersionSummary
 
 
 def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list[TaskView]:
@@ -58,3 +58,31 @@ def list_tasks(session: Session, cache: VersionCache, actor: str | None, instanc
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
     return _views(session, cache, list(session.scalars(query)))
+
+
+def overdue(session: Session, now, org_units: list[str] | None = None, limit: int = 100) -> list[HumanTask]:
+    """Open tasks past their due date (optionally within some org units), most overdue first."""
+    query = select(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < now)
+    if org_units is not None:
+        query = query.where(HumanTask.org_unit_code.in_(org_units))
+    return list(session.scalars(query.order_by(HumanTask.due_at).limit(limit)))
+
+
+def overview(session: Session, now) -> Overview:
+    """Counts for the overview page: versions, instances by status and step, open and overdue tasks."""
+    versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0) for v, count in
+                session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
+                                .outerjoin(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
+                                .group_by(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(20))]
+    by_status = dict(session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())
+    by_step = dict(session.execute(select(ProcessInstance.step, func.count())
+                                   .where(ProcessInstance.status.in_(["running", "waiting"]))
+                                   .group_by(ProcessInstance.step)).all())
+    open_tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready"))
+    late = session.scalar(select(func.count()).select_from(HumanTask)
+                          .where(HumanTask.status == "ready", HumanTask.due_at < now))
+    recent = [InstanceSummary(i.id, i.process_id, c.title if c else None, i.status, i.step, i.tier, i.org_unit_code,
+                              i.updated_at) for i, c in session.execute(
+        select(ProcessInstance, Consultation).outerjoin(Consultation, Consultation.instance_id == ProcessInstance.id)
+        .order_by(ProcessInstance.updated_at.desc()).limit(20))]
+    return Overview(tuple(versions), by_status, by_step, open_tasks, late, tuple(recent))

@@ -82,3 +82,39 @@ class InstanceView(_AsDict):
     next_timer_at: datetime | None
     revision: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class VersionSummary(_AsDict):
+    """A deployed version and how many instances use it."""
+
+    process_id: str
+    version: str
+    deployed_at: datetime
+    instances: int
+
+
+@dataclass(frozen=True)
+class InstanceSummary(_AsDict):
+    """One line of an instance list."""
+
+    id: int
+    process_id: str
+    title: str | None
+    status: str
+    step: int | None
+    tier: str | None
+    org_unit: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Overview(_AsDict):
+    """Counts for the overview page."""
+
+    versions: tuple[VersionSummary, ...]
+    instances_by_status: dict
+    instances_by_step: dict
+    open_tasks: int
+    overdue_tasks: int
+    recent: tuple[InstanceSummary, ...]

@@ -1,0 +1,103 @@
+"""The `xieshang` CLI as other tools drive it: JSON on stdout, messages on stderr, exit 1 without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Invoke the CLI on a fresh SQLite database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("XIESHANG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("XIESHANG_INSTANCE_PATH", str(tmp_path))
+    runner = CliRunner()
+
+    def invoke(*args):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    assert invoke("init")[0] == 0
+    return invoke
+
+
+def test_demo_json_lists_accounts(run):
+    code, out, _ = run("demo", "--json")
+    accounts = json.loads(out)
+    assert code == 0 and len(accounts) == 344
+    office = next(a for a in accounts if a["username"] == "office")
+    assert office == {"username": "office", "password": "xieshang-demo", "roles": ["office"], "org_unit": "county"}
+    roles = {r for a in accounts for r in a["roles"]}
+    assert roles == {"admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member",
+                     "department"}
+    code, out, _ = run("demo", "--once", "--json")
+    assert code == 0 and len(json.loads(out)) == 344
+
+
+def test_round_trip_through_the_cli(run):
+    run("demo")
+    code, out, _ = run("deploy", str(DATA / "mini"), "--json")
+    assert code == 0 and json.loads(out)["process_id"] == "mini"
+    code, out, _ = run("start", "mini", "--data", '{"title": "路灯", "count": 2}', "--as", "m001", "--json")
+    instance_id = json.loads(out)["instance_id"]
+    code, out, _ = run("tasks", "--as", "office", "--json")
+    [task] = json.loads(out)
+    assert {"id", "instance_id", "name", "step", "lane", "candidates", "assignee", "due_at", "form",
+            "escalation_level"} <= set(task)
+    assert task["instance_id"] == instance_id and task["candidates"] == ["office", "office2"]
+    code, _, err = run("complete", task["id"], "--data", '{"approved": "maybe"}', "--as", "office")
+    assert code == 1 and "approved: 类型不正确" in err and "Traceback" not in err
+    code, _, _ = run("complete", task["id"], "--data", '{"approved": true}', "--as", "office")
+    assert code == 0
+    code, out, _ = run("show", str(instance_id), "--json")
+    shown = json.loads(out)
+    assert (shown["status"], shown["step"]) == ("waiting", 1)
+    assert [e["kind"] for e in shown["events"]] == ["instance_started", "task_completed", "service_called"]
+    code, out, _ = run("sweep", "--now", "2100-01-01T00:00:00+00:00", "--json")
+    assert json.loads(out) == {"fired": [instance_id]}
+    code, out, _ = run("tasks", "--instance", str(instance_id), "--json")
+    assert [t["name"] for t in json.loads(out)] == ["确认"]
+
+
+def test_errors_are_messages_not_tracebacks(run):
+    for args, expected in [
+        (("show", "42", "--json"), "no such instance"),
+        (("start", "nope", "--json"), "no deployed process 'nope'"),
+        (("complete", "no-such-task", "--as", "office"), "no such task"),
+        (("start", "x", "--data", "[1]"), "must be a JSON object"),
+        (("start", "x", "--data", "{oops"), "not valid JSON"),
+        (("sweep", "--now", "yesterday"), "not an ISO 8601 time"),
+        (("deploy", "/nonexistent/path"), "no such file or directory"),
+    ]:
+        code, out, err = run(*args)
+        assert code != 0, args
+        assert expected in out + err, (args, out, err)
+        assert "Traceback" not in out + err
+
+
+def test_validate_exit_codes(run, tmp_path):
+    code, out, _ = run("validate", str(DATA / "mini"))
+    assert (code, out) == (0, "")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text((DATA / "mini" / "mini.bpmn").read_text(encoding="utf-8")
+                      .replace("approved == True", "approved = = True")
+                      .replace('id="notify"', 'id="sms"'), encoding="utf-8")
+    code, out, _ = run("validate", str(broken))
+    assert code == 1
+    assert out.splitlines() == [
+        "broken.bpmn:48 f_ok: unparsable expression: invalid syntax ('approved = = True')",
+        "broken.bpmn:53 notify_ok: unknown service operator 'sms'; known: notify, publish",
+        "broken.bpmn:22 start: formJsonSchemaFilename: form file forms/start.schema.json is missing from the bundle",
+        "broken.bpmn:30 review: formJsonSchemaFilename: form file forms/review.schema.json is missing from the bundle",
+    ]
+
+
+def test_database_not_initialised_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("XIESHANG_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = CliRunner().invoke(cli, ["tasks", "--json"])
+    assert result.exit_code == 1 and "xieshang init" in result.stderr
