@@ -74,7 +74,8 @@ def overview(session: Session, now) -> Overview:
                 session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
                                 .outerjoin(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
                                 .group_by(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(20))]
-    by_status = dict(session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())
+    by_status = dict(session.execute(select(ProcessInstance.status, func.count())
+                                     .group_by(ProcessInstance.status)).all())
     by_step = dict(session.execute(select(ProcessInstance.step, func.count())
                                    .where(ProcessInstance.status.in_(["running", "waiting"]))
                                    .group_by(ProcessInstance.step)).all())
