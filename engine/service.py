@@ -168,10 +168,13 @@ class Engine:
 
     # --- timers -----------------------------------------------------------------------------------
     def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[int]:
-        """Fire every timer due at `now` (default: the clock), once; returns the instances advanced."""
+        """Fire every timer due before `now` (default: the clock), once; returns the instances advanced.
+
+        SpiffWorkflow fires a timer strictly after its time, so `next_timer_at < now` selects exactly those.
+        """
         now = now or self.clock.now()
         with self.unit_of_work() as session:
-            due = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now)
+            due = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.next_timer_at < now)
                                        .order_by(ProcessInstance.next_timer_at).limit(limit)))
         fired = []
         for instance_id in due:
@@ -185,16 +188,16 @@ class Engine:
     def _fire(self, instance_id: int, now: datetime) -> bool:
         with self.unit_of_work() as session:
             row = self._instance(session, instance_id)
-            if row.next_timer_at is None or row.next_timer_at > now:
+            if row.next_timer_at is None or row.next_timer_at >= now:
                 return False
             parsed, workflow = self._load(row)
             try:
                 advance = runtime.run(workflow, FrozenClock(now))
             except ScriptError as exc:
                 row.status, row.error, row.next_timer_at = "error", str(exc), None
-                self._audit(session, row.id, "script_error", None, None, {"error": str(exc)})
+                self._audit(session, row.id, "script_error", None, None, {"error": str(exc)}, at=now)
                 return False
-            self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()})
+            self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()}, at=now)
             self._save(session, row, parsed, workflow, advance, None, at=now)
             return True
 
@@ -279,20 +282,19 @@ class Engine:
         row.tier = data.get("tier") or row.tier
         row.org_unit_code = data.get("org_unit") or row.org_unit_code
         row.updated_at = now
-        if row.status == "completed" and row.completed_at is None:
-            row.completed_at = now
-            self._audit(session, row.id, "instance_completed", actor, None, {})
         for call in advance.service_calls:
             key = f"{row.id}:{call.task_id}:{call.operator}"
             session.add(OutboxMessage(idempotency_key=key, instance_id=row.id, task_id=call.task_id,
                                       operator=call.operator, params=call.params, created_at=now))
             self._audit(session, row.id, "service_called", None, call.task_id,
-                        {"operator": call.operator, "element": call.element_id})
-        session.flush()
+                        {"operator": call.operator, "element": call.element_id}, at=now)
+        if row.status == "completed" and row.completed_at is None:
+            row.completed_at = now
+            self._audit(session, row.id, "instance_completed", actor, None, {}, at=now)
         projection.sync(session, row, parsed, workflow, now, actor, completed_task)
         records.sync_consultation(session, row, data, now,
                                   published=any(c.operator == "publish" for c in advance.service_calls))
 
-    def _audit(self, session, instance_id, kind, actor, task_id, detail) -> None:
+    def _audit(self, session, instance_id, kind, actor, task_id, detail, at=None) -> None:
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
-                               at=self.clock.now(), detail=detail))
+                               at=at or self.clock.now(), detail=detail))

@@ -1,0 +1,167 @@
+"""The consultation diagram: every gateway branch and every tier, run plainly and with a save/restore
+round trip after every step, then through the engine with its domain records on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import deadlines, directory, runtime
+from engine.models import Consultation, HumanTask, IntakeItem, OutboxMessage, Suggestion
+from engine.specs import load_bundle
+from engine.versions import VersionCache
+from tests.conftest import CONSULTATION
+from tests.support.consultation import SCENARIOS, run_in_memory, run_through_engine
+
+MAIN = ["triage", "define_topic", "draft_plan", "review_plan", "research", "research", "summarize_research",
+        "hold_meeting", "draft_report", "approve_report", "record_instruction", "answer_suggestion",
+        "answer_suggestion", "follow_up_visit"]
+
+EXPECTED_PATHS = {
+    "declined": ["triage"],
+    "township": MAIN,
+    "village_not_adopted": MAIN[:12] + ["follow_up_visit"],
+    "committee": MAIN,
+    "county": ["triage", "define_topic", "approve_topic", "define_topic", "approve_topic", "draft_plan",
+               "review_plan", "draft_plan", "review_plan", "research", "summarize_research", "hold_meeting",
+               "draft_report", "approve_report", "draft_report", "approve_report", "record_instruction",
+               "answer_suggestion", "answer_suggestion", "follow_up_visit", "supervise", "reanswer_suggestion",
+               "reanswer_suggestion", "follow_up_visit"],
+    "township_solved_twice_unsatisfied": MAIN + ["supervise", "reanswer_suggestion", "reanswer_suggestion",
+                                                 "follow_up_visit"] * 2,
+}
+TIERS = {"declined": ("township", "township_xunchang"), "township": ("township", "township_xunchang"),
+         "village_not_adopted": ("township", "township_luodu"), "committee": ("committee", "committee_agriculture"),
+         "county": ("county", "county"), "township_solved_twice_unsatisfied": ("township", "township_xunchang")}
+FOLLOW_UP_DAYS = {"county": 90, "committee": 60, "township": 30}
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    return VersionCache().parse(load_bundle([CONSULTATION]))
+
+
+def test_the_bundle_validates_and_every_user_task_has_a_form_lane_and_step(parsed):
+    user_tasks = {i.id: i for i in parsed.elements.values() if i.tag == "userTask"}
+    assert len(user_tasks) == 15
+    for info in user_tasks.values():
+        assert parsed.form(info.id)[0] is not None, info.id
+        assert parsed.form(info.id)[1] is not None, info.id
+        assert info.role in {"office", "platform_lead", "organizer", "member", "department", "supervisor"}
+        assert info.step in range(7) and info.instructions
+    assert parsed.form("intake")[0]["required"][:2] == ["title", "description"]
+
+
+@pytest.mark.parametrize("roundtrip", [False, True], ids=["plain", "save-restore"])
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_branch_and_tier(parsed, clock, name, roundtrip):
+    scenario = copy.deepcopy(SCENARIOS[name])
+    start = clock.now()
+    workflow, path = run_in_memory(parsed, scenario, clock, roundtrip)
+    data = workflow.data
+    assert workflow.completed and path == EXPECTED_PATHS[name]
+    assert (data["tier"], data["org_unit"]) == TIERS[name]
+    if scenario.decline:
+        assert data["notify_declined_result"] == {"queued": True, "operator": "notify"}
+        assert "answers" not in data
+        return
+    assert [r["researcher"] for r in data["research_reports"]] == list(scenario.researchers)
+    assert [s["id"] for s in data["suggestions"]] == list(range(1, len(scenario.suggestions) + 1))
+    assert [a["suggestion_id"] for a in data["answers"]] == [s["id"] for s in data["suggestions"]]
+    assert {a["adoption"] for a in data["answers"]} == {scenario.adoption}
+    assert data["residents_satisfaction"] == "satisfied"
+    assert data["publish_result"] == {"queued": True, "operator": "publish"}
+    if scenario.unsatisfied_rounds:
+        assert len(data["reanswers"]) == len(scenario.suggestions)
+    # The follow-up visit waited the tier's period (the clock only moves for timers here).
+    waited = clock.now() - start
+    assert timedelta(days=FOLLOW_UP_DAYS[data["tier"]]) <= waited <= \
+        timedelta(days=FOLLOW_UP_DAYS[data["tier"]] * (1 + scenario.unsatisfied_rounds), seconds=10)
+
+
+@pytest.mark.parametrize("tier", ["county", "committee", "township"])
+def test_every_step_has_a_deadline_per_tier(parsed, tier):
+    for step in range(7):
+        row = deadlines.lookup(parsed, tier, step)
+        assert row and row["duration"].startswith("P") and row["reminder_lead"] and row["escalation_grace"]
+    assert deadlines.lookup(parsed, "county", 3)["duration"] != deadlines.lookup(parsed, "township", 3)["duration"]
+
+
+def test_lanes_resolve_to_roles_in_the_right_org_units(parsed, clock):
+    scenario = copy.deepcopy(SCENARIOS["committee"])
+    workflow = runtime.new_workflow(parsed, scenario.intake())
+    runtime.run(workflow, clock)
+    [triage] = runtime.ready_user_tasks(workflow)
+    assert triage.task_spec.lane == "政协办公室"
+    assert runtime.evaluate(triage, parsed.elements["triage"].properties["orgUnit"]) == "county"
+
+
+@pytest.fixture
+def consultation(service):
+    with service.unit_of_work() as session:
+        directory.load_demo(session, service.clock.now())
+    service.deploy([CONSULTATION], actor="owner")
+    return service
+
+
+def test_county_consultation_through_the_engine_writes_its_records(consultation):
+    scenario = copy.deepcopy(SCENARIOS["county"])
+    instance_id, done = run_through_engine(consultation, scenario)
+    actors = dict(done)
+    assert actors["triage"] in {"office", "office2"}
+    assert actors["approve_topic"] == "lead_county" and actors["research"] == "m003"
+    assert actors["answer_suggestion"].startswith("liaison_") and actors["supervise"] == "supervisor_county"
+    view = consultation.show_instance(instance_id)
+    assert (view.status, view.step, view.tier, view.org_unit) == ("completed", 6, "county", "county")
+    kinds = [e.kind for e in view.events]
+    assert kinds[0] == "instance_started" and kinds[-1] == "instance_completed"
+    assert kinds.count("task_completed") == len(EXPECTED_PATHS["county"]) and kinds.count("timer_fired") == 1
+    with consultation.unit_of_work() as session:
+        record = session.scalar(select(Consultation).where(Consultation.instance_id == instance_id))
+        assert (record.status, record.tier, record.topic) == ("completed", "county", "老街夜间照明与出行安全")
+        assert record.published_at is not None and record.satisfaction == "satisfied"
+        assert record.plan["researchers"] == ["m003"] and record.instruction == "请住建局牵头落实。"
+        intake = session.get(IntakeItem, record.intake_id)
+        assert intake.tracking_code.startswith("XS-") and intake.scope == "county"
+        rows = session.scalars(select(Suggestion).where(Suggestion.consultation_id == record.id)
+                               .order_by(Suggestion.number)).all()
+        assert [(s.number, s.department_code, s.adoption, s.answer_round) for s in rows] == [
+            (1, "dept_housing", "adopted", 2), (2, "dept_transport", "adopted", 2)]
+        assert str(rows[0].promised_date) == "2026-09-30"
+        messages = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == instance_id)).all()
+        assert sorted(m.operator for m in messages) == ["notify", "publish"]
+        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
+        assert {t.status for t in tasks} == {"completed"} and all(t.due_at for t in tasks)
+        answers = [t for t in tasks if t.task_spec == "answer_suggestion"]
+        assert sorted(t.org_unit_code for t in answers) == ["dept_housing", "dept_transport"]
+
+
+@pytest.mark.parametrize("name", ["declined", "township"])
+def test_township_and_declined_through_the_engine(consultation, name):
+    scenario = copy.deepcopy(SCENARIOS[name])
+    instance_id, done = run_through_engine(consultation, scenario)
+    assert [task for task, _ in done] == EXPECTED_PATHS[name]
+    with consultation.unit_of_work() as session:
+        record = session.scalar(select(Consultation).where(Consultation.instance_id == instance_id))
+        assert record.status == ("declined" if scenario.decline else "completed")
+        if not scenario.decline:
+            actors = dict(done)
+            assert actors["define_topic"] == "organizer_xunchang" and actors["review_plan"] == "lead_xunchang"
+
+
+def test_human_tasks_carry_due_dates_from_the_deadline_table(consultation):
+    scenario = copy.deepcopy(SCENARIOS["township"])
+    instance_id = consultation.start_instance("consultation", scenario.intake(), actor="m001")
+    [triage] = consultation.list_tasks(instance_id=instance_id)
+    now = consultation.clock.now()
+    row = deadlines.lookup(consultation.cache.parse(load_bundle([CONSULTATION])), "township", 0)
+    assert triage.due_at == deadlines.add_duration(now, row["duration"])
+    assert triage.step == 0 and triage.candidates == ("office", "office2")
+    consultation.complete_task(triage.id, scenario.answer("triage", consultation.show_instance(instance_id).data),
+                               actor="office")
+    [topic] = consultation.list_tasks(instance_id=instance_id)
+    assert (topic.name, topic.step, topic.org_unit, topic.candidates) == \
+        ("确定协商主题", 1, "township_xunchang", ("organizer_xunchang",))
