@@ -20,8 +20,9 @@ EXPRESSION_PROPERTIES = {"orgUnit", "assignee"}
 def _owner_id(node) -> str | None:
     """Id of the nearest BPMN/DMN element around `node` (not Spiff extension elements, whose ids mean other things)."""
     while node is not None:
-        if node.get("id") and not node.tag.startswith(SPIFF) and etree.QName(node).localname not in {
-                "conditionExpression", "script", "text"}:
+        local = etree.QName(node).localname
+        if node.get("id") and not node.tag.startswith(SPIFF) and not local.endswith("EventDefinition") \
+                and local not in {"conditionExpression", "script", "text"}:
             return node.get("id")
         node = node.getparent()
     return None

@@ -71,7 +71,13 @@ def _counted_iter(obj):
 
 
 class _BudgetPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus a budget tick at the top of every while-loop body."""
+    """RestrictedPython's policy, no imports at all, and a budget tick at the top of every while-loop body."""
+
+    def visit_Import(self, node):
+        self.error(node, "import is not allowed in diagram scripts; use the provided helpers")
+        return node
+
+    visit_ImportFrom = visit_Import
 
     def visit_While(self, node):
         node = super().visit_While(node)

@@ -176,6 +176,20 @@ def _resolve(base_file: str, relative: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(base_file), relative))
 
 
+def _lane_problems(root, filename: str, out) -> None:
+    """A subprocess placed in a lane makes SpiffWorkflow put every task inside it in that lane: refuse it."""
+    lane_of = {ref.text.strip(): ref.getparent() for ref in root.iterfind(".//bpmn:flowNodeRef", NS) if ref.text}
+    for sub in root.iterfind(".//bpmn:subProcess", NS):
+        lane = lane_of.get(sub.get("id"))
+        if lane is None:
+            continue
+        inner = {lane_of[n.get("id")].get("id") for n in sub.iter() if n.get("id") in lane_of} - {lane.get("id")}
+        if inner:
+            out.add(filename, sub.sourceline, sub.get("id"),
+                    f"subprocess is in lane {lane.get('id')} but contains nodes of {', '.join(sorted(inner))}; "
+                    "SpiffWorkflow would assign them all to its lane — take the subprocess out of the lane")
+
+
 class _Collector:
     """Collects problems; parse_bundle raises them all at once."""
 
@@ -252,6 +266,7 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
                 parser.add_bpmn_xml(etree.ElementTree(root), filename=path)
                 elements.update(read_elements(root, path))
                 bpmn_roots.append((path, root))
+                _lane_problems(root, path, out)
         except ValidationException as exc:
             out.add(exc.file_name or path, exc.line_number or None, exc.id or None, str(exc).split("\n")[0])
     if not bundle.paths(".bpmn"):
