@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import directory, projection, records, runtime, versions
@@ -261,8 +262,10 @@ class Engine:
             ("office", "county") in held
 
     def _touch(self, session: Session, instance_id: int) -> None:
+        """Count a task-level change as a change of the instance, so racing submits see it."""
         row = self._instance(session, instance_id)
         row.updated_at = self.clock.now()
+        flag_modified(row, "updated_at")      # even at the same instant: the UPDATE bumps the revision
 
     def _load(self, row: ProcessInstance):
         version = object_session(row).get(ProcessVersion, row.version_id)

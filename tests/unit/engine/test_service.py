@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import directory
+from engine import directory, runtime
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from tests.conftest import DATA
@@ -201,3 +201,24 @@ def test_cancel_closes_open_tasks(mini):
             {"reason": "重复提交"}
     with pytest.raises(InvalidState):
         mini.cancel_instance(instance_id, actor="office")
+
+
+def test_interleaved_writers_the_second_save_is_refused(mini, monkeypatch):
+    """While one submit is running the engine, another transaction changes the instance and commits first:
+    the submit is refused with ConcurrentUpdate and leaves nothing behind."""
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    real_run = runtime.run
+
+    def run_with_a_rival(workflow, clock, on_task=None):
+        mini.claim_task(task.id, "office2")           # a second person's transaction commits meanwhile
+        return real_run(workflow, clock, on_task)
+
+    monkeypatch.setattr(runtime, "run", run_with_a_rival)
+    with pytest.raises(ConcurrentUpdate, match="被他人更新"):
+        mini.complete_task(task.id, {"approved": False}, actor="office")
+    monkeypatch.setattr(runtime, "run", real_run)
+    view = mini.show_instance(instance_id)
+    assert view.status == "running" and "approved" not in view.data
+    assert mini.get_task(task.id).assignee == "office2"
+    assert [e.kind for e in view.events] == ["instance_started", "task_claimed"]
