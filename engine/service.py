@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import directory, projection, records, runtime, versions
+from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
 from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
@@ -33,6 +34,7 @@ class Engine:
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
+        self.accounts = Accounts(self.unit_of_work, self.clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:

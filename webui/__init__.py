@@ -1,24 +1,76 @@
-"""xieshang web UI: a Flask app factory; one blueprint per area."""
+"""xieshang web UI: a Flask app factory; one blueprint per area, found in this package's modules."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
+import secrets
+from datetime import timedelta
 
 from flask import Flask
 
 from engine.service import Engine
 from engine.settings import Settings
 
+from . import errors, i18n, security
+
+
+def _secret_key(settings: Settings) -> str:
+    """The instance's secret key, created once and kept in the instance folder."""
+    path = settings.instance_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; `test_config` may carry SETTINGS and ENGINE to use instead of the environment's."""
     app = Flask(__name__)
+    app.config.from_mapping(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024, JSON_AS_ASCII=False)
     app.config.from_mapping(test_config or {})
     settings = app.config.get("SETTINGS") or Settings.from_env()
+    app.config.setdefault("SECRET_KEY", _secret_key(settings))
+    app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
     app.extensions["xieshang"] = app.config.get("ENGINE") or Engine.from_settings(settings)
-
-    from . import overview
-
-    app.register_blueprint(overview.bp)
+    app.extensions["xieshang_settings"] = settings
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.before_request(security.load_user)
+    app.before_request(security.check_csrf)
+    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    for module in _blueprint_modules():
+        app.register_blueprint(module.bp)
+    app.jinja_env.globals.update(has_endpoint=lambda name: name in app.view_functions, nav_items=_nav_items(app))
     return app
+
+
+NAV = [("inbox.index", "待办", None), ("instances.index", "协商事项", None), ("overview.index", "概览", None),
+       ("admin.users", "管理", "admin")]
+
+
+def _nav_items(app: Flask):
+    """The navigation entries the signed-in person may use, for the ones this app has."""
+    from flask import g
+    from flask_babel import gettext
+
+    def items():
+        user = g.get("user")
+        return [(endpoint, gettext(label)) for endpoint, label, role in NAV
+                if endpoint in app.view_functions and (role is None or (user and user.has_role(role)))]
+
+    return items
+
+
+def _blueprint_modules():
+    """Every module of this package that defines a blueprint `bp`, in name order."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "bp"):
+            yield module
 
 
 def engine_of(app: Flask) -> Engine:

@@ -1,0 +1,53 @@
+"""Web fixtures: an app on a SQLite database with demo people and the consultation deployed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine import directory
+from engine.settings import Settings
+from tests.conftest import CONSULTATION, DATA
+from webui import create_app
+
+
+@pytest.fixture
+def web_engine(sqlite_service):
+    """The engine with demo people, the consultation and the mini process deployed."""
+    with sqlite_service.unit_of_work() as session:
+        directory.load_demo(session, sqlite_service.clock.now())
+    sqlite_service.deploy([CONSULTATION], actor="owner")
+    sqlite_service.deploy([DATA / "mini"], actor="owner")
+    return sqlite_service
+
+
+@pytest.fixture
+def app(web_engine, sqlite_url, tmp_path):
+    """The Flask app on that engine."""
+    settings = Settings(sqlite_url, None, tmp_path, DATA)
+    return create_app({"SETTINGS": settings, "ENGINE": web_engine, "TESTING": True, "SECRET_KEY": "test"})
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like client."""
+    return app.test_client()
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token in a rendered page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Sign in as a demo user: login("office")."""
+
+    def sign_in(username: str, password: str = "xieshang-demo"):
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in

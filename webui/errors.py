@@ -1,0 +1,80 @@
+"""The one place that maps engine errors and HTTP errors to statuses and messages (HTML or JSON)."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    ConcurrentUpdate,
+    EngineError,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ScriptError,
+    SpecInvalid,
+    ValidationFailed,
+)
+
+STATUS = [(NotFound, 404), (PermissionDenied, 403), (ConcurrentUpdate, 409), (InvalidState, 409),
+          (ValidationFailed, 422), (SpecInvalid, 422), (ScriptError, 422), (EngineError, 400)]
+
+
+def status_of(error: EngineError) -> int:
+    """HTTP status for an engine error."""
+    return next(code for kind, code in STATUS if isinstance(error, kind))
+
+
+def _titles() -> dict[int, str]:
+    return {400: _("请求有误"), 401: _("请先登录"), 403: _("没有权限"), 404: _("找不到该页面或对象"),
+            405: _("不支持该操作"), 409: _("操作冲突"), 413: _("上传的文件太大"), 422: _("提交的内容有误"),
+            429: _("操作过于频繁，请稍后再试"), 500: _("服务器出错了")}
+
+
+def wants_json() -> bool:
+    """API requests get JSON errors; pages get HTML."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str, details: dict | None = None):
+    """A JSON or HTML error response."""
+    if wants_json():
+        body = {"error": _titles().get(status, "error"), "message": message, "status": status}
+        if details:
+            body.update(details)
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, title=_titles().get(status, _("出错了")),
+                           message=message), status
+
+
+def engine_error(error: EngineError):
+    """Map an engine error that a view did not handle itself."""
+    details = None
+    if isinstance(error, ValidationFailed):
+        details = {"field_errors": error.field_errors}
+    elif isinstance(error, SpecInvalid):
+        details = {"problems": [str(p) for p in error.problems]}
+    return error_response(status_of(error), error.message, details)
+
+
+def http_error(error: HTTPException):
+    """Map aborts (404, 403, CSRF 400, 413 …) to our pages or JSON."""
+    message = error.description or ""
+    if error.code == 400 and message == "csrf":
+        message = _("表单已过期或来源不明，请刷新页面后重新提交。")
+    elif error.code in {403, 404, 405, 413, 429}:
+        message = _titles()[error.code]
+    return error_response(error.code or 500, message)
+
+
+def internal_error(error):
+    """Never show a traceback."""
+    return error_response(500, _("服务器出错了，请稍后再试。"))
+
+
+def init_app(app) -> None:
+    """Register the handlers."""
+    app.register_error_handler(EngineError, engine_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(500, internal_error)
