@@ -19,6 +19,7 @@ from .db import make_engine, make_session_factory
 from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
 from .forms import clean_submission
 from .models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from .participation import Participation
 from .serialization import state_serializer
 from .settings import Settings
 from .specs import load_bundle
@@ -35,6 +36,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
         self.accounts = Accounts(self.unit_of_work, self.clock)
+        self.participation = Participation(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:

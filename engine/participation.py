@@ -1,0 +1,216 @@
+"""What participants do around tasks: inbox, drafts, comments, read marks, returns (退回), public intake,
+and the instance page's details — each checked against who may see or act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import access, inbox, runtime
+from .accounts import UserView
+from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion
+
+MAX_COMMENT = 2000
+
+
+@dataclass(frozen=True)
+class IntakeReceipt:
+    """What the public intake returns."""
+
+    instance_id: int
+    tracking_code: str
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A comment as shown beside a form or on an instance page."""
+
+    author: str
+    kind: str
+    body: str
+    task_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggestion with its answer so far."""
+
+    number: int
+    text: str
+    department: str
+    department_name: str
+    adoption: str | None
+    reason: str | None
+    measures: str | None
+    promised_date: str | None
+    answer_round: int
+    satisfaction: str | None
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    """Everything the instance page shows."""
+
+    instance: object
+    title: str | None
+    topic: str | None
+    tracking_code: str | None
+    org_unit_name: str | None
+    plan: dict | None
+    report_title: str | None
+    instruction: str | None
+    published_at: datetime | None
+    suggestions: tuple[SuggestionView, ...]
+    tasks: tuple
+    comments: tuple[CommentView, ...]
+    bpmn_xml: str
+    markers: dict
+
+
+class Participation:
+    """Participant-facing commands and queries, on top of the engine service."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def inbox(self, user: UserView, **filters) -> inbox.InboxPage:
+        """One page of one inbox tab."""
+        with self.engine.unit_of_work() as session:
+            return inbox.inbox(session, user, self.engine.clock.now(), **filters)
+
+    def submit_intake(self, data: dict, process_id: str = "consultation") -> IntakeReceipt:
+        """Start a consultation from the public intake form; returns its tracking code."""
+        instance_id = self.engine.start_instance(process_id, data, actor=None)
+        with self.engine.unit_of_work() as session:
+            code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.instance_id == instance_id))
+        return IntakeReceipt(instance_id, code)
+
+    def save_draft(self, task_id: str, user: UserView, data: dict) -> None:
+        """Keep a person's unsubmitted input for a task they may complete."""
+        with self.engine.unit_of_work() as session:
+            human = self._task(session, task_id)
+            self._require_actor(session, human, user)
+            inbox.save_draft(session, task_id, user.username, data, self.engine.clock.now())
+
+    def draft(self, task_id: str, user: UserView) -> dict | None:
+        """The person's saved draft, if any."""
+        with self.engine.unit_of_work() as session:
+            return inbox.draft_of(session, task_id, user.username)
+
+    def comment(self, instance_id: int, user: UserView, body: str, task_id: str | None = None) -> None:
+        """Add a comment to an instance the person may see."""
+        body = (body or "").strip()
+        if not body or len(body) > MAX_COMMENT:
+            raise ValidationFailed({"body": [f"请输入 1–{MAX_COMMENT} 个字 (1–{MAX_COMMENT} characters)"]})
+        with self.engine.unit_of_work() as session:
+            self.require_view(session, user, instance_id)
+            inbox.add_comment(session, instance_id, task_id, user.username, body, self.engine.clock.now())
+
+    def mark_read(self, task_id: str, user: UserView) -> None:
+        """已阅: the person has seen the task."""
+        with self.engine.unit_of_work() as session:
+            human = self._task(session, task_id)
+            self.require_view(session, user, human.instance_id)
+            inbox.mark_read(session, task_id, user.username, self.engine.clock.now())
+
+    def return_task(self, task_id: str, user: UserView, reason: str) -> None:
+        """退回: the assignee gives the task back to everyone with its role, saying why."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed({"reason": ["请填写退回理由 (a reason is required)"]})
+        with self.engine.unit_of_work() as session:
+            human = self._task(session, task_id)
+            if human.status != "ready":
+                raise InvalidState("任务已办结，不能退回 (task is not open)")
+            if human.assignee != user.username:
+                raise PermissionDenied("只有承办人可以退回此任务 (only the assignee may return it)")
+            human.assignee = None
+            now = self.engine.clock.now()
+            inbox.add_comment(session, human.instance_id, task_id, user.username, reason[:MAX_COMMENT], now,
+                              kind="return")
+            self.engine._touch(session, human.instance_id)
+            self.engine._audit(session, human.instance_id, "task_returned", user.username, task_id,
+                               {"reason": reason[:200]})
+
+    def task_for(self, task_id: str, user: UserView):
+        """A task the person may see (its instance is visible to them), as a TaskView."""
+        with self.engine.unit_of_work() as session:
+            human = self._task(session, task_id)
+            self.require_view(session, user, human.instance_id)
+        return self.engine.get_task(task_id)
+
+    def can_act(self, task_id: str, user: UserView) -> bool:
+        """Whether the person may complete the task now."""
+        view = self.engine.get_task(task_id)
+        return view.status == "ready" and user.username in view.candidates
+
+    def instance_detail(self, instance_id: int, user: UserView) -> InstanceDetail:
+        """The instance page's content, for a person who may see it."""
+        with self.engine.unit_of_work() as session:
+            self.require_view(session, user, instance_id)
+            row = session.get(ProcessInstance, instance_id)
+            version = session.get(ProcessVersion, row.version_id)
+            parsed, workflow = self.engine._load(row)
+            record = session.scalar(select(Consultation).where(Consultation.instance_id == instance_id))
+            tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                          .order_by(HumanTask.created_at)))
+            markers = _markers(workflow, tasks, self.engine.clock.now())
+            names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+            suggestions = ()
+            code = None
+            if record is not None:
+                suggestions = tuple(_suggestion(s, names) for s in session.scalars(
+                    select(Suggestion).where(Suggestion.consultation_id == record.id).order_by(Suggestion.number)))
+                code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
+            bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
+            comment_rows = inbox.comments(session, instance_id)
+        view = self.engine.show_instance(instance_id)
+        return InstanceDetail(
+            view, record.title if record else None, record.topic if record else None, code,
+            names.get(row.org_unit_code), record.plan if record else None, record.report_title if record else None,
+            record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
+            tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers)
+
+    def require_view(self, session, user: UserView, instance_id: int) -> None:
+        """Raise NotFound/PermissionDenied unless the person may see the instance."""
+        if session.get(ProcessInstance, instance_id) is None:
+            raise NotFound(f"没有实例 {instance_id} (no such instance)")
+        if not access.can_view_instance(session, user, instance_id):
+            raise PermissionDenied("您无权查看此协商事项 (you may not see this instance)")
+
+    def _task(self, session, task_id: str) -> HumanTask:
+        human = session.get(HumanTask, task_id)
+        if human is None:
+            raise NotFound(f"没有任务 {task_id} (no such task)")
+        return human
+
+    def _require_actor(self, session, human: HumanTask, user: UserView) -> None:
+        if human.status != "ready":
+            raise InvalidState("任务已办结 (task is not open)")
+        self.engine._require_candidate(session, human, user.username)
+
+
+def _markers(workflow, tasks, now: datetime) -> dict:
+    done, current = set(), set()
+    for task in workflow.get_tasks():
+        spec_id = getattr(task.task_spec, "bpmn_id", None)
+        if not spec_id:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            done.add(spec_id)
+        elif task.has_state(runtime.ACTIVE):
+            current.add(spec_id)
+    overdue = {t.task_spec for t in tasks if t.status == "ready" and t.due_at and t.due_at < now}
+    return {"done": sorted(done - current), "current": sorted(current - overdue), "overdue": sorted(overdue)}
+
+
+def _suggestion(row: Suggestion, names: dict) -> SuggestionView:
+    department = names.get(row.department_code, row.department_code)
+    return SuggestionView(row.number, row.text, row.department_code, department, row.adoption, row.reason, row.measures,
+                          row.promised_date.isoformat() if row.promised_date else None, row.answer_round,
+                          row.satisfaction)
