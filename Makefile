@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench install install-test sysdeps clean
+.PHONY: run test lint bench install install-test sysdeps clean assets assets-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ test: install-test sysdeps lint
 
 bench: install-test
 	$(BIN)/python -m tests.perf.bench
+
+# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/ is committed).
+# assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.
+assets:
+	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs
+
+assets-check:
+	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd webui/frontend && node build.mjs "$$tmp/bpmn") && \
+	diff -r "$$tmp/bpmn" webui/static/bpmn && echo "webui/static/bpmn is up to date"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

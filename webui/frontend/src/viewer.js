@@ -90,6 +90,55 @@ function applyMarkers(viewer, markers) {
   }
 }
 
+// Fit the whole diagram into the container, and fit again when the container
+// changes size (window resize, phone rotation) as long as the user has not
+// panned or zoomed by hand.
+function fitAndFollowResize(viewer, container) {
+  var canvas = viewer.get('canvas');
+  var fitting = false;
+  var userMoved = false;
+
+  function fit() {
+    fitting = true;
+    try {
+      canvas.zoom('fit-viewport', 'auto');
+    } finally {
+      fitting = false;
+    }
+  }
+
+  fit();
+
+  viewer.on('canvas.viewbox.changed', function () {
+    if (!fitting) {
+      userMoved = true;
+    }
+  });
+
+  if (typeof ResizeObserver === 'undefined') {
+    return;
+  }
+
+  var observer = new ResizeObserver(function () {
+    if (!container.clientWidth || !container.clientHeight) {
+      return;
+    }
+    fitting = true;
+    try {
+      canvas.resized();
+    } finally {
+      fitting = false;
+    }
+    if (!userMoved) {
+      fit();
+    }
+  });
+  observer.observe(container);
+  viewer.on('diagram.destroy', function () {
+    observer.disconnect();
+  });
+}
+
 /**
  * Render a BPMN 2.0 XML document into `container`.
  *
@@ -122,7 +171,7 @@ function render(container, xmlText, markers) {
     // Expanded subprocesses are drawn inline on the root plane: stay there
     // (no drill-down into any subprocess plane).
     applyMarkers(viewer, markers);
-    viewer.get('canvas').zoom('fit-viewport', 'auto');
+    fitAndFollowResize(viewer, el);
     return viewer;
   }, function (err) {
     destroyPrevious(el);
