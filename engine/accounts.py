@@ -140,6 +140,8 @@ class Accounts:
             errors["username"] = ["用户名须为 2–64 位小写字母、数字或 _.- (lowercase letters, digits, _.-)"]
         if not (display_name or "").strip():
             errors["display_name"] = ["此项为必填项 (required)"]
+        elif len(display_name.strip()) > 100:
+            errors["display_name"] = ["不能超过 100 个字 (at most 100 characters)"]
         if len(password or "") < MIN_PASSWORD:
             errors["password"] = [f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"]
         if errors:
@@ -225,6 +227,15 @@ class Accounts:
             unit.parent_id = parent_row.id if parent_row else None
             session.flush()
             return OrgUnitView(unit.code, unit.name, unit.kind, unit.tier, parent)
+
+    def people_per_org_unit(self) -> dict[str, int]:
+        """How many active people hold at least one role in each org unit, by code (units without people left out)."""
+        with self._uow() as session:
+            rows = session.execute(select(OrgUnit.code, func.count(func.distinct(Membership.user_id)))
+                                   .join(Membership, Membership.org_unit_id == OrgUnit.id)
+                                   .join(User, User.id == Membership.user_id).where(User.active)
+                                   .group_by(OrgUnit.code))
+            return dict(rows.all())
 
 
 def _digest(token: str) -> str:

@@ -11,7 +11,8 @@ from .scripting import SandboxViolation, compile_eval, compile_exec
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 EVAL_TAGS = {f"{BPMN}{t}" for t in ("conditionExpression", "timeDuration", "timeDate", "timeCycle",
-                                      "loopCardinality", "completionCondition")}
+                                      "loopCardinality", "completionCondition", "loopCondition", "condition",
+                                      "formalExpression")}
 EVAL_TAGS |= {f"{SPIFF}messagePayload"}
 EXEC_TAGS = {f"{BPMN}script", f"{SPIFF}preScript", f"{SPIFF}postScript"}
 EXPRESSION_PROPERTIES = {"orgUnit", "assignee"}

@@ -43,7 +43,7 @@ def _message(error) -> str:
         return error.message
     limit = error.validator_value
     expected = _TYPES.get(limit, limit) if kind == "type" else limit
-    return template.format(limit=limit, expected=expected) + f" ({error.message})"
+    return template.format(limit=limit, expected=expected)
 
 
 def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:

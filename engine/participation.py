@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from . import access, inbox, runtime
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion
+from .views import InstanceSummary
 
 MAX_COMMENT = 2000
 
@@ -176,6 +177,11 @@ class Participation:
             record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
             tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers)
 
+    def instances(self, user: UserView, **filters) -> InstancePage:
+        """A page of the instances the person may see."""
+        with self.engine.unit_of_work() as session:
+            return list_instances(session, user, **filters)
+
     def require_view(self, session, user: UserView, instance_id: int) -> None:
         """Raise NotFound/PermissionDenied unless the person may see the instance."""
         if session.get(ProcessInstance, instance_id) is None:
@@ -214,3 +220,38 @@ def _suggestion(row: Suggestion, names: dict) -> SuggestionView:
     return SuggestionView(row.number, row.text, row.department_code, department, row.adoption, row.reason, row.measures,
                           row.promised_date.isoformat() if row.promised_date else None, row.answer_round,
                           row.satisfaction)
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    """A page of instances a person may see."""
+
+    items: tuple
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_instances(session, user: UserView, search: str = "", status: str | None = None, tier: str | None = None,
+                   page: int = 1, per_page: int = 20) -> InstancePage:
+    """Instances visible to `user`, most recently updated first, with their consultation titles."""
+    query = (select(ProcessInstance, Consultation)
+             .outerjoin(Consultation, Consultation.instance_id == ProcessInstance.id)
+             .where(access.visible_instances(user)))
+    if search:
+        query = query.where(or_(Consultation.title.ilike(f"%{search}%"), Consultation.topic.ilike(f"%{search}%")))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if tier:
+        query = query.where(ProcessInstance.tier == tier)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
+    items = tuple(InstanceSummary(i.id, i.process_id, (c.topic or c.title) if c else None, i.status, i.step, i.tier,
+                                  i.org_unit_code, i.updated_at) for i, c in rows)
+    return InstancePage(items, total, max(page, 1), per_page)

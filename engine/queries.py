@@ -31,7 +31,7 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
             id=row.id, instance_id=row.instance_id, name=row.name, task_spec=row.task_spec, step=row.step,
             lane=row.lane, role=row.role, org_unit=row.org_unit_code, tier=row.tier, candidates=candidates,
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
-            form=schema, instructions=info.instructions if info else None, revision=instance.revision))
+            form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui))
     return views
 
 

@@ -20,6 +20,11 @@ from .specs import ParsedBundle
 TIMER_TYPES = {"DurationTimerEventDefinition", "TimeDateEventDefinition", "CycleTimerEventDefinition"}
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 SCRIPT_ENGINE = ScriptEngine()
+MAX_STEPS = 5_000
+
+
+class StepBudgetExceeded(Exception):
+    """An engine run completed more automatic tasks than any real process needs."""
 
 
 @dataclass
@@ -60,21 +65,32 @@ def _element_of(exc) -> str | None:
     return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
 
 
-def _detail(exc: BaseException) -> str:
-    root = exc
-    while getattr(root, "error", None) is not None or root.__cause__ is not None:
-        nested = getattr(root, "error", None) or root.__cause__
-        if nested is root:
-            break
+def _root_cause(exc: BaseException) -> BaseException:
+    root, seen = exc, {id(exc)}
+    while True:   # SpiffWorkflow re-raises without `from`: behind its own exceptions, follow __context__ too
+        nested = getattr(root, "error", None) or root.__cause__ or (
+            root.__context__ if isinstance(root, SpiffWorkflowException) else None)
+        if nested is None or id(nested) in seen:
+            return root
+        seen.add(id(nested))
         root = nested
+
+
+def _detail(exc: BaseException) -> str:
+    """`reason — context`: the root cause first, then what SpiffWorkflow says about where it happened."""
+    root = _root_cause(exc)
+    main = str(exc.args[0]) if exc.args else ""
     if isinstance(root, SandboxViolation):
-        return f"refused by the script sandbox: {root}"
-    if isinstance(root, BudgetExceeded):
-        return f"script stopped: {root}"
-    message = str(exc).split("\n")[0]
-    if root is not exc:
-        message += f" ({type(root).__name__}: {root})"
-    return message
+        reason = f"refused by the script sandbox: {root}"
+    elif isinstance(root, BudgetExceeded):
+        reason = f"script stopped: {root}"
+    elif root is exc:
+        reason = main or type(exc).__name__
+    else:
+        reason = f"{type(root).__name__}: {root}"
+    context = [] if root is exc or str(root) in main else [main]
+    context += [note.strip() for note in getattr(exc, "notes", []) if note.strip()]
+    return reason + (" — " + "; ".join(context) if context else "")
 
 
 def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advance:
@@ -86,17 +102,31 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         advance.service_calls.append(call)
         return {"queued": True, "operator": operator}
 
+    steps, last = [0], [None]
+
+    def count(task):
+        steps[0] += 1
+        last[0] = task.task_spec.bpmn_id
+        if steps[0] > MAX_STEPS:
+            raise StepBudgetExceeded(f"more than {MAX_STEPS} automatic steps in one go (a loop in the diagram?)")
+
     token = service_handler(handler)
     try:
         with clock_mod.using(clock):
             if on_task is not None:
                 on_task()
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(did_complete_task=count)
+    except StepBudgetExceeded as exc:
+        raise ScriptError(last[0], str(exc)) from None
     except SpiffWorkflowException as exc:
         raise ScriptError(_element_of(exc), _detail(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow also raises plain TypeError/KeyError on bad diagrams
+        raise ScriptError(None, f"{type(exc).__name__}: {exc}") from None
     finally:
         reset_service_handler(token)
+    if not workflow.completed and not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        raise ScriptError(last[0], "the process stopped without finishing and waits for nothing (an endless cycle?)")
     return advance
 
 
@@ -137,7 +167,10 @@ def status_of(workflow: BpmnWorkflow) -> str:
         return "completed"
     if workflow.get_tasks(state=TaskState.ERROR):
         return "error"
-    return "running" if ready_user_tasks(workflow) else "waiting"
+    if ready_user_tasks(workflow):
+        return "running"
+    # Not finished and nothing to wait for means the engine gave up (e.g. an endless cycle): an error.
+    return "waiting" if workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED) else "error"
 
 
 def evaluate(task, expression: str):

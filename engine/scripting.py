@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from RestrictedPython import (
+    PrintCollector,
     RestrictingNodeTransformer,
     compile_restricted_eval,
     compile_restricted_exec,
@@ -71,7 +72,7 @@ def _counted_iter(obj):
 
 
 class _BudgetPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, no imports at all, and a budget tick at the top of every while-loop body."""
+    """RestrictedPython's policy, no imports at all, and a budget tick in every while-loop and function body."""
 
     def visit_Import(self, node):
         self.error(node, "import is not allowed in diagram scripts; use the provided helpers")
@@ -81,10 +82,30 @@ class _BudgetPolicy(RestrictingNodeTransformer):
 
     def visit_While(self, node):
         node = super().visit_While(node)
-        tick = ast.Expr(ast.Call(func=ast.Name("_tick_", ast.Load()), args=[], keywords=[]))
-        node.body.insert(0, ast.copy_location(tick, node))
+        return _tick_first(node)
+
+    def visit_FunctionDef(self, node):
+        node = super().visit_FunctionDef(node)
+        return _tick_first(node)
+
+    def visit_Lambda(self, node):
+        node = super().visit_Lambda(node)
+        # lambda args: body  ->  lambda args: (_tick_(), body)[1]
+        node.body = ast.Subscript(value=ast.Tuple(elts=[_tick_call(), node.body], ctx=ast.Load()),
+                                  slice=ast.Constant(1), ctx=ast.Load())
         ast.fix_missing_locations(node)
         return node
+
+
+def _tick_call() -> ast.Call:
+    return ast.Call(func=ast.Name("_tick_", ast.Load()), args=[], keywords=[])
+
+
+def _tick_first(node):
+    """Every loop iteration and every function call counts against the budget."""
+    node.body.insert(0, ast.copy_location(ast.Expr(_tick_call()), node))
+    ast.fix_missing_locations(node)
+    return node
 
 
 @lru_cache(maxsize=8192)
@@ -146,7 +167,7 @@ BASE_GLOBALS = {
     **safe_globals, "__builtins__": _BUILTINS,
     "_getattr_": safer_getattr, "_getitem_": default_guarded_getitem, "_getiter_": _counted_iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": _write, "_inplacevar_": _inplacevar, "_tick_": _tick,
+    "_write_": _write, "_inplacevar_": _inplacevar, "_tick_": _tick, "_print_": PrintCollector,
 }
 _RESERVED = set(BASE_GLOBALS) | set(HELPERS)
 
@@ -160,15 +181,19 @@ def _with_budget(fn, *args):
             _budget.reset(token)
 
 
+def _scope(context: dict, external_context: dict | None) -> dict:
+    """Task data first, the sandbox's own names last: data can never replace a guard or the budget."""
+    return {**HELPERS, **(external_context or {}), **context, **BASE_GLOBALS}
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates and executes diagram code in the sandbox; task data is the only state it sees."""
 
     def evaluate(self, expression, context, external_context=None):
-        scope = {**BASE_GLOBALS, **HELPERS, **(external_context or {}), **context}
-        return _with_budget(eval, compile_eval(expression), scope)
+        return _with_budget(eval, compile_eval(expression), _scope(context, external_context))
 
     def execute(self, script, context, external_context=None):
-        scope = {**BASE_GLOBALS, **HELPERS, **(external_context or {}), **context}
+        scope = _scope(context, external_context)
         _with_budget(exec, compile_exec(script), scope)
         external = external_context or {}
         for key, value in scope.items():

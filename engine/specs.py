@@ -55,7 +55,10 @@ def load_bundle(paths: Iterable[Path | str]) -> Bundle:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            root = path.resolve()
             for item in sorted(path.rglob("*")):
+                if item.is_symlink() or not item.resolve().is_relative_to(root):
+                    continue    # a bundle holds its own files only: links could reach anything on the server
                 if item.is_file() and item.suffix in {".bpmn", ".dmn", ".json"}:
                     files[item.relative_to(path).as_posix()] = item.read_bytes()
         elif path.is_file():
@@ -75,10 +78,13 @@ def _referenced_forms(bpmn_path: Path) -> dict[str, bytes]:
     except UnsafeXml:
         return {}
     found = {}
+    base = bpmn_path.parent.resolve()
     for prop in root.iterfind(".//spiffworkflow:property", NS):
         name, value = prop.get("name"), prop.get("value") or ""
+        if name not in FORM_KEYS or Path(value).is_absolute() or ".." in Path(value).parts:
+            continue
         candidate = bpmn_path.parent / value
-        if name in FORM_KEYS and candidate.is_file() and ".." not in Path(value).parts:
+        if candidate.is_file() and not candidate.is_symlink() and candidate.resolve().is_relative_to(base):
             found[Path(value).as_posix()] = candidate.read_bytes()
     return found
 
@@ -230,8 +236,11 @@ def _form_problems(bundle: Bundle, elements: dict[str, ElementInfo], out: _Colle
                 out.add(info.file, info.line, info.id, f"{key}: form file {path} is missing from the bundle")
                 continue
             try:
-                doc = json.loads(bundle.files[path])
-            except (ValueError, UnicodeDecodeError) as exc:
+                doc = json.loads(bundle.files[path].decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                out.add(path, None, info.id, "not UTF-8 text; save the file as UTF-8")
+                continue
+            except ValueError as exc:
                 out.add(path, None, info.id, f"not valid JSON: {exc}")
                 continue
             if key == "formJsonSchemaFilename":
@@ -247,6 +256,7 @@ def _form_problems(bundle: Bundle, elements: dict[str, ElementInfo], out: _Colle
 def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
     """Validate and parse a bundle; raise SpecInvalid listing every problem found."""
     out = _Collector()
+    refused = False     # a refused file makes checks that depend on its content meaningless
     parser = SpiffBpmnParser()
     elements: dict[str, ElementInfo] = {}
     bpmn_roots = []
@@ -255,6 +265,7 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
             root = load_xml(bundle.files[path], path)
         except UnsafeXml as exc:
             out.problems.append(exc.problem)
+            refused = True
             continue
         is_dmn = path.endswith(".dmn")
         _xsd_problems(root, path, out, dmn=is_dmn)
@@ -273,12 +284,14 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
         out.add("-", None, None, "the bundle has no .bpmn file")
     forms = _form_problems(bundle, elements, out)
     decisions = _decisions(parser, out)
+    if refused:
+        raise SpecInvalid(out.problems)
     for path, root in bpmn_roots:
         for ref in root.iterfind(".//spiffworkflow:calledDecisionId", NS):
             if (ref.text or "").strip() not in decisions:
                 owner = ref.getparent().getparent()
                 out.add(path, ref.sourceline, owner.get("id"), f"unknown DMN decision id {ref.text!r}")
-    process_id, spec, subprocess_specs = _main_spec(parser, out)
+    process_id, spec, subprocess_specs = _main_spec(parser, out) if not out.problems else (None, None, None)
     if out.problems:
         raise SpecInvalid(out.problems)
     return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions)
@@ -307,8 +320,7 @@ def _main_spec(parser: SpiffBpmnParser, out: _Collector):
         return None, None, None
     called = set()
     for pid in ids:
-        called |= set(parser.process_parsers[pid].get_calledElement_ids()
-                      if hasattr(parser.process_parsers[pid], "get_calledElement_ids") else [])
+        called |= set(parser.process_parsers[pid].called_element_ids())
     main = next((pid for pid in ids if pid not in called), ids[0])
     try:
         return main, parser.get_spec(main), parser.get_subprocess_specs(main)

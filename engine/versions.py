@@ -59,8 +59,8 @@ def _as_text(bundle: Bundle) -> dict[str, str]:
 def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | None,
            now: datetime) -> tuple[ProcessVersion, bool]:
     """Store the bundle as a version unless identical content is deployed already; (version, created)."""
-    files = _as_text(bundle)
     parsed = cache.parse(bundle)
+    files = _as_text(bundle)
     existing = session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_id == parsed.process_id, ProcessVersion.content_hash == bundle.content_hash))
     if existing is not None:

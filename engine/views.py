@@ -53,6 +53,7 @@ class TaskView(_AsDict):
     form: dict | None
     instructions: str | None
     revision: int
+    ui: dict | None = None
 
 
 @dataclass(frozen=True)

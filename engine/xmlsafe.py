@@ -1,12 +1,17 @@
-"""Hardened XML loading: no DTDs, no entities, no network, bounded size, before any BPMN/DMN parser sees it."""
+"""Hardened XML loading: UTF-8 only, no DTDs, no entities, no network, bounded size — checked before any
+BPMN/DMN parser sees the document."""
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 
 from .errors import Problem
 
 MAX_XML_BYTES = 2_000_000
+UTF8_NAMES = {"utf-8", "utf8", "ascii", "us-ascii"}    # ASCII is a subset of UTF-8
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 
 
 class UnsafeXml(Exception):
@@ -22,14 +27,29 @@ def _parser() -> etree.XMLParser:
                            remove_pis=True, dtd_validation=False)
 
 
+def _text(data: bytes, filename: str) -> str:
+    """The document as text; anything but UTF-8 is refused (so every check below sees what lxml would)."""
+    declared = _DECLARED.match(data)
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in UTF8_NAMES:
+        name = declared.group(1).decode("ascii", "replace")
+        raise UnsafeXml(Problem(filename, 1, None, f"declares encoding {name}; only UTF-8 is accepted"))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UnsafeXml(Problem(filename, line, None, "not UTF-8 text; save the file as UTF-8")) from None
+
+
 def load_xml(data: bytes, filename: str) -> etree._Element:
     """Parse untrusted XML bytes into an element tree, or raise UnsafeXml naming the problem."""
     if len(data) > MAX_XML_BYTES:
         raise UnsafeXml(Problem(filename, None, None,
                                 f"file is {len(data):,} bytes; the limit is {MAX_XML_BYTES:,} bytes"))
-    head = data[:8192].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
-        line = data[: max(data.upper().find(b"<!DOCTYPE"), data.upper().find(b"<!ENTITY"))].count(b"\n") + 1
+    text = _text(data, filename)
+    upper = text.upper()
+    found = [pos for pos in (upper.find("<!DOCTYPE"), upper.find("<!ENTITY")) if pos >= 0]
+    if found:
+        line = text.count("\n", 0, min(found)) + 1
         raise UnsafeXml(Problem(filename, line, None, "DOCTYPE and ENTITY declarations are not allowed"))
     try:
         root = etree.fromstring(data, _parser())

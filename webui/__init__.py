@@ -12,7 +12,7 @@ from flask import Flask
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import errors, i18n, security
+from . import errors, i18n, labels, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -33,11 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=11 * 1024 * 1024, JSON_AS_ASCII=False)
     app.config.from_mapping(test_config or {})
     settings = app.config.get("SETTINGS") or Settings.from_env()
-    app.config.setdefault("SECRET_KEY", _secret_key(settings))
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _secret_key(settings)   # Flask presets it to None
     app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
     app.extensions["xieshang"] = app.config.get("ENGINE") or Engine.from_settings(settings)
     app.extensions["xieshang_settings"] = settings
     i18n.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)

@@ -1,0 +1,25 @@
+"""The task inbox: tabs (assigned / claimable / took part / done), search, filters, badges, paging."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from . import engine_of
+from .security import current_user, login_required
+
+bp = Blueprint("inbox", __name__, template_folder="templates")
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    """One tab of the inbox."""
+    page = engine_of(current_app).participation.inbox(
+        current_user(), tab=request.args.get("tab", "assigned"), search=request.args.get("q", "").strip()[:100],
+        step=_int("step"), tier=request.args.get("tier") or None, page=_int("page") or 1)
+    return render_template("inbox/index.html", page=page, query=request.args)

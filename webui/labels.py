@@ -1,0 +1,62 @@
+"""Display names for codes (steps, tiers, statuses, roles), translated per request; used by templates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask_babel import gettext as _
+
+BEIJING = timezone(timedelta(hours=8), "CST")   # China keeps one offset all year
+
+
+def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC time as Beijing time."""
+    return "" if moment is None else moment.astimezone(BEIJING).strftime(fmt)
+
+
+def step_names() -> dict:
+    """Step number → name."""
+    return {0: _("受理分流"), 1: _("确定协商主题"), 2: _("拟定协商方案"), 3: _("调查研究"), 4: _("协商会议"),
+            5: _("报告协商结果"), 6: _("回访督促问效")}
+
+
+def tier_names() -> dict:
+    """Tier code → name."""
+    return {"county": _("县政协·要事会商"), "committee": _("专委会/界别·专事专商"), "township": _("乡镇·众事众商")}
+
+
+def status_names() -> dict:
+    """Instance status → name."""
+    return {"running": _("办理中"), "waiting": _("等待中"), "completed": _("已完成"), "cancelled": _("已取消"),
+            "error": _("出错")}
+
+
+def role_names() -> dict:
+    """Role code → name."""
+    return {"admin": _("管理员"), "process_owner": _("流程管理员"), "supervisor": _("督办人员"),
+            "office": _("政协办公室"), "platform_lead": _("平台负责人"), "organizer": _("协商组织者"),
+            "member": _("政协委员"), "department": _("承办单位联络员")}
+
+
+def adoption_names() -> dict:
+    """Answer code → name."""
+    return {"adopted": _("采纳"), "partly": _("部分采纳"), "not_adopted": _("未采纳"), "solved": _("已解决")}
+
+
+def event_names() -> dict:
+    """Audit event kind → name."""
+    return {"instance_started": _("发起"), "task_completed": _("办理"), "task_claimed": _("认领"),
+            "task_released": _("释放"), "task_reassigned": _("转办"), "task_returned": _("退回"),
+            "timer_fired": _("到期提醒"), "service_called": _("系统通知"), "instance_completed": _("办结"),
+            "instance_cancelled": _("取消"), "script_error": _("出错"), "version_deployed": _("部署")}
+
+
+def init_app(app) -> None:
+    """Expose the label tables and the `localtime` filter to templates."""
+    app.add_template_filter(localtime)
+
+    @app.context_processor
+    def _labels():
+        return {"now": app.extensions["xieshang"].clock.now(), "step_names": step_names(), "tier_names": tier_names(),
+                "status_names": status_names(), "role_names": role_names(), "adoption_names": adoption_names(),
+                "event_names": event_names()}

@@ -1,0 +1,172 @@
+"""The task page: the form rendered from the task's JSON Schema, drafts, submit with field errors kept, and the
+task actions (claim, release, reassign 转办, return 退回, comment, mark read 已阅)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import nh3
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from engine.errors import ConcurrentUpdate, InvalidState, ValidationFailed
+
+from . import engine_of
+from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
+from .security import current_user, login_required
+
+bp = Blueprint("task", __name__, template_folder="templates")
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Instructions for the person, as sanitized HTML."""
+    return Markup(nh3.clean(_markdown.render(text or ""))) if text else Markup("")
+
+
+def _context(task) -> FieldContext:
+    """People pickers offer the members of the instance's org unit."""
+    people = [(u.username, u.display_name) for u in engine_of(current_app).accounts.holders("member", task.org_unit)]
+    people_fields = {path: people for path in _people_paths(task.form or {}, "")}
+    return FieldContext(people=people_fields, files={})
+
+
+def _people_paths(schema: dict, prefix: str) -> list[str]:
+    paths = []
+    for name, field in (schema.get("properties") or {}).items():
+        path = f"{prefix}{name}"
+        if field.get("type") == "array" and (field.get("items") or {}).get("type") == "object":
+            paths.extend(_people_paths(field["items"], f"{path}/"))
+        else:
+            paths.append(path)
+    return paths
+
+
+def _store_upload(path: str, upload) -> str:
+    """Uploads live outside the web root, under the instance folder, with a random name."""
+    folder = Path(current_app.config["UPLOAD_PATH"])
+    folder.mkdir(parents=True, exist_ok=True)
+    reference = f"{secrets.token_hex(12)}{Path(upload.filename or '').suffix.lower()}"
+    upload.save(folder / reference)
+    return reference
+
+
+def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
+          status: int = 200):
+    engine, user = engine_of(current_app), current_user()
+    task = engine.participation.task_for(task_id, user)
+    detail = engine.participation.instance_detail(task.instance_id, user)
+    if data is None:
+        data = engine.participation.draft(task_id, user) or {k: v for k, v in detail.instance.data.items()
+                                                               if k in (task.form or {}).get("properties", {})}
+    form_html = render_form(task.form, task.ui, data, errors or {}, _context(task)) if task.form else Markup("")
+    return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
+                           instructions=render_markdown(task.instructions), can_act=user.username in task.candidates
+                           and task.status == "ready", reassign_to=_reassign_choices(task)), status
+
+
+def _reassign_choices(task) -> list:
+    if not task.role or not task.org_unit:
+        return []
+    return engine_of(current_app).accounts.holders(task.role, task.org_unit)
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str):
+    """The task with its form, instructions, comments and history."""
+    return _page(task_id)
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id: str):
+    """Submit, save a draft, or add/remove a row; invalid input comes back with its messages."""
+    engine, user = engine_of(current_app), current_user()
+    task = engine.participation.task_for(task_id, user)
+    try:
+        data = parse_form(task.form or {}, task.ui, request.form, request.files, _store_upload)
+    except UploadRejected as exc:
+        return _page(task_id, exc.data, exc.errors, status=422)
+    action = row_action(request.form)
+    if action is not None:
+        return _page(task_id, apply_row_action(task.form or {}, data, action))
+    if request.form.get("action") == "draft":
+        engine.participation.save_draft(task_id, user, data)
+        return _page(task_id, data, message=_("草稿已保存。"))
+    revision = request.form.get("revision", "")
+    try:
+        engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
+    except ValidationFailed as exc:
+        return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
+    except ConcurrentUpdate:
+        stale = _("提交未成功：该事项刚被他人更新。您填写的内容仍在下方，请核对后重新提交。")
+        return _page(task_id, data, message=stale, status=409)
+    except InvalidState as exc:
+        return _page(task_id, data, message=exc.message, status=409)
+    flash(_("已提交：%(name)s", name=task.name), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _back(task_id: str):
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//")
+                    else url_for("task.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    """Take the task."""
+    engine_of(current_app).claim_task(task_id, current_user().username)
+    flash(_("已认领。"), "success")
+    return _back(task_id)
+
+
+@bp.post("/tasks/<task_id>/release")
+@login_required
+def release(task_id: str):
+    """Give the task back to everyone with its role."""
+    engine_of(current_app).release_task(task_id, current_user().username)
+    flash(_("已释放。"), "success")
+    return _back(task_id)
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@login_required
+def reassign(task_id: str):
+    """转办 to another person with the role."""
+    engine_of(current_app).reassign_task(task_id, request.form.get("to", ""), current_user().username)
+    flash(_("已转办。"), "success")
+    return _back(task_id)
+
+
+@bp.post("/tasks/<task_id>/return")
+@login_required
+def give_back(task_id: str):
+    """退回 with a reason."""
+    engine_of(current_app).participation.return_task(task_id, current_user(), request.form.get("reason", ""))
+    flash(_("已退回。"), "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<task_id>/read")
+@login_required
+def mark_read(task_id: str):
+    """已阅."""
+    engine_of(current_app).participation.mark_read(task_id, current_user())
+    return _back(task_id)
+
+
+@bp.post("/tasks/<task_id>/comment")
+@login_required
+def comment(task_id: str):
+    """Comment on the task's instance."""
+    engine = engine_of(current_app)
+    task = engine.participation.task_for(task_id, current_user())
+    engine.participation.comment(task.instance_id, current_user(), request.form.get("body", ""), task_id)
+    flash(_("评论已发布。"), "success")
+    return _back(task_id)
