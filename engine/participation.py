@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from . import access, inbox, runtime
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion
+from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
 from .views import InstanceSummary
 
 MAX_COMMENT = 2000
@@ -71,6 +71,8 @@ class InstanceDetail:
     comments: tuple[CommentView, ...]
     bpmn_xml: str
     markers: dict
+    people: dict      # username → display name, for everyone named on the page
+    org_names: dict   # org unit code → name
 
 
 class Participation:
@@ -170,12 +172,17 @@ class Participation:
                 code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
             bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
             comment_rows = inbox.comments(session, instance_id)
-        view = self.engine.show_instance(instance_id)
+            view = self.engine.show_instance(instance_id)
+            named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
+                {t.assignee for t in tasks} | {t.completed_by for t in tasks}
+            people = dict(session.execute(select(User.username, User.display_name)
+                                          .where(User.username.in_([n for n in named if n]))).all())
         return InstanceDetail(
             view, record.title if record else None, record.topic if record else None, code,
             names.get(row.org_unit_code), record.plan if record else None, record.report_title if record else None,
             record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
-            tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers)
+            tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
+            people, names)
 
     def instances(self, user: UserView, **filters) -> InstancePage:
         """A page of the instances the person may see."""

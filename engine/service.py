@@ -224,6 +224,19 @@ class Engine:
                 raise NotFound(f"没有任务 {task_id} (no such task)")
             return task_view(session, self.cache, human)
 
+    def task_item(self, task_id: str) -> dict:
+        """For a multi-instance task, the item it works on (e.g. {"suggestion": {...}}); else {}."""
+        with self.unit_of_work() as session:
+            human = session.get(HumanTask, task_id)
+            if human is None:
+                raise NotFound(f"没有任务 {task_id} (no such task)")
+            _, workflow = self._load(self._instance(session, human.instance_id))
+        task = runtime.find_task(workflow, task_id)
+        item = getattr(getattr(task.parent, "task_spec", None), "input_item", None) if task else None
+        if item is None or item.bpmn_id not in task.data:
+            return {}
+        return {item.bpmn_id: task.data[item.bpmn_id]}
+
     def show_instance(self, instance_id: int) -> InstanceView:
         """An instance with its current data and audit events."""
         with self.unit_of_work() as session:

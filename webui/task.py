@@ -64,6 +64,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
                                                                if k in (task.form or {}).get("properties", {})}
     form_html = render_form(task.form, task.ui, data, errors or {}, _context(task)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
+                           item=engine.task_item(task_id),
                            instructions=render_markdown(task.instructions), can_act=user.username in task.candidates
                            and task.status == "ready", reassign_to=_reassign_choices(task)), status
 

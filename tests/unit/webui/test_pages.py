@@ -148,3 +148,13 @@ def test_instance_list_shows_only_what_a_person_may_see(client, login, consultat
     login("organizer_xunchang")
     assert f"#{instance_id}" in client.get("/instances").get_data(as_text=True)
     assert client.get("/instances/99999").status_code == 404
+
+
+def test_answer_task_shows_the_suggestion_it_answers(client, login, web_engine, consultation):
+    instance_id, _, scenario = consultation
+    _advance_to(web_engine, instance_id, scenario, "answer_suggestion")
+    [housing] = [t for t in web_engine.list_tasks(instance_id=instance_id) if t.org_unit == "dept_housing"]
+    login("liaison_housing")
+    page = client.get(f"/tasks/{housing.id}").get_data(as_text=True)
+    assert "本条意见建议" in page and "增设老街路灯 20 盏" in page and "县住房和城乡建设局" in page
+    assert "优化夜间公交班次" not in page.split("评论")[0]
