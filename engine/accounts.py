@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .directory import hash_password, verify_password
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from .forms import nul_free
 from .models import ApiToken, Membership, OrgUnit, User
 
 ROLES = ("admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member", "department")
@@ -68,6 +69,8 @@ class Accounts:
     # --- sign-in --------------------------------------------------------------------------------
     def authenticate(self, username: str, password: str) -> UserView | None:
         """The user when the password matches an active account, else None (same answer for both failures)."""
+        if "\x00" in (username or "") or "\x00" in (password or ""):
+            return None
         with self._uow() as session:
             user = session.scalar(select(User).where(User.username == username))
             if user is None or not user.active or not verify_password(password, user.password_hash):
@@ -90,6 +93,8 @@ class Accounts:
 
     def user_for_token(self, token: str) -> UserView | None:
         """The active user owning this API token, or None."""
+        if not token or "\x00" in token:
+            return None
         with self._uow() as session:
             row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
             if row is None:
@@ -135,6 +140,8 @@ class Accounts:
     def create_user(self, actor: UserView, username: str, display_name: str, password: str) -> UserView:
         """Create an account."""
         _require_admin(actor)
+        if not nul_free([username, display_name, password]):
+            raise ValidationFailed({"(form)": ["不能包含控制字符 (control characters are not allowed)"]})
         errors = {}
         if not USERNAME.match(username or ""):
             errors["username"] = ["用户名须为 2–64 位小写字母、数字或 _.- (lowercase letters, digits, _.-)"]

@@ -57,7 +57,7 @@ class ValidationFailed(EngineError):
     def __init__(self, field_errors: dict[str, list[str]]):
         self.field_errors = field_errors
         lines = [f"{field}: {'; '.join(msgs)}" for field, msgs in sorted(field_errors.items())]
-        super().__init__("invalid data\n" + "\n".join(lines))
+        super().__init__("表单数据无效 (invalid data)\n" + "\n".join(lines))
 
 
 class ScriptError(EngineError):

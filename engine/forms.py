@@ -55,10 +55,28 @@ def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def nul_free(value) -> bool:
+    """False when any text inside `value` holds a NUL character (databases cannot store it)."""
+    return not _has_nul(value)
+
+
 def clean_submission(schema: dict | None, data) -> dict:
     """Validate `data` against the form and keep only the fields the form declares; raise ValidationFailed."""
     if not isinstance(data, dict):
         raise ValidationFailed({"(form)": ["提交的数据必须是一个对象 (data must be a JSON object)"]})
+    bad = sorted(str(k) for k, v in data.items() if _has_nul(k) or _has_nul(v))
+    if bad:
+        raise ValidationFailed({key: ["不能包含控制字符 (control characters are not allowed)"] for key in bad})
     if schema is None:
         return dict(data)
     errors = field_errors(schema, data)

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from . import access, inbox, runtime
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from .forms import nul_free
 from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
 from .views import InstanceSummary
 
@@ -95,6 +96,8 @@ class Participation:
 
     def save_draft(self, task_id: str, user: UserView, data: dict) -> None:
         """Keep a person's unsubmitted input for a task they may complete."""
+        if not nul_free(data):
+            raise ValidationFailed({"(form)": ["不能包含控制字符 (control characters are not allowed)"]})
         with self.engine.unit_of_work() as session:
             human = self._task(session, task_id)
             self._require_actor(session, human, user)
@@ -108,7 +111,7 @@ class Participation:
     def comment(self, instance_id: int, user: UserView, body: str, task_id: str | None = None) -> None:
         """Add a comment to an instance the person may see."""
         body = (body or "").strip()
-        if not body or len(body) > MAX_COMMENT:
+        if not body or len(body) > MAX_COMMENT or not nul_free(body):
             raise ValidationFailed({"body": [f"请输入 1–{MAX_COMMENT} 个字 (1–{MAX_COMMENT} characters)"]})
         with self.engine.unit_of_work() as session:
             self.require_view(session, user, instance_id)
@@ -124,7 +127,7 @@ class Participation:
     def return_task(self, task_id: str, user: UserView, reason: str) -> None:
         """退回: the assignee gives the task back to everyone with its role, saying why."""
         reason = (reason or "").strip()
-        if not reason:
+        if not reason or not nul_free(reason):
             raise ValidationFailed({"reason": ["请填写退回理由 (a reason is required)"]})
         with self.engine.unit_of_work() as session:
             human = self._task(session, task_id)

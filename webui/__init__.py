@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask
+from flask_babel import lazy_gettext
 
 from engine.service import Engine
 from engine.settings import Settings
@@ -32,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=11 * 1024 * 1024, JSON_AS_ASCII=False)
     app.config.from_mapping(test_config or {})
+    app.json.ensure_ascii = False     # Chinese stays readable in JSON
     settings = app.config.get("SETTINGS") or Settings.from_env()
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _secret_key(settings)   # Flask presets it to None
     app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
@@ -49,18 +51,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-NAV = [("inbox.index", "待办", None), ("instances.index", "协商事项", None), ("overview.index", "概览", None),
-       ("admin.users", "管理", "admin")]
+NAV = [("inbox.index", lazy_gettext("待办"), None), ("instances.index", lazy_gettext("协商事项"), None),
+       ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), "admin")]
 
 
 def _nav_items(app: Flask):
     """The navigation entries the signed-in person may use, for the ones this app has."""
     from flask import g
-    from flask_babel import gettext
 
     def items():
         user = g.get("user")
-        return [(endpoint, gettext(label)) for endpoint, label, role in NAV
+        return [(endpoint, str(label)) for endpoint, label, role in NAV
                 if endpoint in app.view_functions and (role is None or (user and user.has_role(role)))]
 
     return items

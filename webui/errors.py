@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+import re
+
+from flask import jsonify, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +22,19 @@ from engine.errors import (
 
 STATUS = [(NotFound, 404), (PermissionDenied, 403), (ConcurrentUpdate, 409), (InvalidState, 409),
           (ValidationFailed, 422), (SpecInvalid, 422), (ScriptError, 422), (EngineError, 400)]
+
+
+# Engine messages read "中文 (English)": one line, the English in the closing parentheses.
+_BILINGUAL = re.compile(r"([^\n]*\S)\s*\(([^()\n]*[A-Za-z][^()\n]*)\)")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def readable(message: str) -> str:
+    """An engine message for this page's reader: on English pages, the English part of a bilingual message."""
+    match = _BILINGUAL.fullmatch(message or "")
+    if match is None or str(get_locale()) != "en" or not _CJK.search(match[1]) or _CJK.search(match[2]):
+        return message
+    return match[2][:1].upper() + match[2][1:]
 
 
 def status_of(error: EngineError) -> int:
@@ -45,7 +61,7 @@ def error_response(status: int, message: str, details: dict | None = None):
             body.update(details)
         return jsonify(body), status
     return render_template("errors/error.html", status=status, title=_titles().get(status, _("出错了")),
-                           message=message), status
+                           message=readable(message)), status
 
 
 def engine_error(error: EngineError):
@@ -65,7 +81,12 @@ def http_error(error: HTTPException):
         message = _("表单已过期或来源不明，请刷新页面后重新提交。")
     elif error.code in {403, 404, 405, 413, 429}:
         message = _titles()[error.code]
-    return error_response(error.code or 500, message)
+    response, status = error_response(error.code or 500, message)
+    response = make_response(response, status)
+    for name, value in error.get_headers():
+        if name.lower() in {"allow", "retry-after", "www-authenticate"}:
+            response.headers[name] = value
+    return response
 
 
 def internal_error(error):

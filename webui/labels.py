@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 BEIJING = timezone(timedelta(hours=8), "CST")   # China keeps one offset all year
 
@@ -44,11 +45,13 @@ def adoption_names() -> dict:
 
 
 def event_names() -> dict:
-    """Audit event kind → name."""
-    return {"instance_started": _("发起"), "task_completed": _("办理"), "task_claimed": _("认领"),
-            "task_released": _("释放"), "task_reassigned": _("转办"), "task_returned": _("退回"),
-            "timer_fired": _("到期提醒"), "service_called": _("系统通知"), "instance_completed": _("办结"),
-            "instance_cancelled": _("取消"), "script_error": _("出错"), "version_deployed": _("部署")}
+    """Audit event kind → name, in context "event" (what happened: "Claimed", where a button says "Claim")."""
+    return {"instance_started": pgettext("event", "发起"), "task_completed": pgettext("event", "办理"),
+            "task_claimed": pgettext("event", "认领"), "task_released": pgettext("event", "释放"),
+            "task_reassigned": pgettext("event", "转办"), "task_returned": pgettext("event", "退回"),
+            "timer_fired": pgettext("event", "到期提醒"), "service_called": pgettext("event", "系统通知"),
+            "instance_completed": pgettext("event", "办结"), "instance_cancelled": pgettext("event", "取消"),
+            "script_error": pgettext("event", "出错"), "version_deployed": pgettext("event", "部署")}
 
 
 def init_app(app) -> None:

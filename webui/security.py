@@ -20,7 +20,7 @@ def load_user() -> None:
     g.user = None
     engine = current_app.extensions["xieshang"]
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if header[:7].lower() == "bearer ":
         g.user = engine.accounts.user_for_token(header[7:].strip())
         g.token_auth = True
         return

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from engine.errors import ConcurrentUpdate, InvalidState, ValidationFailed
 
 from . import engine_of
+from .errors import readable
 from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
 from .security import current_user, login_required
 
@@ -107,7 +108,7 @@ def submit(task_id: str):
         stale = _("提交未成功：该事项刚被他人更新。您填写的内容仍在下方，请核对后重新提交。")
         return _page(task_id, data, message=stale, status=409)
     except InvalidState as exc:
-        return _page(task_id, data, message=exc.message, status=409)
+        return _page(task_id, data, message=readable(exc.message), status=409)
     flash(_("已提交：%(name)s", name=task.name), "success")
     return redirect(url_for("inbox.index"))
 

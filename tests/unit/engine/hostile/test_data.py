@@ -109,7 +109,7 @@ def test_invalid_data_gets_a_message_per_field_and_changes_nothing(case, deploye
     with pytest.raises(ValidationFailed) as refused:
         deployed.complete_task(task.id, data, ACTOR)
     assert refused.value.field_errors == field_errors
-    assert str(refused.value) == "invalid data\n" + "\n".join(
+    assert str(refused.value) == "表单数据无效 (invalid data)\n" + "\n".join(
         f"{field}: {'; '.join(msgs)}" for field, msgs in sorted(field_errors.items()))
     completed = run_cli("complete", task.id, "--data", json.dumps(data, ensure_ascii=False), "--as", ACTOR)
     if isinstance(data, dict):

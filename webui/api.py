@@ -1,0 +1,272 @@
+"""JSON API /api/v1: token sign-in, my tasks and the actions on them, instances I may see, the public intake, and
+the OpenAPI document. Views parse the request, call one service method and return JSON; engine errors are mapped
+in webui/errors.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from werkzeug.datastructures import MultiDict
+
+from engine.forms import field_errors
+
+from . import engine_of, openapi
+from .errors import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC = {"api.issue_token", "api.submit_intake", "api.document"}
+MAX_DEPTH = 32
+TASK_ID = re.compile(openapi.UUID_PATTERN)
+DIGITS = re.compile(r"[0-9]{1,10}")
+REQUESTS = openapi.request_schemas()
+BAD_LOGIN = "用户名或密码不正确 (wrong username or password)"
+
+
+# --- request parsing ----------------------------------------------------------------------------------
+def _fail(status: int, message: str, details: dict | None = None):
+    """Stop the request with a JSON error (401s carry the Bearer challenge)."""
+    response, status = error_response(status, message, details)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="xieshang"'
+    abort(response)
+
+
+def _clean_text(value: str, where: str) -> None:
+    if "\x00" in value or _has_surrogate(value):
+        _fail(400, f"{where} 含有空字符或无效的 Unicode (NUL or unpaired surrogate characters are not allowed)")
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_tree(body) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and text the database cannot store (walked without recursion)."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            _fail(400, f"JSON 嵌套过深 (nesting deeper than {MAX_DEPTH} levels)")
+        if isinstance(value, str):
+            _clean_text(value, "文本")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _clean_text(key, "字段名")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _payload(schema: str) -> dict:
+    """The request's JSON object, checked against the named request schema of the OpenAPI document."""
+    if not request.is_json:
+        _fail(400, "请求体须为 JSON (send Content-Type: application/json)")
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except (ValueError, RecursionError):
+        _fail(400, "请求体不是有效的 JSON (the body is not valid JSON)")
+    if not isinstance(body, dict):
+        _fail(400, "请求体须为 JSON 对象 (the body must be a JSON object)")
+    body = {key: value for key, value in body.items() if key in REQUESTS[schema]["properties"]}   # the rest is unused
+    _check_tree(body)
+    errors = {field: [_short(m) for m in messages] for field, messages in field_errors(REQUESTS[schema], body).items()}
+    if errors:
+        lines = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in sorted(errors.items()))
+        _fail(400, f"请求内容有误 (invalid request): {lines}", {"field_errors": errors})
+    return body
+
+
+def _short(message: str, limit: int = 200) -> str:
+    """Messages quote the offending value; keep them readable."""
+    return message if len(message) <= limit else message[:limit] + "…"
+
+
+def _query(args: MultiDict, schema: dict) -> dict:
+    """Query parameters checked against their OpenAPI schemas; absent ones are left out."""
+    values = {}
+    for name, spec in schema.items():
+        raw = args.get(name)
+        if raw is None:
+            continue
+        _clean_text(raw, name)
+        if spec.get("type") == "integer":
+            if not DIGITS.fullmatch(raw) or not spec["minimum"] <= int(raw) <= spec["maximum"]:
+                _fail(400, f"参数 {name} 须为 {spec['minimum']}–{spec['maximum']} 的整数 "
+                           f"({name} must be an integer {spec['minimum']}–{spec['maximum']})")
+            values[name] = int(raw)
+        elif "enum" in spec and raw not in spec["enum"]:
+            _fail(400, f"参数 {name} 须为 {' | '.join(spec['enum'])} 之一 ({name} must be one of them)")
+        elif len(raw) > spec.get("maxLength", len(raw)):
+            _fail(400, f"参数 {name} 不能超过 {spec['maxLength']} 个字 ({name} is too long)")
+        else:
+            values[name] = raw
+    return values
+
+
+@bp.before_request
+def require_token():
+    """Every endpoint but the public ones needs `Authorization: Bearer <token>`; ids in paths are checked."""
+    if request.endpoint not in PUBLIC and not (g.get("token_auth") and g.user is not None):
+        sent = request.headers.get("Authorization", "").startswith("Bearer ")
+        _fail(401, "令牌无效或已停用 (invalid or revoked token)" if sent else
+              "请提供 API 令牌 (send Authorization: Bearer <token>)")
+    args = request.view_args or {}
+    if "task_id" in args:
+        if not TASK_ID.fullmatch(args["task_id"]):
+            _fail(400, "任务编号须为 UUID (task id must be a UUID)")
+        args["task_id"] = args["task_id"].lower()
+    if "instance_id" in args:
+        raw = args["instance_id"]
+        if not DIGITS.fullmatch(raw) or not 1 <= int(raw) <= openapi.MAX_ID:
+            _fail(400, f"实例编号须为 1–{openapi.MAX_ID} 的整数 (instance id must be an integer)")
+        args["instance_id"] = int(raw)
+
+
+# --- responses ----------------------------------------------------------------------------------------
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _instance(detail) -> dict:
+    body = detail.instance.as_dict()
+    body.update(org_unit_name=detail.org_unit_name, title=detail.title, topic=detail.topic,
+                tracking_code=detail.tracking_code, report_title=detail.report_title, instruction=detail.instruction,
+                published_at=_plain(detail.published_at), suggestions=[asdict(s) for s in detail.suggestions],
+                comments=[_plain(asdict(c)) for c in detail.comments])
+    body["tasks"] = [_plain({"id": t.id, "name": t.name, "task_spec": t.task_spec, "status": t.status,
+                             "assignee": t.assignee, "due_at": t.due_at, "completed_at": t.completed_at,
+                             "completed_by": t.completed_by}) for t in detail.tasks]
+    return body
+
+
+def _page(page, **extra) -> dict:
+    return {"items": [_plain(asdict(item)) for item in page.items], "total": page.total, "page": page.page,
+            "per_page": page.per_page, "pages": page.pages, **extra}
+
+
+def _assignment(task_id: str, assignee: str | None):
+    return jsonify(task_id=task_id, assignee=assignee)
+
+
+# --- endpoints ----------------------------------------------------------------------------------------
+@bp.get("/openapi.json")
+def document():
+    """The OpenAPI 3.1 document (public)."""
+    return jsonify(openapi.build())
+
+
+@bp.post("/tokens")
+def issue_token():
+    """Sign in with username and password; 201 with a new token (the same 401 for any wrong credentials)."""
+    body = _payload("TokenRequest")
+    accounts = engine_of(current_app).accounts
+    user = accounts.authenticate(body["username"], body["password"])
+    if user is None:
+        _fail(401, BAD_LOGIN)
+    return jsonify(token=accounts.issue_token(user.username, body.get("label") or "api")), 201
+
+
+@bp.get("/me")
+def me():
+    """The signed-in person and their memberships."""
+    user = g.user
+    return jsonify(username=user.username, display_name=user.display_name, active=user.active,
+                   memberships=[{"role": r, "org_unit": o} for r, o in user.memberships], roles=sorted(user.roles))
+
+
+@bp.get("/tasks")
+def tasks():
+    """One page of one inbox tab."""
+    filters = _query(request.args, openapi.query_schemas("Tab", "Page", "PerPage", "Search", "Step", "Tier"))
+    page = engine_of(current_app).participation.inbox(g.user, **filters)
+    return jsonify(_page(page, tab=page.tab, counts=page.counts))
+
+
+@bp.get("/tasks/<task_id>")
+def task(task_id: str):
+    """A task the person may see, with its form (JSON schema), UI schema and whether they may act on it."""
+    view = engine_of(current_app).participation.task_for(task_id, g.user)
+    return jsonify({**view.as_dict(), "can_act": view.status == "ready" and g.user.username in view.candidates})
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete(task_id: str):
+    """Complete the task with form data; 422 with field errors, 409 on a stale revision."""
+    body = _payload("CompleteRequest")
+    instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username, body.get("revision"))
+    return jsonify(instance_id=instance_id)
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str):
+    """Claim a task of one of the person's roles."""
+    engine_of(current_app).claim_task(task_id, g.user.username)
+    return _assignment(task_id, g.user.username)
+
+
+@bp.post("/tasks/<task_id>/release")
+def release(task_id: str):
+    """Give a claimed task back to everyone with its role."""
+    engine_of(current_app).release_task(task_id, g.user.username)
+    return _assignment(task_id, None)
+
+
+@bp.post("/tasks/<task_id>/return")
+def give_back(task_id: str):
+    """退回: the assignee returns the task, saying why."""
+    body = _payload("ReturnRequest")
+    engine_of(current_app).participation.return_task(task_id, g.user, body["reason"])
+    return _assignment(task_id, None)
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign(task_id: str):
+    """转办: hand the task to another holder of its role."""
+    body = _payload("ReassignRequest")
+    engine_of(current_app).reassign_task(task_id, body["to"], g.user.username)
+    return _assignment(task_id, body["to"])
+
+
+@bp.post("/instances")
+def start():
+    """Start an instance of the latest version of a process (any signed-in person may, for now)."""
+    body = _payload("StartRequest")
+    instance_id = engine_of(current_app).start_instance(body["process_id"], body.get("data", {}), g.user.username)
+    return jsonify(instance_id=instance_id), 201, {"Location": f"{bp.url_prefix}/instances/{instance_id}"}
+
+
+@bp.get("/instances")
+def instances():
+    """One page of the instances the person may see."""
+    filters = _query(request.args, openapi.query_schemas("Page", "PerPage", "Search", "Status", "Tier"))
+    return jsonify(_page(engine_of(current_app).participation.instances(g.user, **filters)))
+
+
+@bp.get("/instances/<instance_id>")
+def instance(instance_id: int):
+    """An instance: status, step, tier, org unit, data, events, suggestions, tasks and comments."""
+    return jsonify(_instance(engine_of(current_app).participation.instance_detail(instance_id, g.user)))
+
+
+@bp.post("/intake")
+def submit_intake():
+    """The public intake form (anonymous allowed): 201 with the tracking code."""
+    body = _payload("IntakeRequest")
+    receipt = engine_of(current_app).participation.submit_intake(body["data"])
+    return jsonify(tracking_code=receipt.tracking_code, instance_id=receipt.instance_id), 201

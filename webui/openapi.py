@@ -1,0 +1,270 @@
+"""The OpenAPI 3.1 document of the JSON API /api/v1, built as a plain dict (served at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+MAX_ID = 2**31 - 1
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
+MAX_SEARCH = 200
+MAX_TEXT = 2000
+MAX_STEP = 1000
+TABS = ("assigned", "claimable", "involved", "done")
+TIERS = ("county", "committee", "township")
+STATUSES = ("running", "waiting", "completed", "cancelled", "error")
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+OBJECT = {"type": "object"}
+TIME = {"type": "string", "format": "date-time"}
+STRINGS = {"type": "array", "items": STRING}
+
+INTAKE_EXAMPLE = {"title": "老街夜间照明不足", "description": "老街路灯长期损坏，夜间出行不便。",
+                  "category": "infrastructure", "scope": "township", "township": "township_xunchang",
+                  "contact_name": "张女士", "contact_phone": "13800001234", "source": "online"}
+
+DESCRIPTION = """协商流程的 JSON 接口 (the consultation engine's JSON API).
+
+* 认证 (authentication): `POST /tokens` with a username and password, or `xieshang token USERNAME` on the server,
+  gives a token; send it as `Authorization: Bearer <token>`. Browser session cookies are not accepted here.
+* 谁可以发起 (who may start an instance): any signed-in person, for now.
+* 匿名 (anonymous): only `POST /tokens`, `POST /intake` (the public intake form) and this document.
+* 错误 (errors): JSON `{error, message, status}` (+ `field_errors` on 422); messages are Chinese first with English in
+  parentheses. 400 malformed request, 401 no or bad token, 403 not allowed, 404 unknown id, 409 conflict (stale
+  `revision`, task already claimed or closed), 422 data that fails the task's form.
+* 文本 (text): JSON in UTF-8; strings must not contain U+0000 or unpaired surrogates (400). Unknown fields and
+  query parameters are ignored.
+"""
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _null(schema: dict) -> dict:
+    """The schema, or null."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _obj(required: tuple[str, ...] | str = "*", **properties) -> dict:
+    """An object schema; `required="*"` means every property."""
+    names = list(properties) if required == "*" else list(required)
+    return {"type": "object", "properties": properties, "required": names}
+
+
+def _list(item: str) -> dict:
+    return {"type": "array", "items": _ref(item)}
+
+
+def _schemas() -> dict:
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+    page = dict(total=INTEGER, page=INTEGER, per_page=INTEGER, pages=INTEGER)
+    return {
+        "Error": _obj(("error", "message", "status"), error=STRING, message=STRING, status=INTEGER,
+                      field_errors={"type": "object", "additionalProperties": STRINGS}),
+        "ValidationError": _obj(("error", "message", "status", "field_errors"), error=STRING, message=STRING,
+                                status={"const": 422},
+                                field_errors={"type": "object", "additionalProperties": STRINGS}),
+        "TokenRequest": _obj(("username", "password"), username=STRING, password=STRING,
+                             label={"type": "string", "maxLength": 100}),
+        "Token": _obj(token=STRING),
+        "Membership": _obj(role=STRING, org_unit=STRING),
+        "Me": _obj(username=STRING, display_name=STRING, active=BOOLEAN, memberships=_list("Membership"),
+                   roles=STRINGS),
+        "InboxItem": _obj(task_id=STRING, instance_id=INTEGER, name=STRING, title=STRING, step=_null(INTEGER),
+                          tier=_null(STRING), org_unit=_null(STRING), assignee=_null(STRING), status=STRING,
+                          due_at=_null(TIME), completed_at=_null(TIME), overdue=BOOLEAN, at_risk=BOOLEAN,
+                          read=BOOLEAN),
+        "InboxPage": _obj(tab={"enum": list(TABS)}, items=_list("InboxItem"), **page,
+                          counts=_obj(**{tab: INTEGER for tab in TABS})),
+        "Task": _obj(id=STRING, instance_id=INTEGER, name=STRING, task_spec=STRING, step=_null(INTEGER),
+                     lane=_null(STRING), role=_null(STRING), org_unit=_null(STRING), tier=_null(STRING),
+                     candidates=STRINGS, assignee=_null(STRING), due_at=_null(TIME), escalation_level=INTEGER,
+                     status=STRING, form=_null(OBJECT), ui=_null(OBJECT), instructions=_null(STRING),
+                     revision=INTEGER, can_act=BOOLEAN),
+        "CompleteRequest": _obj(("data",), data=OBJECT, revision={"type": "integer", "minimum": 0, "maximum": MAX_ID}),
+        "ReturnRequest": _obj(reason=text),
+        "ReassignRequest": _obj(to={"type": "string", "minLength": 1, "maxLength": 64}),
+        "TaskAssignment": _obj(task_id=STRING, assignee=_null(STRING)),
+        "InstanceRef": _obj(instance_id=INTEGER),
+        "StartRequest": _obj(("process_id",), process_id={"type": "string", "minLength": 1, "maxLength": 100},
+                             data=OBJECT),
+        "InstanceSummary": _obj(id=INTEGER, process_id=STRING, title=_null(STRING), status=STRING,
+                                step=_null(INTEGER), tier=_null(STRING), org_unit=_null(STRING), updated_at=TIME),
+        "InstancePage": _obj(items=_list("InstanceSummary"), **page),
+        "Event": _obj(kind=STRING, at=TIME, actor=_null(STRING), task_id=_null(STRING), detail=OBJECT),
+        "Suggestion": _obj(number=INTEGER, text=STRING, department=STRING, department_name=STRING,
+                           adoption=_null(STRING), reason=_null(STRING), measures=_null(STRING),
+                           promised_date=_null(STRING), answer_round=INTEGER, satisfaction=_null(STRING)),
+        "TaskSummary": _obj(id=STRING, name=STRING, task_spec=STRING, status=STRING, assignee=_null(STRING),
+                            due_at=_null(TIME), completed_at=_null(TIME), completed_by=_null(STRING)),
+        "Comment": _obj(author=STRING, kind=STRING, body=STRING, task_id=_null(STRING), created_at=TIME),
+        "Instance": _obj(id=INTEGER, process_id=STRING, version=STRING, status=STRING, step=_null(INTEGER),
+                         tier=_null(STRING), org_unit=_null(STRING), org_unit_name=_null(STRING), data=OBJECT,
+                         events=_list("Event"), next_timer_at=_null(TIME), revision=INTEGER, error=_null(STRING),
+                         title=_null(STRING), topic=_null(STRING), tracking_code=_null(STRING),
+                         report_title=_null(STRING), instruction=_null(STRING), published_at=_null(TIME),
+                         suggestions=_list("Suggestion"), tasks=_list("TaskSummary"), comments=_list("Comment")),
+        "IntakeRequest": _obj(("data",), data=OBJECT),
+        "IntakeReceipt": _obj(tracking_code=STRING, instance_id=INTEGER),
+    }
+
+
+def _error(description: str, schema: str = "Error", headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _responses() -> dict:
+    challenge = {"WWW-Authenticate": {"description": "Bearer", "schema": STRING}}
+    return {
+        "BadRequest": _error("请求格式有误 (malformed JSON, wrong types, bad id or parameter)"),
+        "Unauthorized": _error("缺少或无效的令牌 (no or invalid token)", headers=challenge),
+        "Forbidden": _error("没有权限 (not allowed)"),
+        "NotFound": _error("找不到 (unknown id)"),
+        "Conflict": _error("冲突 (stale revision, task claimed by someone else, or closed)"),
+        "Unprocessable": _error("数据不符合表单 (data fails the form)", "ValidationError"),
+    }
+
+
+def _parameters() -> dict:
+    def query(name: str, schema: dict, description: str) -> dict:
+        return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+    return {
+        "TaskId": {"name": "task_id", "in": "path", "required": True, "description": "任务编号 (task id, a UUID)",
+                   "schema": {"type": "string", "pattern": UUID_PATTERN}},
+        "InstanceId": {"name": "instance_id", "in": "path", "required": True, "description": "实例编号 (instance id)",
+                       "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+        "Page": query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "页码 (page)"),
+        "PerPage": query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
+                         "每页条数 (items per page)"),
+        "Search": query("search", {"type": "string", "maxLength": MAX_SEARCH}, "按标题搜索 (search titles)"),
+        "Tier": query("tier", {"enum": list(TIERS)}, "协商平台层级 (platform tier)"),
+        "Tab": query("tab", {"enum": list(TABS), "default": "assigned"},
+                     "assigned 待办 | claimable 可认领 | involved 我参与的 | done 已办"),
+        "Step": query("step", {"type": "integer", "minimum": 0, "maximum": MAX_STEP}, "环节 (step of the method)"),
+        "Status": query("status", {"enum": list(STATUSES)}, "状态 (status)"),
+    }
+
+
+def _parameter(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _op(op_id: str, summary: str, ok: tuple[str, str, str | None], errors: tuple[int, ...], *,
+        body: str | None = None, params: tuple[str, ...] = (), public: bool = False, example: dict | None = None,
+        links: dict | None = None, tag: str = "") -> dict:
+    """One operation: `ok` is (status, description, schema name); `links` name operations fed by its answer."""
+    status, description, schema = ok
+    responses = {status: {"description": description}}
+    if schema:
+        responses[status]["content"] = {"application/json": {"schema": _ref(schema)}}
+    if links:
+        responses[status]["links"] = links
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+             422: "Unprocessable"}
+    codes = errors if public else (401, *errors)
+    for code in sorted(set(codes)):
+        responses[str(code)] = {"$ref": f"#/components/responses/{names[code]}"}
+    operation = {"operationId": op_id, "summary": summary, "tags": [tag] if tag else [], "responses": responses,
+                 "parameters": [_parameter(p) for p in params]}
+    if body:
+        media = {"schema": _ref(body)}
+        if example is not None:
+            media["example"] = example
+        operation["requestBody"] = {"required": True, "content": {"application/json": media}}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _links(pointer: str, parameter: str, *operations: str) -> dict:
+    """Links from an answer's value at `pointer` to the operations that take it as `parameter`."""
+    return {op: {"operationId": op, "parameters": {parameter: f"$response.body#{pointer}"}} for op in operations}
+
+
+def _paths() -> dict:
+    assignment = ("200", "任务的承办人 (the task's assignee now)", "TaskAssignment")
+    task = ("TaskId",)
+    pages = ("Page", "PerPage", "Search")
+    to_instance = _links("/instance_id", "instance_id", "getInstance")
+    to_task = _links("/items/0/task_id", "task_id", "getTask", "completeTask", "claimTask", "releaseTask",
+                     "returnTask", "reassignTask")
+    return {
+        "/tokens": {"post": _op(
+            "issueToken", "登录并获取令牌 (sign in, get a token)", ("201", "令牌 (the token)", "Token"), (400, 401),
+            body="TokenRequest", public=True, tag="auth")},
+        "/me": {"get": _op(
+            "getMe", "当前用户 (the signed-in person)", ("200", "用户 (the person)", "Me"), (), tag="auth")},
+        "/tasks": {"get": _op(
+            "listTasks", "我的待办 (my tasks: one inbox tab)", ("200", "一页待办 (a page)", "InboxPage"), (400,),
+            params=("Tab", *pages, "Step", "Tier"), links=to_task, tag="tasks")},
+        "/tasks/{task_id}": {"get": _op(
+            "getTask", "任务详情与表单 (a task with its form schema)", ("200", "任务 (the task)", "Task"),
+            (400, 403, 404), params=task, tag="tasks")},
+        "/tasks/{task_id}/complete": {"post": _op(
+            "completeTask", "办理 (complete the task with form data)", ("200", "已办理 (completed)", "InstanceRef"),
+            (400, 403, 404, 409, 422), body="CompleteRequest", params=task, links=to_instance, tag="tasks")},
+        "/tasks/{task_id}/claim": {"post": _op(
+            "claimTask", "认领 (claim)", assignment, (400, 403, 404, 409), params=task, tag="tasks")},
+        "/tasks/{task_id}/release": {"post": _op(
+            "releaseTask", "释放 (release a claimed task)", assignment, (400, 403, 404, 409), params=task,
+            tag="tasks")},
+        "/tasks/{task_id}/return": {"post": _op(
+            "returnTask", "退回 (return with a reason)", assignment, (400, 403, 404, 409, 422),
+            body="ReturnRequest", params=task, tag="tasks")},
+        "/tasks/{task_id}/reassign": {"post": _op(
+            "reassignTask", "转办 (reassign to another holder of the role)", assignment, (400, 403, 404, 409),
+            body="ReassignRequest", params=task, tag="tasks")},
+        "/instances": {
+            "get": _op("listInstances", "我可以查看的事项 (instances I may see)",
+                       ("200", "一页事项 (a page)", "InstancePage"), (400,), params=(*pages, "Status", "Tier"),
+                       tag="instances"),
+            "post": _op("startInstance", "发起 (start an instance; any signed-in person may)",
+                        ("201", "已发起 (started)", "InstanceRef"), (400, 404, 422), body="StartRequest",
+                        example={"process_id": "consultation", "data": INTAKE_EXAMPLE}, links=to_instance,
+                        tag="instances")},
+        "/instances/{instance_id}": {"get": _op(
+            "getInstance", "事项详情 (an instance: status, step, data, events, suggestions)",
+            ("200", "事项 (the instance)", "Instance"), (400, 403, 404), params=("InstanceId",), tag="instances")},
+        "/intake": {"post": _op(
+            "submitIntake", "提交社情民意 (public intake; anonymous allowed)",
+            ("201", "回执 (receipt with tracking code)", "IntakeReceipt"), (400, 422),
+            body="IntakeRequest", public=True, example={"data": INTAKE_EXAMPLE}, tag="intake")},
+        "/openapi.json": {"get": {
+            "operationId": "getOpenApi", "summary": "本文档 (this document)", "tags": ["meta"], "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": OBJECT}}}}}},
+    }
+
+
+def request_schemas() -> dict[str, dict]:
+    """The request body schemas (self-contained, so the API validates bodies with them)."""
+    return {name: schema for name, schema in _schemas().items() if name.endswith("Request")}
+
+
+def query_schemas(*names: str) -> dict[str, dict]:
+    """Query parameter name → schema, for the named component parameters."""
+    parameters = _parameters()
+    return {parameters[name]["name"]: parameters[name]["schema"] for name in names}
+
+
+def build() -> dict:
+    """The OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "xieshang 协商 API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "API 令牌 (token from POST /tokens or `xieshang token`)"}},
+            "schemas": _schemas(),
+            "responses": _responses(),
+            "parameters": _parameters(),
+        },
+    }
