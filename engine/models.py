@@ -32,6 +32,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     member_kind: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -144,6 +145,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipient: Mapped[str | None] = mapped_column(String(300))
 
 
 class IntakeItem(Base):
@@ -246,3 +250,71 @@ class TaskRead(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Deadline(Base):
+    """The deadline of one activation of a step (or of a task that is its own step), and where it stands."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (Index("ix_deadline_open_next", "status", "next_action_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(100))           # the element that carries the `step` property
+    step: Mapped[int | None] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[int] = mapped_column(Integer, default=0)      # 0 none, 1 tier supervisor, 2 county leadership
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    basis: Mapped[str] = mapped_column(String(30), default="calendar")   # calendar | working | working-weekends-only
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExtensionRequest(Base):
+    """A request (延期) to move a deadline, and the supervisor's decision."""
+
+    __tablename__ = "extension_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """An in-app notification for one person (the notification centre)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))        # assignment | reminder | escalation | extension | result
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CalendarDay(Base):
+    """A day whose status an admin entered from the State Council's schedule (holiday or make-up working day)."""
+
+    __tablename__ = "calendar_day"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))        # holiday | workday
+    note: Mapped[str] = mapped_column(String(100), default="")
+    entered_by: Mapped[str | None] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
