@@ -1,29 +1,37 @@
-"""Due dates of human tasks from the bundle's `deadlines` DMN table (tier × step → durations)."""
+"""Step deadlines from the bundle's `deadlines` DMN table (tier × step → duration, reminder lead, escalation grace):
+one row per activation of a step, its reminder and two escalation levels, and approved extensions."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .errors import ScriptError
-from .runtime import SCRIPT_ENGINE
+from .models import Deadline
+from .runtime import ACTIVE, SCRIPT_ENGINE
 from .specs import ParsedBundle
 
 DECISION_ID = "deadlines"
+MESSAGES = {"remind": "xs_remind", "overdue": "xs_overdue", "escalate": "xs_escalate"}
+_DAYS = re.compile(r"^P(\d+)D$")
 
 
 @dataclass(frozen=True)
-class Deadline:
-    """When a task is due, when to remind its assignee, and when it escalates to level 2."""
+class Times:
+    """When a step is due, when to remind, when it escalates to level 2, and how days were counted."""
 
     due_at: datetime
     remind_at: datetime | None
     escalate_at: datetime | None
+    basis: str
 
 
 def add_duration(start: datetime, iso: str) -> datetime:
@@ -51,12 +59,99 @@ def lookup(parsed: ParsedBundle, tier: str | None, step: int | None) -> dict | N
         raise ScriptError(DECISION_ID, str(exc).split("\n")[0]) from None
 
 
-def deadline_for(parsed: ParsedBundle, tier: str | None, step: int | None, start: datetime) -> Deadline | None:
-    """Compute a task's deadline from the moment it became ready."""
+def _advance(session: Session, start: datetime, iso: str, working: bool) -> tuple[datetime, str]:
+    """`start` + `iso`; whole days count as working days on the Chinese calendar when `working`."""
+    match = _DAYS.match(iso)
+    if working and match:
+        from .workdays import add_working_days  # the calendar module is optional for bundles without it
+
+        return add_working_days(session, start, int(match.group(1)))
+    return add_duration(start, iso), "calendar"
+
+
+def times_for(session: Session, parsed: ParsedBundle, tier: str | None, step: int | None,
+              start: datetime) -> Times | None:
+    """Due, reminder and level-2 escalation times of a step that starts at `start`."""
     row = lookup(parsed, tier, step)
     if not row or not row.get("duration"):
         return None
-    due = add_duration(start, row["duration"])
+    working = str(row.get("unit", "calendar")) == "working"
+    due, basis = _advance(session, start, row["duration"], working)
     remind = subtract_duration(due, row["reminder_lead"]) if row.get("reminder_lead") else None
-    escalate = add_duration(due, row["escalation_grace"]) if row.get("escalation_grace") else None
-    return Deadline(due, remind, escalate)
+    escalate = _advance(session, due, row["escalation_grace"], working)[0] if row.get("escalation_grace") else None
+    return Times(due, remind, escalate, basis)
+
+
+def next_action(row: Deadline) -> datetime | None:
+    """The earliest pending moment: the reminder, the deadline (level 1) or the grace's end (level 2)."""
+    pending = []
+    if row.remind_at is not None and row.reminded_at is None and row.level == 0:
+        pending.append(row.remind_at)
+    if row.level < 1:
+        pending.append(row.due_at)
+    if row.level < 2 and row.escalate_at is not None:
+        pending.append(row.escalate_at)
+    return min(pending) if pending else None
+
+
+def due_actions(row: Deadline, now: datetime) -> list[str]:
+    """What is due now, in order (a late sweep catches up on all of them)."""
+    actions = []
+    if row.remind_at is not None and row.reminded_at is None and row.level == 0 and row.remind_at < now:
+        actions.append("remind")
+    if row.level < 1 and row.due_at < now:
+        actions.append("overdue")
+    if row.level < 2 and row.escalate_at is not None and row.escalate_at < now:
+        actions.append("escalate")
+    return actions
+
+
+def active_scopes(workflow, parsed: ParsedBundle) -> dict[str, int]:
+    """scope element id → step, for every step that has an active task now."""
+    scopes = {}
+    for task in workflow.get_tasks(state=ACTIVE):
+        info = parsed.elements.get(task.task_spec.bpmn_id)
+        if info is not None and info.scope and info.step is not None:
+            scopes[info.scope] = info.step
+    return scopes
+
+
+def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str | None,
+         now: datetime) -> dict[str, Deadline]:
+    """Open a deadline for each newly active step, close those of finished steps; returns the open ones by scope."""
+    open_rows = {row.scope: row for row in session.scalars(
+        select(Deadline).where(Deadline.instance_id == instance.id, Deadline.status == "open"))}
+    active = active_scopes(workflow, parsed) if instance.status not in {"completed", "cancelled"} else {}
+    for scope, step in active.items():
+        if scope in open_rows:
+            continue
+        times = times_for(session, parsed, tier, step, now)
+        if times is None:
+            continue
+        row = Deadline(instance_id=instance.id, scope=scope, step=step, tier=tier, started_at=now,
+                       due_at=times.due_at, remind_at=times.remind_at, escalate_at=times.escalate_at,
+                       level=0, status="open", basis=times.basis)
+        row.next_action_at = next_action(row)
+        session.add(row)
+        open_rows[scope] = row
+    for scope in [s for s in open_rows if s not in active]:
+        row = open_rows.pop(scope)
+        row.status, row.closed_at, row.next_action_at = "closed", now, None
+    return open_rows
+
+
+def extend(session: Session, row: Deadline, days: int, now: datetime) -> None:
+    """Move a deadline (and its reminder and escalation) by `days`, counted the way the deadline was."""
+    working = row.basis.startswith("working")
+
+    def shift(moment: datetime | None) -> datetime | None:
+        if moment is None:
+            return None
+        return _advance(session, moment, f"P{days}D", working)[0] if working else moment + timedelta(days=days)
+
+    row.due_at, row.remind_at, row.escalate_at = shift(row.due_at), shift(row.remind_at), shift(row.escalate_at)
+    if row.remind_at is not None and row.remind_at > now:
+        row.reminded_at = None
+    if row.level >= 1 and row.due_at > now:
+        row.level = 0 if row.escalate_at is None or row.escalate_at > now else row.level
+    row.next_action_at = next_action(row)

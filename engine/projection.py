@@ -8,8 +8,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .deadlines import deadline_for
-from .models import HumanTask, ProcessInstance
+from .models import Deadline, HumanTask, ProcessInstance
 from .runtime import evaluate, find_task, ready_user_tasks
 from .specs import ParsedBundle
 
@@ -19,21 +18,26 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
     props = info.properties if info else {}
     org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else task.data.get("org_unit")
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
-    tier = task.data.get("tier")
-    step = info.step if info else None
-    deadline = deadline_for(parsed, tier, step, now)
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
-        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=step, lane=task.task_spec.lane,
-        role=info.role if info else None, org_unit_code=None if org_unit is None else str(org_unit),
-        tier=tier, assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
-        status="ready", due_at=deadline.due_at if deadline else None,
-        remind_at=deadline.remind_at if deadline else None,
-        escalate_at=deadline.escalate_at if deadline else None, escalation_level=0, created_at=now)
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=info.step if info else None,
+        lane=task.task_spec.lane, role=info.role if info else None,
+        org_unit_code=None if org_unit is None else str(org_unit), tier=task.data.get("tier"),
+        assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
+        status="ready", escalation_level=0, created_at=now)
+
+
+def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
+    """A task is due when its step is; it carries the step's escalation level."""
+    if deadline is None:
+        return
+    row.due_at, row.remind_at, row.escalate_at = deadline.due_at, deadline.remind_at, deadline.escalate_at
+    row.escalation_level = deadline.level
 
 
 def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
-         actor: str | None = None, completed_task: str | None = None) -> list[HumanTask]:
+         deadlines: dict[str, Deadline], actor: str | None = None,
+         completed_task: str | None = None) -> list[HumanTask]:
     """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows."""
     open_rows = {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
@@ -42,10 +46,13 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
     for task in ready_user_tasks(workflow):
         task_id = str(task.id)
         ready_ids.add(task_id)
-        if task_id not in open_rows:
+        row = open_rows.get(task_id)
+        if row is None:
             row = _new_row(instance, parsed, task, now)
             session.add(row)
             added.append(row)
+        info = parsed.elements.get(row.task_spec)
+        _apply_deadline(row, deadlines.get(info.scope) if info else None)
     for task_id, row in open_rows.items():
         if task_id in ready_ids:
             continue

@@ -7,18 +7,21 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import directory, projection, records, runtime, versions
+from . import deadlines, directory, projection, records, runtime, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
 from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
+from .extensions import Extensions
 from .forms import clean_submission
-from .models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from .models import AuditEvent, Deadline, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from .participation import Participation
 from .serialization import state_serializer
 from .settings import Settings
@@ -37,6 +40,7 @@ class Engine:
         self.cache = cache or versions.VersionCache()
         self.accounts = Accounts(self.unit_of_work, self.clock)
         self.participation = Participation(self)
+        self.extensions = Extensions(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:
@@ -172,38 +176,107 @@ class Engine:
                         {"from": previous, "to": to_user})
 
     # --- timers -----------------------------------------------------------------------------------
-    def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[int]:
+    def fire_due_timers(self, now: datetime | None = None, limit: int = 500,
+                        instance_ids: Iterable[int] | None = None) -> list[int]:
         """Fire every timer due before `now` (default: the clock), once; returns the instances advanced.
 
         SpiffWorkflow fires a timer strictly after its time, so `next_timer_at < now` selects exactly those.
+        Each instance is claimed and fired in one transaction, so a crash loses only uncommitted work and
+        concurrent sweeps never fire one timer twice: PostgreSQL skips rows another sweep has locked
+        (FOR UPDATE SKIP LOCKED); SQLite has no row locks, so the claim takes its write lock and re-checks.
+        `instance_ids` restricts the sweep to those instances.
         """
         now = now or self.clock.now()
-        with self.unit_of_work() as session:
-            due = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.next_timer_at < now)
-                                       .order_by(ProcessInstance.next_timer_at).limit(limit)))
-        fired = []
-        for instance_id in due:
+        due = ProcessInstance.next_timer_at < now
+        if instance_ids is not None:
+            due = due & ProcessInstance.id.in_(list(instance_ids))
+        fired: list[int] = []
+        tried: list[int] = []     # each instance at most once per sweep, even if its timer stays due
+        while len(tried) < limit:
             try:
-                if self._fire(instance_id, now):
-                    fired.append(instance_id)
+                with self.unit_of_work() as session:
+                    pick = select(ProcessInstance.id).where(due).order_by(ProcessInstance.next_timer_at).limit(1)
+                    if tried:
+                        pick = pick.where(ProcessInstance.id.not_in(tried))
+                    instance_id = session.scalar(pick.with_for_update(skip_locked=True))
+                    if instance_id is None:
+                        break
+                    tried.append(instance_id)
+                    if session.get_bind().dialect.name == "sqlite" and not session.execute(
+                            ProcessInstance.__table__.update().values(revision=ProcessInstance.revision)
+                            .where(ProcessInstance.id == instance_id, due)).rowcount:
+                        continue    # another sweep fired it between our SELECT and taking the write lock
+                    if self._fire(session, instance_id, now):
+                        fired.append(instance_id)
             except ConcurrentUpdate:
-                continue    # someone else advanced it; its next_timer_at is already recomputed
+                continue    # a person advanced it first; its next_timer_at is already recomputed
         return fired
 
-    def _fire(self, instance_id: int, now: datetime) -> bool:
+    def _fire(self, session: Session, instance_id: int, now: datetime) -> bool:
+        row = self._instance(session, instance_id)
+        if row.next_timer_at is None or row.next_timer_at >= now:
+            return False
+        parsed, workflow = self._load(row)
+        try:
+            advance = runtime.run(workflow, FrozenClock(now))
+        except ScriptError as exc:
+            row.status, row.error, row.next_timer_at = "error", str(exc), None
+            self._audit(session, row.id, "script_error", None, None, {"error": str(exc)}, at=now)
+            return False
+        self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()}, at=now)
+        self._save(session, row, parsed, workflow, advance, None, at=now)
+        return True
+
+    def fire_deadlines(self, now: datetime | None = None, limit: int = 500) -> list[int]:
+        """Deliver every due reminder and escalation once; returns the deadlines acted on."""
+        now = now or self.clock.now()
         with self.unit_of_work() as session:
-            row = self._instance(session, instance_id)
-            if row.next_timer_at is None or row.next_timer_at >= now:
-                return False
-            parsed, workflow = self._load(row)
+            due = list(session.scalars(select(Deadline.id).where(Deadline.status == "open",
+                                                                   Deadline.next_action_at < now)
+                                       .order_by(Deadline.next_action_at).limit(limit)))
+        acted = []
+        for deadline_id in due:
             try:
-                advance = runtime.run(workflow, FrozenClock(now))
-            except ScriptError as exc:
-                row.status, row.error, row.next_timer_at = "error", str(exc), None
-                self._audit(session, row.id, "script_error", None, None, {"error": str(exc)}, at=now)
+                if self._fire_deadline(deadline_id, now):
+                    acted.append(deadline_id)
+            except ConcurrentUpdate:
+                continue    # another worker acted on it first
+        return acted
+
+    def _fire_deadline(self, deadline_id: int, now: datetime) -> bool:
+        with self.unit_of_work() as session:
+            row = session.get(Deadline, deadline_id)
+            if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
                 return False
-            self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()}, at=now)
-            self._save(session, row, parsed, workflow, advance, None, at=now)
+            instance = self._instance(session, row.instance_id)
+            parsed, workflow = self._load(instance)
+            actions = deadlines.due_actions(row, now)
+            fallback = []
+
+            def deliver():
+                waiting = {event.name for event in workflow.waiting_events()}
+                for action in actions:
+                    level = {"remind": 0, "overdue": 1, "escalate": 2}[action]
+                    if deadlines.MESSAGES[action] in waiting:
+                        payload = {"scope": row.scope, "step": row.step, "level": level}
+                        workflow.send_event(BpmnEvent(MessageEventDefinition(deadlines.MESSAGES[action]), payload))
+                    else:     # a diagram without deadline events still gets its reminders and escalations
+                        fallback.append(runtime.ServiceCall(f"{row.id}-{action}", row.scope, "notify", {
+                            "kind": "reminder" if action == "remind" else "escalation", "level": level,
+                            "to": ("assignee", "supervisor", "county_leadership")[level], "message": ""}))
+
+            advance = runtime.run(workflow, FrozenClock(now), on_task=deliver)
+            advance.service_calls.extend(fallback)
+            for action in actions:
+                if action == "remind":
+                    row.reminded_at = now
+                else:
+                    row.level = max(row.level, 1 if action == "overdue" else 2)
+                self._audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
+                            {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
+                            at=now)
+            row.next_action_at = deadlines.next_action(row)
+            self._save(session, instance, parsed, workflow, advance, None, at=now)
             return True
 
     # --- queries ----------------------------------------------------------------------------------
@@ -311,7 +384,8 @@ class Engine:
         if row.status == "completed" and row.completed_at is None:
             row.completed_at = now
             self._audit(session, row.id, "instance_completed", actor, None, {}, at=now)
-        projection.sync(session, row, parsed, workflow, now, actor, completed_task)
+        open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now)
+        projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task)
         records.sync_consultation(session, row, data, now,
                                   published=any(c.operator == "publish" for c in advance.service_calls))
 

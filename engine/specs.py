@@ -101,6 +101,7 @@ class ElementInfo:
     lane_id: str | None
     properties: dict[str, str] = field(default_factory=dict)
     instructions: str | None = None
+    scope: str | None = None     # the element that declares this node's step: its deadline applies here
 
     @property
     def role(self) -> str | None:
@@ -122,15 +123,19 @@ def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _inherited_step(node) -> str | None:
-    """A node inside a step's subprocess belongs to that step."""
-    parent = node.getparent()
-    while parent is not None:
-        prop = parent.find(STEP_PROPERTY, NS)
+def _step_scope(node) -> tuple[str | None, str | None]:
+    """(step, scope id): the node's step (its own `step` property, else its subprocess's) and the outermost element
+    declaring that step — a step subprocess is one scope for the deadline of every task inside it."""
+    step, scope, current = None, None, node
+    while current is not None:
+        prop = current.find(STEP_PROPERTY, NS)
         if prop is not None:
-            return prop.get("value")
-        parent = parent.getparent()
-    return None
+            if step is None or prop.get("value") == step:
+                step, scope = prop.get("value"), current.get("id")
+            else:
+                break
+        current = current.getparent()
+    return step, scope
 
 
 def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]:
@@ -144,14 +149,15 @@ def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]
                 continue
             props = {p.get("name"): p.get("value", "") for p in node.iterfind(
                 "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
-            if "step" not in props and (inherited := _inherited_step(node)) is not None:
-                props["step"] = inherited
+            step, scope = _step_scope(node)
+            if step is not None:
+                props.setdefault("step", step)
             instructions = node.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
             lane = lanes.get(node_id)
             elements[node_id] = ElementInfo(
                 id=node_id, tag=_local(node.tag), name=node.get("name"), file=filename, line=node.sourceline,
                 lane_id=lane.get("id") if lane is not None else None, properties=props,
-                instructions=instructions.text if instructions is not None else None)
+                instructions=instructions.text if instructions is not None else None, scope=scope)
     return elements
 
 

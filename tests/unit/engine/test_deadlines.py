@@ -1,0 +1,156 @@
+"""Step deadlines per tier: reminders before, escalation at the deadline (level 1) and after the grace (level 2),
+nothing for steps already done, and approved extensions moving the deadline — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import directory
+from engine.accounts import UserView
+from engine.errors import InvalidState, PermissionDenied, ValidationFailed
+from engine.models import AuditEvent, Deadline, HumanTask, OutboxMessage
+from tests.conftest import CONSULTATION
+from tests.support.consultation import SCENARIOS
+
+
+@pytest.fixture
+def township(service):
+    """A township consultation, triaged: define_topic (step 1) is open for organizer_xunchang."""
+    with service.unit_of_work() as session:
+        directory.load_demo(session, service.clock.now())
+    service.deploy([CONSULTATION], actor="owner")
+    scenario = copy.deepcopy(SCENARIOS["township"])
+    instance_id = service.start_instance("consultation", scenario.intake(), actor="m001")
+    [triage] = service.list_tasks(instance_id=instance_id)
+    service.complete_task(triage.id, scenario.answer("triage", service.show_instance(instance_id).data), "office")
+    [topic] = service.list_tasks(instance_id=instance_id)
+    return service, instance_id, topic, scenario
+
+
+def _deadline(service, instance_id, step):
+    with service.unit_of_work() as session:
+        return session.scalars(select(Deadline).where(Deadline.instance_id == instance_id, Deadline.step == step)
+                               .order_by(Deadline.id.desc())).first()
+
+
+def _notices(service, instance_id):
+    with service.unit_of_work() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == instance_id)
+                               .order_by(OutboxMessage.id)).all()
+        return [(m.params.get("kind"), m.params.get("level"), m.params.get("to")) for m in rows]
+
+
+def _user(service, name):
+    return service.accounts.user(name)
+
+
+def test_a_step_gets_its_tier_deadline_and_tasks_show_it(township):
+    service, instance_id, topic, _ = township
+    row = _deadline(service, instance_id, 1)
+    assert (row.scope, row.status, row.level, row.tier) == ("step1", "open", 0, "township")
+    assert topic.due_at == row.due_at and row.remind_at < row.due_at < row.escalate_at
+    assert row.next_action_at == row.remind_at
+    assert _deadline(service, instance_id, 0).status == "closed"      # triage is done: its deadline closed
+
+
+def test_reminder_then_level_1_then_level_2(township):
+    service, instance_id, topic, _ = township
+    row = _deadline(service, instance_id, 1)
+    assert service.fire_deadlines() == []
+    service.clock.set(row.remind_at + timedelta(seconds=1))
+    assert service.fire_deadlines() == [row.id]
+    assert service.fire_deadlines() == []                              # once
+    assert _notices(service, instance_id)[-1] == ("reminder", 0, "assignee")
+    service.clock.set(row.due_at + timedelta(seconds=1))
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 1
+    assert _notices(service, instance_id)[-1] == ("escalation", 1, "supervisor")
+    service.clock.set(row.escalate_at + timedelta(seconds=1))
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 2
+    assert _notices(service, instance_id)[-1] == ("escalation", 2, "county_leadership")
+    assert _deadline(service, instance_id, 1).next_action_at is None
+    kinds = [e.kind for e in service.show_instance(instance_id).events]
+    assert kinds.count("reminder_sent") == 1 and kinds.count("escalated") == 2
+    assert service.fire_deadlines(row.escalate_at + timedelta(days=30)) == []
+
+
+def test_a_late_sweep_catches_up_in_order(township):
+    service, instance_id, topic, _ = township
+    row = _deadline(service, instance_id, 1)
+    service.clock.set(row.escalate_at + timedelta(hours=1))
+    service.fire_deadlines()
+    assert [n for n in _notices(service, instance_id) if n[0] != "declined"][-3:] == [
+        ("reminder", 0, "assignee"), ("escalation", 1, "supervisor"), ("escalation", 2, "county_leadership")]
+    assert service.get_task(topic.id).escalation_level == 2
+
+
+def test_no_reminder_for_a_step_already_done(township):
+    service, instance_id, topic, scenario = township
+    row = _deadline(service, instance_id, 1)
+    service.complete_task(topic.id, scenario.answer("define_topic", {}), "organizer_xunchang")
+    assert _deadline(service, instance_id, 1).status == "closed"
+    service.clock.set(row.escalate_at + timedelta(days=1))
+    assert row.id not in service.fire_deadlines()
+    with service.unit_of_work() as session:
+        params = session.scalars(select(OutboxMessage.params).where(OutboxMessage.instance_id == instance_id)).all()
+        events = session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.instance_id == instance_id, AuditEvent.kind.in_(["reminder_sent", "escalated"]))).all()
+    assert [p for p in params if p.get("step") == 1] == []
+    assert [e for e in events if e["step"] == 1] == []
+    assert {e["step"] for e in events} == {2}       # the next step's own deadline did pass meanwhile
+
+
+def test_an_approved_extension_moves_the_deadline(township):
+    service, instance_id, topic, _ = township
+    old = _deadline(service, instance_id, 1)
+    request_id = service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 5, "需要补充调研")
+    with pytest.raises(InvalidState, match="已有待审批"):
+        service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 3, "再延")
+    with pytest.raises(PermissionDenied):
+        service.extensions.decide(request_id, _user(service, "organizer_xunchang"), True)
+    decided = service.extensions.decide(request_id, _user(service, "supervisor_xunchang"), True)
+    assert decided.status == "approved" and decided.due_at == old.due_at + timedelta(days=5)
+    assert service.get_task(topic.id).due_at == old.due_at + timedelta(days=5)
+    service.clock.set(old.due_at + timedelta(seconds=1))
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 0              # not at the old time
+    service.clock.set(old.due_at + timedelta(days=5, seconds=1))
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 1              # at the new one
+    kinds = [e.kind for e in service.show_instance(instance_id).events]
+    assert "extension_requested" in kinds and "extension_approved" in kinds
+    assert ("extension", 0, "supervisor") in _notices(service, instance_id)
+
+
+def test_extension_requests_are_checked(township):
+    service, instance_id, topic, _ = township
+    with pytest.raises(ValidationFailed) as err:
+        service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 0, "")
+    assert set(err.value.field_errors) == {"days", "reason"}
+    with pytest.raises(PermissionDenied):
+        service.extensions.request(topic.id, _user(service, "m050"), 5, "理由")
+    request_id = service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 5, "理由")
+    rejected = service.extensions.decide(request_id, _user(service, "supervisor_county"), False)
+    assert rejected.status == "rejected" and service.get_task(topic.id).due_at == topic.due_at
+    with pytest.raises(InvalidState, match="已处理"):
+        service.extensions.decide(request_id, _user(service, "supervisor_county"), True)
+
+
+def test_overdue_tasks_carry_the_level_in_the_projection(township):
+    service, instance_id, topic, _ = township
+    row = _deadline(service, instance_id, 1)
+    service.clock.set(row.due_at + timedelta(seconds=1))
+    service.fire_deadlines()
+    with service.unit_of_work() as session:
+        human = session.get(HumanTask, topic.id)
+        assert (human.escalation_level, human.due_at) == (1, row.due_at)
+
+
+def test_user_view_helper_is_real(township):
+    service, *_ = township
+    assert isinstance(_user(service, "supervisor_xunchang"), UserView)
