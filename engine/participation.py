@@ -176,8 +176,9 @@ class Participation:
             bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
             comment_rows = inbox.comments(session, instance_id)
             view = self.engine.show_instance(instance_id)
+            planned = (record.plan or {}).get("researchers", []) if record is not None else []
             named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
-                {t.assignee for t in tasks} | {t.completed_by for t in tasks}
+                {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(planned)
             people = dict(session.execute(select(User.username, User.display_name)
                                           .where(User.username.in_([n for n in named if n]))).all())
         return InstanceDetail(

@@ -1,0 +1,158 @@
+"""End-to-end fixtures: the real app on a live server (SQLite, frozen clock), one headless Chromium, and a `walk`
+that opens a fresh browser context per person and screenshots every page under test-output/e2e/<viewport>/."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from engine import db, directory
+from engine.clock import FrozenClock
+from engine.service import Engine
+from engine.settings import Settings
+from tests.conftest import CONSULTATION, ROOT
+from webui import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+OUTPUT = ROOT / "test-output" / "e2e"
+DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+# Elements sticking out to the right of a phone screen, to name in an overflow failure.
+_WIDE = """() => [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+        ' right=' + Math.round(el.getBoundingClientRect().right))"""
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """Where the app answers, and the engine and clock behind it (the test moves time and fires timers)."""
+
+    url: str
+    engine: Engine
+    clock: FrozenClock
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The real app on a migrated SQLite file with the demo people and the consultation, in a server thread."""
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'xieshang.db'}"
+    db.upgrade(url)
+    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    engine = Engine(db.make_session_factory(db.make_engine(url)), clock)
+    with engine.unit_of_work() as session:
+        directory.load_demo(session, clock.now())
+    engine.deploy([CONSULTATION], actor="owner")
+    app = create_app({"SETTINGS": Settings(url, None, folder, ROOT / "processes"), "ENGINE": engine,
+                      "SECRET_KEY": "e2e", "INTAKE_RATE_LIMIT": (50, 600), "TRACK_RATE_LIMIT": (200, 600)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)   # listening once it returns: no waiting needed
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:   # fail here, clearly, if it is broken
+        assert answer.status == 200
+    yield LiveServer(base, engine, clock)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+    engine.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; Playwright never downloads a browser of its own here."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make sysdeps` (installs Debian's chromium and fonts-noto-cjk)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Walk:
+    """One run through the app on one device: a fresh context per person, and numbered full-page screenshots."""
+
+    browser: Browser
+    server: LiveServer
+    device: str
+    folder: Path
+    user: str = "anonymous"
+    shots: int = 0
+    context: BrowserContext | None = None
+    page: Page | None = None
+    seen: list[str] = field(default_factory=list)
+
+    @property
+    def phone(self) -> bool:
+        """True on the phone viewport."""
+        return self.device == "phone"
+
+    def open(self, user: str = "anonymous") -> Page:
+        """A new browser context (no cookies) for `user`; the previous one is closed."""
+        self.close()
+        self.user = user
+        self.context = self.browser.new_context(base_url=self.server.url, locale="zh-CN",
+                                                timezone_id="Asia/Shanghai", **DEVICES[self.device])
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        return self.page
+
+    def shot(self, label: str) -> Path:
+        """Save the whole page as NNN-<user>-<label>.png; on the phone, the page must not scroll sideways."""
+        self.shots += 1
+        path = self.folder / f"{self.shots:03d}-{self.user}-{label}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.seen.append(path.name)
+        if self.phone:   # a mobile browser zooms out to fit wide content, so innerWidth grows with it
+            width, inner = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            screen = DEVICES["phone"]["viewport"]["width"]
+            assert width <= screen + 1 and inner <= screen + 1, \
+                f"{self.page.url} is wider than the phone ({width} px, window {inner} px, screen {screen} px): " \
+                f"{self.page.evaluate(_WIDE)} (see {path.name})"
+        return path
+
+    def close(self) -> None:
+        """Close the current context, if any."""
+        if self.context is not None:
+            self.context.close()
+            self.context = self.page = None
+
+
+@pytest.fixture
+def walk(request, browser, live_server) -> Iterator[Walk]:
+    """A walk on the device named by the test's parameter; screenshots go to test-output/e2e/<device>/."""
+    device = request.param
+    folder = OUTPUT / device
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    run = Walk(browser, live_server, device, folder)
+    yield run
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed and run.page is not None:
+        run.page.screenshot(path=str(folder / f"{run.shots + 1:03d}-{run.user}-FAILED.png"), full_page=True)
+    run.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so the `walk` fixture can screenshot a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
