@@ -34,6 +34,7 @@ class InboxItem:
     overdue: bool
     at_risk: bool
     read: bool
+    escalation_level: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def _item(row: HumanTask, title: str, read_at, now: datetime) -> InboxItem:
     at_risk = open_ and not overdue and row.due_at is not None and (
         (row.remind_at is not None and row.remind_at <= now) or row.due_at - now <= AT_RISK_WINDOW)
     return InboxItem(row.id, row.instance_id, row.name, title, row.step, row.tier, row.org_unit_code, row.assignee,
-                     row.status, row.due_at, row.completed_at, overdue, at_risk, read_at is not None)
+                     row.status, row.due_at, row.completed_at, overdue, at_risk, read_at is not None,
+                     row.escalation_level if open_ else 0)
 
 
 def save_draft(session: Session, task_id: str, username: str, data: dict, now: datetime) -> None:

@@ -68,7 +68,7 @@ def overdue(session: Session, now, org_units: list[str] | None = None, limit: in
     return list(session.scalars(query.order_by(HumanTask.due_at).limit(limit)))
 
 
-def overview(session: Session, now) -> Overview:
+def overview(session: Session, now, user=None) -> Overview:
     """Counts for the overview page: versions, instances by status and step, open and overdue tasks."""
     versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0) for v, count in
                 session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
@@ -82,8 +82,13 @@ def overview(session: Session, now) -> Overview:
     open_tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready"))
     late = session.scalar(select(func.count()).select_from(HumanTask)
                           .where(HumanTask.status == "ready", HumanTask.due_at < now))
+    recent_query = select(ProcessInstance, Consultation).outerjoin(
+        Consultation, Consultation.instance_id == ProcessInstance.id)
+    if user is not None:      # titles only of the instances the person may see
+        from .access import visible_instances
+
+        recent_query = recent_query.where(visible_instances(user))
     recent = [InstanceSummary(i.id, i.process_id, c.title if c else None, i.status, i.step, i.tier, i.org_unit_code,
                               i.updated_at) for i, c in session.execute(
-        select(ProcessInstance, Consultation).outerjoin(Consultation, Consultation.instance_id == ProcessInstance.id)
-        .order_by(ProcessInstance.updated_at.desc()).limit(20))]
+        recent_query.order_by(ProcessInstance.updated_at.desc()).limit(20))]
     return Overview(tuple(versions), by_status, by_step, open_tasks, late, tuple(recent))

@@ -216,6 +216,7 @@ def complete(task_id: str):
 @bp.post("/tasks/<task_id>/claim")
 def claim(task_id: str):
     """Claim a task of one of the person's roles."""
+    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     engine_of(current_app).claim_task(task_id, g.user.username)
     return _assignment(task_id, g.user.username)
 
@@ -223,6 +224,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/release")
 def release(task_id: str):
     """Give a claimed task back to everyone with its role."""
+    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     engine_of(current_app).release_task(task_id, g.user.username)
     return _assignment(task_id, None)
 
@@ -230,6 +232,7 @@ def release(task_id: str):
 @bp.post("/tasks/<task_id>/return")
 def give_back(task_id: str):
     """退回: the assignee returns the task, saying why."""
+    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     body = _payload("ReturnRequest")
     engine_of(current_app).participation.return_task(task_id, g.user, body["reason"])
     return _assignment(task_id, None)
@@ -238,6 +241,7 @@ def give_back(task_id: str):
 @bp.post("/tasks/<task_id>/reassign")
 def reassign(task_id: str):
     """转办: hand the task to another holder of its role."""
+    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     body = _payload("ReassignRequest")
     engine_of(current_app).reassign_task(task_id, body["to"], g.user.username)
     return _assignment(task_id, body["to"])

@@ -26,8 +26,12 @@ def index():
 @login_required
 def detail(instance_id: int):
     """The instance page."""
-    detail = engine_of(current_app).participation.instance_detail(instance_id, current_user())
-    return render_template("instances/detail.html", detail=detail, view=detail.instance)
+    engine = engine_of(current_app)
+    detail = engine.participation.instance_detail(instance_id, current_user())
+    row = detail.instance
+    deciding = current_user().has_role("supervisor", row.org_unit) or current_user().has_role("supervisor", "county")
+    return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
+                           extensions=engine.extensions.for_instance(instance_id))
 
 
 @bp.post("/instances/<int:instance_id>/comment")

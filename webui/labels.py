@@ -51,7 +51,10 @@ def event_names() -> dict:
             "task_reassigned": pgettext("event", "转办"), "task_returned": pgettext("event", "退回"),
             "timer_fired": pgettext("event", "到期提醒"), "service_called": pgettext("event", "系统通知"),
             "instance_completed": pgettext("event", "办结"), "instance_cancelled": pgettext("event", "取消"),
-            "script_error": pgettext("event", "出错"), "version_deployed": pgettext("event", "部署")}
+            "script_error": pgettext("event", "出错"), "version_deployed": pgettext("event", "部署"),
+            "reminder_sent": pgettext("event", "发出提醒"), "escalated": pgettext("event", "超期督办"),
+            "extension_requested": pgettext("event", "申请延期"), "extension_approved": pgettext("event", "批准延期"),
+            "extension_rejected": pgettext("event", "驳回延期")}
 
 
 def init_app(app) -> None:

@@ -27,7 +27,7 @@ def index():
     """The overview page."""
     engine = engine_of(current_app)
     with engine.unit_of_work() as session:
-        summary = overview(session, engine.clock.now())
+        summary = overview(session, engine.clock.now(), current_user())
     return render_template("overview/index.html", summary=summary)
 
 

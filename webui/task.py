@@ -123,6 +123,7 @@ def _back(task_id: str):
 @login_required
 def claim(task_id: str):
     """Take the task."""
+    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).claim_task(task_id, current_user().username)
     flash(_("已认领。"), "success")
     return _back(task_id)
@@ -132,6 +133,7 @@ def claim(task_id: str):
 @login_required
 def release(task_id: str):
     """Give the task back to everyone with its role."""
+    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).release_task(task_id, current_user().username)
     flash(_("已释放。"), "success")
     return _back(task_id)
@@ -141,6 +143,7 @@ def release(task_id: str):
 @login_required
 def reassign(task_id: str):
     """转办 to another person with the role."""
+    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).reassign_task(task_id, request.form.get("to", ""), current_user().username)
     flash(_("已转办。"), "success")
     return _back(task_id)
@@ -150,9 +153,31 @@ def reassign(task_id: str):
 @login_required
 def give_back(task_id: str):
     """退回 with a reason."""
+    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).participation.return_task(task_id, current_user(), request.form.get("reason", ""))
     flash(_("已退回。"), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<task_id>/extend")
+@login_required
+def extend(task_id: str):
+    """申请延期: ask the supervisor for more days, with a reason."""
+    days = request.form.get("days", "")
+    engine_of(current_app).extensions.request(task_id, current_user(), int(days) if days.isdigit() else 0,
+                                              request.form.get("reason", ""))
+    flash(_("延期申请已提交，等待督办人员审批。"), "success")
+    return _back(task_id)
+
+
+@bp.post("/extensions/<int:request_id>/decide")
+@login_required
+def decide_extension(request_id: int):
+    """A supervisor approves or rejects an extension."""
+    decided = engine_of(current_app).extensions.decide(request_id, current_user(),
+                                                       request.form.get("decision") == "approve")
+    flash(_("已批准延期。") if decided.status == "approved" else _("已驳回延期申请。"), "success")
+    return redirect(url_for("instances.detail", instance_id=decided.instance_id))
 
 
 @bp.post("/tasks/<task_id>/read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -158,3 +159,20 @@ def test_answer_task_shows_the_suggestion_it_answers(client, login, web_engine, 
     page = client.get(f"/tasks/{housing.id}").get_data(as_text=True)
     assert "本条意见建议" in page and "增设老街路灯 20 盏" in page and "县住房和城乡建设局" in page
     assert "优化夜间公交班次" not in page.split("评论")[0]
+
+
+def test_extension_request_and_approval_in_the_browser(client, login, web_engine, consultation):
+    instance_id, task, _ = consultation
+    login("office")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "申请延期" in page
+    client.post(f"/tasks/{task.id}/extend", data={"csrf_token": csrf_of(page), "days": "4", "reason": "等待材料"})
+    login("supervisor_county")
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "等待材料" in page and "待审批" in page
+    request_id = re.search(r"/extensions/(\d+)/decide", page).group(1)
+    client.post(f"/extensions/{request_id}/decide", data={"csrf_token": csrf_of(page), "decision": "approve"})
+    assert web_engine.get_task(task.id).due_at == task.due_at + timedelta(days=4)
+    login("m001")
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "已批准" in page and "/decide" not in page
