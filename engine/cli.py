@@ -250,3 +250,4 @@ for _ep in entry_points(group="xieshang.commands"):
 def main() -> None:
     """Console entry point."""
     cli(prog_name="xieshang")
+from .calendar_cli import calendar as _calendar; cli.add_command(_calendar)  # noqa: E402, E702, I001

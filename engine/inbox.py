@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .accounts import UserView
@@ -55,20 +55,22 @@ class InboxPage:
 
 
 def _tab_condition(user: UserView, tab: str):
-    pairs = sorted(set(user.memberships))
     if tab == "assigned":
         return and_(HumanTask.status == "ready", HumanTask.assignee == user.username)
     if tab == "claimable":
-        if not pairs:
-            return False
-        return and_(HumanTask.status == "ready", HumanTask.assignee.is_(None),
-                    tuple_(HumanTask.role, HumanTask.org_unit_code).in_(pairs))
+        branches = [select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.role == role,
+                                               HumanTask.org_unit_code == org, HumanTask.assignee.is_(None))
+                    for role, org in sorted(set(user.memberships))]
+        if not branches:
+            return false()
+        return HumanTask.id.in_(union_all(*branches).scalar_subquery() if len(branches) > 1
+                                else branches[0].scalar_subquery())
     if tab == "done":
-        return and_(HumanTask.status == "completed", HumanTask.completed_by == user.username)
+        return and_(HumanTask.completed_by == user.username, HumanTask.status == "completed")
     took_part = select(HumanTask.instance_id).where(HumanTask.completed_by == user.username)
     started = select(ProcessInstance.id).where(ProcessInstance.started_by == user.username)
-    return and_(HumanTask.status == "ready", or_(HumanTask.instance_id.in_(took_part),
-                                                 HumanTask.instance_id.in_(started)))
+    return and_(HumanTask.instance_id.in_(union_all(took_part, started).scalar_subquery()),
+                HumanTask.status == "ready")
 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned", search: str = "",

@@ -59,7 +59,7 @@ class ProcessVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict] = mapped_column(JSON)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)     # read only when a version is first parsed
     deployed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -72,13 +72,13 @@ class ProcessInstance(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), index=True)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, deferred=True)         # loaded only when the workflow is needed
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     step: Mapped[int | None] = mapped_column(Integer)
     tier: Mapped[str | None] = mapped_column(String(20))
     org_unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    started_by: Mapped[str | None] = mapped_column(String(64))
+    started_by: Mapped[str | None] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -95,6 +95,7 @@ class HumanTask(Base):
         Index("ix_human_task_open_role", "status", "role", "org_unit_code", "due_at"),
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
         Index("ix_human_task_open_due", "status", "due_at"),
+        Index("ix_human_task_done_by", "completed_by", "status", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)

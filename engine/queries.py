@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from . import directory
@@ -15,8 +15,9 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
     pending = {(r.role, r.org_unit_code) for r in rows if not r.assignee}
     holders = directory.holders(session, pending)
     instance_ids = {r.instance_id for r in rows}
-    instances = {i.id: i for i in session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id.in_(instance_ids)))} if instance_ids else {}
+    instances = {i.id: i for i in session.execute(
+        select(ProcessInstance.id, ProcessInstance.version_id, ProcessInstance.revision)
+        .where(ProcessInstance.id.in_(instance_ids)))} if instance_ids else {}
     version_ids = {i.version_id for i in instances.values()}
     parsed = {v.id: cache.for_version(v) for v in session.scalars(
         select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))} if version_ids else {}
@@ -41,11 +42,17 @@ def task_view(session: Session, cache: VersionCache, row: HumanTask) -> TaskView
 
 
 def inbox_filter(session: Session, username: str):
-    """SQL condition: open tasks assigned to `username` or claimable through one of their memberships."""
-    pairs = sorted(directory.memberships_of(session, username))
-    claimable = and_(HumanTask.assignee.is_(None),
-                     tuple_(HumanTask.role, HumanTask.org_unit_code).in_(pairs)) if pairs else False
-    return and_(HumanTask.status == "ready", or_(HumanTask.assignee == username, claimable))
+    """SQL condition: open tasks assigned to `username` or claimable through one of their memberships.
+
+    Written as `id IN (branch UNION ALL branch …)`, one indexed branch per membership and one for the assignee:
+    an OR over (role, org unit) pairs makes SQLite walk every open task instead.
+    """
+    branches = [select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.assignee == username)]
+    for role, org_unit in sorted(directory.memberships_of(session, username)):
+        branches.append(select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.role == role,
+                                                   HumanTask.org_unit_code == org_unit, HumanTask.assignee.is_(None)))
+    return HumanTask.id.in_(union_all(*branches).scalar_subquery() if len(branches) > 1 else branches[0]
+                            .scalar_subquery())
 
 
 def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,

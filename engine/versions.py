@@ -40,8 +40,16 @@ class VersionCache:
         return parsed
 
     def for_version(self, version: ProcessVersion) -> ParsedBundle:
-        """The parsed bundle of a stored version."""
-        return self.parse(Bundle({path: text.encode() for path, text in version.files.items()}))
+        """The parsed bundle of a stored version (versions are immutable: cached by id, files read once)."""
+        key = f"version:{version.id}:{version.content_hash}"
+        with self._lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        parsed = self.parse(Bundle({path: text.encode() for path, text in version.files.items()}))
+        with self._lock:
+            self._parsed[key] = parsed
+        return parsed
 
 
 def _as_text(bundle: Bundle) -> dict[str, str]:

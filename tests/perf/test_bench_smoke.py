@@ -1,0 +1,83 @@
+"""The benchmark's code runs end to end at tiny sizes and reports every figure (no timing is asserted)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import demo_data, queries
+from engine.models import HumanTask
+from tests.perf import bench
+from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh, parse_plain, run_baseline, union_inbox
+
+FIGURES = (
+    "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
+    "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
+    "tasks_per_instance", "county_engine_inst_per_s", "county_baseline_inst_per_s", "county_engine_vs_baseline_ratio",
+    "county_engine_vs_baseline_cpu_ratio", "county_engine_ms_per_task", "county_baseline_ms_per_task",
+    "county_engine_complete_task_ms", "county_engine_commands_vs_baseline_ratio", "county_tasks_per_instance",
+    "state_bytes", "full_json_bytes", "state_save_load_ms", "full_save_load_ms", "version_lookup_ms",
+    "views_instance_rows_ms", "views_instance_columns_ms", "rows_instances", "rows_human_tasks", "rows_ready",
+    "build_s", "inbox_p50_ms", "inbox_p95_ms", "inbox_memberships_ms", "inbox_select_ms", "inbox_count_ms",
+    "inbox_views_ms", "inbox_union_p50_ms", "inbox_union_p95_ms", "web_inbox_p50_ms", "web_inbox_p95_ms",
+    "overdue_p50_ms", "overdue_p95_ms", "target_ratio_met", "target_inbox_met", "target_overdue_met", "bench_s",
+)
+
+
+def test_main_prints_a_report_and_ends_with_every_figure(capsys):
+    bench.main(["--rows", "2000", "--runs", "8", "--repeats", "1", "--per-repeat", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "== End to end, scenario 'township': 14 user tasks per instance, 1 repeats x 1 instances per side " \
+           "(alternating), medians" in lines
+    tail = lines[-len(FIGURES):]
+    assert all(re.fullmatch(r"[a-z0-9_]+=-?[0-9.]+", line) for line in tail), tail
+    figures = dict(line.split("=") for line in tail)
+    assert tuple(figures) == FIGURES
+    assert (figures["rows_instances"], figures["rows_human_tasks"], figures["rows_ready"]) == ("200", "2000", "200")
+    assert (figures["tasks_per_instance"], figures["county_tasks_per_instance"]) == ("14", "24")
+    assert int(figures["state_bytes"]) < int(figures["full_json_bytes"])
+    assert "  query plans (EXPLAIN once; the human_task statements each call issues):" in lines
+    assert not re.fullmatch(r"[a-z0-9_]+=.*", lines[-len(FIGURES) - 2])
+
+
+@pytest.mark.parametrize("scenario", ["township", "county", "declined"])
+def test_baseline_takes_the_same_path_as_the_engine(sqlite_url, scenario):
+    engine, _ = bench.open_engine(sqlite_url)
+    try:
+        from tests.support.consultation import run_through_engine
+
+        _, done = run_through_engine(engine, fresh(scenario))
+    finally:
+        engine.sessions.kw["bind"].dispose()
+    spec, subprocess_specs = parse_plain()
+    assert run_baseline(spec, subprocess_specs, fresh(scenario)) == len(done)
+
+
+def test_scale_data_is_spread_like_the_brief_and_the_union_diagnostic_matches_the_engine(sqlite_url):
+    engine, version_id = bench.open_engine(sqlite_url)
+    bind = engine.sessions.kw["bind"]
+    try:
+        info = build_scale(bind, bench.parsed_version(engine, version_id), version_id, 300, 3000)
+        assert (info.instances, info.tasks, info.ready) == (300, 3000, round(3000 * READY_SHARE))
+        assert 0 < info.overdue < info.ready
+        with engine.unit_of_work() as session:
+            ready = list(session.scalars(select(HumanTask).where(HumanTask.status == "ready")))
+            statuses = dict(session.execute(select(HumanTask.status, func.count()).group_by(HumanTask.status)).all())
+            assert set(statuses) == {"ready", "completed", "cancelled"}
+            assert set(Counter(t.role for t in ready)) == set(demo_data.ROLES)
+            assert {t.org_unit_code for t in ready} <= {u.code for u in demo_data.org_units()}
+            assert 0 < sum(t.assignee is not None for t in ready) < len(ready)
+            for user in ("office", "m001", "organizer_xunchang", "liaison_housing"):
+                ids, total = union_inbox(session, user)
+                expected = [v.id for v in queries.list_tasks(session, engine.cache, user, None, limit=50)]
+                count = session.scalar(select(func.count()).select_from(HumanTask)
+                                       .where(queries.inbox_filter(session, user)))
+                assert (ids, total) == (expected, count)
+        with engine.unit_of_work() as session, capture_plans(bind) as plans:
+            queries.overdue(session, bench.NOW, org_units=None, limit=100)
+        assert len(plans) == 1 and "ix_human_task_open_due" in " ".join(plans[0][1])
+    finally:
+        bind.dispose()
