@@ -228,56 +228,69 @@ class Engine:
         return True
 
     def fire_deadlines(self, now: datetime | None = None, limit: int = 500) -> list[int]:
-        """Deliver every due reminder and escalation once; returns the deadlines acted on."""
+        """Deliver every due reminder and escalation once; returns the deadlines acted on.
+
+        Claimed one deadline per transaction like `fire_due_timers`: SKIP LOCKED on PostgreSQL, the write lock and a
+        re-check on SQLite, so concurrent sweeps never deliver the same reminder twice.
+        """
         now = now or self.clock.now()
-        with self.unit_of_work() as session:
-            due = list(session.scalars(select(Deadline.id).where(Deadline.status == "open",
-                                                                   Deadline.next_action_at < now)
-                                       .order_by(Deadline.next_action_at).limit(limit)))
-        acted = []
-        for deadline_id in due:
+        due = (Deadline.status == "open") & (Deadline.next_action_at < now)
+        acted: list[int] = []
+        tried: list[int] = []
+        while len(tried) < limit:
             try:
-                if self._fire_deadline(deadline_id, now):
-                    acted.append(deadline_id)
+                with self.unit_of_work() as session:
+                    pick = select(Deadline.id).where(due).order_by(Deadline.next_action_at).limit(1)
+                    if tried:
+                        pick = pick.where(Deadline.id.not_in(tried))
+                    deadline_id = session.scalar(pick.with_for_update(skip_locked=True))
+                    if deadline_id is None:
+                        break
+                    tried.append(deadline_id)
+                    if session.get_bind().dialect.name == "sqlite" and not session.execute(
+                            Deadline.__table__.update().values(next_action_at=Deadline.next_action_at)
+                            .where(Deadline.id == deadline_id, due)).rowcount:
+                        continue    # another sweep acted on it between our SELECT and taking the write lock
+                    if self._fire_deadline(session, deadline_id, now):
+                        acted.append(deadline_id)
             except ConcurrentUpdate:
-                continue    # another worker acted on it first
+                continue    # someone changed the instance first; the deadline stays due for the next sweep
         return acted
 
-    def _fire_deadline(self, deadline_id: int, now: datetime) -> bool:
-        with self.unit_of_work() as session:
-            row = session.get(Deadline, deadline_id)
-            if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
-                return False
-            instance = self._instance(session, row.instance_id)
-            parsed, workflow = self._load(instance)
-            actions = deadlines.due_actions(row, now)
-            fallback = []
+    def _fire_deadline(self, session: Session, deadline_id: int, now: datetime) -> bool:
+        row = session.get(Deadline, deadline_id)
+        if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
+            return False
+        instance = self._instance(session, row.instance_id)
+        parsed, workflow = self._load(instance)
+        actions = deadlines.due_actions(row, now)
+        fallback = []
 
-            def deliver():
-                waiting = {event.name for event in workflow.waiting_events()}
-                for action in actions:
-                    level = {"remind": 0, "overdue": 1, "escalate": 2}[action]
-                    if deadlines.MESSAGES[action] in waiting:
-                        payload = {"scope": row.scope, "step": row.step, "level": level}
-                        workflow.send_event(BpmnEvent(MessageEventDefinition(deadlines.MESSAGES[action]), payload))
-                    else:     # a diagram without deadline events still gets its reminders and escalations
-                        fallback.append(runtime.ServiceCall(f"{row.id}-{action}", row.scope, "notify", {
-                            "kind": "reminder" if action == "remind" else "escalation", "level": level,
-                            "to": ("assignee", "supervisor", "county_leadership")[level], "message": ""}))
-
-            advance = runtime.run(workflow, FrozenClock(now), on_task=deliver)
-            advance.service_calls.extend(fallback)
+        def deliver():
+            waiting = {event.name for event in workflow.waiting_events()}
             for action in actions:
-                if action == "remind":
-                    row.reminded_at = now
-                else:
-                    row.level = max(row.level, 1 if action == "overdue" else 2)
-                self._audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
-                            {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
-                            at=now)
-            row.next_action_at = deadlines.next_action(row)
-            self._save(session, instance, parsed, workflow, advance, None, at=now)
-            return True
+                level = {"remind": 0, "overdue": 1, "escalate": 2}[action]
+                if deadlines.MESSAGES[action] in waiting:
+                    payload = {"scope": row.scope, "step": row.step, "level": level}
+                    workflow.send_event(BpmnEvent(MessageEventDefinition(deadlines.MESSAGES[action]), payload))
+                else:     # a diagram without deadline events still gets its reminders and escalations
+                    fallback.append(runtime.ServiceCall(f"{row.id}-{action}", row.scope, "notify", {
+                        "kind": "reminder" if action == "remind" else "escalation", "level": level,
+                        "to": ("assignee", "supervisor", "county_leadership")[level], "message": ""}))
+
+        advance = runtime.run(workflow, FrozenClock(now), on_task=deliver)
+        advance.service_calls.extend(fallback)
+        for action in actions:
+            if action == "remind":
+                row.reminded_at = now
+            else:
+                row.level = max(row.level, 1 if action == "overdue" else 2)
+            self._audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
+                        {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
+                        at=now)
+        row.next_action_at = deadlines.next_action(row)
+        self._save(session, instance, parsed, workflow, advance, None, at=now)
+        return True
 
     # --- queries ----------------------------------------------------------------------------------
     def list_tasks(self, actor: str | None = None, instance_id: int | None = None) -> list[TaskView]:

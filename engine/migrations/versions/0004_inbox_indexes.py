@@ -5,8 +5,6 @@ Revises: 0003
 Create Date: 2026-11-26 13:31:51.792875
 """
 from alembic import op
-import sqlalchemy as sa
-import engine.db
 
 
 revision = '0004'

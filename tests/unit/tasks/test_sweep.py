@@ -1,0 +1,166 @@
+"""The sweep without Celery processes: one code path for both run modes, the tasks in eager mode, the Celery
+configuration, the worker clock knob, the CLI guard, and concurrent sweeps firing each timer once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from engine.cli import cli
+from engine.clock import FrozenClock
+from engine.models import AuditEvent
+from engine.settings import Settings
+from tasks import jobs, scheduler, sweep
+from tasks.celery_app import CLOCK_OFFSET_ENV, OffsetClock, SystemClock, clock_from_env, create_celery_app
+from tests.conftest import DATA, ROOT, make_service
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+class RecordingEngine:
+    """Stands in for Engine: records what a sweep asks of it, in order."""
+
+    def __init__(self):
+        self.clock = FrozenClock(NOW)
+        self.calls: list[tuple[str, datetime]] = []
+
+    def fire_due_timers(self, now):
+        self.calls.append(("timers", now))
+        return [7]
+
+    def fire_deadlines(self, now):
+        self.calls.append(("deadlines", now))
+        return [1, 2]
+
+
+def embedded_celery(tmp_path, engine):
+    """The Celery app as `xieshang serve` would have it without Redis: every task runs in process."""
+    return create_celery_app(Settings(f"sqlite:///{tmp_path / 'x.db'}", None, tmp_path, ROOT / "processes"),
+                             engine_factory=lambda: engine)
+
+
+@pytest.fixture
+def recorded_notify(monkeypatch):
+    """engine.notify replaced by a module whose deliver_due records its call."""
+    calls = []
+
+    def deliver_due(engine, now):
+        calls.append(("deliver", now))
+        return 3
+
+    monkeypatch.setattr(sweep, "notify_module", lambda: SimpleNamespace(deliver_due=deliver_due))
+    return calls
+
+
+def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_notify):
+    assert scheduler.run_sweep is jobs.run_sweep is sweep.run_sweep
+    in_thread, in_celery = RecordingEngine(), RecordingEngine()
+    assert scheduler.SweepThread(in_thread).run_once() == [7]
+    app = embedded_celery(tmp_path, in_celery)
+    assert app.conf.task_always_eager
+    result = app.tasks["tasks.jobs.sweep"].delay().get()
+    assert result == {"now": NOW.isoformat(), "fired": [7], "deadlines": 2, "delivered": 3}
+    assert in_thread.calls == in_celery.calls == [("timers", NOW), ("deadlines", NOW)]
+    assert recorded_notify == [("deliver", NOW)] * 2
+
+
+def test_a_sweep_skips_what_is_not_installed(monkeypatch):
+    monkeypatch.setattr(sweep, "NOTIFY_MODULE", "engine.no_such_module")
+    bare = SimpleNamespace(clock=FrozenClock(NOW), fire_due_timers=lambda now: [])
+    assert sweep.run_sweep(bare) == sweep.SweepResult(NOW, (), 0, 0)
+
+
+@pytest.fixture
+def timed(sqlite_url):
+    """An engine on SQLite with the one-timer process deployed."""
+    engine = make_service(sqlite_url, FrozenClock(NOW))
+    engine.deploy([DATA / "timers"], actor="test")
+    yield engine
+    engine.sessions.kw["bind"].dispose()
+
+
+def test_both_modes_fire_real_timers_and_fire_instance_fires_only_its_own(tmp_path, timed):
+    app = embedded_celery(tmp_path, timed)
+    first = timed.start_instance("timers", {})
+    timed.clock.advance(hours=2)
+    assert scheduler.SweepThread(timed).run_once() == [first]
+    second = timed.start_instance("timers", {})
+    timed.clock.advance(hours=2)
+    assert app.tasks["tasks.jobs.sweep"].delay().get()["fired"] == [second]
+    third, fourth = timed.start_instance("timers", {}), timed.start_instance("timers", {})
+    timed.clock.advance(hours=2)
+    assert app.tasks["tasks.jobs.fire_instance"].delay(fourth).get() is True
+    assert app.tasks["tasks.jobs.fire_instance"].delay(fourth).get() is False      # once
+    assert [timed.show_instance(i).status for i in (third, fourth)] == ["waiting", "completed"]
+    assert isinstance(app.tasks["tasks.jobs.deliver_outbox"].delay().get(), int)
+
+
+def test_the_celery_app_is_configured_for_redelivery_and_a_5_second_sweep(tmp_path):
+    app = create_celery_app(Settings("sqlite://", "redis://127.0.0.1:1/3", tmp_path, ROOT / "processes"))
+    conf = app.conf
+    assert (conf.broker_url, conf.result_backend) == ("redis://127.0.0.1:1/3",) * 2
+    assert (conf.task_acks_late, conf.task_reject_on_worker_lost, conf.worker_prefetch_multiplier) == (True, True, 1)
+    assert 0 < conf.task_soft_time_limit < conf.task_time_limit
+    assert not conf.task_always_eager
+    assert conf.beat_schedule["sweep"]["task"] == "tasks.jobs.sweep"
+    assert conf.beat_schedule["sweep"]["schedule"] == 5.0
+
+
+def test_the_worker_clock_is_real_time_unless_shifted():
+    assert isinstance(clock_from_env({}), SystemClock)
+    shifted = clock_from_env({CLOCK_OFFSET_ENV: "3600"})
+    assert isinstance(shifted, OffsetClock)
+    gap = shifted.now() - datetime.now(UTC)
+    assert timedelta(minutes=59) < gap <= timedelta(hours=1)
+
+
+@pytest.mark.parametrize("command", ["worker", "beat"])
+def test_worker_and_beat_refuse_to_start_without_redis(command, sqlite_url, tmp_path):
+    env = {"XIESHANG_DATABASE_URL": sqlite_url, "XIESHANG_REDIS_URL": "", "XIESHANG_INSTANCE_PATH": str(tmp_path)}
+    result = CliRunner().invoke(cli, [command], env=env)
+    assert result.exit_code == 2
+    assert "XIESHANG_REDIS_URL" in result.output and "xieshang serve" in result.output
+
+
+@pytest.fixture
+def engines(db_url):
+    """Engines on one database, each with its own connection pool (as separate workers have); disposed after."""
+    made = []
+
+    def make(clock: FrozenClock):
+        made.append(make_service(db_url, clock))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        engine.sessions.kw["bind"].dispose()
+
+
+def test_racing_sweeps_fire_each_due_timer_once(engines):
+    """Four sweeps at once on one database (PostgreSQL: SKIP LOCKED; SQLite: the write-lock claim)."""
+    engine = engines(FrozenClock(NOW))
+    engine.deploy([DATA / "timers"], actor="test")
+    ids = [engine.start_instance("timers", {}) for _ in range(60)]
+    sweeps = [engines(FrozenClock(NOW + timedelta(hours=2))) for _ in range(4)]
+    fired: list[list[int]] = [[] for _ in sweeps]
+    barrier = threading.Barrier(len(sweeps))
+
+    def run(i):
+        barrier.wait()
+        fired[i] = sweeps[i].fire_due_timers()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sweeps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(i for batch in fired for i in batch) == ids
+    with engine.unit_of_work() as session:
+        counts = dict(session.execute(select(AuditEvent.instance_id, func.count())
+                                      .where(AuditEvent.kind == "timer_fired").group_by(AuditEvent.instance_id)).all())
+    assert counts == dict.fromkeys(ids, 1)
