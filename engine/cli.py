@@ -251,3 +251,4 @@ def main() -> None:
     """Console entry point."""
     cli(prog_name="xieshang")
 from .calendar_cli import calendar as _calendar; cli.add_command(_calendar)  # noqa: E402, E702, I001
+from . import notify_cli  # noqa: E402,F401  (registers `notifications` and `outbox`)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from . import directory
-from .models import Consultation, HumanTask, ProcessInstance, ProcessVersion
+from .models import Consultation, Deadline, HumanTask, ProcessInstance, ProcessVersion
 from .versions import VersionCache
 from .views import InstanceSummary, Overview, TaskView, VersionSummary
 
@@ -21,6 +21,9 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
     version_ids = {i.version_id for i in instances.values()}
     parsed = {v.id: cache.for_version(v) for v in session.scalars(
         select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))} if version_ids else {}
+    bases = dict(((d.instance_id, d.step), d.basis) for d in session.execute(
+        select(Deadline.instance_id, Deadline.step, Deadline.basis)
+        .where(Deadline.instance_id.in_(instance_ids), Deadline.status == "open"))) if instance_ids else {}
     views = []
     for row in rows:
         instance = instances[row.instance_id]
@@ -32,7 +35,8 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
             id=row.id, instance_id=row.instance_id, name=row.name, task_spec=row.task_spec, step=row.step,
             lane=row.lane, role=row.role, org_unit=row.org_unit_code, tier=row.tier, candidates=candidates,
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
-            form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui))
+            form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui,
+            due_basis=bases.get((row.instance_id, row.step))))
     return views
 
 

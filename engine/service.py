@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import deadlines, directory, projection, records, runtime, versions
+from . import deadlines, directory, notify, projection, records, runtime, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
@@ -175,42 +175,53 @@ class Engine:
             self._audit(session, human.instance_id, "task_reassigned", actor, task_id,
                         {"from": previous, "to": to_user})
 
-    # --- timers -----------------------------------------------------------------------------------
+    # --- timers and deadlines ------------------------------------------------------------------------
     def fire_due_timers(self, now: datetime | None = None, limit: int = 500,
                         instance_ids: Iterable[int] | None = None) -> list[int]:
         """Fire every timer due before `now` (default: the clock), once; returns the instances advanced.
 
         SpiffWorkflow fires a timer strictly after its time, so `next_timer_at < now` selects exactly those.
-        Each instance is claimed and fired in one transaction, so a crash loses only uncommitted work and
-        concurrent sweeps never fire one timer twice: PostgreSQL skips rows another sweep has locked
-        (FOR UPDATE SKIP LOCKED); SQLite has no row locks, so the claim takes its write lock and re-checks.
         `instance_ids` restricts the sweep to those instances.
         """
         now = now or self.clock.now()
         due = ProcessInstance.next_timer_at < now
         if instance_ids is not None:
             due = due & ProcessInstance.id.in_(list(instance_ids))
-        fired: list[int] = []
-        tried: list[int] = []     # each instance at most once per sweep, even if its timer stays due
+        return self._each_claimed(ProcessInstance, due, ProcessInstance.next_timer_at, ProcessInstance.revision,
+                                  lambda session, instance_id: self._fire(session, instance_id, now), limit)
+
+    def fire_deadlines(self, now: datetime | None = None, limit: int = 500) -> list[int]:
+        """Deliver every due reminder and escalation once; returns the deadlines acted on."""
+        now = now or self.clock.now()
+        due = (Deadline.status == "open") & (Deadline.next_action_at < now)
+        return self._each_claimed(Deadline, due, Deadline.next_action_at, Deadline.next_action_at,
+                                  lambda session, deadline_id: self._fire_deadline(session, deadline_id, now), limit)
+
+    def _each_claimed(self, model, due, order, touched, act, limit: int) -> list[int]:
+        """Claim due rows one per transaction and act on each, so a crash loses only uncommitted work and concurrent
+        sweeps never act twice: PostgreSQL skips rows another sweep has locked (FOR UPDATE SKIP LOCKED); SQLite has no
+        row locks, so a no-op UPDATE of `touched` takes its write lock and re-checks that the row is still due."""
+        done: list[int] = []
+        tried: list[int] = []     # each row at most once per sweep, even if it stays due
         while len(tried) < limit:
             try:
                 with self.unit_of_work() as session:
-                    pick = select(ProcessInstance.id).where(due).order_by(ProcessInstance.next_timer_at).limit(1)
+                    pick = select(model.id).where(due).order_by(order).limit(1)
                     if tried:
-                        pick = pick.where(ProcessInstance.id.not_in(tried))
-                    instance_id = session.scalar(pick.with_for_update(skip_locked=True))
-                    if instance_id is None:
+                        pick = pick.where(model.id.not_in(tried))
+                    row_id = session.scalar(pick.with_for_update(skip_locked=True))
+                    if row_id is None:
                         break
-                    tried.append(instance_id)
+                    tried.append(row_id)
                     if session.get_bind().dialect.name == "sqlite" and not session.execute(
-                            ProcessInstance.__table__.update().values(revision=ProcessInstance.revision)
-                            .where(ProcessInstance.id == instance_id, due)).rowcount:
-                        continue    # another sweep fired it between our SELECT and taking the write lock
-                    if self._fire(session, instance_id, now):
-                        fired.append(instance_id)
+                            model.__table__.update().values({touched.key: touched})
+                            .where(model.id == row_id, due)).rowcount:
+                        continue    # another sweep took it between our SELECT and taking the write lock
+                    if act(session, row_id):
+                        done.append(row_id)
             except ConcurrentUpdate:
-                continue    # a person advanced it first; its next_timer_at is already recomputed
-        return fired
+                continue    # a person changed the instance first; it stays due for the next sweep if still due
+        return done
 
     def _fire(self, session: Session, instance_id: int, now: datetime) -> bool:
         row = self._instance(session, instance_id)
@@ -226,36 +237,6 @@ class Engine:
         self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()}, at=now)
         self._save(session, row, parsed, workflow, advance, None, at=now)
         return True
-
-    def fire_deadlines(self, now: datetime | None = None, limit: int = 500) -> list[int]:
-        """Deliver every due reminder and escalation once; returns the deadlines acted on.
-
-        Claimed one deadline per transaction like `fire_due_timers`: SKIP LOCKED on PostgreSQL, the write lock and a
-        re-check on SQLite, so concurrent sweeps never deliver the same reminder twice.
-        """
-        now = now or self.clock.now()
-        due = (Deadline.status == "open") & (Deadline.next_action_at < now)
-        acted: list[int] = []
-        tried: list[int] = []
-        while len(tried) < limit:
-            try:
-                with self.unit_of_work() as session:
-                    pick = select(Deadline.id).where(due).order_by(Deadline.next_action_at).limit(1)
-                    if tried:
-                        pick = pick.where(Deadline.id.not_in(tried))
-                    deadline_id = session.scalar(pick.with_for_update(skip_locked=True))
-                    if deadline_id is None:
-                        break
-                    tried.append(deadline_id)
-                    if session.get_bind().dialect.name == "sqlite" and not session.execute(
-                            Deadline.__table__.update().values(next_action_at=Deadline.next_action_at)
-                            .where(Deadline.id == deadline_id, due)).rowcount:
-                        continue    # another sweep acted on it between our SELECT and taking the write lock
-                    if self._fire_deadline(session, deadline_id, now):
-                        acted.append(deadline_id)
-            except ConcurrentUpdate:
-                continue    # someone changed the instance first; the deadline stays due for the next sweep
-        return acted
 
     def _fire_deadline(self, session: Session, deadline_id: int, now: datetime) -> bool:
         row = session.get(Deadline, deadline_id)
@@ -398,7 +379,8 @@ class Engine:
             row.completed_at = now
             self._audit(session, row.id, "instance_completed", actor, None, {}, at=now)
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now)
-        projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task)
+        for human in projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task):
+            notify.notify_assignment(session, human, now)     # the people who may act are told
         records.sync_consultation(session, row, data, now,
                                   published=any(c.operator == "publish" for c in advance.service_calls))
 

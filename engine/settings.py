@@ -4,11 +4,93 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
+KINDS = ("assignment", "reminder", "escalation", "extension", "result")
+DEFAULT_RULES = {"default": {"inapp": ["*"], "email": ["reminder", "escalation", "extension", "result"]}}
+
+
+def _rule_rows(rules: dict) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """{role: {channel: [kinds]}} as hashable (role, channel, kinds) rows."""
+    return tuple((role, channel, tuple(kinds)) for role, table in rules.items() for channel, kinds in table.items())
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A group robot or other HTTP endpoint that hears about one or more org units' messages."""
+
+    name: str
+    url: str
+    format: str = "json"                      # json | wecom | dingtalk
+    org_units: tuple[str, ...] = ()           # empty: every org unit
+    kinds: tuple[str, ...] = ()               # empty: every kind
+    min_level: int = 0
+    at_mobiles: tuple[str, ...] = ()
+    at_all: bool = False
+    secret: str | None = field(default=None, repr=False)     # DingTalk 加签 secret
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """The `[notifications]` table: SMTP server, webhook targets, per-role rules, retry policy."""
+
+    smtp_host: str | None = None              # no host: no email is sent
+    smtp_port: int = 25
+    smtp_from: str = "xieshang@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    timeout: float = 10.0
+    webhooks: tuple[WebhookTarget, ...] = ()
+    rules: tuple[tuple[str, str, tuple[str, ...]], ...] = _rule_rows(DEFAULT_RULES)
+    max_attempts: int = 6
+    backoff_seconds: int = 60
+    backoff_cap_seconds: int = 6 * 3600
+    lease_seconds: int = 300
+    base_url: str = ""
+
+    def allows(self, role: str | None, channel: str, kind: str) -> bool:
+        """Whether people reached through `role` get `kind` messages on `channel` (role rule, else default)."""
+        table = {(r, c): k for r, c, k in self.rules}
+        kinds = table.get((role or "", channel), table.get(("default", channel), ()))
+        return "*" in kinds or kind in kinds
+
+    @classmethod
+    def from_mapping(cls, values: dict, env: dict[str, str]) -> NotificationSettings:
+        """Build from the TOML table; XIESHANG_SMTP_PASSWORD keeps the password out of the file."""
+        smtp = values.get("smtp", {})
+        rules = {role: dict(table) for role, table in DEFAULT_RULES.items()}
+        for role, table in values.get("rules", {}).items():
+            rules.setdefault(role, {}).update(table)
+        for index, hook in enumerate(values.get("webhooks", ())):
+            if not hook.get("name") or not hook.get("url"):
+                raise ValueError(f"notifications.webhooks[{index}] needs a name and a url")
+        hooks = tuple(WebhookTarget(
+            name=h["name"], url=h["url"], format=h.get("format", "json"), org_units=tuple(h.get("org_units", ())),
+            kinds=tuple(h.get("kinds", ())), min_level=int(h.get("min_level", 0)),
+            at_mobiles=tuple(str(m) for m in h.get("at_mobiles", ())), at_all=bool(h.get("at_all", False)),
+            secret=h.get("secret")) for h in values.get("webhooks", ()))
+        bad = [h.name for h in hooks if h.format not in {"json", "wecom", "dingtalk"}]
+        if bad:
+            raise ValueError(f"webhook format must be json, wecom or dingtalk: {', '.join(bad)}")
+        if len({h.name for h in hooks}) != len(hooks):
+            raise ValueError("webhook names must be unique")
+        defaults = cls()
+        return cls(
+            smtp_host=smtp.get("host"), smtp_port=int(smtp.get("port", 25)),
+            smtp_from=smtp.get("from", defaults.smtp_from), smtp_user=smtp.get("user"),
+            smtp_password=env.get("XIESHANG_SMTP_PASSWORD") or smtp.get("password"),
+            smtp_starttls=bool(smtp.get("starttls", False)), timeout=float(values.get("timeout", defaults.timeout)),
+            webhooks=hooks,
+            rules=_rule_rows(rules),
+            max_attempts=int(values.get("max_attempts", defaults.max_attempts)),
+            backoff_seconds=int(values.get("backoff_seconds", defaults.backoff_seconds)),
+            backoff_cap_seconds=int(values.get("backoff_cap_seconds", defaults.backoff_cap_seconds)),
+            lease_seconds=int(values.get("lease_seconds", defaults.lease_seconds)),
+            base_url=str(values.get("base_url", "")).rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -19,6 +101,7 @@ class Settings:
     redis_url: str | None
     instance_path: Path
     processes_path: Path
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def embedded(self) -> bool:
@@ -44,4 +127,5 @@ class Settings:
             redis_url=pick("redis_url", None),
             instance_path=instance,
             processes_path=Path(pick("processes_path", ROOT / "processes")),
+            notifications=NotificationSettings.from_mapping(file_values.get("notifications", {}), env),
         )

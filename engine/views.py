@@ -54,6 +54,7 @@ class TaskView(_AsDict):
     instructions: str | None
     revision: int
     ui: dict | None = None
+    due_basis: str | None = None     # calendar | working | working-weekends-only (no holiday schedule for that year)
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,15 @@ def test_county_consultation_through_the_engine_writes_its_records(consultation)
             (1, "dept_housing", "adopted", 2), (2, "dept_transport", "adopted", 2)]
         assert str(rows[0].promised_date) == "2026-09-30"
         messages = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == instance_id)).all()
-        assert sorted(m.operator for m in messages) == ["notify", "publish"]
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
+        service_calls = [m for m in messages if m.params.get("kind") != "assignment"]
+        assert sorted(m.operator for m in service_calls) == ["notify", "publish"]
+        assert len(messages) == len(service_calls) + len(tasks) and len(tasks) == len(EXPECTED_PATHS["county"])
+        assert {m.idempotency_key: (m.operator, m.channel, m.status, m.recipient, m.task_id, m.params)
+                for m in messages if m not in service_calls} == {     # one assignment notice per new human task
+            f"{instance_id}:{t.id}:assignment": ("notify", "dispatch", "pending", None, t.id,
+                                                 {"kind": "assignment", "to": "assignee", "task_id": t.id})
+            for t in tasks}
         assert {t.status for t in tasks} == {"completed"} and all(t.due_at for t in tasks)
         answers = [t for t in tasks if t.task_spec == "answer_suggestion"]
         assert sorted(t.org_unit_code for t in answers) == ["dept_housing", "dept_transport"]

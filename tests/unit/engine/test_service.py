@@ -93,8 +93,10 @@ def test_complete_runs_the_process_and_drops_unknown_fields(mini):
     with mini.unit_of_work() as session:
         row = session.get(HumanTask, task.id)
         assert (row.status, row.completed_by) == ("completed", "office")
-        [message] = session.scalars(select(OutboxMessage)).all()
+        messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        [message] = [m for m in messages if m.params.get("kind") != "assignment"]
         assert (message.operator, message.params) == ("notify", {"kind": "approved", "message": "已通过：路灯维修"})
+        assert [m.task_id for m in messages if m.params.get("kind") == "assignment"] == [task.id]
 
 
 def test_declined_path_completes_without_side_effects(mini):
@@ -103,7 +105,9 @@ def test_declined_path_completes_without_side_effects(mini):
     mini.complete_task(task.id, {"approved": False}, actor="office2")
     view = mini.show_instance(instance_id)
     assert view.status == "completed" and view.next_timer_at is None
-    assert _count(mini, OutboxMessage) == 0
+    with mini.unit_of_work() as session:       # only the notice that told the office about its task
+        kinds = [m.params.get("kind") for m in session.scalars(select(OutboxMessage))]
+    assert kinds == ["assignment"]
 
 
 def test_invalid_task_data_keeps_the_task_ready(mini):

@@ -176,3 +176,14 @@ def test_extension_request_and_approval_in_the_browser(client, login, web_engine
     login("m001")
     page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
     assert "已批准" in page and "/decide" not in page
+
+
+def test_a_deadline_in_a_year_without_a_holiday_schedule_says_so(client, login, web_engine):
+    web_engine.clock.set(web_engine.clock.now().replace(year=2027, month=3))     # chinese-calendar stops at 2026
+    scenario = copy.deepcopy(SCENARIOS["township"])
+    instance_id = web_engine.start_instance("consultation", scenario.intake(), actor="m001")
+    [triage] = web_engine.list_tasks(instance_id=instance_id)
+    assert triage.due_basis == "working-weekends-only"
+    login("office")
+    page = client.get(f"/tasks/{triage.id}").get_data(as_text=True)
+    assert "期限暂按周末推算" in page

@@ -85,8 +85,9 @@ def test_complete_drops_keys_the_form_does_not_declare(deployed):
     assert (view.tier, view.org_unit) == (None, None)
     assert view.events[1].detail == {"task": "review", "name": "Review", "fields": ["approved", "comment"]}
     with deployed.unit_of_work() as session:
-        [message] = session.scalars(select(OutboxMessage)).all()
-        assert message.params == {"message": "ok: hello"}
+        messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [m.params.get("kind") for m in messages] == ["assignment", None]   # the review task's notice, then ours
+        assert messages[1].params == {"message": "ok: hello"}
 
 
 INVALID = {

@@ -1,0 +1,149 @@
+"""The notification centre (bell with unread count, list, mark read) and the admin's outbox page (parked messages
+with their error, retry)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+from sqlalchemy import select
+
+from engine import notify
+from engine.models import OutboxMessage
+from engine.settings import NotificationSettings
+from tests.support.consultation import SCENARIOS
+from tests.unit.webui.conftest import csrf_of
+
+PLAIN = NotificationSettings()
+
+
+@pytest.fixture
+def declined(web_engine):
+    """m001's topic was declined and a reminder went to m001 too: two unread notifications."""
+    scenario = copy.deepcopy(SCENARIOS["declined"])
+    instance_id = web_engine.start_instance("consultation", scenario.intake(), actor="m001")
+    with web_engine.unit_of_work() as session:
+        session.add(OutboxMessage(idempotency_key=f"{instance_id}:r:notify", instance_id=instance_id, task_id="r",
+                                  operator="notify", params={"kind": "reminder", "to": "proposer,user:m014",
+                                                             "message": "请补充材料。"},
+                                  created_at=web_engine.clock.now()))
+    [triage] = web_engine.list_tasks(instance_id=instance_id)
+    web_engine.complete_task(triage.id, scenario.answer("triage", web_engine.show_instance(instance_id).data),
+                             "office")
+    assert notify.deliver_due(web_engine, web_engine.clock.now(), settings=PLAIN) == 3
+    return instance_id
+
+
+def bell(page: str) -> str:
+    start = page.index('class="bell"')
+    return page[start:page.index("</a>", start)]
+
+
+def test_the_header_shows_the_unread_count_and_the_centre_lists_them(client, login, declined):
+    login("m001")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert 'href="/notifications"' in bell(inbox) and '<span class="bell-count">2</span>' in bell(inbox)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count('<li class="unread"') == 2
+    assert "【办理结果】declined：老街夜间照明不足" in page and "未予受理。理由：属于信访事项" in page
+    assert "【办理提醒】declined：老街夜间照明不足" in page and "请补充材料。" in page
+    assert f'href="/instances/{declined}"' in page and ">办理结果</span>" in page
+
+
+def test_mark_one_then_all_read(client, login, declined, web_engine):
+    login("m001")
+    page = client.get("/notifications").get_data(as_text=True)
+    newest, oldest = notify.NotificationCentre(web_engine).notifications("m001")
+    response = client.post(f"/notifications/{newest.id}/read", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/notifications"
+    page = client.get("/notifications").get_data(as_text=True)
+    assert '<span class="bell-count">1</span>' in bell(page) and page.count('<li class="unread"') == 1
+    assert f'<li class="unread" id="n{oldest.id}">' in page
+    unread = client.get("/notifications?show=unread").get_data(as_text=True)
+    assert unread.count("<li ") == 1 and f'id="n{oldest.id}"' in unread
+    page = client.post("/notifications/read-all", data={"csrf_token": csrf_of(page)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已将 1 条通知标为已读。" in page and "bell-count" not in bell(page) and '<li class="unread"' not in page
+    assert "全部标为已读" not in page
+    assert "没有未读通知。" in client.get("/notifications?show=unread").get_data(as_text=True)
+
+
+def test_nobody_marks_someone_elses_notification(client, login, declined, web_engine):
+    [theirs] = notify.NotificationCentre(web_engine).notifications("m014")
+    login("m001")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert client.post(f"/notifications/{theirs.id}/read", data={"csrf_token": csrf_of(page)}).status_code == 302
+    assert notify.NotificationCentre(web_engine).unread_count("m014") == 1
+    assert f'id="n{theirs.id}"' not in page and page.count("<li ") == 2
+
+
+def test_the_centre_needs_sign_in_and_a_csrf_token(client, login, declined):
+    assert client.get("/notifications").status_code == 302
+    login("m001")
+    assert client.post("/notifications/read-all").status_code == 400
+    assert "还没有通知。" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_english_centre(client, login, declined):
+    login("m014")
+    page = client.get("/notifications?lang=en").get_data(as_text=True)
+    assert ">Notifications<span class=\"bell-count\">1</span>" in page and "Mark all as read" in page
+    assert ">Reminder</span>" in page and "Unread" in page
+
+
+@pytest.fixture
+def parked(web_engine, declined):
+    """A webhook delivery that failed three times and was parked."""
+    cfg = NotificationSettings.from_mapping({"max_attempts": 3, "webhooks": [
+        {"name": "xunchang-robot", "url": "http://127.0.0.1:9/", "format": "wecom"}]}, {})
+    with web_engine.unit_of_work() as session:
+        session.add(OutboxMessage(idempotency_key=f"{declined}:w:notify", instance_id=declined, task_id="w",
+                                  operator="notify", params={"kind": "result", "to": "proposer"},
+                                  created_at=web_engine.clock.now()))
+    gone = dataclasses.replace(cfg, webhooks=())
+    with web_engine.unit_of_work() as session:
+        request = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"{declined}:w:notify"))
+        notify.dispatch(session, request, web_engine.clock.now(), cfg)
+    for _ in range(3):
+        with web_engine.unit_of_work() as session:
+            hook = session.scalar(select(OutboxMessage).where(OutboxMessage.channel == "webhook"))
+            notify.deliver(session, hook, hook.next_attempt_at, gone)
+    assert hook.status == "parked"
+    return hook.id
+
+
+def test_admins_see_parked_messages_with_their_error_and_retry_them(client, login, parked, web_engine):
+    login("admin")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert f"#{parked}" in page
+    assert "<code>xunchang-robot</code>" in page and "未配置 webhook xunchang-robot (no such webhook target)" in page
+    assert '>已搁置 <span class="count">1</span>' in page and ">重新发送</button>" in page
+    response = client.post(f"/admin/outbox/{parked}/retry", data={"csrf_token": csrf_of(page), "status": "parked"},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert f"消息 {parked} 已重新排队，将在下一次投递时发送。" in page and "没有这类消息。" in page
+    [view] = [m for m in notify.NotificationCentre(web_engine).outbox() if m.id == parked]
+    assert (view.status, view.attempts) == ("pending", 0)
+    pending = client.get("/admin/outbox?status=pending").get_data(as_text=True)
+    assert "<code>xunchang-robot</code>" in pending and "下次尝试" in pending
+    sent = client.get("/admin/outbox?status=sent").get_data(as_text=True)
+    assert sent.count("<code>m001</code>") == 2 and "<code>m014</code>" in sent
+    again = client.post(f"/admin/outbox/{parked}/retry", data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 409
+
+
+def test_only_admins_see_the_outbox(client, login, parked):
+    assert client.get("/admin/outbox").status_code == 302
+    login("office")
+    assert client.get("/admin/outbox").status_code == 403
+    page = client.get("/notifications").get_data(as_text=True)
+    assert client.post(f"/admin/outbox/{parked}/retry", data={"csrf_token": csrf_of(page)}).status_code == 403
+    assert "/admin/outbox" not in page
+
+
+def test_english_outbox(client, login, parked):
+    login("admin")
+    page = client.get("/admin/outbox?lang=en").get_data(as_text=True)
+    assert "<h1>Delivery queue</h1>" in page and ">Parked <span" in page and ">Retry</button>" in page
+    assert "Error: " in page

@@ -1,0 +1,70 @@
+"""The notification centre: a person's notifications, unread count in the header, mark one or all read."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+
+from engine.notify import NotificationCentre
+
+from . import engine_of
+from .security import current_user, login_required
+
+bp = Blueprint("notifications", __name__, template_folder="templates")
+
+PER_PAGE = 50
+KIND_NAMES = {"assignment": lazy_gettext("新待办"), "reminder": lazy_gettext("办理提醒"),
+              "escalation": lazy_gettext("逾期督办"), "extension": lazy_gettext("延期"),
+              "result": lazy_gettext("办理结果")}
+LEVEL_NAMES = {1: lazy_gettext("一级"), 2: lazy_gettext("二级")}
+
+
+def centre() -> NotificationCentre:
+    """The notification centre on this app's engine and settings."""
+    return NotificationCentre(engine_of(current_app), current_app.extensions.get("xieshang_settings"))
+
+
+def _unread_count() -> int:
+    """The signed-in person's unread notifications, counted once per request."""
+    if "unread_notifications" not in g:
+        user = current_user()
+        g.unread_notifications = centre().unread_count(user.username) if user else 0
+    return g.unread_notifications
+
+
+@bp.app_context_processor
+def _header():
+    return {"unread_notifications": _unread_count}
+
+
+@bp.context_processor
+def _names():
+    return {"kind_names": KIND_NAMES, "level_names": LEVEL_NAMES}
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    """The person's notifications, newest first (all, or only unread)."""
+    unread_only = request.args.get("show") == "unread"
+    page = max(request.args.get("page", 1, type=int), 1)
+    items = centre().notifications(current_user().username, unread_only, PER_PAGE + 1, (page - 1) * PER_PAGE)
+    return render_template("notifications/index.html", items=items[:PER_PAGE], more=len(items) > PER_PAGE,
+                           page=page, unread_only=unread_only)
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id: int):
+    """Mark one notification read."""
+    centre().mark_read(current_user().username, [notification_id])
+    return redirect(url_for(".index", show=request.form.get("show") or None))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read():
+    """Mark every unread notification read."""
+    count = centre().mark_read(current_user().username)
+    flash(gettext("已将 %(count)s 条通知标为已读。", count=count), "success")
+    return redirect(url_for(".index"))
