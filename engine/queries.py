@@ -62,9 +62,9 @@ def inbox_filter(session: Session, username: str):
 def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,
                limit: int = 500) -> list[TaskView]:
     """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first."""
-    query = select(HumanTask).where(HumanTask.status == "ready")
-    if actor is not None:
-        query = query.where(inbox_filter(session, actor))
+    # With an actor, inbox_filter's indexed branches already select open tasks; repeating `status = 'ready'` here
+    # would lead SQLite to walk every open task through the status index instead of looking the ids up.
+    query = select(HumanTask).where(inbox_filter(session, actor) if actor is not None else HumanTask.status == "ready")
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
