@@ -45,30 +45,41 @@ def task_view(session: Session, cache: VersionCache, row: HumanTask) -> TaskView
     return _views(session, cache, [row])[0]
 
 
-def inbox_filter(session: Session, username: str):
-    """SQL condition: open tasks assigned to `username` or claimable through one of their memberships.
+def _inbox_branches(session: Session, username: str, columns) -> list:
+    """One indexed SELECT per way a task reaches `username`: assigned to them, or claimable through a membership.
 
-    Written as `id IN (branch UNION ALL branch …)`, one indexed branch per membership and one for the assignee:
-    an OR over (role, org unit) pairs makes SQLite walk every open task instead.
+    An OR over (role, org unit) pairs would make SQLite walk every open task; separate branches use the indexes.
     """
-    branches = [select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.assignee == username)]
+    branches = [select(*columns).where(HumanTask.status == "ready", HumanTask.assignee == username)]
     for role, org_unit in sorted(directory.memberships_of(session, username)):
-        branches.append(select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.role == role,
-                                                   HumanTask.org_unit_code == org_unit, HumanTask.assignee.is_(None)))
-    return HumanTask.id.in_(union_all(*branches).scalar_subquery() if len(branches) > 1 else branches[0]
-                            .scalar_subquery())
+        branches.append(select(*columns).where(HumanTask.status == "ready", HumanTask.role == role,
+                                               HumanTask.org_unit_code == org_unit, HumanTask.assignee.is_(None)))
+    return branches
+
+
+def inbox_filter(session: Session, username: str):
+    """SQL condition: open tasks assigned to `username` or claimable through one of their memberships."""
+    return HumanTask.id.in_(union_all(*_inbox_branches(session, username, (HumanTask.id,))).scalar_subquery())
 
 
 def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,
                limit: int = 500) -> list[TaskView]:
     """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first."""
-    # With an actor, inbox_filter's indexed branches already select open tasks; repeating `status = 'ready'` here
-    # would lead SQLite to walk every open task through the status index instead of looking the ids up.
-    query = select(HumanTask).where(inbox_filter(session, actor) if actor is not None else HumanTask.status == "ready")
+    if actor is None:
+        query = select(HumanTask).where(HumanTask.status == "ready")
+        if instance_id is not None:
+            query = query.where(HumanTask.instance_id == instance_id)
+        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
+        return _views(session, cache, list(session.scalars(query)))
+    # Sort the narrow union of the indexed branches, then fetch only the page's rows.
+    branches = _inbox_branches(session, actor, (HumanTask.id, HumanTask.due_at, HumanTask.created_at))
     if instance_id is not None:
-        query = query.where(HumanTask.instance_id == instance_id)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
-    return _views(session, cache, list(session.scalars(query)))
+        branches = [b.where(HumanTask.instance_id == instance_id) for b in branches]
+    matches = union_all(*branches).subquery()
+    ids = list(session.scalars(select(matches.c.id).order_by(
+        matches.c.due_at.is_(None), matches.c.due_at, matches.c.created_at).limit(limit)))
+    rows = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
+    return _views(session, cache, [rows[i] for i in ids])
 
 
 def overdue(session: Session, now, org_units: list[str] | None = None, limit: int = 100) -> list[HumanTask]:
