@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from engine import directory
-from engine.accounts import UserView
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
 from engine.models import AuditEvent, Deadline, HumanTask, OutboxMessage
 from tests.conftest import CONSULTATION
@@ -149,8 +148,3 @@ def test_overdue_tasks_carry_the_level_in_the_projection(township):
     with service.unit_of_work() as session:
         human = session.get(HumanTask, topic.id)
         assert (human.escalation_level, human.due_at) == (1, row.due_at)
-
-
-def test_user_view_helper_is_real(township):
-    service, *_ = township
-    assert isinstance(_user(service, "supervisor_xunchang"), UserView)
