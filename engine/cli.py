@@ -147,7 +147,7 @@ def start(ctx, process, data, actor, as_json):
     _emit({"instance_id": instance_id}) if as_json else click.echo(instance_id)
 
 
-_TASK_FIELDS = ("id", "instance_id", "name", "step", "lane", "candidates", "assignee", "due_at",
+_TASK_FIELDS = ("id", "instance_id", "task_spec", "name", "step", "lane", "candidates", "assignee", "due_at",
                 "escalation_level", "form", "role", "org_unit", "tier", "revision")
 
 

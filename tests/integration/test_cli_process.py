@@ -1,0 +1,82 @@
+"""All three tiers through the real `xieshang` executable, one subprocess per command, as an operator or another
+tool drives it: nothing is shared between steps but the database. The three walks run side by side."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.processes.test_consultation import EXPECTED_PATHS, TIERS
+from tests.support.consultation import SCENARIOS, Scenario
+
+XIESHANG = shutil.which("xieshang", path=str(Path(sys.executable).parent))
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def xieshang(tmp_path):
+    """Run the executable on a fresh SQLite database: stdout parsed as JSON when asked for."""
+    env = {**os.environ, "XIESHANG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "XIESHANG_INSTANCE_PATH": str(tmp_path)}
+
+    def run(*args, now: datetime = START, as_json: bool = True):
+        command = [XIESHANG, "--now", now.isoformat(), *args] + (["--json"] if as_json else [])
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stderr}"
+        return json.loads(done.stdout) if as_json else done.stdout
+
+    run("init", as_json=False)
+    run("demo", "--once", as_json=False)
+    return run
+
+
+def walk(run, scenario: Scenario) -> tuple[int, list[str]]:
+    """Start the scenario's topic and finish it, one command per process; returns (instance id, task path)."""
+    now = START
+    instance_id = run("start", "consultation", "--data", json.dumps(scenario.intake(), ensure_ascii=False),
+                      "--as", "m001", now=now)["instance_id"]
+    path = []
+    for _ in range(60):
+        tasks = run("tasks", "--instance", str(instance_id), now=now)
+        if not tasks:
+            view = run("show", str(instance_id), now=now)
+            if view["status"] in {"completed", "error"}:
+                assert view["status"] == "completed", view.get("error")
+                return instance_id, path
+            if view["status"] == "running":
+                continue    # a sweep of another walk, further on in time, fired our timer meanwhile
+            assert view["next_timer_at"], f"stuck in {view['status']} at step {view['step']}: {view['events'][-6:]}"
+            now = max(now, datetime.fromisoformat(view["next_timer_at"]) + timedelta(seconds=1))
+            run("sweep", now=now)   # fires ours, unless another walk's sweep just did
+            continue
+        task = tasks[0]
+        assert task["candidates"], f"nobody may act on {task['name']}"
+        spec = task["task_spec"]
+        data = run("show", str(instance_id), now=now)["data"] if spec == "triage" else {}
+        path.append(spec)
+        run("complete", task["id"], "--data", json.dumps(scenario.answer(spec, data), ensure_ascii=False),
+            "--as", task["candidates"][0], now=now)
+        now += timedelta(hours=1)
+    raise AssertionError(f"did not finish: {path}")
+
+
+@pytest.mark.slow
+def test_three_tiers_through_the_executable_side_by_side(xieshang):
+    names = ["county", "committee", "township"]
+    with ThreadPoolExecutor(len(names)) as pool:
+        results = dict(zip(names, pool.map(lambda n: walk(xieshang, copy.deepcopy(SCENARIOS[n])), names),
+                           strict=True))
+    for name, (instance_id, path) in results.items():
+        assert path == EXPECTED_PATHS[name]
+        view = xieshang("show", str(instance_id), now=START + timedelta(days=400))
+        assert (view["status"], view["tier"], view["org_unit"]) == ("completed", *TIERS[name])
+        assert [r["researcher"] for r in view["data"]["research_reports"]] == list(SCENARIOS[name].researchers)
