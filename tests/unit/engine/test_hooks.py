@@ -162,3 +162,14 @@ def test_the_standard_wiring_registers_the_consultation():
     assert hooks.on_start and hooks.on_save and hooks.scope and hooks.public_view
     assert hooks.vocabulary[1] == "确定协商主题" and hooks.vocabulary[0] == "受理分流"
     assert hooks.scope({"tier": "county", "org_unit": "county"}) == ("county", "county")
+
+
+def test_public_tracking_is_the_consultations_registered_view(sqlite_service):
+    with sqlite_service.unit_of_work() as session:
+        directory.load_demo(session, sqlite_service.clock.now())
+    sqlite_service.deploy([CONSULTATION], actor="owner")
+    code = sqlite_service.participation.submit_intake(SCENARIOS["township"].intake()).tracking_code
+    assert sqlite_service.participation.track(code).tracking_code == code
+    assert sqlite_service.participation.track("XS-AAAA-AAAA") is None
+    plain = Engine(sqlite_service.sessions, sqlite_service.clock)      # no hooks registered: nobody issues codes
+    assert plain.participation.track(code) is None
