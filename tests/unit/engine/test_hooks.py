@@ -173,3 +173,22 @@ def test_public_tracking_is_the_consultations_registered_view(sqlite_service):
     assert sqlite_service.participation.track("XS-AAAA-AAAA") is None
     plain = Engine(sqlite_service.sessions, sqlite_service.clock)      # no hooks registered: nobody issues codes
     assert plain.participation.track(code) is None
+
+
+def test_a_hook_failure_spiffworkflow_wrapped_is_still_hook_failed(clock):
+    from SpiffWorkflow.exceptions import WorkflowException
+
+    workflow = runtime.new_workflow(VersionCache().parse(load_bundle([BOX])), dict(LETTER))
+
+    def on_task():
+        try:
+            try:
+                _boom()
+            except ZeroDivisionError as exc:
+                raise HookFailed("suggestion_box", "on_task") from exc
+        except HookFailed as failed:
+            raise WorkflowException("error in task") from failed     # how SpiffWorkflow reports a task's error
+
+    with pytest.raises(HookFailed) as err:
+        runtime.run(workflow, clock, on_task=on_task)
+    assert isinstance(err.value.__cause__, ZeroDivisionError)
