@@ -29,7 +29,6 @@ class ProcessHooks:
     - `on_start(session, instance, data, now)`: after the instance row exists, before the workflow first runs.
     - `on_save(session, instance, data, now, advance)`: after every save of the instance (same transaction).
     - `scope(data) -> (tier, org_unit)`: where the instance and its tasks belong, read from workflow data.
-    - `details(session, instance)`: the records the instance page shows beside the workflow (or None).
     - `public_view(session, code)`: what anyone holding a tracking code may see (None when the code is unknown).
     - `vocabulary`: the process's words, e.g. step number → step name.
     """
@@ -38,7 +37,6 @@ class ProcessHooks:
     on_start: Callable | None = None
     on_save: Callable | None = None
     scope: Callable[[dict], Scope] | None = None
-    details: Callable | None = None
     public_view: Callable | None = None
     vocabulary: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
 
