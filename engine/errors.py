@@ -67,3 +67,18 @@ class ScriptError(EngineError):
         self.element_id = element_id
         self.detail = detail
         super().__init__(f"{element_id or '-'}: {detail}")
+
+
+class HookFailed(EngineError):
+    """A process hook (our own code, not the diagram) failed; `__cause__` keeps why, and it is logged."""
+
+    MESSAGE = "系统内部出错，已通知管理员，请稍后再试 (an internal error occurred and the administrators were told; " \
+              "please try again later)"
+
+    def __init__(self, process_id: str, hook: str):
+        self.process_id = process_id
+        self.hook = hook
+        super().__init__(self.MESSAGE)
+
+    def __str__(self) -> str:
+        return f"{self.process_id}.{self.hook} hook failed: {self.__cause__!r}" if self.__cause__ else self.message

@@ -13,6 +13,7 @@ from . import access, inbox, runtime
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .forms import nul_free
+from .hooks import guarded
 from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
 from .views import InstanceSummary
 
@@ -93,6 +94,16 @@ class Participation:
         with self.engine.unit_of_work() as session:
             code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.instance_id == instance_id))
         return IntakeReceipt(instance_id, code)
+
+    def track(self, code: str):
+        """What anyone holding a tracking code may see, from the process that issued the code; None when unknown."""
+        with self.engine.unit_of_work() as session:
+            for hooks in self.engine.hooks:
+                if hooks.public_view is not None:
+                    found = guarded(hooks.process_id, "public_view", hooks.public_view, session, code)
+                    if found is not None:
+                        return found
+        return None
 
     def save_draft(self, task_id: str, user: UserView, data: dict) -> None:
         """Keep a person's unsubmitted input for a task they may complete."""

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .hooks import PLAIN_SCOPE, Scope
 from .models import Deadline, HumanTask, ProcessInstance
 from .runtime import evaluate, find_task, ready_user_tasks
 from .specs import ParsedBundle
 
 
-def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime) -> HumanTask:
+def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope) -> HumanTask:
+    """A task's org unit is the diagram's `orgUnit` expression, else the process's scope of the task's data."""
     info = parsed.elements.get(task.task_spec.bpmn_id)
     props = info.properties if info else {}
-    org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else task.data.get("org_unit")
+    tier, org_unit = scope
+    org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else org_unit
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=info.step if info else None,
         lane=task.task_spec.lane, role=info.role if info else None,
-        org_unit_code=None if org_unit is None else str(org_unit), tier=task.data.get("tier"),
+        org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)
 
@@ -37,8 +41,11 @@ def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
 
 def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
          deadlines: dict[str, Deadline], actor: str | None = None,
-         completed_task: str | None = None) -> list[HumanTask]:
-    """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows."""
+         completed_task: str | None = None, scope: Callable[[dict], Scope] = lambda data: PLAIN_SCOPE,
+         ) -> list[HumanTask]:
+    """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows.
+
+    `scope` gives (tier, org unit) from a task's data: the process's hook, or nothing for a plain process."""
     open_rows = {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
     added = []
@@ -48,7 +55,7 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         ready_ids.add(task_id)
         row = open_rows.get(task_id)
         if row is None:
-            row = _new_row(instance, parsed, task, now)
+            row = _new_row(instance, parsed, task, now, scope(task.data))
             session.add(row)
             added.append(row)
         info = parsed.elements.get(row.task_spec)

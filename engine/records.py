@@ -19,13 +19,8 @@ def tracking_code() -> str:
     return f"XS-{raw[:4]}-{raw[4:]}"
 
 
-def is_consultation(data: dict) -> bool:
-    """Instances whose data has a title and description are consultations (the intake form's fields)."""
-    return isinstance(data.get("title"), str) and "description" in data
-
-
 def record_intake(session: Session, instance: ProcessInstance, data: dict, now: datetime) -> IntakeItem:
-    """The intake item and its consultation, written when a consultation instance starts."""
+    """The intake item and its consultation, written when a consultation instance starts (its `on_start` hook)."""
     item = IntakeItem(tracking_code=tracking_code(), instance_id=instance.id, title=data["title"][:200],
                       description=str(data.get("description", "")), category=data.get("category"),
                       scope=data.get("scope"), township=data.get("township"), village=data.get("village"),

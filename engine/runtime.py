@@ -14,7 +14,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
-from .errors import ScriptError
+from .errors import HookFailed, ScriptError
 from .scripting import BudgetExceeded, SandboxViolation, ScriptEngine, reset_service_handler, service_handler
 from .specs import ParsedBundle
 
@@ -98,6 +98,17 @@ def _root_cause(exc: BaseException) -> BaseException:
         root = nested
 
 
+def _hook_failure(exc: BaseException) -> HookFailed | None:
+    """The HookFailed behind an exception SpiffWorkflow wrapped, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, HookFailed):
+            return exc
+        seen.add(id(exc))
+        exc = getattr(exc, "error", None) or exc.__cause__ or exc.__context__
+    return None
+
+
 def _detail(exc: BaseException) -> str:
     """`reason — context`: the root cause first, then what SpiffWorkflow says about where it happened."""
     root = _root_cause(exc)
@@ -141,7 +152,12 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
             workflow.do_engine_steps(did_complete_task=count)
     except StepBudgetExceeded as exc:
         raise ScriptError(last[0], str(exc)) from None
+    except HookFailed:
+        raise     # our own code failed, not the diagram: keep its cause
     except SpiffWorkflowException as exc:
+        hook = _hook_failure(exc)
+        if hook is not None:    # raised from within a task SpiffWorkflow was running
+            raise hook  # noqa: B904 - its own cause (our bug) is kept, not the wrapper
         raise ScriptError(_element_of(exc), _detail(exc)) from None
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow also raises plain TypeError/KeyError on bad diagrams
         raise ScriptError(None, f"{type(exc).__name__}: {exc}") from None

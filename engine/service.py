@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -14,13 +15,14 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import deadlines, directory, notify, projection, records, runtime, versions
+from . import deadlines, directory, notify, projection, runtime, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
 from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
 from .extensions import Extensions
 from .forms import clean_submission
+from .hooks import HookRegistry
 from .models import AuditEvent, Deadline, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from .participation import Participation
 from .serialization import state_serializer
@@ -34,18 +36,22 @@ STALE_MESSAGE = "该事项已被他人更新，请刷新后重试 (the instance 
 class Engine:
     """Every command runs in its own transaction: it commits on success and changes nothing on error."""
 
-    def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None):
+    def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None,
+                 hooks: HookRegistry | None = None):
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
+        self.hooks = hooks if hooks is not None else HookRegistry()     # none: every process runs plainly
         self.accounts = Accounts(self.unit_of_work, self.clock)
         self.participation = Participation(self)
         self.extensions = Extensions(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:
-        """An engine on the configured database."""
-        return cls(make_session_factory(make_engine(settings.database_url)), clock)
+        """An engine on the configured database, with the product's process hooks."""
+        from .wiring import standard_hooks  # the wiring names the processes; the engine itself names none
+
+        return cls(make_session_factory(make_engine(settings.database_url)), clock, hooks=standard_hooks())
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -97,8 +103,7 @@ class Engine:
                                   started_by=actor, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
-            if records.is_consultation(clean):
-                records.record_intake(session, row, clean, now)
+            self.hooks.call(process_id, "on_start", session, row, clean, now)
             self._audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
             advance = runtime.run(workflow, self.clock)
             self._save(session, row, parsed, workflow, advance, actor)
@@ -368,8 +373,9 @@ class Engine:
         row.next_timer_at = None if row.status in {"completed", "cancelled"} else runtime.next_timer_at(workflow)
         steps = runtime.active_steps(workflow, parsed)
         row.step = max(steps) if steps else row.step
-        row.tier = data.get("tier") or row.tier
-        row.org_unit_code = data.get("org_unit") or row.org_unit_code
+        tier, org_unit = self.hooks.scope(row.process_id, data)
+        row.tier = tier or row.tier
+        row.org_unit_code = org_unit or row.org_unit_code
         row.updated_at = now
         for call in advance.service_calls:
             key = f"{row.id}:{call.task_id}:{call.operator}"
@@ -381,10 +387,10 @@ class Engine:
             row.completed_at = now
             self._audit(session, row.id, "instance_completed", actor, None, {}, at=now)
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now)
-        for human in projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task):
+        for human in projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
+                                     partial(self.hooks.scope, row.process_id)):
             notify.notify_assignment(session, human, now)     # the people who may act are told
-        records.sync_consultation(session, row, data, now,
-                                  published=any(c.operator == "publish" for c in advance.service_calls))
+        self.hooks.call(row.process_id, "on_save", session, row, data, now, advance)
 
     def _audit(self, session, instance_id, kind, actor, task_id, detail, at=None) -> None:
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,

@@ -11,6 +11,7 @@ import pytest
 from engine import db
 from engine.clock import FrozenClock
 from engine.service import Engine
+from engine.wiring import standard_hooks
 from tests.support.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +55,8 @@ def sqlite_url(tmp_path) -> str:
 
 
 def make_service(url: str, clock: FrozenClock) -> Engine:
-    """An engine service on `url` with `clock`."""
-    return Engine(db.make_session_factory(db.make_engine(url)), clock)
+    """An engine service on `url` with `clock` and the product's process hooks (as the CLI, web and workers have)."""
+    return Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
 
 
 @pytest.fixture

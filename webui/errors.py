@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (
     ConcurrentUpdate,
     EngineError,
+    HookFailed,
     InvalidState,
     NotFound,
     PermissionDenied,
@@ -20,7 +21,7 @@ from engine.errors import (
     ValidationFailed,
 )
 
-STATUS = [(NotFound, 404), (PermissionDenied, 403), (ConcurrentUpdate, 409), (InvalidState, 409),
+STATUS = [(HookFailed, 500), (NotFound, 404), (PermissionDenied, 403), (ConcurrentUpdate, 409), (InvalidState, 409),
           (ValidationFailed, 422), (SpecInvalid, 422), (ScriptError, 422), (EngineError, 400)]
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
-from engine.public import normalize_code, public_progress
+from engine.public import normalize_code
 from engine.records import tracking_code
 
 from . import engine_of, ratelimit
@@ -87,9 +87,7 @@ def track(code: str | None):
     limited = _limited("TRACK_RATE_LIMIT")
     if limited:
         return limited
-    engine = engine_of(current_app)
-    with engine.unit_of_work() as db:
-        progress = public_progress(db, code)
+    progress = engine_of(current_app).participation.track(code)
     if progress is None:
         return render_template("intake/track.html", code=code, not_found=True), 404
     if progress.tracking_code != code:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine.errors import ConcurrentUpdate, InvalidState, ValidationFailed
+from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ValidationFailed
 
 from . import engine_of
 from .errors import readable
@@ -109,6 +109,8 @@ def submit(task_id: str):
         return _page(task_id, data, message=stale, status=409)
     except InvalidState as exc:
         return _page(task_id, data, message=readable(exc.message), status=409)
+    except HookFailed as exc:     # our own bug: nothing was saved; say so plainly and keep what was typed
+        return _page(task_id, data, message=readable(exc.message), status=500)
     flash(_("已提交：%(name)s", name=task.name), "success")
     return redirect(url_for("inbox.index"))
 

@@ -19,6 +19,7 @@ from engine import db, directory
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.settings import Settings
+from engine.wiring import standard_hooks
 from tests.conftest import CONSULTATION, ROOT
 from webui import create_app
 
@@ -55,7 +56,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     url = f"sqlite:///{folder / 'xieshang.db'}"
     db.upgrade(url)
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    engine = Engine(db.make_session_factory(db.make_engine(url)), clock)
+    engine = Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
     with engine.unit_of_work() as session:
         directory.load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")

@@ -26,6 +26,7 @@ from engine.inbox import TABS
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from engine.serialization import state_serializer
 from engine.service import Engine
+from engine.wiring import standard_hooks
 from tests.perf.bench_data import (
     BUNDLE,
     FULL_SERIALIZER,
@@ -67,7 +68,7 @@ class Section:
 def open_engine(url: str) -> tuple[Engine, int]:
     """A migrated database with the demo directory and the consultation deployed: (engine, version id)."""
     db.upgrade(url)
-    engine = Engine(db.make_session_factory(db.make_engine(url)), FrozenClock(NOW))
+    engine = Engine(db.make_session_factory(db.make_engine(url)), FrozenClock(NOW), hooks=standard_hooks())
     with engine.unit_of_work() as session:
         directory.load_demo(session, NOW)
     return engine, engine.deploy([BUNDLE], actor="owner").version_id
@@ -249,7 +250,7 @@ def profile_engine(engine: Engine, scenario: str, instances: int) -> Section:
              ("  runtime.run (SpiffWorkflow + sandbox)", "engine/runtime.py", "run"),
              ("  _save", "engine/service.py", "_save"), ("    state dumps", "engine/serialization.py", "dumps"),
              ("    projection.sync", "engine/projection.py", "sync"),
-             ("    records.sync_consultation", "engine/records.py", "sync_consultation"),
+             ("    records.sync_consultation (hook)", "engine/records.py", "sync_consultation"),
              ("  Session.commit", "sqlalchemy/orm/session.py", "commit"),
              ("list_tasks (driver read)", "engine/service.py", "list_tasks"),
              ("show_instance (driver read)", "engine/service.py", "show_instance"),

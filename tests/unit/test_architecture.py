@@ -25,3 +25,41 @@ def test_engine_imports_nothing_from_the_outer_layers(path):
                                         and "tests" not in p.parts), ids=lambda p: str(p.relative_to(ROOT)))
 def test_modules_stay_small(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
+
+
+# The BPMN runtime: these modules name no consultation record, data key or vocabulary; a process brings its own
+# through engine.hooks (the consultation's are in consultation_hooks.py, records.py and public.py).
+GENERIC = ("access", "clock", "db", "deadlines", "errors", "expressions", "extensions", "forms", "hooks", "projection",
+           "runtime", "scripting", "serialization", "service", "specs", "versions", "views", "xmlsafe")
+CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "Consultation", "IntakeItem",
+                      "Suggestion", "record_intake", "sync_consultation", "tracking_code", "public_progress",
+                      "STEP_NAMES"}
+CONSULTATION_KEYS = {"title", "description", "topic", "researchers", "suggestions", "suggestion", "answers",
+                     "reanswers", "org_unit", "plan_goal", "report_title", "residents_satisfaction", "decision"}
+
+
+def _code_words(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Identifiers and string constants in `tree`, docstrings left out."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    names, strings = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias):
+            names |= {node.name.split(".")[-1], node.asname or ""}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[-1])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            strings.add(node.value)
+    return names, strings
+
+
+@pytest.mark.parametrize("module", GENERIC)
+def test_the_generic_engine_names_no_consultation_field(module):
+    names, strings = _code_words(ast.parse((ROOT / "engine" / f"{module}.py").read_text(encoding="utf-8")))
+    assert not names & CONSULTATION_NAMES
+    assert not strings & CONSULTATION_KEYS

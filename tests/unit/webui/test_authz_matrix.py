@@ -25,6 +25,7 @@ from engine.clock import FrozenClock
 from engine.models import AuditEvent, Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
 from engine.service import Engine
 from engine.settings import Settings
+from engine.wiring import standard_hooks
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 from webui import create_app
@@ -70,7 +71,7 @@ def world(tmp_path_factory) -> World:
     url = f"sqlite:///{folder / 'template.db'}"
     db.upgrade(url)
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    engine = Engine(db.make_session_factory(db.make_engine(url)), clock)
+    engine = Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
     with engine.unit_of_work() as session:
         directory.load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")
@@ -100,7 +101,7 @@ def live(world):
     """One app and engine for the module, on the live database (restored from the template before each cell)."""
     _copy(world.template, world.live)
     clock = FrozenClock(world.clock_at)
-    engine = Engine(db.make_session_factory(db.make_engine(f"sqlite:///{world.live}")), clock)
+    engine = Engine(db.make_session_factory(db.make_engine(f"sqlite:///{world.live}")), clock, hooks=standard_hooks())
     settings = Settings(f"sqlite:///{world.live}", None, world.live.parent, DATA)
     app = create_app({"SETTINGS": settings, "ENGINE": engine, "TESTING": True, "SECRET_KEY": "test"})
     yield app, engine

@@ -1,0 +1,85 @@
+"""How a process plugs its own records and words into the engine: hooks registered per process id.
+
+A process without hooks runs plainly: no records beside its BPMN state, no tier or org unit taken from its data.
+A hook is our code, not the diagram's: when one fails, the command stops with `HookFailed` (the cause kept and
+logged with its traceback) and its transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import EngineError, HookFailed
+
+log = logging.getLogger(__name__)
+
+Scope = tuple[str | None, str | None]      # (tier, org unit code)
+PLAIN_SCOPE: Scope = (None, None)
+
+
+@dataclass(frozen=True)
+class ProcessHooks:
+    """What one process adds to the plain BPMN runtime; every callback is optional.
+
+    - `on_start(session, instance, data, now)`: after the instance row exists, before the workflow first runs.
+    - `on_save(session, instance, data, now, advance)`: after every save of the instance (same transaction).
+    - `scope(data) -> (tier, org_unit)`: where the instance and its tasks belong, read from workflow data.
+    - `public_view(session, code)`: what anyone holding a tracking code may see (None when the code is unknown).
+    - `vocabulary`: the process's words, e.g. step number → step name.
+    """
+
+    process_id: str
+    on_start: Callable | None = None
+    on_save: Callable | None = None
+    scope: Callable[[dict], Scope] | None = None
+    public_view: Callable | None = None
+    vocabulary: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class HookRegistry:
+    """Hooks by process id, registered explicitly by the wiring (see `engine.wiring`)."""
+
+    def __init__(self, *hooks: ProcessHooks):
+        self._hooks: dict[str, ProcessHooks] = {}
+        for item in hooks:
+            self.register(item)
+
+    def register(self, hooks: ProcessHooks) -> None:
+        """Add a process's hooks; a process registers once."""
+        if hooks.process_id in self._hooks:
+            raise ValueError(f"hooks for process {hooks.process_id!r} are already registered")
+        self._hooks[hooks.process_id] = hooks
+
+    def of(self, process_id: str) -> ProcessHooks:
+        """The process's hooks; an unregistered process gets none (it runs plainly)."""
+        return self._hooks.get(process_id) or ProcessHooks(process_id)
+
+    def __iter__(self):
+        return iter(self._hooks.values())
+
+    def call(self, process_id: str, name: str, *args):
+        """Run hook `name` of the process if it has one; its failure becomes `HookFailed`."""
+        hook = getattr(self.of(process_id), name)
+        return None if hook is None else guarded(process_id, name, hook, *args)
+
+    def scope(self, process_id: str, data: dict) -> Scope:
+        """(tier, org unit) from the process's data; (None, None) for a process without a scope hook."""
+        found = self.call(process_id, "scope", data)
+        return PLAIN_SCOPE if found is None else found
+
+
+def guarded(process_id: str, name: str, hook: Callable, *args):
+    """Call a hook; an error it raises on purpose (an EngineError) or a stale write passes, anything else is a bug in
+    our code: logged with its traceback and raised as `HookFailed` with the cause kept."""
+    try:
+        return hook(*args)
+    except (EngineError, StaleDataError):
+        raise
+    except Exception as exc:
+        log.exception("hook %s.%s failed", process_id, name)
+        raise HookFailed(process_id, name) from exc
