@@ -42,7 +42,21 @@ def _emit(payload) -> None:
 
 
 class _Group(click.Group):
-    """Turns engine errors into a message and exit status 1, never a traceback."""
+    """Turns engine errors into a message and exit status 1, never a traceback.
+
+    Commands other packages register (`xieshang.commands` entry points: serve, worker, beat…) load only when
+    invoked, so a plain engine command does not import Flask or Celery.
+    """
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | {ep.name for ep in entry_points(group="xieshang.commands")})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            found = entry_points(group="xieshang.commands", name=name)
+            command = next(iter(found)).load() if found else None
+        return command
 
     def invoke(self, ctx):
         try:
@@ -241,10 +255,6 @@ def sweep(ctx, now, as_json):
     """Fire the timers due now (or at --now), once."""
     fired = _engine(ctx).fire_due_timers(_parse_time(now))
     _emit({"fired": fired}) if as_json else click.echo(f"fired timers of {len(fired)} instance(s)", err=True)
-
-
-for _ep in entry_points(group="xieshang.commands"):
-    cli.add_command(_ep.load(), _ep.name)
 
 
 def main() -> None:
