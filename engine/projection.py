@@ -18,7 +18,7 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
     props = info.properties if info else {}
     org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else task.data.get("org_unit")
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
-    if goes_to_starter(info):
+    if info is not None and info.to_starter:
         assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
@@ -27,11 +27,6 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
         org_unit_code=None if org_unit is None else str(org_unit), tier=task.data.get("tier"),
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)
-
-
-def goes_to_starter(info: ElementInfo | None) -> bool:
-    """A user task with no lane, no role and no named assignee goes to the person who started the instance."""
-    return info is not None and info.role is None and not info.properties.get("assignee")
 
 
 def named_assignee(info: ElementInfo | None) -> bool:

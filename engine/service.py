@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignments, deadlines, directory, notify, projection, records, runtime, versions
+from . import assignments, deadlines, directory, notify, projection, records, runtime, specs, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
@@ -71,6 +71,14 @@ class Engine:
         except SpecInvalid as exc:
             return exc.problems
         return []
+
+    def review(self, paths: Iterable[str | Path]) -> tuple[list[Problem], list[Problem]]:
+        """(problems that block deploying, non-blocking notices) for the bundle at `paths`."""
+        try:
+            parsed = self.cache.parse(load_bundle(paths))
+        except SpecInvalid as exc:
+            return exc.problems, []
+        return [], specs.notices(parsed)
 
     def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
         """Deploy the bundle at `paths`; identical content returns the existing version."""
