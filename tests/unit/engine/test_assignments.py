@@ -170,14 +170,12 @@ def test_triage_refuses_an_org_unit_that_does_not_exist_or_does_not_fit_the_tier
     assert refused.value.field_errors == {"org_unit": [refused.value.field_errors["org_unit"][0]]}
     assert refused.value.field_errors["org_unit"][0].startswith(expected)
     assert [t.task_spec for t in people.list_tasks(instance_id=instance_id)] == ["triage"]
-
-
-def test_triage_accepts_a_sector_group_for_the_committee_tier(people):
-    instance_id, task, _ = _at(people, "township", "triage")
     people.complete_task(task.id, {"decision": "accept", "tier": "committee", "org_unit": "sector_economy"}, "office")
-    [task] = people.list_tasks(instance_id=instance_id)
+    [task] = people.list_tasks(instance_id=instance_id)              # a sector group hosts the committee tier
     assert (task.task_spec, task.org_unit, task.candidates) == ("define_topic", "sector_economy",
                                                                 ("organizer_sector_economy",))
+
+
 
 
 # --- a role taken away ------------------------------------------------------------------------------
