@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .directory import hash_password, verify_password
+from .directory import eligible, hash_password, verify_password
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .forms import nul_free
 from .models import ApiToken, Membership, OrgUnit, User
@@ -135,6 +135,17 @@ class Accounts:
                                    .where(Membership.role == role, OrgUnit.code == org_unit, User.active)
                                    .order_by(User.username))
             return [_view(session, u) for u in rows]
+
+    def eligible(self, role: str, org_unit: str | None) -> list[tuple[str, str]]:
+        """(username, display name) of those who may act as `role` in `org_unit` (members: also units below it)."""
+        with self._uow() as session:
+            return eligible(session, role, org_unit)
+
+    def active_people(self) -> list[tuple[str, str]]:
+        """(username, display name) of every active account, by username."""
+        with self._uow() as session:
+            return [(u, n) for u, n in session.execute(
+                select(User.username, User.display_name).where(User.active).order_by(User.username))]
 
     # --- administration (admins only) -------------------------------------------------------------
     def create_user(self, actor: UserView, username: str, display_name: str, password: str) -> UserView:

@@ -128,9 +128,9 @@ def demo(ctx, as_json, once):
 @click.argument("paths", nargs=-1, required=True)
 @click.pass_context
 def validate(ctx, paths):
-    """Check a bundle: exit 0, or 1 with one `file:line element-id: message` line per problem."""
-    problems = _engine(ctx).validate(paths)
-    for problem in problems:
+    """Check a bundle: one `file:line element-id: message` line per problem (exit 1) and per notice (exit 0)."""
+    problems, notices = _engine(ctx).review(paths)
+    for problem in problems + notices:
         click.echo(str(problem))
     sys.exit(1 if problems else 0)
 

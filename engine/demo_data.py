@@ -165,14 +165,15 @@ class _NameMaker:
 
 
 def _members(names: _NameMaker) -> list[UserSeed]:
-    """CPPCC members m001…m229, each in one township and one sector group."""
-    townships, sectors = township_codes(), sector_codes()
+    """CPPCC members m001…m229, each in one township, one sector group and one special committee."""
+    townships, sectors, committees = township_codes(), sector_codes(), committee_codes()
     kinds = [kind for kind, count in MEMBER_COUNTS for _ in range(count)]
     return [
         UserSeed(
             f"m{index + 1:03d}",
             names.next(),
-            (("member", townships[index % len(townships)]), ("member", sectors[index % len(sectors)])),
+            (("member", townships[index % len(townships)]), ("member", sectors[index % len(sectors)]),
+             ("member", committees[index % len(committees)])),
             kind,
         )
         for index, kind in enumerate(kinds)

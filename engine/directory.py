@@ -17,6 +17,11 @@ from . import demo_data
 from .models import Membership, OrgUnit, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# CPPCC membership counts upwards: a member on a township's or a sector group's roster is a member of the county
+# CPPCC too. Staff roles (organizer, platform lead, supervisor …) belong to their own unit only.
+INHERITED_ROLES = frozenset({"member"})
+# The kinds of org unit that host each platform tier (分层分流).
+TIER_KINDS = {"county": ("county",), "committee": ("committee", "sector"), "township": ("township",)}
 
 
 def hash_password(password: str) -> str:
@@ -95,6 +100,72 @@ def holders(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[st
     for role, code, username in rows:
         result[(role, code)].append(username)
     return result
+
+
+def units_within(session: Session, code: str) -> set[str]:
+    """The org unit `code` and every unit below it, by code; empty when it does not exist."""
+    rows = session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id)).all()
+    children: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
+    ids = {}
+    for unit_id, unit_code, parent_id in rows:
+        children[parent_id].append((unit_id, unit_code))
+        ids[unit_code] = unit_id
+    if code not in ids:
+        return set()
+    found, todo = {code}, [ids[code]]
+    while todo:
+        for child_id, child_code in children[todo.pop()]:
+            found.add(child_code)
+            todo.append(child_id)
+    return found
+
+
+def _acting_units(session: Session, role: str, code: str) -> set[str]:
+    return units_within(session, code) if role in INHERITED_ROLES else {code}
+
+
+def eligible(session: Session, role: str, org_unit: str | None) -> list[tuple[str, str]]:
+    """(username, display name) of the active people who may act as `role` in `org_unit`, by username."""
+    if not role or not org_unit:
+        return []
+    rows = session.execute(
+        select(User.username, User.display_name).join(Membership, Membership.user_id == User.id)
+        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+        .where(Membership.role == role, OrgUnit.code.in_(_acting_units(session, role, org_unit)), User.active)
+        .distinct().order_by(User.username))
+    return [(username, name) for username, name in rows]
+
+
+def may_act(session: Session, username: str, role: str | None, org_unit: str | None) -> bool:
+    """Whether an active user may act as `role` in `org_unit` (with no role: whether the user is active)."""
+    if not role:
+        return is_active(session, username)
+    if not org_unit:
+        return False
+    return session.scalar(
+        select(Membership.id).join(User, User.id == Membership.user_id)
+        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+        .where(User.username == username, User.active, Membership.role == role,
+               OrgUnit.code.in_(_acting_units(session, role, org_unit))).limit(1)) is not None
+
+
+def is_active(session: Session, username: str | None) -> bool:
+    """Whether `username` names an active account."""
+    return bool(username) and session.scalar(
+        select(User.id).where(User.username == username, User.active)) is not None
+
+
+def active_usernames(session: Session, usernames: Iterable[str]) -> set[str]:
+    """Those of `usernames` that name active accounts."""
+    wanted = {u for u in usernames if isinstance(u, str)}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(User.username).where(User.username.in_(wanted), User.active)))
+
+
+def org_unit(session: Session, code: str | None) -> OrgUnit | None:
+    """The org unit with this code, or None."""
+    return session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if code else None
 
 
 def demo_accounts(session: Session) -> list[dict]:

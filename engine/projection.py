@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from .hooks import PLAIN_SCOPE, Scope
 from .models import Deadline, HumanTask, ProcessInstance
 from .runtime import evaluate, find_task, ready_user_tasks
-from .specs import ParsedBundle
+from .specs import ElementInfo, ParsedBundle
 
 
 def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope) -> HumanTask:
@@ -22,6 +22,8 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
     tier, org_unit = scope
     org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else org_unit
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
+    if info is not None and info.to_starter:
+        assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=info.step if info else None,
@@ -29,6 +31,11 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
         org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)
+
+
+def named_assignee(info: ElementInfo | None) -> bool:
+    """Whether the diagram names the task's assignee (the `assignee` property)."""
+    return info is not None and bool(info.properties.get("assignee"))
 
 
 def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import deadlines, directory, notify, projection, runtime, versions
+from . import assignments, deadlines, directory, notify, projection, runtime, specs, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
@@ -78,6 +78,14 @@ class Engine:
             return exc.problems
         return []
 
+    def review(self, paths: Iterable[str | Path]) -> tuple[list[Problem], list[Problem]]:
+        """(problems that block deploying, non-blocking notices) for the bundle at `paths`."""
+        try:
+            parsed = self.cache.parse(load_bundle(paths))
+        except SpecInvalid as exc:
+            return exc.problems, []
+        return [], specs.notices(parsed)
+
     def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
         """Deploy the bundle at `paths`; identical content returns the existing version."""
         bundle = load_bundle(paths)
@@ -134,7 +142,10 @@ class Engine:
             task = runtime.find_task(workflow, task_id)
             if task is None or task not in runtime.ready_user_tasks(workflow):
                 raise InvalidState(f"任务 {task_id} 当前不可办理 (task is not ready)")
-            clean = clean_submission(parsed.form(task.task_spec.bpmn_id)[0], data)
+            schema, ui, _ = parsed.form(task.task_spec.bpmn_id)
+            clean = clean_submission(schema, data)
+            assignments.check_submission(session, schema, ui, clean, human.org_unit_code or row.org_unit_code,
+                                         human.tier or row.tier)
 
             def complete():
                 task.set_data(**clean)
@@ -143,7 +154,9 @@ class Engine:
             advance = runtime.run(workflow, self.clock, on_task=complete)
             self._audit(session, row.id, "task_completed", actor, task_id,
                         {"task": human.task_spec, "name": human.name, "fields": sorted(clean)})
-            self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)
+            added = self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)
+            named = {r.task_spec for r in added if projection.named_assignee(parsed.elements.get(r.task_spec))}
+            assignments.check_new_tasks(session, added, named, clean)
             return row.id
 
     def claim_task(self, task_id: str, actor: str) -> None:
@@ -163,6 +176,9 @@ class Engine:
             human = self._open_task(session, task_id)
             if human.assignee != actor and not self._is_manager(session, human, actor):
                 raise PermissionDenied(f"{actor} 未认领此任务，不能释放 (only the assignee may release it)")
+            if not human.role:
+                raise InvalidState("此任务没有可认领的角色，不能释放，请转办 (this task has no role to release it to; "
+                                   "reassign it instead)")
             human.assignee = None
             self._touch(session, human.instance_id)
             self._audit(session, human.instance_id, "task_released", actor, task_id, {})
@@ -173,8 +189,10 @@ class Engine:
             human = self._open_task(session, task_id)
             if human.assignee != actor and not self._is_manager(session, human, actor):
                 raise PermissionDenied(f"{actor} 无权转办此任务 (only the assignee or a supervisor may reassign)")
-            if (human.role, human.org_unit_code) not in directory.memberships_of(session, to_user):
-                raise InvalidState(f"{to_user} 在 {human.org_unit_code} 没有 {human.role} 角色，不能接收此任务")
+            if not human.role and not directory.is_active(session, to_user):
+                raise InvalidState(f"{to_user} 不是系统中的有效用户，不能接收此任务 ({to_user} is not an active user)")
+            if human.role and not directory.may_act(session, to_user, human.role, human.org_unit_code):
+                raise InvalidState(f"{to_user} {_lacks(human)}，不能接收此任务 ({to_user} {_lacks_en(human)})")
             previous, human.assignee = human.assignee, to_user
             self._touch(session, human.instance_id)
             self._audit(session, human.instance_id, "task_reassigned", actor, task_id,
@@ -340,17 +358,29 @@ class Engine:
         return human
 
     def _require_candidate(self, session: Session, human: HumanTask, actor: str) -> None:
-        if human.assignee:
-            if human.assignee != actor:
-                raise PermissionDenied(f"此任务已指派给 {human.assignee} (assigned to {human.assignee})")
-            return
-        if (human.role, human.org_unit_code) not in directory.memberships_of(session, actor):
-            raise PermissionDenied(f"{actor} 在 {human.org_unit_code} 没有 {human.role} 角色，不能办理此任务")
+        """The actor may act on the task now: its assignee, or a holder of its role, still active and still holding
+        the role (a claimed task is not kept by someone whose role was revoked)."""
+        if human.assignee and human.assignee != actor:
+            raise PermissionDenied(f"此任务已指派给 {human.assignee} (assigned to {human.assignee})")
+        if not human.assignee and not human.role:
+            raise PermissionDenied("此任务尚无办理人，请管理员转办 (nobody is assigned to this task; an admin can "
+                                   "reassign it)")
+        if human.assignee and not human.role:
+            allowed = directory.is_active(session, actor)
+        elif human.assignee:
+            allowed = directory.may_act(session, actor, human.role, human.org_unit_code)
+        else:
+            allowed = (human.role, human.org_unit_code) in directory.memberships_of(session, actor)
+        if not allowed:
+            raise PermissionDenied(f"{actor} {_lacks(human)}，不能办理此任务 ({actor} {_lacks_en(human)}; "
+                                   "cannot act on this task)")
 
     def _is_manager(self, session: Session, human: HumanTask, actor: str) -> bool:
+        """Supervisors and leads of the task's unit and the county office manage its tasks; admins manage the tasks
+        no role reaches (those that went to the starter)."""
         held = directory.memberships_of(session, actor)
         return any((role, human.org_unit_code) in held for role in ("supervisor", "platform_lead")) or \
-            ("office", "county") in held
+            ("office", "county") in held or (not human.role and any(role == "admin" for role, _ in held))
 
     def _touch(self, session: Session, instance_id: int) -> None:
         """Count a task-level change as a change of the instance, so racing submits see it."""
@@ -387,11 +417,26 @@ class Engine:
             row.completed_at = now
             self._audit(session, row.id, "instance_completed", actor, None, {}, at=now)
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now)
-        for human in projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
-                                     partial(self.hooks.scope, row.process_id)):
+        added = projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
+                                partial(self.hooks.scope, row.process_id))
+        for human in added:
             notify.notify_assignment(session, human, now)     # the people who may act are told
         self.hooks.call(row.process_id, "on_save", session, row, data, now, advance)
+        return added
 
     def _audit(self, session, instance_id, kind, actor, task_id, detail, at=None) -> None:
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
                                at=at or self.clock.now(), detail=detail))
+
+
+def _lacks(human: HumanTask) -> str:
+    """What a person lacks for a task, in words (never "None")."""
+    if not human.role:
+        return "不是有效用户"
+    return f"在 {human.org_unit_code} 没有 {human.role} 角色" if human.org_unit_code else f"没有 {human.role} 角色"
+
+
+def _lacks_en(human: HumanTask) -> str:
+    if not human.role:
+        return "is not an active user"
+    return f"does not hold the {human.role} role" + (f" in {human.org_unit_code}" if human.org_unit_code else "")

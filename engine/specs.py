@@ -114,6 +114,11 @@ class ElementInfo:
         return self.lane_id
 
     @property
+    def to_starter(self) -> bool:
+        """A user task with no lane, no role and no named assignee goes to the person who started the instance."""
+        return self.tag == "userTask" and self.role is None and not self.properties.get("assignee")
+
+    @property
     def step(self) -> int | None:
         """The method step (0 = intake/triage, 1..6) from the `step` property."""
         value = self.properties.get("step")
@@ -373,3 +378,13 @@ def _main_spec(parser: SpiffBpmnParser, out: _Collector):
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises assorted types for broken diagrams
         out.add("-", None, main, f"cannot build the process: {type(exc).__name__}: {exc}")
     return main, None, None
+
+
+STARTER_NOTICE = ("提示：不在任何泳道且未指定角色，将由发起人办理 "
+                  "(notice: no lane and no role; this task goes to the person who started the instance)")
+
+
+def notices(parsed: ParsedBundle) -> list[Problem]:
+    """Non-blocking remarks on a valid bundle: each user task that will go to the instance's starter."""
+    found = [info for info in parsed.elements.values() if info.to_starter]
+    return [Problem(i.file, i.line, i.id, STARTER_NOTICE) for i in sorted(found, key=lambda i: (i.file, i.line or 0))]

@@ -55,6 +55,7 @@ class TaskView(_AsDict):
     revision: int
     ui: dict | None = None
     due_basis: str | None = None     # calendar | working | working-weekends-only (no holiday schedule for that year)
+    to_starter: bool = False         # no lane and no role: it went to the person who started the instance
 
 
 @dataclass(frozen=True)

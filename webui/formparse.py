@@ -72,7 +72,7 @@ def token(value) -> str:
 
 def field_kind(prop: dict, ui: dict) -> str:
     """Which control renders a property: text, textarea, date, number, select, radio, checkbox, checkboxes,
-    people, people_multi, lines, file, rows, object or hidden."""
+    people, people_multi, lines, file, orgunit, rows, object or hidden."""
     widget, kind = ui.get("ui:widget"), field_type(prop)
     if widget == "hidden":
         return "hidden"
@@ -85,7 +85,7 @@ def field_kind(prop: dict, ui: dict) -> str:
         if widget == "people" or (ui.get("items") or {}).get("ui:widget") == "people":
             return "people_multi"
         return "checkboxes" if field_type(items) != "boolean" and choices(items, ui.get("items") or {}) else "lines"
-    if widget in ("file", "people"):
+    if widget in ("file", "people", "orgunit"):
         return widget
     if kind == "boolean":
         if widget in ("radio", "select"):
@@ -169,8 +169,9 @@ def _field(post: _Post, path: str, prop: dict, ui: dict):
     if kind == "file":
         return _upload(post, path)
     if kind in ("checkboxes", "people_multi", "lines"):
-        raw = post.form.getlist(path) if kind != "lines" else _text(post.form.get(path)).split("\n")
-        values = list(dict.fromkeys(v for v in map(_text, raw) if v))
+        raw = post.form.getlist(path) if kind != "lines" else [post.form.get(path)]
+        # one item a line: a people picker with nobody to offer falls back to a text box of usernames
+        values = list(dict.fromkeys(v for r in raw for v in map(_text, _text(r).split("\n")) if v))
         items = prop.get("items") or {}
         return [_typed(items, ui.get("items") or {}, v) for v in values] or _ABSENT
     raw = _text(post.form.get(path))

@@ -41,10 +41,12 @@ _EMPTY = Markup("")
 
 @dataclass(frozen=True)
 class FieldContext:
-    """What a form needs besides its schema: people to choose from and the current uploads, by field path."""
+    """What a form needs besides its schema: people and org units to choose from and the current uploads, by field
+    path."""
 
     people: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    units: list[tuple[str, str]] = field(default_factory=list)
 
 
 def field_id(path: str) -> str:
@@ -166,6 +168,8 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
             return _wrap(render, path, prop, ui, mark, _checks(path, options, value, "people-list"),
                          group=True, deep=True)
         kind = "lines"   # nobody to choose from: let usernames be typed, one a line
+    if kind == "orgunit":
+        return _wrap(render, path, prop, ui, mark, _select(path, _units(render.context, value), value, mark))
     if kind in ("select", "radio"):
         options = [(token(v), t) for v, t in choices(prop, ui)]
         if kind == "select":
@@ -319,6 +323,14 @@ def _people(context: FieldContext, path: str, value) -> list[tuple[str, str]]:
     known = {user for user, _name in options}
     chosen = value if isinstance(value, list) else [value] if isinstance(value, str) and value else []
     return options + [(str(user), str(user)) for user in chosen if str(user) not in known]
+
+
+def _units(context: FieldContext, value) -> list[tuple[str, str]]:
+    """The org units offered, as "name（code）"; a value not offered stays, so what was typed is not lost."""
+    options = [(code, gettext("%(name)s（%(code)s）", name=name, code=code)) for code, name in context.units]
+    if isinstance(value, str) and value and value not in {code for code, _name in options}:
+        options.append((value, value))
+    return options
 
 
 def _rows(render, path, prop, ui, value, mark) -> Markup:

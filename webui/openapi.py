@@ -82,7 +82,7 @@ def _schemas() -> dict:
                      lane=_null(STRING), role=_null(STRING), org_unit=_null(STRING), tier=_null(STRING),
                      candidates=STRINGS, assignee=_null(STRING), due_at=_null(TIME), escalation_level=INTEGER,
                      status=STRING, form=_null(OBJECT), ui=_null(OBJECT), instructions=_null(STRING),
-                     revision=INTEGER, can_act=BOOLEAN),
+                     revision=INTEGER, to_starter=BOOLEAN, can_act=BOOLEAN),
         "CompleteRequest": _obj(("data",), data=OBJECT, revision={"type": "integer", "minimum": 0, "maximum": MAX_ID}),
         "ReturnRequest": _obj(reason=text),
         "ReassignRequest": _obj(to={"type": "string", "minLength": 1, "maxLength": 64}),

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from engine.assignments import people_fields
+from engine.directory import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ValidationFailed
 
 from . import engine_of
@@ -20,6 +22,7 @@ from .formrender import FieldContext, UploadRejected, apply_row_action, parse_fo
 from .security import current_user, login_required
 
 bp = Blueprint("task", __name__, template_folder="templates")
+PLATFORM_KINDS = {kind for kinds in TIER_KINDS.values() for kind in kinds}
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
@@ -29,21 +32,14 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def _context(task) -> FieldContext:
-    """People pickers offer the members of the instance's org unit."""
-    people = [(u.username, u.display_name) for u in engine_of(current_app).accounts.holders("member", task.org_unit)]
-    people_fields = {path: people for path in _people_paths(task.form or {}, "")}
-    return FieldContext(people=people_fields, files={})
-
-
-def _people_paths(schema: dict, prefix: str) -> list[str]:
-    paths = []
-    for name, field in (schema.get("properties") or {}).items():
-        path = f"{prefix}{name}"
-        if field.get("type") == "array" and (field.get("items") or {}).get("type") == "object":
-            paths.extend(_people_paths(field["items"], f"{path}/"))
-        else:
-            paths.append(path)
-    return paths
+    """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
+    units below it); org-unit pickers offer the platform units."""
+    accounts = engine_of(current_app).accounts
+    roles = people_fields(task.form, task.ui)
+    offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
+    people = {path: offered[role] for path, role in roles.items()}
+    units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
+    return FieldContext(people=people, files={}, units=units)
 
 
 def _store_upload(path: str, upload) -> str:
@@ -67,13 +63,18 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=engine.task_item(task_id),
                            instructions=render_markdown(task.instructions), can_act=user.username in task.candidates
-                           and task.status == "ready", reassign_to=_reassign_choices(task)), status
+                           and task.status == "ready", reassign_to=_reassign_choices(task, user)), status
 
 
-def _reassign_choices(task) -> list:
-    if not task.role or not task.org_unit:
+def _reassign_choices(task, user) -> list[tuple[str, str]]:
+    """Who the task may go to: holders of its role; for a task with no role (it went to the starter), admins may
+    hand it to anyone active."""
+    accounts = engine_of(current_app).accounts
+    if not task.role:
+        return accounts.active_people() if user.is_admin else []
+    if not task.org_unit or task.assignee != user.username:
         return []
-    return engine_of(current_app).accounts.holders(task.role, task.org_unit)
+    return accounts.eligible(task.role, task.org_unit)
 
 
 @bp.get("/tasks/<task_id>")

@@ -349,7 +349,7 @@ def _plans(out: Section, engine: Engine, bind, scopes) -> str:
     first = ""
     out.add("  query plans (EXPLAIN once; the human_task statements each call issues):")
     calls = [("inbox page, organizer_xunchang", lambda s: inbox_page(s, engine.cache, "organizer_xunchang")),
-             ("inbox page, m001 (2 memberships)", lambda s: inbox_page(s, engine.cache, "m001")),
+             ("inbox page, m001 (3 memberships)", lambda s: inbox_page(s, engine.cache, "m001")),
              ("UNION rewrite, m001", lambda s: union_inbox(s, "m001"))]
     calls += [(f"overdue, {key}", lambda s, units=units: queries.overdue(s, NOW, org_units=units, limit=100))
               for key, units in scopes]

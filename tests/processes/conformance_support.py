@@ -283,7 +283,9 @@ def run_engine(service: Engine, process_id: str, user: str, cold: bool = False) 
                 with service.unit_of_work() as session:
                     human = session.get(HumanTask, task_id)
                     assert human is not None and human.status == "ready", f"no open human_task row for {task_id}"
-                    human.assignee = user
+                    # The diagrams' lanes name no roles our directory knows: hand each task to the test user
+                    # the way a task outside any lane goes to its starter.
+                    human.assignee, human.role = user, None
                 outcome.actions.append(("complete", ready[0].task_spec.name))
                 service.complete_task(task_id, {}, user)
                 continue

@@ -280,5 +280,5 @@ def test_miwg_model_validates_without_a_traceback(model, tmp_path):
     lines = result.stdout.splitlines()
     if result.exit_code == 1:
         assert lines and all(PROBLEM_LINE.match(line) for line in lines), result.stdout
-    else:
-        assert lines == []
+    else:    # a valid model prints only notices (a user task outside any lane goes to the starter)
+        assert all(PROBLEM_LINE.match(line) and "(notice: " in line for line in lines), result.stdout

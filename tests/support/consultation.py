@@ -126,7 +126,8 @@ SCENARIOS = {
     "township": Scenario("township"),
     "village_not_adopted": Scenario("village", scope="village", township="township_luodu", adoption="not_adopted",
                                     suggestions=(("修缮村道", "dept_transport"),)),
-    "committee": Scenario("committee", scope="multi_township", category="agriculture", adoption="partly"),
+    "committee": Scenario("committee", scope="multi_township", category="agriculture", adoption="partly",
+                          researchers=("m003", "m008")),     # members of committee_agriculture
     "county": Scenario("county", scope="county", category="economy", topic_rejections=1, plan_revisions=1,
                        report_revisions=1, unsatisfied_rounds=1, researchers=("m003",)),
     "township_solved_twice_unsatisfied": Scenario("twice", unsatisfied_rounds=2, adoption="solved"),

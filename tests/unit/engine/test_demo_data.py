@@ -73,13 +73,13 @@ def test_member_counts_by_kind():
     assert [u.username for u in members] == [f"m{i:03d}" for i in range(1, 230)]
 
 
-def test_each_member_belongs_to_one_township_and_one_sector():
-    """Members hold the member role in exactly one township and one sector group."""
+def test_each_member_belongs_to_one_township_one_sector_and_one_committee():
+    """Members hold the member role in exactly one township, one sector group and one special committee."""
     for user in USERS:
         if user.member_kind is None:
             continue
         kinds = sorted(CODES[code].kind for role, code in user.memberships if role == "member")
-        assert kinds == ["sector", "township"], user.username
+        assert kinds == ["committee", "sector", "township"], user.username
 
 
 def test_usernames_and_display_names_are_unique():
@@ -129,9 +129,9 @@ def test_every_department_has_two_liaisons():
         assert _roles_at(code)["department"] == 2, code
 
 
-def test_every_township_and_sector_has_members():
-    """Members are spread over all townships and all sector groups."""
-    for code in _codes_of("township") + _codes_of("sector"):
+def test_every_township_sector_and_committee_has_members():
+    """Members are spread over all townships, sector groups and special committees."""
+    for code in _codes_of("township") + _codes_of("sector") + _codes_of("committee"):
         assert _roles_at(code)["member"] >= 1, code
 
 

@@ -10,9 +10,30 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
+from engine.models import User
 from tests.unit.engine.hostile.support import (
+    ACTOR,
     TOKEN,
 )
+
+
+def _with_actor(engine):
+    """The review task's assignee is a real, active account: the engine lets only those act."""
+    with engine.unit_of_work() as session:
+        session.add(User(username=ACTOR, display_name="办事员", password_hash="-", created_at=engine.clock.now()))
+    return engine
+
+
+@pytest.fixture
+def service(service):
+    """The engine service (SQLite, then PostgreSQL) with the fixture's actor in the directory."""
+    return _with_actor(service)
+
+
+@pytest.fixture
+def sqlite_service(sqlite_service):
+    """The engine service on SQLite with the fixture's actor in the directory."""
+    return _with_actor(sqlite_service)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from engine.db import Base
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 
 TOKEN = "XS-HOSTILE-7f3c9a1e-SECRET"   # lives only in files the engine must never read
-ACTOR = "clerk"                         # the review task's `assignee`, so no directory rows are needed
+ACTOR = "clerk"                         # the review task's `assignee`: one account, no roles needed
 
 # --------------------------------------------------------------------------------------------------
 # Fixture bundle: every place diagram code lives, with a safe default that each test may replace.
