@@ -75,7 +75,8 @@ def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_not
 
 def test_a_sweep_skips_what_is_not_installed(monkeypatch):
     monkeypatch.setattr(engine_sweep, "NOTIFY_MODULE", "engine.no_such_module")
-    bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(), sweep_deadlines=lambda now: Swept())
+    bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(),
+                           sweep_deadlines=lambda now: Swept())
     assert sweep.run_sweep(bare) == sweep.SweepResult(NOW, (), 0, 0)
 
 
