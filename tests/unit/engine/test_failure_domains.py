@@ -5,8 +5,13 @@ goes on with everyone else, and an admin can list such instances and retry them.
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -224,3 +229,33 @@ def test_retry_runs_from_the_last_good_state_and_stays_in_error_while_the_cause_
     with engine.unit_of_work() as session:
         retried = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == instance_id)).all()
     assert retried == ["instance_started", "script_error", "script_error", "instance_retried"]
+
+
+# --- the real `xieshang` executable, as cron would run it ------------------------------------------------------
+def _xieshang(*args: str, env: dict) -> subprocess.CompletedProcess:
+    executable = Path(sys.executable).with_name("xieshang")
+    return subprocess.run([str(executable), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_xieshang_sweep_runs_timers_deadlines_and_deliveries_and_reports_each(township, poisoned, sqlite_url, tmp_path):
+    engine, consultation, deadline = township
+    poisoned(POISONS["exception"])
+    healthy, bad = engine.start_instance("timers", {}), engine.start_instance("poisoned", {})
+    env = {**os.environ, "XIESHANG_DATABASE_URL": sqlite_url, "XIESHANG_INSTANCE_PATH": str(tmp_path / "instance"),
+           "XIESHANG_REDIS_URL": ""}
+    moment = (deadline.remind_at + timedelta(seconds=1)).isoformat()
+    swept = _xieshang("sweep", "--now", moment, "--json", env=env)
+    assert swept.returncode == 0, swept.stderr
+    report = json.loads(swept.stdout)
+    assert report["fired"] == [healthy] and report["now"] == moment
+    assert report["parts"]["timers"] == {"done": 1, "failed": [bad], "error": None}
+    assert report["parts"]["deadlines"] == {"done": 1, "failed": [], "error": None}
+    assert report["parts"]["deliveries"]["done"] > 0 and report["parts"]["deliveries"]["error"] is None
+    assert "reminder_sent" in [e.kind for e in engine.show_instance(consultation).events]
+    listed = _xieshang("errors", "--json", env=env)
+    [row] = json.loads(listed.stdout)
+    assert (row["id"], row["element"], row["status"]) == (bad, "poison", "error")
+    assert "ValueError cannot be stored" in row["error"]
+    retried = _xieshang("retry", str(bad), env=env)
+    assert retried.returncode == 1 and "仍然出错 (still in error)" in retried.stderr
+    assert "Traceback" not in retried.stderr

@@ -169,3 +169,60 @@ def test_racing_sweeps_fire_each_due_timer_once(engines):
         counts = dict(session.execute(select(AuditEvent.instance_id, func.count())
                                       .where(AuditEvent.kind == "timer_fired").group_by(AuditEvent.instance_id)).all())
     assert counts == dict.fromkeys(ids, 1)
+
+
+# --- failure domains: a crash in one part, one instance or one sweep never stops the others ---------------------
+class CrashingTimers(RecordingEngine):
+    """The timers part crashes outright (say, a bug in the claim query)."""
+
+    def sweep_timers(self, now):
+        self.calls.append(("timers", now))
+        raise RuntimeError("claim query broke")
+
+
+def test_a_crashing_part_is_reported_and_the_next_parts_still_run(recorded_notify):
+    engine = CrashingTimers()
+    result = sweep.run_sweep(engine)
+    assert engine.calls == [("timers", NOW), ("deadlines", NOW)] and recorded_notify == [("deliver", NOW)]
+    assert result.errors == {"timers": "RuntimeError: claim query broke"}
+    crashed = {"done": 0, "failed": [], "error": "RuntimeError: claim query broke"}
+    assert result.as_dict()["parts"] == {"timers": crashed, "deadlines": {"done": 2, "failed": [], "error": None},
+                                         "deliveries": {"done": 3, "failed": [], "error": None}}
+
+
+def test_the_scheduler_thread_survives_any_exception_and_keeps_sweeping(monkeypatch):
+    swept = threading.Event()
+    calls = []
+
+    def flaky(engine):
+        calls.append(engine)
+        if len(calls) == 1:
+            raise KeyError("anything at all")
+        if len(calls) == 3:
+            swept.set()
+        return sweep.SweepResult(NOW, (), 0, 0)
+
+    monkeypatch.setattr(scheduler, "run_sweep", flaky)
+    thread = scheduler.SweepThread(RecordingEngine(), interval=0.001)
+    thread.start()
+    try:
+        assert swept.wait(timeout=30), "the thread stopped sweeping after the exception"
+    finally:
+        thread.stop()
+        thread.join(timeout=30)
+    assert thread.crashes == 1 and thread.sweeps >= 3
+
+
+def test_celery_sweeps_go_on_beside_a_poison_instance(tmp_path, timed):
+    from tests.support.poison import POISONS, write_bundle
+
+    timed.deploy([write_bundle(tmp_path / "p", "poisoned", POISONS["generator"])], actor="test")
+    app = embedded_celery(tmp_path, timed)
+    healthy, bad = timed.start_instance("timers", {}), timed.start_instance("poisoned", {})
+    timed.clock.advance(hours=2)
+    result = app.tasks["tasks.jobs.sweep"].delay().get()
+    assert result["fired"] == [healthy] and result["parts"]["timers"]["failed"] == [bad]
+    assert [timed.show_instance(i).status for i in (healthy, bad)] == ["completed", "error"]
+    later = timed.start_instance("timers", {})
+    timed.clock.advance(hours=2)
+    assert app.tasks["tasks.jobs.sweep"].delay().get()["fired"] == [later]       # the next sweep is unaffected
