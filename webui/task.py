@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine.errors import ConcurrentUpdate, InvalidState, ValidationFailed
+from engine.errors import ConcurrentUpdate, InvalidState, ScriptError, ValidationFailed
 
 from . import engine_of
 from .errors import readable
@@ -109,6 +109,10 @@ def submit(task_id: str):
         return _page(task_id, data, message=stale, status=409)
     except InvalidState as exc:
         return _page(task_id, data, message=readable(exc.message), status=409)
+    except ScriptError as exc:      # nothing was saved: the person keeps what they typed and may try again
+        failed = _("提交未成功：流程处理您提交的内容时出错（%(error)s）。"
+                   "您填写的内容仍在下方，可修改后重新提交，或联系流程管理员。", error=exc.message)
+        return _page(task_id, data, message=failed, status=422)
     flash(_("已提交：%(name)s", name=task.name), "success")
     return redirect(url_for("inbox.index"))
 

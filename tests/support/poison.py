@@ -39,7 +39,7 @@ _USER = """    <bpmn:userTask id="review" name="Review">
         <spiffworkflow:properties>
           <spiffworkflow:property name="formJsonSchemaFilename" value="review.schema.json" />
           <spiffworkflow:property name="orgUnit" value="&quot;county&quot;" />
-          <spiffworkflow:property name="assignee" value="&quot;clerk&quot;" />
+          <spiffworkflow:property name="assignee" value="&quot;{assignee}&quot;" />
         </spiffworkflow:properties>
       </bpmn:extensionElements>
       <bpmn:incoming>f1</bpmn:incoming>
@@ -77,11 +77,12 @@ def guarded(poison: str, condition: str) -> str:
     return f"if {condition}:\n{textwrap.indent(poison, '    ')}\nelse:\n    value = 'fine'"
 
 
-def write_bundle(path: Path, process_id: str, script: str, after: str = "timer") -> Path:
+def write_bundle(path: Path, process_id: str, script: str, after: str = "timer", assignee: str = "clerk") -> Path:
     """A bundle `process_id`: start → a timer (PT1H) or a user task `review` → script task `poison` → user task."""
     path.mkdir(parents=True, exist_ok=True)
     middle, first = (_TIMER, "wait") if after == "timer" else (_USER, "review")
-    xml = _HEAD.format(pid=process_id) + middle + _TAIL.format(script=escape(script), first=first)
+    xml = _HEAD.format(pid=process_id) + middle.format(assignee=assignee) + _TAIL.format(script=escape(script),
+                                                                                           first=first)
     (path / f"{process_id}.bpmn").write_text(xml, encoding="utf-8")
     (path / "review.schema.json").write_text(json.dumps(REVIEW_SCHEMA))
     return path
