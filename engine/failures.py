@@ -59,8 +59,8 @@ def record(session: Session, row: ProcessInstance, exc: BaseException, now: date
     row.status, row.error, row.next_timer_at, row.updated_at = "error", cause, None, now
     flag_modified(row, "updated_at")
     park(session, row.id)
-    session.add(AuditEvent(instance_id=row.id, kind="script_error" if element or isinstance(exc, ScriptError)
-                           else "instance_error", actor=actor, task_id=None, at=now,
+    kind = "script_error" if isinstance(exc, ScriptError) else "instance_error"
+    session.add(AuditEvent(instance_id=row.id, kind=kind, actor=actor, task_id=None, at=now,
                            detail={"error": cause, "element": element, "source": source}))
     if isinstance(exc, EngineError):     # a diagram's or a value's fault: the cause says it all
         log.warning("instance %s stopped in error (%s): %s", row.id, source, cause)
