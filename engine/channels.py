@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import ssl
 import urllib.error
@@ -20,6 +21,7 @@ from .models import OutboxMessage
 from .settings import NotificationSettings, WebhookTarget
 
 MAX_ERROR = 1000
+_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 class DeliveryFailed(Exception):
@@ -74,12 +76,18 @@ def message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
+def one_line(text: str) -> str:
+    """A header value on one line: CR, LF and the whitespace around them fold into one space (a header with a line
+    break is refused by the email package, and would let a subject inject headers)."""
+    return _BREAKS.sub(" ", text).strip()
+
+
 def send_email(cfg: NotificationSettings, address: str, letter: Letter) -> None:
     """Send one letter to `address` through the configured SMTP server."""
     if not cfg.smtp_host:
         raise DeliveryFailed("未配置 SMTP 服务器 (no SMTP host configured)")
     mail = EmailMessage()
-    mail["Subject"] = letter.title
+    mail["Subject"] = one_line(letter.title)
     mail["From"] = cfg.smtp_from
     mail["To"] = address
     mail["Date"] = format_datetime(letter.created_at)

@@ -15,6 +15,7 @@ from .clock import FrozenClock, SystemClock
 from .errors import EngineError, SpecInvalid, ValidationFailed
 from .service import Engine
 from .settings import Settings
+from .sweep import run_sweep
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -248,13 +249,58 @@ def show(ctx, instance_id, as_json):
 
 
 @cli.command()
-@click.option("--now", "now", default=None, help="Fire the timers due at this ISO 8601 time.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--now", "now", default=None, help="Sweep as of this ISO 8601 time.")
+@click.option("--json", "as_json", is_flag=True, help="Print what each part did.")
 @click.pass_context
 def sweep(ctx, now, as_json):
-    """Fire the timers due now (or at --now), once."""
-    fired = _engine(ctx).fire_due_timers(_parse_time(now))
-    _emit({"fired": fired}) if as_json else click.echo(f"fired timers of {len(fired)} instance(s)", err=True)
+    """Fire due timers, then due reminders and escalations, then deliver due messages, once (e.g. from cron).
+
+    Exit 1 when a whole part crashed; instances that failed alone go to `error` (see `xieshang errors`).
+    """
+    engine = _engine(ctx)
+    result = run_sweep(engine, _parse_time(now) or engine.clock.now())
+    if as_json:
+        _emit(result.as_dict())
+    else:
+        click.echo(f"fired timers of {len(result.fired)} instance(s), {result.deadlines} deadline action(s), "
+                   f"{result.delivered} message(s) delivered", err=True)
+        for part, ids in result.failed.items():
+            click.echo(f"失败 (failed) {part}: {', '.join(map(str, ids))}", err=True)
+    for part, error in result.errors.items():
+        click.echo(f"错误 (error): {part}: {error}", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def errors(ctx, as_json):
+    """List instances stopped in `error`, with the element and the cause."""
+    views = _engine(ctx).list_errors()
+    if as_json:
+        _emit([v.as_dict() for v in views])
+        return
+    for v in views:
+        click.echo(f"#{v.id} {v.process_id} {v.version} step={v.step} {v.element or '-'}: {v.error}")
+
+
+@cli.command()
+@click.argument("instance_id", type=int)
+@click.option("--as", "actor", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retry(ctx, instance_id, actor, as_json):
+    """Run an instance in `error` again from its last good state; exit 1 if it fails again (with the new cause)."""
+    view = _engine(ctx).retry_instance(instance_id, actor)
+    if as_json:
+        _emit(view.as_dict())
+    elif view.status == "error":
+        click.echo(f"仍然出错 (still in error): {view.error}", err=True)
+    else:
+        click.echo(f"已恢复 (recovered): #{view.id} {view.status}", err=True)
+    if view.status == "error":
+        sys.exit(1)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ deliver each with retries, exponential backoff and parking; the idempotency key 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -11,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import directory
-from .channels import DeliveryFailed, send
+from .channels import MAX_ERROR, DeliveryFailed, send
 from .errors import InvalidState, NotFound
+from .failures import Swept, cause_of
 from .models import Consultation, HumanTask, Notification, OutboxMessage, ProcessInstance, User
 from .settings import NotificationSettings, Settings
 from .views import _plain
@@ -30,6 +32,7 @@ BODIES = {"assignment": "您有一项新的待办：{task}。", "reminder": "「
 BEIJING = timezone(timedelta(hours=8))
 RETRYABLE = ("pending", "failed")
 STATUSES = ("pending", "sending", "failed", "parked", "sent", "dispatched")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,10 @@ def deliver(session: Session, message: OutboxMessage, now: datetime,
     except DeliveryFailed as exc:
         _failed(message, str(exc), now, cfg)
         return False
+    except Exception as exc:  # noqa: BLE001 - an unexpected failure of this one delivery: recorded on its row
+        log.error("delivery %s failed: %s", message.id, cause_of(exc), exc_info=exc)
+        _failed(message, cause_of(exc)[:MAX_ERROR], now, cfg)
+        return False
     return _succeeded(message, now)
 
 
@@ -309,6 +316,12 @@ def release_expired(session: Session, now: datetime, settings=None) -> int:
 def deliver_due(engine, now: datetime | None = None, limit: int = 100,
                 settings: Settings | NotificationSettings | None = None) -> int:
     """Dispatch waiting requests, then deliver due rows, each in its own short transaction; returns rows sent."""
+    return len(run_deliveries(engine, now, limit, settings).done)
+
+
+def run_deliveries(engine, now: datetime | None = None, limit: int = 100,
+                   settings: Settings | NotificationSettings | None = None) -> Swept:
+    """Like `deliver_due`, reporting the rows sent and the rows that failed; one bad row never stops the rest."""
     cfg = config_of(settings if settings is not None else getattr(engine, "settings", None))
     now = now or engine.clock.now()
     with engine.unit_of_work() as session:
@@ -316,29 +329,51 @@ def deliver_due(engine, now: datetime | None = None, limit: int = 100,
         parents = list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.status == "pending", OutboxMessage.recipient.is_(None)).order_by(OutboxMessage.id)
             .limit(limit)))
-    for message_id in parents:
-        with engine.unit_of_work() as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is not None:       # gone with its instance meanwhile
-                dispatch(session, message, now, cfg)
+    failed = [i for i in parents if not _one(engine, i, now, cfg, lambda s, m: dispatch(s, m, now, cfg) or True)]
     with engine.unit_of_work() as session:
         due = list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.status.in_(RETRYABLE), OutboxMessage.recipient.isnot(None),
             OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)))
-    sent = 0
+    sent = []
     for message_id in due:
+        outcome = _one(engine, message_id, now, cfg, lambda s, m: deliver(s, m, now, cfg))
+        sent += [message_id] if outcome else []
+        failed += [message_id] if outcome is False and _status(engine, message_id) in {"failed", "parked"} else []
+    return Swept(tuple(sent), tuple(failed))
+
+
+def _one(engine, message_id: int, now: datetime, cfg: NotificationSettings, act) -> bool | None:
+    """Act on one outbox row in its own transaction; a crash fails (or parks) that row alone. None: row gone."""
+    try:
         with engine.unit_of_work() as session:
             message = session.get(OutboxMessage, message_id)
-            sent += message is not None and deliver(session, message, now, cfg)
-    return sent
+            return None if message is None else bool(act(session, message))     # None: gone with its instance
+    except getattr(engine, "transient_errors", ()):
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded on the row (last_error, failed or parked) and logged
+        log.error("outbox message %s failed: %s", message_id, cause_of(exc), exc_info=exc)
+        with engine.unit_of_work() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is not None:
+                if message.status != "sending":      # the claim (and its count) was rolled back with the failure
+                    message.attempts = (message.attempts or 0) + 1
+                _failed(message, cause_of(exc)[:MAX_ERROR], now, cfg)
+                if message.recipient is None:       # a request that cannot be dispatched waits for an admin
+                    message.status, message.next_attempt_at = "parked", None
+        return False
+
+
+def _status(engine, message_id: int) -> str | None:
+    with engine.unit_of_work() as session:
+        return session.scalar(select(OutboxMessage.status).where(OutboxMessage.id == message_id))
 
 
 def retry(session: Session, message_id: int, now: datetime) -> OutboxMessage:
     """Put a parked (or failing) delivery back in the queue, due now, with a fresh set of attempts."""
     message = session.get(OutboxMessage, message_id)
-    if message is None or message.recipient is None:
-        raise NotFound(f"没有投递消息 {message_id} (no such delivery)")
+    if message is None or (message.recipient is None and message.status != "parked"):
+        raise NotFound(f"没有投递消息 {message_id} (no such delivery)")     # a request is retried only once parked
     if message.status not in {"parked", "failed"}:
         raise InvalidState(f"消息 {message_id} 状态为 {message.status}，无需重试 (only parked or failed messages)")
     message.status, message.attempts, message.next_attempt_at = "pending", 0, now

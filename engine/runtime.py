@@ -17,11 +17,13 @@ from . import clock as clock_mod
 from .errors import HookFailed, ScriptError
 from .scripting import BudgetExceeded, SandboxViolation, ScriptEngine, reset_service_handler, service_handler
 from .specs import ParsedBundle
+from .storable import Unstorable, check
 
 TIMER_TYPES = {"DurationTimerEventDefinition", "TimeDateEventDefinition", "CycleTimerEventDefinition"}
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 SCRIPT_ENGINE = ScriptEngine()
 MAX_STEPS = 5_000
+UNSTORABLE = "无法保存的数据 (a value that cannot be stored)"
 
 
 class StepBudgetExceeded(Exception):
@@ -142,6 +144,7 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         last[0] = task.task_spec.bpmn_id
         if steps[0] > MAX_STEPS:
             raise StepBudgetExceeded(f"more than {MAX_STEPS} automatic steps in one go (a loop in the diagram?)")
+        check_storable(task)
 
     token = service_handler(handler)
     try:
@@ -150,10 +153,13 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
                 on_task()
             workflow.refresh_timers()
             workflow.do_engine_steps(did_complete_task=count)
+        check_workflow_data(workflow)
     except StepBudgetExceeded as exc:
         raise ScriptError(last[0], str(exc)) from None
     except HookFailed:
         raise     # our own code failed, not the diagram: keep its cause
+    except ScriptError:
+        raise
     except SpiffWorkflowException as exc:
         hook = _hook_failure(exc)
         if hook is not None:    # raised from within a task SpiffWorkflow was running
@@ -166,6 +172,22 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
     if not workflow.completed and not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
         raise ScriptError(last[0], "the process stopped without finishing and waits for nothing (an endless cycle?)")
     return advance
+
+
+def check_storable(task) -> None:
+    """Refuse, naming the element, data a task produced that the state serializer cannot store (ScriptError)."""
+    try:
+        check(task.data)
+    except Unstorable as exc:
+        raise ScriptError(task.task_spec.bpmn_id, f"{UNSTORABLE}: {exc}") from exc
+
+
+def check_workflow_data(workflow: BpmnWorkflow) -> None:
+    """The same for the workflow's own data (end events and data outputs copy task data there)."""
+    try:
+        check(workflow.data, "workflow.data")
+    except Unstorable as exc:
+        raise ScriptError(None, f"{UNSTORABLE}: {exc}") from exc
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:

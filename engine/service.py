@@ -11,11 +11,12 @@ from pathlib import Path
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignments, deadlines, directory, notify, projection, runtime, specs, versions
+from . import assignments, deadlines, directory, failures, notify, projection, runtime, specs, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
@@ -35,6 +36,9 @@ STALE_MESSAGE = "该事项已被他人更新，请刷新后重试 (the instance 
 
 class Engine:
     """Every command runs in its own transaction: it commits on success and changes nothing on error."""
+
+    # Failures of the system, not of one instance: a sweep stops on them instead of putting instances in `error`.
+    transient_errors: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
     def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None,
                  hooks: HookRegistry | None = None):
@@ -150,6 +154,7 @@ class Engine:
             def complete():
                 task.set_data(**clean)
                 task.run()
+                runtime.check_storable(task)     # the form and the post-script's results, before anything moves on
 
             advance = runtime.run(workflow, self.clock, on_task=complete)
             self._audit(session, row.id, "task_completed", actor, task_id,
@@ -201,7 +206,12 @@ class Engine:
     # --- timers and deadlines ------------------------------------------------------------------------
     def fire_due_timers(self, now: datetime | None = None, limit: int = 500,
                         instance_ids: Iterable[int] | None = None) -> list[int]:
-        """Fire every timer due before `now` (default: the clock), once; returns the instances advanced.
+        """Fire every timer due before `now` (default: the clock), once; returns the instances advanced."""
+        return list(self.sweep_timers(now, limit, instance_ids).done)
+
+    def sweep_timers(self, now: datetime | None = None, limit: int = 500,
+                     instance_ids: Iterable[int] | None = None) -> failures.Swept:
+        """Fire due timers; an instance that fails goes to `error` alone and the others still fire.
 
         SpiffWorkflow fires a timer strictly after its time, so `next_timer_at < now` selects exactly those.
         `instance_ids` restricts the sweep to those instances.
@@ -211,22 +221,31 @@ class Engine:
         if instance_ids is not None:
             due = due & ProcessInstance.id.in_(list(instance_ids))
         return self._each_claimed(ProcessInstance, due, ProcessInstance.next_timer_at, ProcessInstance.revision,
-                                  lambda session, instance_id: self._fire(session, instance_id, now), limit)
+                                  lambda session, instance_id: self._fire(session, instance_id, now), limit,
+                                  lambda instance_id, exc: self._timer_failed(instance_id, exc, now))
 
     def fire_deadlines(self, now: datetime | None = None, limit: int = 500) -> list[int]:
         """Deliver every due reminder and escalation once; returns the deadlines acted on."""
+        return list(self.sweep_deadlines(now, limit).done)
+
+    def sweep_deadlines(self, now: datetime | None = None, limit: int = 500) -> failures.Swept:
+        """Deliver due reminders and escalations; an instance that fails goes to `error` alone."""
         now = now or self.clock.now()
         due = (Deadline.status == "open") & (Deadline.next_action_at < now)
         return self._each_claimed(Deadline, due, Deadline.next_action_at, Deadline.next_action_at,
-                                  lambda session, deadline_id: self._fire_deadline(session, deadline_id, now), limit)
+                                  lambda session, deadline_id: self._fire_deadline(session, deadline_id, now), limit,
+                                  lambda deadline_id, exc: self._deadline_failed(deadline_id, exc, now))
 
-    def _each_claimed(self, model, due, order, touched, act, limit: int) -> list[int]:
+    def _each_claimed(self, model, due, order, touched, act, limit: int, fail) -> failures.Swept:
         """Claim due rows one per transaction and act on each, so a crash loses only uncommitted work and concurrent
         sweeps never act twice: PostgreSQL skips rows another sweep has locked (FOR UPDATE SKIP LOCKED); SQLite has no
-        row locks, so a no-op UPDATE of `touched` takes its write lock and re-checks that the row is still due."""
+        row locks, so a no-op UPDATE of `touched` takes its write lock and re-checks that the row is still due.
+        A row whose action fails is rolled back and handed to `fail` (its instance goes to `error`); the rest go on."""
         done: list[int] = []
+        failed: list[int] = []
         tried: list[int] = []     # each row at most once per sweep, even if it stays due
         while len(tried) < limit:
+            row_id = None
             try:
                 with self.unit_of_work() as session:
                     pick = select(model.id).where(due).order_by(order).limit(1)
@@ -244,7 +263,34 @@ class Engine:
                         done.append(row_id)
             except ConcurrentUpdate:
                 continue    # a person changed the instance first; it stays due for the next sweep if still due
-        return done
+            except self.transient_errors:
+                raise       # the database is gone or locked: not this instance's fault; the next sweep retries
+            except Exception as exc:  # noqa: BLE001 - any failure of one instance is recorded on it, never swallowed
+                if row_id is None:
+                    raise
+                instance_id = fail(row_id, exc)
+                if instance_id is not None:
+                    failed.append(instance_id)
+        return failures.Swept(tuple(done), tuple(failed))
+
+    def _timer_failed(self, instance_id: int, exc: Exception, now: datetime) -> int | None:
+        """Record a failed timer on its instance (in a transaction of its own), unless it is no longer due."""
+        with self.unit_of_work() as session:
+            row = session.get(ProcessInstance, instance_id, with_for_update=True)
+            if row is None or row.next_timer_at is None or row.next_timer_at >= now:
+                return None     # someone advanced it meanwhile: the failure is stale
+            failures.record(session, row, exc, now, source="timer")
+            return instance_id
+
+    def _deadline_failed(self, deadline_id: int, exc: Exception, now: datetime) -> int | None:
+        """Record a failed reminder or escalation on its instance, unless the deadline is no longer due."""
+        with self.unit_of_work() as session:
+            row = session.get(Deadline, deadline_id, with_for_update=True)
+            if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
+                return None
+            instance = session.get(ProcessInstance, row.instance_id, with_for_update=True)
+            failures.record(session, instance, exc, now, source=f"deadline {row.scope}")
+            return instance.id
 
     def _fire(self, session: Session, instance_id: int, now: datetime) -> bool:
         row = self._instance(session, instance_id)
@@ -252,12 +298,7 @@ class Engine:
             return False
         parsed, workflow = self._load(row)
         timer_due = (runtime.next_timer_at(workflow) or now) < now   # else a stalled loop was resumed on load
-        try:
-            advance = runtime.run(workflow, FrozenClock(now))
-        except ScriptError as exc:
-            row.status, row.error, row.next_timer_at = "error", str(exc), None
-            self._audit(session, row.id, "script_error", None, None, {"error": str(exc)}, at=now)
-            return False
+        advance = runtime.run(workflow, FrozenClock(now))
         self._audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
                     {"due": row.next_timer_at.isoformat()}, at=now)
         self._save(session, row, parsed, workflow, advance, None, at=now)
@@ -397,9 +438,11 @@ class Engine:
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
-        row.state = state_serializer().dumps(workflow)
-        row.status = status or runtime.status_of(workflow)
+        row.state = _dumps(workflow)
+        was_error, row.status = row.status == "error", status or runtime.status_of(workflow)
         row.error = None
+        if was_error and row.status != "error":
+            failures.unpark(session, row.id)
         row.next_timer_at = None if row.status in {"completed", "cancelled"} else runtime.next_timer_at(workflow)
         steps = runtime.active_steps(workflow, parsed)
         row.step = max(steps) if steps else row.step
@@ -424,6 +467,36 @@ class Engine:
         self.hooks.call(row.process_id, "on_save", session, row, data, now, advance)
         return added
 
+    # --- instances in error ------------------------------------------------------------------------------
+    def list_errors(self, limit: int = 200) -> list[failures.InstanceErrorView]:
+        """Instances stopped in `error`, with where and why, most recent first."""
+        with self.unit_of_work() as session:
+            return failures.error_views(session, limit)
+
+    def retry_instance(self, instance_id: int, actor: str | None = None) -> failures.InstanceErrorView:
+        """Run an instance in `error` again from its last good stored state (timers, then due deadlines).
+
+        If it fails again it stays in `error` with the new cause; either way the returned view says how it stands.
+        """
+        now = self.clock.now()
+        try:
+            with self.unit_of_work() as session:
+                row = self._instance(session, instance_id)
+                if row.status != "error":
+                    raise InvalidState(f"实例 {instance_id} 未处于出错状态，无需重试 (the instance is not in error)")
+                self._audit(session, row.id, "instance_retried", actor, None, {"error": row.error}, at=now)
+                parsed, workflow = self._load(row)
+                self._save(session, row, parsed, workflow, runtime.run(workflow, FrozenClock(now)), actor, at=now)
+                for deadline_id in failures.due_deadlines(session, row.id, now):
+                    self._fire_deadline(session, deadline_id, now)
+        except (InvalidState, NotFound, ConcurrentUpdate, *self.transient_errors):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the new cause is recorded on the instance and shown to the admin
+            with self.unit_of_work() as session:
+                failures.record(session, self._instance(session, instance_id), exc, now, actor, source="retry")
+        with self.unit_of_work() as session:
+            return failures.error_view(session, self._instance(session, instance_id))
+
     def _audit(self, session, instance_id, kind, actor, task_id, detail, at=None) -> None:
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
                                at=at or self.clock.now(), detail=detail))
@@ -440,3 +513,12 @@ def _lacks_en(human: HumanTask) -> str:
     if not human.role:
         return "is not an active user"
     return f"does not hold the {human.role} role" + (f" in {human.org_unit_code}" if human.org_unit_code else "")
+
+
+def _dumps(workflow) -> str:
+    """The state as JSON; a value the checks missed is refused here as a script error, never a crash."""
+    try:
+        return state_serializer().dumps(workflow)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        element = getattr(getattr(workflow.last_task, "task_spec", None), "bpmn_id", None)
+        raise ScriptError(element, f"{runtime.UNSTORABLE}: {type(exc).__name__}: {exc}") from exc

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 
 from engine.clock import Clock, SystemClock
 from engine.service import Engine
@@ -45,11 +46,18 @@ def clock_from_env(environ: Mapping[str, str] | None = None) -> Clock:
     return OffsetClock(timedelta(seconds=float(raw))) if raw else SystemClock()
 
 
+def worker_engine(settings: Settings) -> Engine:
+    """A worker's engine: a sweep stopped by the soft time limit is the sweep's fault, not the instance in flight's."""
+    engine = Engine.from_settings(settings, clock_from_env())
+    engine.transient_errors = (*engine.transient_errors, SoftTimeLimitExceeded)
+    return engine
+
+
 class WorkerEngine:
     """One engine per process, built on first use (after the prefork pool has forked, never before)."""
 
     def __init__(self, settings: Settings, factory: Callable[[], Engine] | None = None):
-        self.factory = factory or (lambda: Engine.from_settings(settings, clock_from_env()))
+        self.factory = factory or (lambda: worker_engine(settings))
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._engine: Engine | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from engine.sweep import notify_module, run_sweep
+
 from .celery_app import engine_of
-from .sweep import notify_module, run_sweep
 
 
 @shared_task(bind=True)

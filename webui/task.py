@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from engine.assignments import people_fields
 from engine.directory import TIER_KINDS
-from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ValidationFailed
+from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
 
 from . import engine_of
 from .errors import readable
@@ -112,6 +112,10 @@ def submit(task_id: str):
         return _page(task_id, data, message=readable(exc.message), status=409)
     except HookFailed as exc:     # our own bug: nothing was saved; say so plainly and keep what was typed
         return _page(task_id, data, message=readable(exc.message), status=500)
+    except ScriptError as exc:      # nothing was saved: the person keeps what they typed and may try again
+        failed = _("提交未成功：流程处理您提交的内容时出错（%(error)s）。"
+                   "您填写的内容仍在下方，可修改后重新提交，或联系流程管理员。", error=exc.message)
+        return _page(task_id, data, message=failed, status=422)
     flash(_("已提交：%(name)s", name=task.name), "success")
     return redirect(url_for("inbox.index"))
 

@@ -26,6 +26,8 @@ from engine.settings import Settings
 from tasks.celery_app import CLOCK_OFFSET_ENV, create_celery_app
 from tests.conftest import DATA, ROOT, make_service
 from tests.support import redis_server as redis_support
+from tests.support.poison import POISONS
+from tests.support.poison import write_bundle as write_poison
 
 pytestmark = pytest.mark.celery
 redis_server = redis_support.redis_server      # the session's redis-server fixture
@@ -211,3 +213,36 @@ def test_with_the_default_schedule_a_timer_fires_within_10_s_of_being_due(fleet,
     lateness = sorted((event.at - datetime.fromisoformat(event.detail["due"])).total_seconds() for event in events)
     assert len(lateness) == len(ids)
     assert lateness[0] > 0 and lateness[-1] <= 10.0, lateness       # beat every SWEEP_INTERVAL s, then the sweep
+
+
+def test_a_poison_instance_fails_alone_and_the_workers_keep_sweeping(fleet, timers, tmp_path):
+    """A script value the state cannot store, among healthy timers: it goes to `error`, everyone else fires, every
+    later sweep still succeeds (before, every sweep raised until the poison instance was cancelled)."""
+    timers.deploy([write_poison(tmp_path / "poison", "poisoned", POISONS["circular-list"])], actor="test")
+    ids = start_many(timers, 10)
+    bad = timers.start_instance("poisoned", {})
+    ids += start_many(timers, 10)
+    with timers.unit_of_work() as session:        # a notice waiting for delivery, due for the workers
+        session.add(OutboxMessage(idempotency_key="poison-test:inapp:m001", operator="notify", channel="inapp",
+                                  recipient="m001", status="pending", attempts=0, params={"kind": "result"},
+                                  created_at=timers.clock.now(), next_attempt_at=timers.clock.now()))
+    fleet.worker("a", concurrency=1)
+    fleet.wait_for_workers(1)
+    first = fleet.client.send_task("tasks.jobs.sweep").get(timeout=WITHIN)
+    assert sorted(first["fired"]) == ids and first["parts"]["timers"]["failed"] == [bad]
+    assert first["parts"]["deliveries"] == {"done": 1, "failed": [], "error": None}
+    with timers.unit_of_work() as session:
+        row = session.get(ProcessInstance, bad)
+        assert (row.status, row.next_timer_at) == ("error", None) and "circular reference" in row.error
+    assert_each_fired_exactly_once_but(timers, ids, bad)
+    second = fleet.client.send_task("tasks.jobs.sweep").get(timeout=WITHIN)     # the next sweep runs clean
+    assert second["fired"] == [] and all(part["error"] is None and not part["failed"]
+                                         for part in second["parts"].values())
+
+
+def assert_each_fired_exactly_once_but(engine: Engine, ids: list[int], bad: int) -> None:
+    """Every healthy instance completed once; the poison one is the only other row, in error."""
+    with engine.unit_of_work() as session:
+        rows = dict(session.execute(select(ProcessInstance.id, ProcessInstance.status)).all())
+    assert rows == {**{i: "completed" for i in ids}, bad: "error"}
+    assert per_instance(engine, AuditEvent.instance_id, AuditEvent.kind == "timer_fired") == dict.fromkeys(ids, 1)

@@ -23,10 +23,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from engine import directory, notify
+from engine import channels, directory, notify
 from engine.channels import message_id
-from engine.models import Notification, OutboxMessage, User
+from engine.models import Consultation, Notification, OutboxMessage, User
 from engine.settings import NotificationSettings, Settings
+from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA, make_service
 from tests.support.consultation import SCENARIOS, run_through_engine
 from tests.unit.webui.conftest import csrf_of
@@ -346,3 +347,43 @@ def test_two_workers_delivering_at_once_send_each_message_once(service, hooks, d
             Notification.kind == "assignment")) == 2
         statuses = Counter(session.scalars(select(OutboxMessage.status)))
     assert statuses == {"dispatched": 21 + 1, "sent": 62 + 3}
+
+
+def _smtp(smtp_server) -> NotificationSettings:
+    return NotificationSettings.from_mapping({"smtp": {"host": "127.0.0.1", "port": smtp_server.port,
+                                                       "from": "xieshang@xs.example.org"}}, {})
+
+
+def test_a_subject_with_a_line_break_is_sent_folded_on_one_line(engine, smtp_server, monkeypatch):
+    monkeypatch.setattr(notify, "config_of", lambda settings: _smtp(smtp_server))
+    instance_id = propose(engine)
+    with engine.unit_of_work() as session:
+        session.execute(update(Consultation).where(Consultation.instance_id == instance_id)
+                        .values(title="老街照明\r\nBcc: everyone@example.org\n"))
+    decline(engine, instance_id)
+    result = run_sweep(engine, engine.clock.now())
+    assert result.errors == {} and result.failed == {}
+    [(_, recipients, content)] = smtp_server.handler.received
+    mail = message_from_bytes(content, policy=email_policy.default)
+    assert mail["Subject"] == "【办理结果】老街照明 Bcc: everyone@example.org" and mail["Bcc"] is None
+    assert recipients == ["zhang@example.org"]
+    [row] = rows(engine, "email")
+    assert row.status == "sent"
+
+
+def test_an_unexpected_failure_of_one_delivery_fails_that_delivery_alone(engine, smtp_server, monkeypatch):
+    declined(engine)
+    real = channels.send_email
+
+    def send_email(cfg, address, letter):
+        if letter.kind == "result":
+            raise ValueError("header went wrong")
+        real(cfg, address, letter)
+
+    monkeypatch.setattr(channels, "send_email", send_email)
+    monkeypatch.setattr(notify, "config_of", lambda settings: _smtp(smtp_server))
+    result = run_sweep(engine, engine.clock.now())
+    [email] = rows(engine, "email")
+    assert result.errors == {} and result.failed == {"deliveries": (email.id,)}
+    assert (email.status, email.attempts, email.last_error) == ("failed", 1, "ValueError: header went wrong")
+    assert all(status == "sent" for _, _, status in inapp(engine))     # everyone else's notices still went out

@@ -59,7 +59,7 @@ def test_round_trip_through_the_cli(run):
     assert (shown["status"], shown["step"]) == ("waiting", 1)
     assert [e["kind"] for e in shown["events"]] == ["instance_started", "task_completed", "service_called"]
     code, out, _ = run("sweep", "--now", "2100-01-01T00:00:00+00:00", "--json")
-    assert json.loads(out) == {"fired": [instance_id]}
+    assert json.loads(out)["fired"] == [instance_id]
     code, out, _ = run("tasks", "--instance", str(instance_id), "--json")
     assert [t["name"] for t in json.loads(out)] == ["确认"]
 

@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from engine import sweep as engine_sweep
 from engine.cli import cli
 from engine.clock import FrozenClock
+from engine.failures import Swept
 from engine.models import AuditEvent
 from engine.settings import Settings
 from tasks import jobs, scheduler, sweep
@@ -29,13 +31,13 @@ class RecordingEngine:
         self.clock = FrozenClock(NOW)
         self.calls: list[tuple[str, datetime]] = []
 
-    def fire_due_timers(self, now):
+    def sweep_timers(self, now):
         self.calls.append(("timers", now))
-        return [7]
+        return Swept((7,))
 
-    def fire_deadlines(self, now):
+    def sweep_deadlines(self, now):
         self.calls.append(("deadlines", now))
-        return [1, 2]
+        return Swept((1, 2))
 
 
 def embedded_celery(tmp_path, engine):
@@ -49,29 +51,32 @@ def recorded_notify(monkeypatch):
     """engine.notify replaced by a module whose deliver_due records its call."""
     calls = []
 
-    def deliver_due(engine, now):
+    def run_deliveries(engine, now):
         calls.append(("deliver", now))
-        return 3
+        return Swept((11, 12, 13))
 
-    monkeypatch.setattr(sweep, "notify_module", lambda: SimpleNamespace(deliver_due=deliver_due))
+    monkeypatch.setattr(engine_sweep, "notify_module", lambda: SimpleNamespace(run_deliveries=run_deliveries))
     return calls
 
 
 def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_notify):
-    assert scheduler.run_sweep is jobs.run_sweep is sweep.run_sweep
+    assert scheduler.run_sweep is jobs.run_sweep is sweep.run_sweep is engine_sweep.run_sweep
     in_thread, in_celery = RecordingEngine(), RecordingEngine()
     assert scheduler.SweepThread(in_thread).run_once() == [7]
     app = embedded_celery(tmp_path, in_celery)
     assert app.conf.task_always_eager
     result = app.tasks["tasks.jobs.sweep"].delay().get()
-    assert result == {"now": NOW.isoformat(), "fired": [7], "deadlines": 2, "delivered": 3}
+    assert result == {"now": NOW.isoformat(), "fired": [7], "deadlines": 2, "delivered": 3, "parts": {
+        "timers": {"done": 1, "failed": [], "error": None}, "deadlines": {"done": 2, "failed": [], "error": None},
+        "deliveries": {"done": 3, "failed": [], "error": None}}}
     assert in_thread.calls == in_celery.calls == [("timers", NOW), ("deadlines", NOW)]
     assert recorded_notify == [("deliver", NOW)] * 2
 
 
 def test_a_sweep_skips_what_is_not_installed(monkeypatch):
-    monkeypatch.setattr(sweep, "NOTIFY_MODULE", "engine.no_such_module")
-    bare = SimpleNamespace(clock=FrozenClock(NOW), fire_due_timers=lambda now: [])
+    monkeypatch.setattr(engine_sweep, "NOTIFY_MODULE", "engine.no_such_module")
+    bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(),
+                           sweep_deadlines=lambda now: Swept())
     assert sweep.run_sweep(bare) == sweep.SweepResult(NOW, (), 0, 0)
 
 
@@ -164,3 +169,60 @@ def test_racing_sweeps_fire_each_due_timer_once(engines):
         counts = dict(session.execute(select(AuditEvent.instance_id, func.count())
                                       .where(AuditEvent.kind == "timer_fired").group_by(AuditEvent.instance_id)).all())
     assert counts == dict.fromkeys(ids, 1)
+
+
+# --- failure domains: a crash in one part, one instance or one sweep never stops the others ---------------------
+class CrashingTimers(RecordingEngine):
+    """The timers part crashes outright (say, a bug in the claim query)."""
+
+    def sweep_timers(self, now):
+        self.calls.append(("timers", now))
+        raise RuntimeError("claim query broke")
+
+
+def test_a_crashing_part_is_reported_and_the_next_parts_still_run(recorded_notify):
+    engine = CrashingTimers()
+    result = sweep.run_sweep(engine)
+    assert engine.calls == [("timers", NOW), ("deadlines", NOW)] and recorded_notify == [("deliver", NOW)]
+    assert result.errors == {"timers": "RuntimeError: claim query broke"}
+    crashed = {"done": 0, "failed": [], "error": "RuntimeError: claim query broke"}
+    assert result.as_dict()["parts"] == {"timers": crashed, "deadlines": {"done": 2, "failed": [], "error": None},
+                                         "deliveries": {"done": 3, "failed": [], "error": None}}
+
+
+def test_the_scheduler_thread_survives_any_exception_and_keeps_sweeping(monkeypatch):
+    swept = threading.Event()
+    calls = []
+
+    def flaky(engine):
+        calls.append(engine)
+        if len(calls) == 1:
+            raise KeyError("anything at all")
+        if len(calls) == 3:
+            swept.set()
+        return sweep.SweepResult(NOW, (), 0, 0)
+
+    monkeypatch.setattr(scheduler, "run_sweep", flaky)
+    thread = scheduler.SweepThread(RecordingEngine(), interval=0.001)
+    thread.start()
+    try:
+        assert swept.wait(timeout=30), "the thread stopped sweeping after the exception"
+    finally:
+        thread.stop()
+        thread.join(timeout=30)
+    assert thread.crashes == 1 and thread.sweeps >= 3
+
+
+def test_celery_sweeps_go_on_beside_a_poison_instance(tmp_path, timed):
+    from tests.support.poison import POISONS, write_bundle
+
+    timed.deploy([write_bundle(tmp_path / "p", "poisoned", POISONS["generator"])], actor="test")
+    app = embedded_celery(tmp_path, timed)
+    healthy, bad = timed.start_instance("timers", {}), timed.start_instance("poisoned", {})
+    timed.clock.advance(hours=2)
+    result = app.tasks["tasks.jobs.sweep"].delay().get()
+    assert result["fired"] == [healthy] and result["parts"]["timers"]["failed"] == [bad]
+    assert [timed.show_instance(i).status for i in (healthy, bad)] == ["completed", "error"]
+    later = timed.start_instance("timers", {})
+    timed.clock.advance(hours=2)
+    assert app.tasks["tasks.jobs.sweep"].delay().get()["fired"] == [later]       # the next sweep is unaffected
