@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import directory, failures, storable
 from engine.errors import InvalidState, ScriptError
-from engine.models import AuditEvent, Deadline, Notification, ProcessInstance
+from engine.models import AuditEvent, Deadline, Notification, ProcessInstance, User
 from engine.service import Engine
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA
@@ -124,6 +124,9 @@ def test_a_value_that_cannot_be_stored_after_a_user_task_is_refused_and_the_task
         sqlite_service, tmp_path, poison):
     bundle = write_bundle(tmp_path / "p", "after_task", guarded(POISONS[poison], "poison"), after="task")
     sqlite_service.deploy([bundle], actor="test")
+    with sqlite_service.unit_of_work() as session:      # the task's named assignee is a real, active account
+        session.add(User(username="clerk", display_name="办事员", password_hash="-",
+                         created_at=sqlite_service.clock.now()))
     instance_id = sqlite_service.start_instance("after_task", {})
     [task] = sqlite_service.list_tasks(instance_id=instance_id)
     revision = _row(sqlite_service, instance_id).revision

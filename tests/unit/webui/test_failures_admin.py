@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from engine.models import User
 from engine.sweep import run_sweep
 from tests.support.poison import POISONS, guarded, write_bundle
 from tests.unit.webui.conftest import csrf_of
@@ -58,6 +59,8 @@ def test_only_admins_see_instances_in_error(client, login, failed):
 def test_a_submit_producing_a_value_that_cannot_be_stored_keeps_the_input(client, login, web_engine, tmp_path):
     bundle = write_bundle(tmp_path / "t", "after_task", guarded(POISONS["bytes"], "poison"), "task", "office")
     web_engine.deploy([bundle], actor="owner")
+    with web_engine.unit_of_work() as session:      # the next task's named assignee is a real, active account
+        session.add(User(username="clerk", display_name="办事员", password_hash="-", created_at=web_engine.clock.now()))
     instance_id = web_engine.start_instance("after_task", {})
     [task] = web_engine.list_tasks(instance_id=instance_id)
     login("office")
