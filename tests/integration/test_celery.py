@@ -46,14 +46,17 @@ class Fleet:
     client: Celery
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def _start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, command: list[str]) -> subprocess.Popen:
+        """Run `command` as process `name` in its own process group, its output in `name`.log."""
         log = (self.root / f"{name}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks.celery_app:app", *args],
-                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         log.close()
         self.processes[name] = process
         return process
+
+    def _start(self, name: str, *args: str) -> subprocess.Popen:
+        return self.start(name, [sys.executable, "-m", "celery", "-A", "tasks.celery_app:app", *args])
 
     def worker(self, name: str, concurrency: int = 2) -> subprocess.Popen:
         """A prefork worker named `name`."""

@@ -1,5 +1,5 @@
 """The sweep without Celery processes: one code path for both run modes, the tasks in eager mode, the Celery
-configuration, the worker clock knob, the CLI guard, and concurrent sweeps firing each timer once."""
+configuration, the CLI guard, and concurrent sweeps firing each timer once."""
 
 from __future__ import annotations
 
