@@ -82,13 +82,13 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str) -> None:
-    """Create or upgrade the schema to the newest migration."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest migration (or to `revision`)."""
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
     finally:
         engine.dispose()

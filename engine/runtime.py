@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -54,9 +55,30 @@ def new_workflow(parsed: ParsedBundle, data: dict) -> BpmnWorkflow:
 
 
 def attach(workflow: BpmnWorkflow) -> BpmnWorkflow:
-    """Give a restored workflow our script engine (it is not persisted)."""
+    """Give a restored workflow our script engine (it is not persisted) and resume loops that missed a merge."""
     workflow.script_engine = SCRIPT_ENGINE
+    resume_loops(workflow)
     return workflow
+
+
+def resume_loops(workflow: BpmnWorkflow) -> bool:
+    """Merge loop children that completed without being merged; True if any was.
+
+    Before the parsed specs were wired up front (`specs.wire_loops`), a child completed after a cold restore
+    was never merged, leaving its loop STARTED with nothing to wait for. Such stored states continue here: the
+    missed merges run in the children's order, as they would have; the next engine run carries the loop on.
+    """
+    resumed = False
+    for loop in workflow.get_tasks(state=TaskState.STARTED, spec_class=LoopTask):
+        merged = loop.internal_data.get("merged")
+        if merged is None:
+            continue
+        for child in list(loop.children):
+            if child.task_spec.name == loop.task_spec.task_spec and child.state == TaskState.COMPLETED \
+                    and str(child.id) not in merged:
+                loop.task_spec.merge_child(workflow, child)
+                resumed = True
+    return resumed
 
 
 def _element_of(exc) -> str | None:

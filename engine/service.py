@@ -228,13 +228,15 @@ class Engine:
         if row.next_timer_at is None or row.next_timer_at >= now:
             return False
         parsed, workflow = self._load(row)
+        timer_due = (runtime.next_timer_at(workflow) or now) < now   # else a stalled loop was resumed on load
         try:
             advance = runtime.run(workflow, FrozenClock(now))
         except ScriptError as exc:
             row.status, row.error, row.next_timer_at = "error", str(exc), None
             self._audit(session, row.id, "script_error", None, None, {"error": str(exc)}, at=now)
             return False
-        self._audit(session, row.id, "timer_fired", None, None, {"due": row.next_timer_at.isoformat()}, at=now)
+        self._audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
+                    {"due": row.next_timer_at.isoformat()}, at=now)
         self._save(session, row, parsed, workflow, advance, None, at=now)
         return True
 

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -300,7 +301,44 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
     process_id, spec, subprocess_specs = _main_spec(parser, out) if not out.problems else (None, None, None)
     if out.problems:
         raise SpecInvalid(out.problems)
+    for process_spec in (spec, *subprocess_specs.values()):
+        wire_loops(process_spec)
+        wire_triggered_paths(process_spec)
     return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions)
+
+
+def wire_loops(process_spec) -> None:
+    """Connect each loop or multi-instance task to its inner task's completion, as a restored spec is.
+
+    SpiffWorkflow's parser leaves this connection to the moment a loop creates its first child, while its spec
+    deserializer makes it up front. A workflow restored against a freshly parsed spec (a new process, a restart)
+    whose loop children already exist would never merge them: the loop stays STARTED for ever. Wiring every
+    parsed spec here makes a fresh parse behave exactly like a warm cache.
+    """
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            inner = process_spec.task_specs[task_spec.task_spec]
+            if not inner.completed_event.is_connected(task_spec.merge_child):
+                inner.completed_event.connect(task_spec.merge_child)
+
+
+def wire_triggered_paths(process_spec) -> None:
+    """Give event subprocesses and ad-hoc conditional paths their start input now, not when first triggered.
+
+    SpiffWorkflow connects them to the process start the first time an instance triggers them, which changes the
+    shared spec: a restored instance on a fresh parse finds the path unconnected ("No input task connected"), and
+    every later instance on a warm spec starts the event subprocess at once, untriggered. Only the input side is
+    wired (the start does not list them as outputs, so nothing starts them but their trigger), and a triggered
+    path still finds the end it leads to.
+    """
+    start, end = process_spec.start, process_spec.end
+    paths = [process_spec.task_specs[name] for name in getattr(start, "trigger_specs", [])]
+    for task_spec in paths:
+        if end is not None and end.name not in task_spec._outputs:
+            task_spec.connect(end)
+    for task_spec in paths + list(getattr(process_spec, "conditional_paths", [])):
+        if start.name not in task_spec._inputs:
+            task_spec._connect_notify(start)
 
 
 def _decisions(parser: SpiffBpmnParser, out: _Collector) -> dict[str, object]:

@@ -25,6 +25,7 @@ from engine.errors import EngineError, ScriptError
 from engine.models import HumanTask, ProcessInstance, ProcessVersion, User
 from engine.serialization import state_serializer
 from engine.service import Engine
+from engine.versions import VersionCache
 
 # /work/main/tests/processes/<this file> -> /work/shared; CI puts a copy of shared/ beside its clone, or names it.
 SHARED = Path(os.environ.get("XIESHANG_SHARED") or Path(__file__).resolve().parents[3] / "shared")
@@ -233,6 +234,16 @@ def run_plain(diagram: Diagram, process_id: str, start: datetime) -> Outcome:
     return outcome
 
 
+def spec_wiring(parsed) -> dict:
+    """Every connection of every task spec in a parsed bundle: inputs, outputs and completion subscribers."""
+    wiring = {}
+    for process_spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        for name, task_spec in process_spec.task_specs.items():
+            wiring[(process_spec.name, name)] = (tuple(task_spec._inputs), tuple(task_spec._outputs),
+                                                 task_spec.completed_event.n_subscribers())
+    return wiring
+
+
 def add_user(service: Engine, username: str = TEST_USER) -> str:
     """A user row to assign the diagrams' user tasks to (they have no roles our directory knows)."""
     with service.unit_of_work() as session:
@@ -249,8 +260,10 @@ def load_instance(service: Engine, instance_id: int) -> tuple[ProcessInstance, B
         return row, state_serializer().loads(row.state, parsed.spec, parsed.subprocess_specs)
 
 
-def run_engine(service: Engine, process_id: str, user: str) -> Outcome:
+def run_engine(service: Engine, process_id: str, user: str, cold: bool = False) -> Outcome:
     """Our engine, one command (one transaction, save and load) per step, with the same policy as run_plain.
+
+    With `cold`, the version cache is emptied before every step, as if each command ran in a new process.
 
     An EngineError stops the run with `error`; an instance the timer sweep put in status error too. Any other
     exception is recorded with its type, so a test can tell that it escaped the engine's error hierarchy."""
@@ -258,6 +271,8 @@ def run_engine(service: Engine, process_id: str, user: str) -> Outcome:
     try:
         instance_id = service.start_instance(process_id, {})
         for _ in range(MAX_ACTIONS):
+            if cold:
+                service.cache = VersionCache()
             row, workflow = load_instance(service, instance_id)
             if row.status == "error":
                 outcome.error, outcome.error_type = row.error, ScriptError.__name__

@@ -23,6 +23,7 @@ from tests.processes.conformance_support import (
     plain_specs,
     run_engine,
     run_plain,
+    spec_wiring,
 )
 
 # Survey of shared/conformance/spiffworkflow (98 diagrams) with SpiffWorkflow 3.2.0, at the time of writing:
@@ -220,8 +221,9 @@ def test_deploys_the_process_no_call_activity_calls(diagram: Diagram):
     assert parsed.process_id == diagram.main_process
 
 
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
 @pytest.mark.parametrize("diagram", _params(IN_SCOPE, RUN_XFAIL))
-def test_persisted_run_ends_like_plain_spiffworkflow(diagram: Diagram, sqlite_service):
+def test_persisted_run_ends_like_plain_spiffworkflow(diagram: Diagram, sqlite_service, cold):
     _skip_unless_deployable(diagram)
     if diagram.id in NEVER_ENDS:
         pytest.skip(f"never ends: {NEVER_ENDS[diagram.id]}")
@@ -238,7 +240,7 @@ def test_persisted_run_ends_like_plain_spiffworkflow(diagram: Diagram, sqlite_se
         "add the diagram to NEEDS_INPUT or WAITS_FOR_EVENT with the reason")
     deployed = service.deploy(diagram.files)
     assert deployed.process_id == diagram.main_process
-    ours = run_engine(service, deployed.process_id, add_user(service))
+    ours = run_engine(service, deployed.process_id, add_user(service), cold=cold)
     assert ours.error is None, f"ours stopped: {ours.error_type}: {ours.error}"
     assert ours.actions == plain.actions
     assert ours.completed
@@ -246,6 +248,9 @@ def test_persisted_run_ends_like_plain_spiffworkflow(diagram: Diagram, sqlite_se
         f"only plain: {plain.states - ours.states}; only ours: {ours.states - plain.states}")
     compared = {k: v for k, v in ours.data.items() if k not in DATA_KEYS_EXPECTED_TO_DIFFER}
     assert compared == {k: v for k, v in plain.data.items() if k not in DATA_KEYS_EXPECTED_TO_DIFFER}
+    # Running an instance leaves the shared parsed spec exactly as a fresh parse: nothing leaks to the next one.
+    bundle = load_bundle(diagram.files)
+    assert spec_wiring(service.cache.parse(bundle)) == spec_wiring(parse_bundle(bundle, OPERATORS))
 
 
 @pytest.mark.parametrize("diagram", _params([d for d in IN_SCOPE if d.id in NEEDS_INPUT], ERROR_XFAIL))

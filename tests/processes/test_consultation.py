@@ -1,5 +1,6 @@
-"""The consultation diagram: every gateway branch and every tier, run plainly and with a save/restore
-round trip after every step, then through the engine with its domain records on SQLite and PostgreSQL."""
+"""The consultation diagram: every gateway branch and every tier, run plainly, with a save/restore round trip after
+every step (warm: the same parsed spec; cold: a fresh parse each time, as a new process), then through the engine
+with its domain records on SQLite and PostgreSQL, warm and with an empty version cache before every command."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import deadlines, directory, runtime
+from engine import deadlines, runtime
 from engine.models import Consultation, HumanTask, IntakeItem, OutboxMessage, Suggestion
 from engine.specs import load_bundle
 from engine.versions import VersionCache
@@ -55,12 +56,17 @@ def test_the_bundle_validates_and_every_user_task_has_a_form_lane_and_step(parse
     assert parsed.form("intake")[0]["required"][:2] == ["title", "description"]
 
 
-@pytest.mark.parametrize("roundtrip", [False, True], ids=["plain", "save-restore"])
+def fresh_parse():
+    """The consultation bundle parsed anew, as a process that just started would have it."""
+    return VersionCache().parse(load_bundle([CONSULTATION]))
+
+
+@pytest.mark.parametrize("restore", ["none", "warm", "cold"], ids=["plain", "save-restore", "cold-restore"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_every_branch_and_tier(parsed, clock, name, roundtrip):
+def test_every_branch_and_tier(parsed, clock, name, restore):
     scenario = copy.deepcopy(SCENARIOS[name])
     start = clock.now()
-    workflow, path = run_in_memory(parsed, scenario, clock, roundtrip)
+    workflow, path = run_in_memory(parsed, scenario, clock, restore, reparse=fresh_parse)
     data = workflow.data
     assert workflow.completed and path == EXPECTED_PATHS[name]
     assert (data["tier"], data["org_unit"]) == TIERS[name]
@@ -99,17 +105,10 @@ def test_lanes_resolve_to_roles_in_the_right_org_units(parsed, clock):
     assert runtime.evaluate(triage, parsed.elements["triage"].properties["orgUnit"]) == "county"
 
 
-@pytest.fixture
-def consultation(service):
-    with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
-    service.deploy([CONSULTATION], actor="owner")
-    return service
-
-
-def test_county_consultation_through_the_engine_writes_its_records(consultation):
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
+def test_county_consultation_through_the_engine_writes_its_records(consultation, cold):
     scenario = copy.deepcopy(SCENARIOS["county"])
-    instance_id, done = run_through_engine(consultation, scenario)
+    instance_id, done = run_through_engine(consultation, scenario, cold=cold)
     actors = dict(done)
     assert actors["triage"] in {"office", "office2"}
     assert actors["approve_topic"] == "lead_county" and actors["research"] == "m003"
@@ -146,15 +145,17 @@ def test_county_consultation_through_the_engine_writes_its_records(consultation)
         assert sorted(t.org_unit_code for t in answers) == ["dept_housing", "dept_transport"]
 
 
-@pytest.mark.parametrize("name", ["declined", "township"])
-def test_township_and_declined_through_the_engine(consultation, name):
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_through_the_engine(consultation, name, cold):
     scenario = copy.deepcopy(SCENARIOS[name])
-    instance_id, done = run_through_engine(consultation, scenario)
+    instance_id, done = run_through_engine(consultation, scenario, cold=cold)
     assert [task for task, _ in done] == EXPECTED_PATHS[name]
     with consultation.unit_of_work() as session:
         record = session.scalar(select(Consultation).where(Consultation.instance_id == instance_id))
         assert record.status == ("declined" if scenario.decline else "completed")
-        if not scenario.decline:
+        assert (record.tier, consultation.show_instance(instance_id).org_unit) == TIERS[name]
+        if scenario.scope == "township" and not scenario.decline:
             actors = dict(done)
             assert actors["define_topic"] == "organizer_xunchang" and actors["review_plan"] == "lead_xunchang"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine import runtime
 from engine.serialization import state_serializer
+from engine.versions import VersionCache
 
 LONG = "经现场走访和座谈，群众反映集中，需协调有关部门研究解决。"
 
@@ -131,14 +133,21 @@ SCENARIOS = {
 }
 
 
-def run_in_memory(parsed, scenario: Scenario, clock, roundtrip: bool) -> tuple[object, list[str]]:
-    """Run to the end without a database; with `roundtrip`, save and restore after every step."""
+def run_in_memory(parsed, scenario: Scenario, clock, restore: str = "none",
+                  reparse: Callable[[], object] | None = None) -> tuple[object, list[str]]:
+    """Run to the end without a database.
+
+    `restore`: "none" keeps one workflow object; "warm" saves and restores it after every step against the same
+    parsed spec; "cold" restores it against a fresh parse (`reparse()`) every time, as a new process would.
+    """
     workflow = runtime.new_workflow(parsed, scenario.intake())
     runtime.run(workflow, clock)
     path = []
     for _ in range(500):
-        if roundtrip:
+        if restore != "none":
             text = state_serializer().dumps(workflow)
+            if restore == "cold":
+                parsed = reparse()
             workflow = runtime.attach(state_serializer().loads(text, parsed.spec, parsed.subprocess_specs))
         if workflow.completed:
             return workflow, path
@@ -162,24 +171,34 @@ def run_in_memory(parsed, scenario: Scenario, clock, roundtrip: bool) -> tuple[o
     raise AssertionError("did not finish in 500 steps")
 
 
-def run_through_engine(engine, scenario: Scenario, starter: str = "m001") -> tuple[int, list[tuple[str, str]]]:
-    """Start and finish an instance through the engine service; returns (instance id, [(task, actor)])."""
-    instance_id = engine.start_instance("consultation", scenario.intake(), actor=starter)
+def run_through_engine(engine, scenario: Scenario, starter: str = "m001",
+                       cold: bool = False) -> tuple[int, list[tuple[str, str]]]:
+    """Start and finish an instance through the engine service; returns (instance id, [(task, actor)]).
+
+    With `cold`, every command runs with an empty version cache, as if each ran in a new process: nothing is
+    shared between steps but the database.
+    """
+    def step():
+        if cold:
+            engine.cache = VersionCache()
+        return engine
+
+    instance_id = step().start_instance("consultation", scenario.intake(), actor=starter)
     done = []
     for _ in range(500):
-        tasks = engine.list_tasks(instance_id=instance_id)
+        tasks = step().list_tasks(instance_id=instance_id)
         if not tasks:
-            view = engine.show_instance(instance_id)
+            view = step().show_instance(instance_id)
             if view.status in {"completed", "cancelled", "error"}:
                 return instance_id, done
             assert view.next_timer_at is not None, f"stuck in {view.status}"
             engine.clock.set(view.next_timer_at + timedelta(seconds=1))
-            assert engine.fire_due_timers() == [instance_id]
+            assert step().fire_due_timers() == [instance_id]
             continue
         task = tasks[0]
         assert task.candidates, f"nobody may act on {task.task_spec} in {task.org_unit}"
         actor = task.candidates[0]
-        data = scenario.answer(task.task_spec, engine.show_instance(instance_id).data)
-        engine.complete_task(task.id, data, actor=actor, revision=task.revision)
+        data = scenario.answer(task.task_spec, step().show_instance(instance_id).data)
+        step().complete_task(task.id, data, actor=actor, revision=task.revision)
         done.append((task.task_spec, actor))
     raise AssertionError("did not finish in 500 steps")

@@ -1,0 +1,17 @@
+"""Fixtures for the process tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import directory
+from tests.conftest import CONSULTATION
+
+
+@pytest.fixture
+def consultation(service):
+    """The engine service with the demo directory and the consultation deployed, on SQLite and PostgreSQL."""
+    with service.unit_of_work() as session:
+        directory.load_demo(session, service.clock.now())
+    service.deploy([CONSULTATION], actor="owner")
+    return service
