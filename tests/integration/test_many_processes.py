@@ -14,7 +14,6 @@ import re
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -74,7 +73,9 @@ class Browser:
     def __init__(self, ports: list[int]):
         self.ports = ports
         self.cookies: dict[str, SimpleCookie] = {}
+        self.signed_in: set[str] = set()
         self._lock = threading.Lock()
+        self._sign_in_lock = threading.Lock()
 
     def request(self, port: int, method: str, path: str, user: str, form: list | None = None):
         """(status, location, body) of one request with `user`'s cookies."""
@@ -99,13 +100,15 @@ class Browser:
 
     def sign_in(self, user: str, port: int) -> None:
         """Sign in once; the signed cookie then works on every server."""
-        if user in self.cookies:
-            return
-        status, _, page = self.request(port, "GET", "/login", user)
-        assert status == 200, page
-        form = [("username", user), ("password", PASSWORD), ("csrf_token", csrf_of(page))]
-        status, _, page = self.request(port, "POST", "/login", user, form)
-        assert status == 302, f"sign-in as {user} failed: {status}"
+        with self._sign_in_lock:
+            if user in self.signed_in:
+                return
+            status, _, page = self.request(port, "GET", "/login", user)
+            assert status == 200, page
+            form = [("username", user), ("password", PASSWORD), ("csrf_token", csrf_of(page))]
+            status, _, page = self.request(port, "POST", "/login", user, form)
+            assert status == 302, f"sign-in as {user} failed: {status}"
+            self.signed_in.add(user)
 
 
 def csrf_of(page: str) -> str:
@@ -180,8 +183,7 @@ def submit(browser: Browser, item: Consultation, task, actor: str, answer: dict,
         status, _, page = browser.request(fetch_port, "GET", f"/tasks/{task.id}", actor)
         assert status == 200, f"{task.task_spec} page: {status}\n{page[-2000:]}"
         assert 'class="card task-form"' in page, f"{actor} may not act on {task.task_spec}"
-        missing = {name for name in fields if f'name="{name}"' not in page}
-        assert not missing, f"the {task.task_spec} page has no fields {missing}"
+        page = add_rows(browser, item, task, actor, fields, page)
         revision = re.search(r'name="revision" value="(\d+)"', page).group(1)
         form = [("csrf_token", csrf_of(page)), ("revision", revision), *fields.items(multi=True),
                 ("action", "submit")]
@@ -193,6 +195,23 @@ def submit(browser: Browser, item: Consultation, task, actor: str, answer: dict,
         assert status == 409, f"{task.task_spec} by {actor}: {status}\n{page[-3000:]}\n{fleet.logs()}"
         item.resubmits += 1
     pytest.fail(f"{task.task_spec} refused {RESUBMITS} times with 409")
+
+
+def add_rows(browser: Browser, item: Consultation, task, actor: str, fields, page: str) -> str:
+    """Press "add row" (each press to the next server) until the page has a field for every row of the answer."""
+    for _ in range(10):
+        missing = {name for name in fields if f'name="{name}"' not in page}
+        lists = sorted({name.rsplit("/", 2)[0] for name in missing if re.fullmatch(r".+/\d+/[^/]+", name)})
+        if not lists:
+            assert not missing, f"the {task.task_spec} page has no fields {missing}"
+            return page
+        typed = [(k, v) for k, v in fields.items(multi=True) if f'name="{k}"' in page]
+        revision = re.search(r'name="revision" value="(\d+)"', page).group(1)
+        form = [("csrf_token", csrf_of(page)), ("revision", revision), *typed, ("_add", lists[0])]
+        status, _, page = browser.request(browser.ports[next(item.turn) % SERVERS], "POST", f"/tasks/{task.id}",
+                                          actor, form)
+        assert status == 200, f"add a row to {lists[0]}: {status}"
+    pytest.fail(f"{task.task_spec}: rows could not be added")
 
 
 def drive(item: Consultation, browser: Browser, engine: Engine, clock: SharedClock, fleet: Fleet) -> None:
@@ -249,7 +268,7 @@ def test_one_consultation_per_tier_through_many_web_processes_and_two_workers(de
                "every outbox message handled by the workers", fleet, WITHIN)
     elapsed = time.monotonic() - started
 
-    assert rows(engine, ProcessInstance.id, ProcessInstance.status, ProcessInstance.next_timer_at) == \
+    assert sorted(rows(engine, ProcessInstance.id, ProcessInstance.status, ProcessInstance.next_timer_at)) == \
         [(i, "completed", None) for i in sorted(ids)]
     assert rows(engine, HumanTask.id, where=[HumanTask.status != "completed"]) == []     # nothing left ready
     for item in items:
@@ -262,7 +281,7 @@ def test_one_consultation_per_tier_through_many_web_processes_and_two_workers(de
         assert {port for _, _, port in item.submitted} == set(browser.ports)
         timers = rows(engine, func.count(), where=[AuditEvent.instance_id == item.instance_id,
                                                    AuditEvent.kind == "timer_fired"])[0][0]
-        assert timers == Counter(spec for _, spec, _ in item.submitted)["follow_up_visit"]   # each fired once
+        assert timers == 1                           # the one follow-up wait (30-90 days), fired once
     completed_twice = rows(engine, AuditEvent.task_id, func.count(), where=[AuditEvent.kind == "task_completed"],
                            group_by=[AuditEvent.task_id], having=func.count() > 1)
     assert completed_twice == []
