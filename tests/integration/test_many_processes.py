@@ -46,6 +46,7 @@ WEB_WORKERS = 2                                # ... of this many worker process
 TIERS = ("county", "committee", "township")
 PASSWORD = "xieshang-demo"
 WITHIN = 120.0                                 # seconds any one wait may take
+UNDELIVERED = ("pending", "sending", "failed")  # still to be (re)tried by a worker
 RESUBMITS = 5                                  # a 409 (someone changed the consultation first): fetch again, resend
 
 
@@ -264,8 +265,8 @@ def test_one_consultation_per_tier_through_many_web_processes_and_two_workers(de
         for future in [pool.submit(drive, item, browser, engine, clock, fleet) for item in items]:
             future.result()
     ids = [item.instance_id for item in items]
-    wait_until(lambda: not rows(engine, OutboxMessage.id, where=[OutboxMessage.status.in_(("pending", "sending"))]),
-               "every outbox message handled by the workers", fleet, WITHIN)
+    wait_until(lambda: not rows(engine, OutboxMessage.id, where=[OutboxMessage.status.in_(UNDELIVERED)]),
+               "every outbox message delivered by the workers", fleet, WITHIN)
     elapsed = time.monotonic() - started
 
     assert sorted(rows(engine, ProcessInstance.id, ProcessInstance.status, ProcessInstance.next_timer_at)) == \
@@ -289,6 +290,7 @@ def test_one_consultation_per_tier_through_many_web_processes_and_two_workers(de
         sum(len(item.submitted) for item in items)
     assert rows(engine, OutboxMessage.idempotency_key, func.count(), group_by=[OutboxMessage.idempotency_key],
                 having=func.count() > 1) == []
+    assert {status for (status,) in rows(engine, OutboxMessage.status)} <= {"sent", "dispatched"}   # none parked
     assert rows(engine, AuditEvent.kind, func.count(), where=[AuditEvent.kind == "instance_completed"],
                 group_by=[AuditEvent.kind]) == [("instance_completed", len(ids))]
     print(f"\n{sum(len(i.submitted) for i in items)} steps through {SERVERS}x{WEB_WORKERS} web processes in "

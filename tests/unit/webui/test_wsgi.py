@@ -18,24 +18,28 @@ RACERS = 6
 ROUNDS = 10
 
 
-def _race_for_the_key(folder: str, barrier, results) -> None:
-    barrier.wait()
-    results.put(_secret_key(Settings.from_env({"XIESHANG_INSTANCE_PATH": folder})))
+def _race_for_the_keys(root: str, barrier, results) -> None:
+    for round_ in range(ROUNDS):      # every racer starts each round's fresh folder at the same moment
+        barrier.wait()
+        folder = f"{root}/instance{round_}"
+        results.put((round_, _secret_key(Settings.from_env({"XIESHANG_INSTANCE_PATH": folder}))))
 
 
 def test_web_processes_starting_together_on_a_fresh_folder_all_sign_with_one_key(tmp_path):
-    fork = multiprocessing.get_context("fork")
-    for round_ in range(ROUNDS):
-        folder = tmp_path / f"instance{round_}"
-        barrier, results = fork.Barrier(RACERS), fork.Queue()
-        racers = [fork.Process(target=_race_for_the_key, args=(str(folder), barrier, results)) for _ in range(RACERS)]
-        for racer in racers:
-            racer.start()
-        keys = {results.get(timeout=30) for _ in racers}
-        for racer in racers:
-            racer.join(timeout=30)
-        assert len(keys) == 1 and len(keys.pop()) >= 32, f"round {round_}: the processes disagree on the key"
-        assert (folder / "secret_key").stat().st_mode & 0o777 == 0o600
+    spawn = multiprocessing.get_context("spawn")     # not fork: the test process may hold other threads' locks
+    barrier, results = spawn.Barrier(RACERS), spawn.Queue()
+    racers = [spawn.Process(target=_race_for_the_keys, args=(str(tmp_path), barrier, results)) for _ in range(RACERS)]
+    for racer in racers:
+        racer.start()
+    keys: dict[int, set[str]] = {}
+    for _ in range(RACERS * ROUNDS):
+        round_, key = results.get(timeout=60)
+        keys.setdefault(round_, set()).add(key)
+    for racer in racers:
+        racer.join(timeout=30)
+    for round_, seen in sorted(keys.items()):
+        assert len(seen) == 1 and len(seen.pop()) >= 32, f"round {round_}: the processes disagree on the key"
+        assert (tmp_path / f"instance{round_}" / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_configured_secret_key_is_used_and_no_key_file_written(tmp_path):
