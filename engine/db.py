@@ -36,8 +36,21 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+PSYCOPG = "postgresql+psycopg"
+_POSTGRES_ALIASES = {"postgresql", "postgres"}   # SQLAlchemy would pick psycopg2 (not installed) or refuse `postgres`
+
+
+def normalize_url(url: str) -> str:
+    """The URL with a bare `postgresql://` or `postgres://` scheme pointed at psycopg 3 (the driver we install)."""
+    parsed = make_url(url)
+    if parsed.drivername not in _POSTGRES_ALIASES:
+        return url
+    return parsed.set(drivername=PSYCOPG).render_as_string(hide_password=False)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite files get WAL, a busy timeout and foreign keys."""
+    url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -65,7 +78,7 @@ def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations, without an ini file."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return cfg
 
 

@@ -102,6 +102,7 @@ class Settings:
     instance_path: Path
     processes_path: Path
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    secret_key: str | None = field(default=None, repr=False)   # unset: one key kept in the instance folder
 
     @property
     def embedded(self) -> bool:
@@ -128,4 +129,5 @@ class Settings:
             instance_path=instance,
             processes_path=Path(pick("processes_path", ROOT / "processes")),
             notifications=NotificationSettings.from_mapping(file_values.get("notifications", {}), env),
+            secret_key=pick("secret_key", None),
         )

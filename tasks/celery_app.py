@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from engine.clock import Clock, SystemClock
+from engine.clock import clock_from_env
 from engine.service import Engine
 from engine.settings import Settings
 
 SWEEP_INTERVAL = 5.0          # seconds; a timer fires within one interval plus one sweep of being due
 SOFT_TIME_LIMIT = 120         # seconds; SoftTimeLimitExceeded rolls back the instance in flight
 HARD_TIME_LIMIT = 150         # seconds; then the pool process is killed
-CLOCK_OFFSET_ENV = "XIESHANG_CLOCK_OFFSET"
-
-
-class OffsetClock:
-    """The real time shifted by a fixed number of seconds."""
-
-    def __init__(self, offset: timedelta):
-        self.offset = offset
-
-    def now(self) -> datetime:
-        """Current UTC time plus the offset."""
-        return SystemClock().now() + self.offset
-
-
-def clock_from_env(environ: Mapping[str, str] | None = None) -> Clock:
-    """The workers' clock: the real time, shifted by XIESHANG_CLOCK_OFFSET seconds when set.
-
-    A test and operations knob, honoured only here: tests move the workers' "now" past due timers without
-    waiting; an operator can replay a sweep as of later. Never set it on a production worker.
-    """
-    raw = (os.environ if environ is None else environ).get(CLOCK_OFFSET_ENV)
-    return OffsetClock(timedelta(seconds=float(raw))) if raw else SystemClock()
 
 
 def worker_engine(settings: Settings) -> Engine:

@@ -21,14 +21,18 @@ def _celery_app(ctx: click.Context) -> tuple[Celery, Settings]:
 @click.command()
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
               help="Pool processes (default: one per CPU).")
+@click.option("--hostname", default=None, help="Node name, unique per worker (default: celery@HOST); "
+              "give each worker on one machine its own, e.g. w1@%h.")
 @click.option("--loglevel", default="info", show_default=True)
 @click.pass_context
-def worker(ctx, concurrency: int | None, loglevel: str) -> None:
+def worker(ctx, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
     """Start a Celery worker that runs sweeps and deliveries."""
     app, _ = _celery_app(ctx)
     argv = ["worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
+    if hostname:
+        argv.append(f"--hostname={hostname}")
     app.worker_main(argv)
 
 

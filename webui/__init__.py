@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import secrets
 from datetime import timedelta
@@ -17,12 +18,24 @@ from . import errors, i18n, labels, security
 
 
 def _secret_key(settings: Settings) -> str:
-    """The instance's secret key, created once and kept in the instance folder."""
+    """The configured secret key, else the instance folder's, created once by whichever process comes first."""
+    if settings.secret_key:
+        return settings.secret_key
     path = settings.instance_path / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+        # Web processes start together: write a complete file aside, then link it into place, which fails if
+        # another process got there first, so nobody reads a half-written key or signs with a key it lost.
+        draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text(encoding="utf-8").strip()
 
 

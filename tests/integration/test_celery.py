@@ -19,11 +19,11 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
-from engine.clock import FrozenClock, SystemClock
+from engine.clock import CLOCK_OFFSET_ENV, FrozenClock, SystemClock
 from engine.models import AuditEvent, OutboxMessage, ProcessInstance
 from engine.service import Engine
 from engine.settings import Settings
-from tasks.celery_app import CLOCK_OFFSET_ENV, create_celery_app
+from tasks.celery_app import create_celery_app
 from tests.conftest import DATA, ROOT, make_service
 from tests.support import redis_server as redis_support
 from tests.support.poison import POISONS
@@ -48,14 +48,17 @@ class Fleet:
     client: Celery
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def _start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, command: list[str]) -> subprocess.Popen:
+        """Run `command` as process `name` in its own process group, its output in `name`.log."""
         log = (self.root / f"{name}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks.celery_app:app", *args],
-                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         log.close()
         self.processes[name] = process
         return process
+
+    def _start(self, name: str, *args: str) -> subprocess.Popen:
+        return self.start(name, [sys.executable, "-m", "celery", "-A", "tasks.celery_app:app", *args])
 
     def worker(self, name: str, concurrency: int = 2) -> subprocess.Popen:
         """A prefork worker named `name`."""

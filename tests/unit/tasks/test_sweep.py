@@ -1,5 +1,5 @@
 """The sweep without Celery processes: one code path for both run modes, the tasks in eager mode, the Celery
-configuration, the worker clock knob, the CLI guard, and concurrent sweeps firing each timer once."""
+configuration, the CLI guard, and concurrent sweeps firing each timer once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from engine.failures import Swept
 from engine.models import AuditEvent
 from engine.settings import Settings
 from tasks import jobs, scheduler, sweep
-from tasks.celery_app import CLOCK_OFFSET_ENV, OffsetClock, SystemClock, clock_from_env, create_celery_app
+from tasks.celery_app import create_celery_app
 from tests.conftest import DATA, ROOT, make_service
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -114,14 +114,6 @@ def test_the_celery_app_is_configured_for_redelivery_and_a_5_second_sweep(tmp_pa
     assert not conf.task_always_eager
     assert conf.beat_schedule["sweep"]["task"] == "tasks.jobs.sweep"
     assert conf.beat_schedule["sweep"]["schedule"] == 5.0
-
-
-def test_the_worker_clock_is_real_time_unless_shifted():
-    assert isinstance(clock_from_env({}), SystemClock)
-    shifted = clock_from_env({CLOCK_OFFSET_ENV: "3600"})
-    assert isinstance(shifted, OffsetClock)
-    gap = shifted.now() - datetime.now(UTC)
-    assert timedelta(minutes=59) < gap <= timedelta(hours=1)
 
 
 @pytest.mark.parametrize("command", ["worker", "beat"])

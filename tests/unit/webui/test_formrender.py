@@ -11,7 +11,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import lxml.html
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -20,6 +19,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from engine.forms import field_errors
 from tests.support.consultation import SCENARIOS
+from tests.support.forms import dom, scrape
 from webui.formrender import (
     UPLOAD_MAX_BYTES,
     FieldContext,
@@ -43,37 +43,6 @@ def form(name: str) -> tuple[dict, dict]:
     schema = json.loads((FORMS / f"{name}.schema.json").read_text(encoding="utf-8"))
     ui = json.loads((FORMS / f"{name}.ui.json").read_text(encoding="utf-8"))
     return schema, ui
-
-
-def dom(html: str):
-    """The rendered fields inside a <form>, as a browser's DOM."""
-    return lxml.html.fragment_fromstring(str(html), create_parent="form")
-
-
-def scrape(html: str) -> MultiDict:
-    """What a browser would post for the rendered fields unchanged (no button pressed)."""
-    pairs = []
-    for element in dom(html).iter("input", "select", "textarea"):
-        name = element.get("name")
-        if not name or element.get("disabled") is not None:
-            continue
-        if element.tag == "input":
-            kind = (element.get("type") or "text").lower()
-            if kind in {"submit", "button", "reset", "image", "file"}:
-                continue
-            if kind in {"checkbox", "radio"} and element.get("checked") is None:
-                continue
-            pairs.append((name, element.get("value", "on")))
-        elif element.tag == "select":
-            options = element.findall(".//option")
-            chosen = [o for o in options if o.get("selected") is not None]
-            if not chosen and element.get("multiple") is None:
-                chosen = options[:1]
-            pairs += [(name, o.get("value", o.text_content())) for o in chosen]
-        else:
-            text = element.text or ""
-            pairs.append((name, text[1:] if text.startswith("\n") else text))   # browsers drop one leading newline
-    return MultiDict(pairs)
 
 
 def label_of(page, path: str) -> str:
