@@ -88,7 +88,7 @@ def track(code: str | None):
     if limited:
         return limited
     engine = engine_of(current_app)
-    with engine.unit_of_work() as db:
+    with engine.reading() as db:
         progress = public_progress(db, code)
     if progress is None:
         return render_template("intake/track.html", code=code, not_found=True), 404

@@ -28,10 +28,10 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(nh3.clean(_markdown.render(text or ""))) if text else Markup("")
 
 
-def _context(task) -> FieldContext:
+def _context(page) -> FieldContext:
     """People pickers offer the members of the instance's org unit."""
-    people = [(u.username, u.display_name) for u in engine_of(current_app).accounts.holders("member", task.org_unit)]
-    people_fields = {path: people for path in _people_paths(task.form or {}, "")}
+    people = [(u.username, u.display_name) for u in page.members]
+    people_fields = {path: people for path in _people_paths(page.task.form or {}, "")}
     return FieldContext(people=people_fields, files={})
 
 
@@ -57,23 +57,18 @@ def _store_upload(path: str, upload) -> str:
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
           status: int = 200):
-    engine, user = engine_of(current_app), current_user()
-    task = engine.participation.task_for(task_id, user)
-    detail = engine.participation.instance_detail(task.instance_id, user)
+    """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone."""
+    user = current_user()
+    page = engine_of(current_app).participation.task_page(task_id, user)
+    task, detail = page.task, page.detail
     if data is None:
-        data = engine.participation.draft(task_id, user) or {k: v for k, v in detail.instance.data.items()
-                                                               if k in (task.form or {}).get("properties", {})}
-    form_html = render_form(task.form, task.ui, data, errors or {}, _context(task)) if task.form else Markup("")
+        fields = (task.form or {}).get("properties", {})
+        data = page.draft or {k: v for k, v in detail.instance.data.items() if k in fields}
+    form_html = render_form(task.form, task.ui, data, errors or {}, _context(page)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
-                           item=engine.task_item(task_id),
-                           instructions=render_markdown(task.instructions), can_act=user.username in task.candidates
-                           and task.status == "ready", reassign_to=_reassign_choices(task)), status
-
-
-def _reassign_choices(task) -> list:
-    if not task.role or not task.org_unit:
-        return []
-    return engine_of(current_app).accounts.holders(task.role, task.org_unit)
+                           item=page.item, instructions=render_markdown(task.instructions),
+                           can_act=user.username in task.candidates and task.status == "ready",
+                           kept=status == 409 and bool(task.form), reassign_to=page.holders), status
 
 
 @bp.get("/tasks/<task_id>")
@@ -96,11 +91,11 @@ def submit(task_id: str):
     action = row_action(request.form)
     if action is not None:
         return _page(task_id, apply_row_action(task.form or {}, data, action))
-    if request.form.get("action") == "draft":
-        engine.participation.save_draft(task_id, user, data)
-        return _page(task_id, data, message=_("草稿已保存。"))
     revision = request.form.get("revision", "")
     try:
+        if request.form.get("action") == "draft":
+            engine.participation.save_draft(task_id, user, data)
+            return _page(task_id, data, message=_("草稿已保存。"))
         engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
     except ValidationFailed as exc:
         return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
