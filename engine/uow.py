@@ -33,6 +33,12 @@ def is_conflict(error: BaseException) -> bool:
         getattr(original, "sqlite_errorname", None) in _SQLITE_CONFLICTS
 
 
+def _end_read(session: Session) -> None:
+    """End a read transaction: what it loaded stays readable (detached, not expired) and nothing it touched is kept."""
+    session.expunge_all()
+    session.rollback()
+
+
 @dataclass
 class _Open:
     """What this thread (or task) holds: the scope's read session and the session of the block running now."""
@@ -72,7 +78,7 @@ class Transactions:
             return
         with self._owned(state) as state:
             if state.reader is not None and state.reader.in_transaction():
-                state.reader.commit()     # end the shared read first: one connection at a time
+                _end_read(state.reader)       # one connection at a time
             session = state.active = self.factory()
             try:
                 yield session

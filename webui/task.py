@@ -4,6 +4,7 @@ task actions (claim, release, reassign 转办, return 退回, comment, mark read
 from __future__ import annotations
 
 import secrets
+from functools import wraps
 from pathlib import Path
 
 import nh3
@@ -56,8 +57,9 @@ def _store_upload(path: str, upload) -> str:
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
-          status: int = 200):
+          status: int = 200, typed: str = ""):
     """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone."""
+    kept = status == 409 and data is not None
     user = current_user()
     page = engine_of(current_app).participation.task_page(task_id, user)
     task, detail = page.task, page.detail
@@ -68,7 +70,21 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),
                            can_act=user.username in task.candidates and task.status == "ready",
-                           kept=status == 409 and bool(task.form), reassign_to=page.holders), status
+                           kept=kept and bool(task.form), typed=typed, reassign_to=page.holders), status
+
+
+def _keeps_input(view):
+    """A task action that loses a race answers 409 on the task page, with the text the person typed."""
+
+    @wraps(view)
+    def wrapper(task_id: str):
+        try:
+            return view(task_id)
+        except (ConcurrentUpdate, InvalidState) as exc:
+            typed = request.form.get("reason") or request.form.get("body") or ""
+            return _page(task_id, message=readable(exc.message), status=409, typed=typed)
+
+    return wrapper
 
 
 @bp.get("/tasks/<task_id>")
@@ -116,6 +132,7 @@ def _back(task_id: str):
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
+@_keeps_input
 def claim(task_id: str):
     """Take the task."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -126,6 +143,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
+@_keeps_input
 def release(task_id: str):
     """Give the task back to everyone with its role."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -136,6 +154,7 @@ def release(task_id: str):
 
 @bp.post("/tasks/<task_id>/reassign")
 @login_required
+@_keeps_input
 def reassign(task_id: str):
     """转办 to another person with the role."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -146,6 +165,7 @@ def reassign(task_id: str):
 
 @bp.post("/tasks/<task_id>/return")
 @login_required
+@_keeps_input
 def give_back(task_id: str):
     """退回 with a reason."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -156,6 +176,7 @@ def give_back(task_id: str):
 
 @bp.post("/tasks/<task_id>/extend")
 @login_required
+@_keeps_input
 def extend(task_id: str):
     """申请延期: ask the supervisor for more days, with a reason."""
     days = request.form.get("days", "")
@@ -185,6 +206,7 @@ def mark_read(task_id: str):
 
 @bp.post("/tasks/<task_id>/comment")
 @login_required
+@_keeps_input
 def comment(task_id: str):
     """Comment on the task's instance."""
     engine = engine_of(current_app)

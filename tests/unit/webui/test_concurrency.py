@@ -89,6 +89,23 @@ def test_ten_concurrent_claims_by_two_people_one_is_told_they_have_it(site):
     assert all(r.status_code in {302, 409} for r in responses)
 
 
+def test_the_api_answers_racing_completes_and_claims_with_409_json(site):
+    app, _, task = site
+    engine = app.extensions["xieshang"]
+    tokens = {name: engine.accounts.issue_token(name) for name in ("office", "office2")}
+    clients = [(name, app.test_client()) for name in ("office", "office2") * 5]
+    claims = all_at_once([lambda n=n, c=c: c.post(f"/api/v1/tasks/{task.id}/claim", headers={
+        "Authorization": f"Bearer {tokens[n]}"}) for n, c in clients])
+    assert len({n for (n, _), r in zip(clients, claims, strict=True) if r.status_code == 200}) == 1
+    assert all(r.status_code == 200 or (r.status_code == 409 and r.get_json()["status"] == 409) for r in claims)
+    winner = engine.get_task(task.id).assignee
+    data = {"decision": "accept", "tier": "township", "org_unit": "township_xunchang"}
+    completes = all_at_once([lambda c=c: c.post(f"/api/v1/tasks/{task.id}/complete", json={"data": data}, headers={
+        "Authorization": f"Bearer {tokens[winner]}"}) for _, c in clients])
+    assert sorted(r.status_code for r in completes) == [200] + [409] * 9
+    assert all(r.get_json()["status"] == 409 for r in completes if r.status_code == 409)
+
+
 @pytest.fixture
 def counted(site, monkeypatch):
     """Counts database transactions begun and workflows deserialized while `counted` is read."""
@@ -118,3 +135,15 @@ def test_a_page_is_one_read_transaction_and_one_workflow_load(site, counted, pag
     response = client.get(f"/tasks/{task.id}" if page == "task" else f"/instances/{instance_id}")
     assert response.status_code == 200
     assert counted == {"transactions": 1, "loads": 1}
+
+
+def test_a_return_that_lost_a_race_keeps_its_reason(site):
+    app, _, task = site
+    client, token = signed_in(app, "office")
+    engine = app.extensions["xieshang"]
+    engine.claim_task(task.id, "office")
+    client.get(f"/tasks/{task.id}")
+    engine.complete_task(task.id, {"decision": "accept", "tier": "township", "org_unit": "township_xunchang"},
+                         "office")                          # meanwhile, in another tab
+    response = client.post(f"/tasks/{task.id}/return", data={"csrf_token": token, "reason": "材料不全，请补充"})
+    assert response.status_code == 409 and "材料不全，请补充" in response.get_data(as_text=True)
