@@ -28,8 +28,6 @@ from .specs import load_bundle
 from .uow import STALE_MESSAGE, Transactions
 from .views import Deployed, EventView, InstanceView, TaskView
 
-__all__ = ["STALE_MESSAGE", "Engine"]
-
 
 class Engine:
     """Every command runs in its own transaction: it commits on success and changes nothing on error."""
