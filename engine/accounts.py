@@ -62,8 +62,9 @@ class OrgUnitView:
 class Accounts:
     """Sign-in, tokens and directory administration; `unit_of_work` comes from the engine service."""
 
-    def __init__(self, unit_of_work, clock):
+    def __init__(self, unit_of_work, clock, reading=None):
         self._uow: Callable[[], AbstractContextManager[Session]] = unit_of_work
+        self._read: Callable[[], AbstractContextManager[Session]] = reading or unit_of_work
         self.clock = clock
 
     # --- sign-in --------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ class Accounts:
 
     def user(self, username: str) -> UserView:
         """One user by username."""
-        with self._uow() as session:
+        with self._read() as session:
             return _view(session, _user(session, username))
 
     def issue_token(self, username: str, label: str = "api") -> str:
@@ -108,7 +109,7 @@ class Accounts:
     # --- directory queries ----------------------------------------------------------------------
     def org_units(self, kind: str | None = None) -> list[OrgUnitView]:
         """Org units (of one kind, if given), by code."""
-        with self._uow() as session:
+        with self._read() as session:
             parents = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
             query = select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.code)
             if kind:
@@ -118,7 +119,7 @@ class Accounts:
 
     def users(self, search: str = "", page: int = 1, per_page: int = 50) -> tuple[list[UserView], int]:
         """Users whose username or name contains `search`; (page of users, total)."""
-        with self._uow() as session:
+        with self._read() as session:
             query = select(User)
             if search:
                 like = f"%{search}%"
@@ -129,12 +130,8 @@ class Accounts:
 
     def holders(self, role: str, org_unit: str) -> list[UserView]:
         """People holding a role in an org unit (for people pickers and reassignment)."""
-        with self._uow() as session:
-            rows = session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                   .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
-                                   .where(Membership.role == role, OrgUnit.code == org_unit, User.active)
-                                   .order_by(User.username))
-            return [_view(session, u) for u in rows]
+        with self._read() as session:
+            return holders(session, role, org_unit)
 
     def eligible(self, role: str, org_unit: str | None) -> list[tuple[str, str]]:
         """(username, display name) of those who may act as `role` in `org_unit` (members: also units below it)."""
@@ -254,6 +251,15 @@ class Accounts:
                                    .join(User, User.id == Membership.user_id).where(User.active)
                                    .group_by(OrgUnit.code))
             return dict(rows.all())
+
+
+def holders(session: Session, role: str, org_unit: str) -> list[UserView]:
+    """Active people holding a role in an org unit, by username."""
+    rows = session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                           .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+                           .where(Membership.role == role, OrgUnit.code == org_unit, User.active)
+                           .order_by(User.username))
+    return [_view(session, u) for u in rows]
 
 
 def _digest(token: str) -> str:

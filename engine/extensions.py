@@ -40,6 +40,14 @@ def _view(request: ExtensionRequest, deadline: Deadline) -> ExtensionView:
                          deadline.due_at)
 
 
+def of_instance(session, instance_id: int) -> list[ExtensionView]:
+    """Every extension request of an instance, newest first."""
+    rows = session.execute(select(ExtensionRequest, Deadline)
+                           .join(Deadline, Deadline.id == ExtensionRequest.deadline_id)
+                           .where(ExtensionRequest.instance_id == instance_id).order_by(ExtensionRequest.id.desc()))
+    return [_view(r, d) for r, d in rows.all()]
+
+
 def may_decide(user: UserView, instance: ProcessInstance) -> bool:
     """Supervisors of the instance's org unit, and the county's supervisors, decide extensions."""
     return user.has_role("supervisor", instance.org_unit_code) or user.has_role("supervisor", "county")
@@ -122,11 +130,8 @@ class Extensions:
 
     def for_instance(self, instance_id: int) -> list[ExtensionView]:
         """Every extension request of an instance, newest first."""
-        with self.engine.unit_of_work() as session:
-            rows = session.execute(select(ExtensionRequest, Deadline).join(
-                Deadline, Deadline.id == ExtensionRequest.deadline_id)
-                .where(ExtensionRequest.instance_id == instance_id).order_by(ExtensionRequest.id.desc())).all()
-            return [_view(r, d) for r, d in rows]
+        with self.engine.reading() as session:
+            return of_instance(session, instance_id)
 
     def _open_deadline(self, session, human: HumanTask) -> Deadline:
         rows = session.scalars(select(Deadline).where(Deadline.instance_id == human.instance_id,

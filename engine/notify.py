@@ -404,7 +404,7 @@ class NotificationCentre:
 
     def unread_count(self, username: str) -> int:
         """How many of the person's notifications are unread."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.username == username, Notification.read_at.is_(None))) or 0
 
@@ -414,7 +414,7 @@ class NotificationCentre:
         query = select(Notification).where(Notification.username == username)
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return [notification_view(n) for n in session.scalars(
                 query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset))]
 
@@ -431,12 +431,12 @@ class NotificationCentre:
         query = select(OutboxMessage)
         if status:
             query = query.where(OutboxMessage.status == status)
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return [outbox_view(r) for r in session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))]
 
     def outbox_counts(self) -> dict[str, int]:
         """Rows per status."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
             return dict(rows.all())
 

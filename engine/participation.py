@@ -1,21 +1,20 @@
 """What participants do around tasks: inbox, drafts, comments, read marks, returns (退回), public intake,
-and the instance page's details — each checked against who may see or act."""
+and the task and instance pages (built in engine/pages.py) — each checked against who may see or act."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, or_, select
 
-from . import access, inbox, runtime
+from . import access, inbox, pages
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .forms import nul_free
 from .hooks import guarded
-from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
-from .views import InstanceSummary
+from .models import Consultation, HumanTask, IntakeItem, ProcessInstance
+from .queries import task_view
+from .views import InstanceSummary, TaskView
 
 MAX_COMMENT = 2000
 
@@ -28,55 +27,6 @@ class IntakeReceipt:
     tracking_code: str
 
 
-@dataclass(frozen=True)
-class CommentView:
-    """A comment as shown beside a form or on an instance page."""
-
-    author: str
-    kind: str
-    body: str
-    task_id: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SuggestionView:
-    """A suggestion with its answer so far."""
-
-    number: int
-    text: str
-    department: str
-    department_name: str
-    adoption: str | None
-    reason: str | None
-    measures: str | None
-    promised_date: str | None
-    answer_round: int
-    satisfaction: str | None
-
-
-@dataclass(frozen=True)
-class InstanceDetail:
-    """Everything the instance page shows."""
-
-    instance: object
-    title: str | None
-    topic: str | None
-    tracking_code: str | None
-    org_unit_name: str | None
-    plan: dict | None
-    report_title: str | None
-    instruction: str | None
-    published_at: datetime | None
-    suggestions: tuple[SuggestionView, ...]
-    tasks: tuple
-    comments: tuple[CommentView, ...]
-    bpmn_xml: str
-    markers: dict
-    people: dict      # username → display name, for everyone named on the page
-    org_names: dict   # org unit code → name
-
-
 class Participation:
     """Participant-facing commands and queries, on top of the engine service."""
 
@@ -85,7 +35,7 @@ class Participation:
 
     def inbox(self, user: UserView, **filters) -> inbox.InboxPage:
         """One page of one inbox tab."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return inbox.inbox(session, user, self.engine.clock.now(), **filters)
 
     def submit_intake(self, data: dict, process_id: str = "consultation") -> IntakeReceipt:
@@ -97,7 +47,7 @@ class Participation:
 
     def track(self, code: str):
         """What anyone holding a tracking code may see, from the process that issued the code; None when unknown."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             for hooks in self.engine.hooks:
                 if hooks.public_view is not None:
                     found = guarded(hooks.process_id, "public_view", hooks.public_view, session, code)
@@ -116,7 +66,7 @@ class Participation:
 
     def draft(self, task_id: str, user: UserView) -> dict | None:
         """The person's saved draft, if any."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return inbox.draft_of(session, task_id, user.username)
 
     def comment(self, instance_id: int, user: UserView, body: str, task_id: str | None = None) -> None:
@@ -141,9 +91,7 @@ class Participation:
         if not reason or not nul_free(reason):
             raise ValidationFailed({"reason": ["请填写退回理由 (a reason is required)"]})
         with self.engine.unit_of_work() as session:
-            human = self._task(session, task_id)
-            if human.status != "ready":
-                raise InvalidState("任务已办结，不能退回 (task is not open)")
+            human = self.engine._locked_task(session, task_id)      # decided under the instance's lock
             if human.assignee != user.username:
                 raise PermissionDenied("只有承办人可以退回此任务 (only the assignee may return it)")
             human.assignee = None
@@ -154,62 +102,34 @@ class Participation:
             self.engine._audit(session, human.instance_id, "task_returned", user.username, task_id,
                                {"reason": reason[:200]})
 
-    def task_for(self, task_id: str, user: UserView):
+    def task_for(self, task_id: str, user: UserView) -> TaskView:
         """A task the person may see (its instance is visible to them), as a TaskView."""
-        with self.engine.unit_of_work() as session:
-            human = self._task(session, task_id)
-            self.require_view(session, user, human.instance_id)
-        return self.engine.get_task(task_id)
+        with self.engine.reading() as session:
+            return task_view(session, self.engine.cache, pages.visible_task(session, user, task_id))
 
     def can_act(self, task_id: str, user: UserView) -> bool:
         """Whether the person may complete the task now."""
         view = self.engine.get_task(task_id)
         return view.status == "ready" and user.username in view.candidates
 
-    def instance_detail(self, instance_id: int, user: UserView) -> InstanceDetail:
+    def instance_detail(self, instance_id: int, user: UserView) -> pages.InstanceDetail:
         """The instance page's content, for a person who may see it."""
-        with self.engine.unit_of_work() as session:
-            self.require_view(session, user, instance_id)
-            row = session.get(ProcessInstance, instance_id)
-            version = session.get(ProcessVersion, row.version_id)
-            parsed, workflow = self.engine._load(row)
-            record = session.scalar(select(Consultation).where(Consultation.instance_id == instance_id))
-            tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
-                                          .order_by(HumanTask.created_at)))
-            markers = _markers(workflow, tasks, self.engine.clock.now())
-            names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-            suggestions = ()
-            code = None
-            if record is not None:
-                suggestions = tuple(_suggestion(s, names) for s in session.scalars(
-                    select(Suggestion).where(Suggestion.consultation_id == record.id).order_by(Suggestion.number)))
-                code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
-            bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
-            comment_rows = inbox.comments(session, instance_id)
-            view = self.engine.show_instance(instance_id)
-            planned = (record.plan or {}).get("researchers", []) if record is not None else []
-            named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
-                {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(planned)
-            people = dict(session.execute(select(User.username, User.display_name)
-                                          .where(User.username.in_([n for n in named if n]))).all())
-        return InstanceDetail(
-            view, record.title if record else None, record.topic if record else None, code,
-            names.get(row.org_unit_code), record.plan if record else None, record.report_title if record else None,
-            record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
-            tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
-            people, names)
+        with self.engine.reading() as session:
+            return pages.instance_detail(self.engine, session, user, instance_id)
+
+    def task_page(self, task_id: str, user: UserView) -> pages.TaskPage:
+        """The task page's content, for a person who may see the task's instance."""
+        with self.engine.reading() as session:
+            return pages.task_page(self.engine, session, user, task_id)
 
     def instances(self, user: UserView, **filters) -> InstancePage:
         """A page of the instances the person may see."""
-        with self.engine.unit_of_work() as session:
+        with self.engine.reading() as session:
             return list_instances(session, user, **filters)
 
     def require_view(self, session, user: UserView, instance_id: int) -> None:
         """Raise NotFound/PermissionDenied unless the person may see the instance."""
-        if session.get(ProcessInstance, instance_id) is None:
-            raise NotFound(f"没有实例 {instance_id} (no such instance)")
-        if not access.can_view_instance(session, user, instance_id):
-            raise PermissionDenied("您无权查看此协商事项 (you may not see this instance)")
+        pages.visible_instance(session, user, instance_id)
 
     def _task(self, session, task_id: str) -> HumanTask:
         human = session.get(HumanTask, task_id)
@@ -221,27 +141,6 @@ class Participation:
         if human.status != "ready":
             raise InvalidState("任务已办结 (task is not open)")
         self.engine._require_candidate(session, human, user.username)
-
-
-def _markers(workflow, tasks, now: datetime) -> dict:
-    done, current = set(), set()
-    for task in workflow.get_tasks():
-        spec_id = getattr(task.task_spec, "bpmn_id", None)
-        if not spec_id:
-            continue
-        if task.has_state(TaskState.COMPLETED):
-            done.add(spec_id)
-        elif task.has_state(runtime.ACTIVE):
-            current.add(spec_id)
-    overdue = {t.task_spec for t in tasks if t.status == "ready" and t.due_at and t.due_at < now}
-    return {"done": sorted(done - current), "current": sorted(current - overdue), "overdue": sorted(overdue)}
-
-
-def _suggestion(row: Suggestion, names: dict) -> SuggestionView:
-    department = names.get(row.department_code, row.department_code)
-    return SuggestionView(row.number, row.text, row.department_code, department, row.adoption, row.reason, row.measures,
-                          row.promised_date.isoformat() if row.promised_date else None, row.answer_round,
-                          row.satisfaction)
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,15 @@ def find_task(workflow: BpmnWorkflow, task_id: str):
         return None
 
 
+def item_of(workflow: BpmnWorkflow, task_id: str) -> dict:
+    """For a multi-instance task, the item it works on (e.g. {"suggestion": {...}}); else {}."""
+    task = find_task(workflow, task_id)
+    item = getattr(getattr(task.parent, "task_spec", None), "input_item", None) if task else None
+    if item is None or item.bpmn_id not in task.data:
+        return {}
+    return {item.bpmn_id: task.data[item.bpmn_id]}
+
+
 def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
     """Earliest absolute time of any timer the workflow waits for (subprocesses included)."""
     times = [TimerEventDefinition.parse_time_or_duration(event.value) for event in workflow.waiting_events()

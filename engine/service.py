@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignments, deadlines, directory, failures, notify, projection, runtime, specs, versions
+from . import assignments, deadlines, directory, failures, notify, projection, queries, runtime, specs, versions
 from .accounts import Accounts
 from .clock import Clock, FrozenClock, SystemClock
 from .db import make_engine, make_session_factory
@@ -29,9 +28,8 @@ from .participation import Participation
 from .serialization import state_serializer
 from .settings import Settings
 from .specs import load_bundle
+from .uow import STALE_MESSAGE, Transactions
 from .views import Deployed, EventView, InstanceView, TaskView
-
-STALE_MESSAGE = "该事项已被他人更新，请刷新后重试 (the instance was changed by someone else; reload and try again)"
 
 
 class Engine:
@@ -43,10 +41,11 @@ class Engine:
     def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None,
                  hooks: HookRegistry | None = None):
         self.sessions = sessions
+        self.transactions = Transactions(sessions)
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
         self.hooks = hooks if hooks is not None else HookRegistry()     # none: every process runs plainly
-        self.accounts = Accounts(self.unit_of_work, self.clock)
+        self.accounts = Accounts(self.unit_of_work, self.clock, self.reading)
         self.participation = Participation(self)
         self.extensions = Extensions(self)
 
@@ -57,21 +56,17 @@ class Engine:
 
         return cls(make_session_factory(make_engine(settings.database_url)), clock, hooks=standard_hooks())
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """A session that commits when the block succeeds and rolls back otherwise."""
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except StaleDataError:
-            session.rollback()
-            raise ConcurrentUpdate(STALE_MESSAGE) from None
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def unit_of_work(self) -> AbstractContextManager[Session]:
+        """A session that commits when the block succeeds and rolls back otherwise; a nested block joins it."""
+        return self.transactions.write()
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A session for queries; inside `scope()` every read shares one transaction."""
+        return self.transactions.read()
+
+    def scope(self) -> AbstractContextManager[None]:
+        """One request's worth of work: its reads share one session and transaction, one connection at a time."""
+        return self.transactions.scope()
 
     # --- process versions -------------------------------------------------------------------------
     def validate(self, paths: Iterable[str | Path]) -> list[Problem]:
@@ -167,7 +162,7 @@ class Engine:
     def claim_task(self, task_id: str, actor: str) -> None:
         """Take a task: it becomes assigned to `actor`, who must be a candidate."""
         with self.unit_of_work() as session:
-            human = self._open_task(session, task_id)
+            human = self._locked_task(session, task_id)     # decided under the instance's lock
             if human.assignee and human.assignee != actor:
                 raise InvalidState(f"任务已由 {human.assignee} 认领 (already claimed by {human.assignee})")
             self._require_candidate(session, human, actor)
@@ -178,7 +173,7 @@ class Engine:
     def release_task(self, task_id: str, actor: str) -> None:
         """Give a claimed task back to everyone with its role."""
         with self.unit_of_work() as session:
-            human = self._open_task(session, task_id)
+            human = self._locked_task(session, task_id)
             if human.assignee != actor and not self._is_manager(session, human, actor):
                 raise PermissionDenied(f"{actor} 未认领此任务，不能释放 (only the assignee may release it)")
             if not human.role:
@@ -191,7 +186,7 @@ class Engine:
     def reassign_task(self, task_id: str, to_user: str, actor: str) -> None:
         """Hand a task (转办) to another person who holds its role in its org unit."""
         with self.unit_of_work() as session:
-            human = self._open_task(session, task_id)
+            human = self._locked_task(session, task_id)
             if human.assignee != actor and not self._is_manager(session, human, actor):
                 raise PermissionDenied(f"{actor} 无权转办此任务 (only the assignee or a supervisor may reassign)")
             if not human.role and not directory.is_active(session, to_user):
@@ -342,45 +337,32 @@ class Engine:
     # --- queries ----------------------------------------------------------------------------------
     def list_tasks(self, actor: str | None = None, instance_id: int | None = None) -> list[TaskView]:
         """Ready tasks (those `actor` may act on, if given), soonest due first."""
-        from .queries import list_tasks
-
-        with self.unit_of_work() as session:
-            return list_tasks(session, self.cache, actor, instance_id)
+        with self.reading() as session:
+            return queries.list_tasks(session, self.cache, actor, instance_id)
 
     def get_task(self, task_id: str) -> TaskView:
         """One task by id."""
-        from .queries import task_view
-
-        with self.unit_of_work() as session:
+        with self.reading() as session:
             human = session.get(HumanTask, task_id)
             if human is None:
                 raise NotFound(f"没有任务 {task_id} (no such task)")
-            return task_view(session, self.cache, human)
+            return queries.task_view(session, self.cache, human)
 
     def task_item(self, task_id: str) -> dict:
         """For a multi-instance task, the item it works on (e.g. {"suggestion": {...}}); else {}."""
-        with self.unit_of_work() as session:
+        with self.reading() as session:
             human = session.get(HumanTask, task_id)
             if human is None:
                 raise NotFound(f"没有任务 {task_id} (no such task)")
             _, workflow = self._load(self._instance(session, human.instance_id))
-        task = runtime.find_task(workflow, task_id)
-        item = getattr(getattr(task.parent, "task_spec", None), "input_item", None) if task else None
-        if item is None or item.bpmn_id not in task.data:
-            return {}
-        return {item.bpmn_id: task.data[item.bpmn_id]}
+        return runtime.item_of(workflow, task_id)
 
     def show_instance(self, instance_id: int) -> InstanceView:
         """An instance with its current data and audit events."""
-        with self.unit_of_work() as session:
+        with self.reading() as session:
             row = self._instance(session, instance_id)
-            parsed, workflow = self._load(row)
-            events = tuple(EventView(e.kind, e.at, e.actor, e.task_id, e.detail) for e in session.scalars(
-                select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id)))
-            version = session.get(ProcessVersion, row.version_id)
-            return InstanceView(row.id, row.process_id, version.content_hash[:12], row.status, row.step, row.tier,
-                                row.org_unit_code, runtime.instance_data(workflow), events, row.next_timer_at,
-                                row.revision, row.error)
+            _, workflow = self._load(row)
+            return self._instance_view(session, row, workflow)
 
     # --- internals --------------------------------------------------------------------------------
     def _instance(self, session: Session, instance_id: int) -> ProcessInstance:
@@ -388,6 +370,15 @@ class Engine:
         if row is None:
             raise NotFound(f"没有实例 {instance_id} (no such instance)")
         return row
+
+    def _instance_view(self, session: Session, row: ProcessInstance, workflow) -> InstanceView:
+        """An instance row and its loaded workflow as a view, with its audit events."""
+        events = tuple(EventView(e.kind, e.at, e.actor, e.task_id, e.detail) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id)))
+        version = session.get(ProcessVersion, row.version_id)
+        return InstanceView(row.id, row.process_id, version.content_hash[:12], row.status, row.step, row.tier,
+                            row.org_unit_code, runtime.instance_data(workflow), events, row.next_timer_at,
+                            row.revision, row.error)
 
     def _open_task(self, session: Session, task_id: str) -> HumanTask:
         human = session.get(HumanTask, task_id)
@@ -397,6 +388,21 @@ class Engine:
             raise InvalidState(f"任务 {human.name} 已{'办结' if human.status == 'completed' else '取消'} "
                                f"(task is {human.status})")
         return human
+
+    def _locked_task(self, session: Session, task_id: str) -> HumanTask:
+        """An open task read again under its instance's lock, so two people cannot both take it."""
+        human = self._open_task(session, task_id)
+        self._lock(session, human.instance_id)
+        session.refresh(human)
+        return self._open_task(session, task_id)
+
+    def _lock(self, session: Session, instance_id: int) -> int | None:
+        """Lock the instance row (SQLite: take the write lock) and return its revision as committed now."""
+        table = ProcessInstance.__table__
+        with session.no_autoflush:
+            if session.get_bind().dialect.name == "sqlite":
+                session.execute(table.update().values(id=table.c.id).where(table.c.id == instance_id))
+            return session.scalar(select(table.c.revision).where(table.c.id == instance_id).with_for_update())
 
     def _require_candidate(self, session: Session, human: HumanTask, actor: str) -> None:
         """The actor may act on the task now: its assignee, or a holder of its role, still active and still holding
@@ -436,6 +442,8 @@ class Engine:
         return parsed, runtime.attach(workflow)
 
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
+        if self._lock(session, row.id) != row.revision:    # the loser of a race stops here, before writing
+            raise ConcurrentUpdate(STALE_MESSAGE)
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
         row.state = _dumps(workflow)

@@ -8,7 +8,7 @@ import pkgutil
 import secrets
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_babel import lazy_gettext
 
 from engine.service import Engine
@@ -55,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)
+    app.before_request(_open_scope)       # first: signing in and the page share one read transaction
+    app.teardown_request(_close_scope)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
     app.jinja_env.globals["csrf_token"] = security.csrf_token
@@ -64,14 +66,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _open_scope() -> None:
+    """One request, one engine scope: its reads share a session and a transaction, one connection at a time."""
+    g.engine_scope = engine_of(current_app).scope()
+    g.engine_scope.__enter__()
+
+
+def _close_scope(_error) -> None:
+    scope = g.pop("engine_scope", None)
+    if scope is not None:
+        scope.__exit__(None, None, None)
+
+
 NAV = [("inbox.index", lazy_gettext("待办"), None), ("instances.index", lazy_gettext("协商事项"), None),
        ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), "admin")]
 
 
 def _nav_items(app: Flask):
     """The navigation entries the signed-in person may use, for the ones this app has."""
-    from flask import g
-
     def items():
         user = g.get("user")
         return [(endpoint, str(label)) for endpoint, label, role in NAV

@@ -26,12 +26,11 @@ def index():
 @login_required
 def detail(instance_id: int):
     """The instance page."""
-    engine = engine_of(current_app)
-    detail = engine.participation.instance_detail(instance_id, current_user())
+    detail = engine_of(current_app).participation.instance_detail(instance_id, current_user())
     row = detail.instance
     deciding = current_user().has_role("supervisor", row.org_unit) or current_user().has_role("supervisor", "county")
     return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
-                           extensions=engine.extensions.for_instance(instance_id))
+                           extensions=detail.extensions)
 
 
 @bp.post("/instances/<int:instance_id>/comment")

@@ -26,7 +26,7 @@ def home():
 def index():
     """The overview page."""
     engine = engine_of(current_app)
-    with engine.unit_of_work() as session:
+    with engine.reading() as session:
         summary = overview(session, engine.clock.now(), current_user())
     return render_template("overview/index.html", summary=summary)
 
@@ -35,6 +35,6 @@ def index():
 def healthz():
     """Liveness and database reachability."""
     engine = engine_of(current_app)
-    with engine.unit_of_work() as session:
+    with engine.reading() as session:
         summary = overview(session, engine.clock.now())
     return jsonify(status="ok", instances=sum(summary.instances_by_status.values()))

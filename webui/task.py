@@ -4,6 +4,7 @@ task actions (claim, release, reassign 转办, return 退回, comment, mark read
 from __future__ import annotations
 
 import secrets
+from functools import wraps
 from pathlib import Path
 
 import nh3
@@ -31,10 +32,10 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(nh3.clean(_markdown.render(text or ""))) if text else Markup("")
 
 
-def _context(task) -> FieldContext:
+def _context(page) -> FieldContext:
     """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
     units below it); org-unit pickers offer the platform units."""
-    accounts = engine_of(current_app).accounts
+    task, accounts = page.task, engine_of(current_app).accounts
     roles = people_fields(task.form, task.ui)
     offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
     people = {path: offered[role] for path, role in roles.items()}
@@ -52,18 +53,21 @@ def _store_upload(path: str, upload) -> str:
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
-          status: int = 200):
-    engine, user = engine_of(current_app), current_user()
-    task = engine.participation.task_for(task_id, user)
-    detail = engine.participation.instance_detail(task.instance_id, user)
+          status: int = 200, typed: str = ""):
+    """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone."""
+    kept = status == 409 and data is not None
+    user = current_user()
+    page = engine_of(current_app).participation.task_page(task_id, user)
+    task, detail = page.task, page.detail
     if data is None:
-        data = engine.participation.draft(task_id, user) or {k: v for k, v in detail.instance.data.items()
-                                                               if k in (task.form or {}).get("properties", {})}
-    form_html = render_form(task.form, task.ui, data, errors or {}, _context(task)) if task.form else Markup("")
+        fields = (task.form or {}).get("properties", {})
+        data = page.draft or {k: v for k, v in detail.instance.data.items() if k in fields}
+    form_html = render_form(task.form, task.ui, data, errors or {}, _context(page)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
-                           item=engine.task_item(task_id),
-                           instructions=render_markdown(task.instructions), can_act=user.username in task.candidates
-                           and task.status == "ready", reassign_to=_reassign_choices(task, user)), status
+                           item=page.item, instructions=render_markdown(task.instructions),
+                           can_act=user.username in task.candidates and task.status == "ready",
+                           kept=kept and bool(task.form), typed=typed,
+                           reassign_to=_reassign_choices(task, user)), status
 
 
 def _reassign_choices(task, user) -> list[tuple[str, str]]:
@@ -75,6 +79,20 @@ def _reassign_choices(task, user) -> list[tuple[str, str]]:
     if not task.org_unit or task.assignee != user.username:
         return []
     return accounts.eligible(task.role, task.org_unit)
+
+
+def _keeps_input(view):
+    """A task action that loses a race answers 409 on the task page, with the text the person typed."""
+
+    @wraps(view)
+    def wrapper(task_id: str):
+        try:
+            return view(task_id)
+        except (ConcurrentUpdate, InvalidState) as exc:
+            typed = request.form.get("reason") or request.form.get("body") or ""
+            return _page(task_id, message=readable(exc.message), status=409, typed=typed)
+
+    return wrapper
 
 
 @bp.get("/tasks/<task_id>")
@@ -97,11 +115,11 @@ def submit(task_id: str):
     action = row_action(request.form)
     if action is not None:
         return _page(task_id, apply_row_action(task.form or {}, data, action))
-    if request.form.get("action") == "draft":
-        engine.participation.save_draft(task_id, user, data)
-        return _page(task_id, data, message=_("草稿已保存。"))
     revision = request.form.get("revision", "")
     try:
+        if request.form.get("action") == "draft":
+            engine.participation.save_draft(task_id, user, data)
+            return _page(task_id, data, message=_("草稿已保存。"))
         engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
     except ValidationFailed as exc:
         return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
@@ -128,6 +146,7 @@ def _back(task_id: str):
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
+@_keeps_input
 def claim(task_id: str):
     """Take the task."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -138,6 +157,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
+@_keeps_input
 def release(task_id: str):
     """Give the task back to everyone with its role."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -148,6 +168,7 @@ def release(task_id: str):
 
 @bp.post("/tasks/<task_id>/reassign")
 @login_required
+@_keeps_input
 def reassign(task_id: str):
     """转办 to another person with the role."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -158,6 +179,7 @@ def reassign(task_id: str):
 
 @bp.post("/tasks/<task_id>/return")
 @login_required
+@_keeps_input
 def give_back(task_id: str):
     """退回 with a reason."""
     engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
@@ -168,6 +190,7 @@ def give_back(task_id: str):
 
 @bp.post("/tasks/<task_id>/extend")
 @login_required
+@_keeps_input
 def extend(task_id: str):
     """申请延期: ask the supervisor for more days, with a reason."""
     days = request.form.get("days", "")
@@ -197,6 +220,7 @@ def mark_read(task_id: str):
 
 @bp.post("/tasks/<task_id>/comment")
 @login_required
+@_keeps_input
 def comment(task_id: str):
     """Comment on the task's instance."""
     engine = engine_of(current_app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -215,7 +216,8 @@ def test_interleaved_writers_the_second_save_is_refused(mini, monkeypatch):
     real_run = runtime.run
 
     def run_with_a_rival(workflow, clock, on_task=None):
-        mini.claim_task(task.id, "office2")           # a second person's transaction commits meanwhile
+        with ThreadPoolExecutor(1) as rival:          # a second person's transaction commits meanwhile
+            rival.submit(mini.claim_task, task.id, "office2").result()
         return real_run(workflow, clock, on_task)
 
     monkeypatch.setattr(runtime, "run", run_with_a_rival)

@@ -1,0 +1,168 @@
+"""Page queries: everything one page shows, read in one transaction with one workflow load, from the session
+they are given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import access, accounts, extensions, inbox, runtime
+from .accounts import UserView
+from .errors import NotFound, PermissionDenied
+from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
+from .queries import task_view
+from .views import TaskView
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A comment as shown beside a form or on an instance page."""
+
+    author: str
+    kind: str
+    body: str
+    task_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggestion with its answer so far."""
+
+    number: int
+    text: str
+    department: str
+    department_name: str
+    adoption: str | None
+    reason: str | None
+    measures: str | None
+    promised_date: str | None
+    answer_round: int
+    satisfaction: str | None
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    """Everything the instance page shows."""
+
+    instance: object
+    title: str | None
+    topic: str | None
+    tracking_code: str | None
+    org_unit_name: str | None
+    plan: dict | None
+    report_title: str | None
+    instruction: str | None
+    published_at: datetime | None
+    suggestions: tuple[SuggestionView, ...]
+    tasks: tuple
+    comments: tuple[CommentView, ...]
+    bpmn_xml: str
+    markers: dict
+    people: dict      # username → display name, for everyone named on the page
+    org_names: dict   # org unit code → name
+    extensions: tuple = ()
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """Everything the task page shows."""
+
+    task: TaskView
+    detail: InstanceDetail
+    draft: dict | None
+    item: dict            # the multi-instance item the task works on, e.g. {"suggestion": {...}}
+    members: tuple        # people pickers offer the members of the instance's org unit
+    holders: tuple        # who holds the task's role there (转办 targets)
+
+
+def visible_instance(session: Session, user: UserView, instance_id: int) -> ProcessInstance:
+    """The instance, unless it does not exist (NotFound) or the person may not see it (PermissionDenied)."""
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"没有实例 {instance_id} (no such instance)")
+    if not access.can_view_instance(session, user, instance_id):
+        raise PermissionDenied("您无权查看此协商事项 (you may not see this instance)")
+    return row
+
+
+def visible_task(session: Session, user: UserView, task_id: str) -> HumanTask:
+    """The task, if the person may see its instance."""
+    human = session.get(HumanTask, task_id)
+    if human is None:
+        raise NotFound(f"没有任务 {task_id} (no such task)")
+    visible_instance(session, user, human.instance_id)
+    return human
+
+
+def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPage:
+    """The task page: the task, its instance's details and the person's draft, with one workflow load."""
+    human = visible_task(session, user, task_id)
+    task = task_view(session, engine.cache, human)
+    row = session.get(ProcessInstance, human.instance_id)
+    _, workflow = engine._load(row)
+    members = accounts.holders(session, "member", task.org_unit) if task.org_unit else []
+    holders = accounts.holders(session, task.role, task.org_unit) if task.role and task.org_unit else []
+    return TaskPage(task, _detail(engine, session, row, workflow), inbox.draft_of(session, task_id, user.username),
+                    runtime.item_of(workflow, task_id), tuple(members), tuple(holders))
+
+
+def instance_detail(engine, session: Session, user: UserView, instance_id: int) -> InstanceDetail:
+    """The instance page, for a person who may see it, with one workflow load."""
+    row = visible_instance(session, user, instance_id)
+    _, workflow = engine._load(row)
+    return _detail(engine, session, row, workflow)
+
+
+def _detail(engine, session: Session, row: ProcessInstance, workflow) -> InstanceDetail:
+    version = session.get(ProcessVersion, row.version_id)
+    record = session.scalar(select(Consultation).where(Consultation.instance_id == row.id))
+    tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
+                                  .order_by(HumanTask.created_at)))
+    markers = _markers(workflow, tasks, engine.clock.now())
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    suggestions = ()
+    code = None
+    if record is not None:
+        suggestions = tuple(_suggestion(s, names) for s in session.scalars(
+            select(Suggestion).where(Suggestion.consultation_id == record.id).order_by(Suggestion.number)))
+        code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
+    bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
+    comment_rows = inbox.comments(session, row.id)
+    view = engine._instance_view(session, row, workflow)
+    planned = (record.plan or {}).get("researchers", []) if record is not None else []
+    named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
+        {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(planned)
+    people = dict(session.execute(select(User.username, User.display_name)
+                                  .where(User.username.in_([n for n in named if n]))).all())
+    return InstanceDetail(
+        view, record.title if record else None, record.topic if record else None, code,
+        names.get(row.org_unit_code), record.plan if record else None, record.report_title if record else None,
+        record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
+        tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
+        people, names, tuple(extensions.of_instance(session, row.id)))
+
+
+def _markers(workflow, tasks, now: datetime) -> dict:
+    done, current = set(), set()
+    for task in workflow.get_tasks():
+        spec_id = getattr(task.task_spec, "bpmn_id", None)
+        if not spec_id:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            done.add(spec_id)
+        elif task.has_state(runtime.ACTIVE):
+            current.add(spec_id)
+    overdue = {t.task_spec for t in tasks if t.status == "ready" and t.due_at and t.due_at < now}
+    return {"done": sorted(done - current), "current": sorted(current - overdue), "overdue": sorted(overdue)}
+
+
+def _suggestion(row: Suggestion, names: dict) -> SuggestionView:
+    department = names.get(row.department_code, row.department_code)
+    return SuggestionView(row.number, row.text, row.department_code, department, row.adoption, row.reason, row.measures,
+                          row.promised_date.isoformat() if row.promised_date else None, row.answer_round,
+                          row.satisfaction)
