@@ -125,7 +125,7 @@ SCENARIOS = {
     "declined": Scenario("declined", decline=True),
     "township": Scenario("township"),
     "village_not_adopted": Scenario("village", scope="village", township="township_luodu", adoption="not_adopted",
-                                    suggestions=(("修缮村道", "dept_transport"),)),
+                                    researchers=("m011", "m024"), suggestions=(("修缮村道", "dept_transport"),)),
     "committee": Scenario("committee", scope="multi_township", category="agriculture", adoption="partly",
                           researchers=("m003", "m008")),     # members of committee_agriculture
     "county": Scenario("county", scope="county", category="economy", topic_rejections=1, plan_revisions=1,
