@@ -81,7 +81,7 @@ class Engine(Sweeping):
             parsed = self.cache.parse(load_bundle(paths))
         except SpecInvalid as exc:
             return exc.problems, []
-        return [], specs.notices(parsed)
+        return [], specs.notices(parsed, directory.ROLES)
 
     def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
         """Deploy the bundle at `paths`; identical content returns the existing version."""
