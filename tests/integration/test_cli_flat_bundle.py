@@ -14,7 +14,8 @@ from tests.conftest import DATA
 from tests.integration.test_cli_process import START, XIESHANG
 
 ANSWERS = {"survey": {"report": "走访了 12 户村民"}, "prepare": {"materials": "议程、签到表"}}
-NOTICES = {"spiffarena_flat": ["survey", "prepare", "decide"], "spiffarena_flat_lanes": ["Lane_0vx3k2a", "Lane_1r8m4pq"]}
+NOTICES = {"spiffarena_flat": ["survey", "prepare", "decide"],
+           "spiffarena_flat_lanes": ["Lane_0vx3k2a", "Lane_1r8m4pq"]}
 
 
 @pytest.fixture
