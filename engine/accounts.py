@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .directory import eligible, hash_password, verify_password
+from .directory import ROLES, eligible, hash_password, verify_password
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .forms import nul_free
 from .models import ApiToken, Membership, OrgUnit, User
 
-ROLES = ("admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member", "department")
 ORG_KINDS = ("county", "committee", "sector", "township", "village", "department")
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")
 CODE = re.compile(r"^[a-z0-9_]{2,64}$")

@@ -19,6 +19,8 @@ from .models import Membership, OrgUnit, User
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 # CPPCC membership counts upwards: a member on a township's or a sector group's roster is a member of the county
 # CPPCC too. Staff roles (organizer, platform lead, supervisor …) belong to their own unit only.
+# Every role a person can hold; a diagram's lane that maps to another role reaches nobody.
+ROLES = ("admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member", "department")
 INHERITED_ROLES = frozenset({"member"})
 # The kinds of org unit that host each platform tier (分层分流).
 TIER_KINDS = {"county": ("county",), "committee": ("committee", "sector"), "township": ("township",)}

@@ -9,6 +9,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .directory import ROLES
 from .hooks import PLAIN_SCOPE, Scope
 from .models import Deadline, HumanTask, ProcessInstance
 from .runtime import evaluate, find_task, ready_user_tasks
@@ -22,12 +23,12 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
     tier, org_unit = scope
     org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else org_unit
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
-    if info is not None and info.to_starter:
+    if info is not None and info.to_starter(ROLES):
         assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=info.step if info else None,
-        lane=task.task_spec.lane, role=info.role if info else None,
+        lane=task.task_spec.lane, role=info.acting_role(ROLES) if info else None,
         org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)

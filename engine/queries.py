@@ -36,7 +36,8 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
             lane=row.lane, role=row.role, org_unit=row.org_unit_code, tier=row.tier, candidates=candidates,
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
             form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui,
-            due_basis=bases.get((row.instance_id, row.step)), to_starter=bool(info and info.to_starter)))
+            due_basis=bases.get((row.instance_id, row.step)),
+            to_starter=bool(info and info.to_starter(directory.ROLES))))
     return views
 
 

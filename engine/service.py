@@ -27,7 +27,7 @@ from .settings import Settings
 from .specs import load_bundle
 from .sweeping import Sweeping
 from .uow import STALE_MESSAGE, Transactions
-from .views import Deployed, EventView, InstanceView, TaskView
+from .views import Deployed, EventView, InstanceView, StartableProcess, TaskView
 
 
 class Engine(Sweeping):
@@ -81,7 +81,7 @@ class Engine(Sweeping):
             parsed = self.cache.parse(load_bundle(paths))
         except SpecInvalid as exc:
             return exc.problems, []
-        return [], specs.notices(parsed)
+        return [], specs.notices(parsed, directory.ROLES)
 
     def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
         """Deploy the bundle at `paths`; identical content returns the existing version."""
@@ -99,9 +99,7 @@ class Engine(Sweeping):
         with self.unit_of_work() as session:
             version = versions.latest(session, process_id)
             parsed = self.cache.for_version(version)
-            start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
-            schema = parsed.form(start_id)[0] if start_id else None
-            clean = clean_submission(schema, data)
+            clean = clean_submission(versions.start_form(parsed)[0], data)
             workflow = runtime.new_workflow(parsed, clean)
             now = self.clock.now()
             row = ProcessInstance(version_id=version.id, process_id=process_id, status="running", state="",
@@ -125,6 +123,22 @@ class Engine(Sweeping):
             row.status = "cancelled"
             self._audit(session, row.id, "instance_cancelled", actor, None, {"reason": reason})
             self._save(session, row, parsed, workflow, runtime.Advance(), actor, status="cancelled")
+
+    def startable_processes(self) -> list[StartableProcess]:
+        """Every deployed process at its latest version, with its start form (any signed-in person may start one)."""
+        with self.reading() as session:
+            return [self._startable(v) for v in versions.latest_versions(session)]
+
+    def startable_process(self, process_id: str) -> StartableProcess:
+        """One deployed process at its latest version, with its start form; NotFound when none is deployed."""
+        with self.reading() as session:
+            return self._startable(versions.latest(session, process_id))
+
+    def _startable(self, version: ProcessVersion) -> StartableProcess:
+        parsed = self.cache.for_version(version)
+        schema, ui = versions.start_form(parsed)
+        return StartableProcess(version.process_id, parsed.spec.description or version.process_id,
+                                version.content_hash[:12], schema, ui)
 
     # --- human tasks ------------------------------------------------------------------------------
     def complete_task(self, task_id: str, data: dict, actor: str, revision: int | None = None) -> int:

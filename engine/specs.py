@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -103,6 +103,7 @@ class ElementInfo:
     properties: dict[str, str] = field(default_factory=dict)
     instructions: str | None = None
     scope: str | None = None     # the element that declares this node's step: its deadline applies here
+    lane_name: str | None = None
 
     @property
     def role(self) -> str | None:
@@ -113,10 +114,15 @@ class ElementInfo:
             return self.lane_id[len("lane_"):]
         return self.lane_id
 
-    @property
-    def to_starter(self) -> bool:
-        """A user task with no lane, no role and no named assignee goes to the person who started the instance."""
-        return self.tag == "userTask" and self.role is None and not self.properties.get("assignee")
+    def acting_role(self, known: Collection[str]) -> str | None:
+        """The role that acts here, if `known` (the directory's roles) has it; a lane drawn elsewhere (SpiffArena,
+        Camunda: `Lane_0abc` "Reviewer") maps to a role nobody can hold, so it counts as no lane."""
+        role = self.role
+        return role if role is None or "role" in self.properties or role in known else None
+
+    def to_starter(self, known: Collection[str]) -> bool:
+        """A user task with no role `known` to act and no named assignee goes to the person who started it."""
+        return self.tag == "userTask" and self.acting_role(known) is None and not self.properties.get("assignee")
 
     @property
     def step(self) -> int | None:
@@ -163,6 +169,7 @@ def read_elements(root: etree._Element, filename: str) -> dict[str, ElementInfo]
             elements[node_id] = ElementInfo(
                 id=node_id, tag=_local(node.tag), name=node.get("name"), file=filename, line=node.sourceline,
                 lane_id=lane.get("id") if lane is not None else None, properties=props,
+                lane_name=lane.get("name") if lane is not None else None,
                 instructions=instructions.text if instructions is not None else None, scope=scope)
     return elements
 
@@ -384,7 +391,24 @@ STARTER_NOTICE = ("提示：不在任何泳道且未指定角色，将由发起�
                   "(notice: no lane and no role; this task goes to the person who started the instance)")
 
 
-def notices(parsed: ParsedBundle) -> list[Problem]:
-    """Non-blocking remarks on a valid bundle: each user task that will go to the instance's starter."""
-    found = [info for info in parsed.elements.values() if info.to_starter]
-    return [Problem(i.file, i.line, i.id, STARTER_NOTICE) for i in sorted(found, key=lambda i: (i.file, i.line or 0))]
+def lane_notice(info: ElementInfo) -> str:
+    """The notice for a lane whose role the directory does not know."""
+    lane = info.lane_name or info.lane_id
+    return (f"提示：泳道 {lane} 对应的角色 {info.role} 在名录中不存在，任务将由发起人办理 "
+            f"(notice: lane {lane} maps to role {info.role}, which the directory does not know; its tasks go to the "
+            "person who started the instance)")
+
+
+def notices(parsed: ParsedBundle, known: Collection[str]) -> list[Problem]:
+    """Non-blocking remarks on a valid bundle: each user task that will go to the instance's starter (one notice per
+    lane whose role `known`, the directory's roles, lacks)."""
+    found = sorted((info for info in parsed.elements.values() if info.to_starter(known)),
+                   key=lambda i: (i.file, i.line or 0))
+    out, lanes = [], set()
+    for info in found:
+        if info.role is None:
+            out.append(Problem(info.file, info.line, info.id, STARTER_NOTICE))
+        elif info.lane_id not in lanes:
+            lanes.add(info.lane_id)
+            out.append(Problem(info.file, info.line, info.lane_id, lane_notice(info)))
+    return out

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import datetime
 from threading import Lock
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound, Problem, SpecInvalid
@@ -87,3 +87,17 @@ def latest(session: Session, process_id: str) -> ProcessVersion:
     if version is None:
         raise NotFound(f"no deployed process {process_id!r}")
     return version
+
+
+def latest_versions(session: Session) -> list[ProcessVersion]:
+    """The most recently deployed version of every process, by process id."""
+    newest = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
+    return list(session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(newest))
+                                .order_by(ProcessVersion.process_id)))
+
+
+def start_form(parsed: ParsedBundle) -> tuple[dict | None, dict | None]:
+    """(JSON schema, UI schema) of the form on the process's start event; Nones when it has none."""
+    start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
+    schema, ui, _ = parsed.form(start_id) if start_id else (None, None, None)
+    return schema, ui

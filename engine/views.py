@@ -121,3 +121,14 @@ class Overview(_AsDict):
     open_tasks: int
     overdue_tasks: int
     recent: tuple[InstanceSummary, ...]
+
+
+@dataclass(frozen=True)
+class StartableProcess(_AsDict):
+    """A deployed process a person may start: its latest version, its name and its start form (if any)."""
+
+    process_id: str
+    name: str
+    version: str
+    form: dict | None = None
+    ui: dict | None = None

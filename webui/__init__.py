@@ -78,7 +78,8 @@ def _close_scope(_error) -> None:
         scope.__exit__(None, None, None)
 
 
-NAV = [("inbox.index", lazy_gettext("待办"), None), ("instances.index", lazy_gettext("协商事项"), None),
+NAV = [("inbox.index", lazy_gettext("待办"), None), ("start.index", lazy_gettext("发起流程"), None),
+       ("instances.index", lazy_gettext("协商事项"), None),
        ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), "admin")]
 
 

@@ -43,7 +43,7 @@ def _context(page) -> FieldContext:
     return FieldContext(people=people, files={}, units=units)
 
 
-def _store_upload(path: str, upload) -> str:
+def store_upload(path: str, upload) -> str:
     """Uploads live outside the web root, under the instance folder, with a random name."""
     folder = Path(current_app.config["UPLOAD_PATH"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def submit(task_id: str):
     engine, user = engine_of(current_app), current_user()
     task = engine.participation.task_for(task_id, user)
     try:
-        data = parse_form(task.form or {}, task.ui, request.form, request.files, _store_upload)
+        data = parse_form(task.form or {}, task.ui, request.form, request.files, store_upload)
     except UploadRejected as exc:
         return _page(task_id, exc.data, exc.errors, status=422)
     action = row_action(request.form)

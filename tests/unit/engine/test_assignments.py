@@ -198,3 +198,18 @@ def test_a_deactivated_researcher_cannot_complete_their_research(people):
     people.accounts.update_user(ADMIN, task.assignee, active=False)
     with pytest.raises(PermissionDenied):
         people.complete_task(task.id, scenario.answer("research", {}), task.assignee)
+
+
+# --- a lane drawn in another modeller (SpiffArena, Camunda) ---------------------------------------------------
+
+def test_a_lane_whose_role_nobody_can_hold_acts_like_no_lane(people):
+    people.deploy([DATA / "spiffarena_flat_lanes"], actor="owner")
+    instance_id = people.start_instance("field_survey", {}, actor="m001")
+    tasks = people.list_tasks(instance_id=instance_id)
+    assert {(t.lane, t.role, t.to_starter, t.candidates) for t in tasks} == {("Fieldworker", None, True, ("m001",))}
+    prepare = next(t for t in tasks if t.task_spec == "prepare")
+    people.reassign_task(prepare.id, "m002", "admin")          # an admin may hand it on, as for a lane-less task
+    people.complete_task(prepare.id, {"materials": "议程"}, "m002")
+    problems, notices = people.review([DATA / "spiffarena_flat_lanes"])
+    assert problems == [] and [n.element_id for n in notices] == ["Lane_0vx3k2a", "Lane_1r8m4pq"]
+    assert notices[1].message.startswith("提示：泳道 Reviewer 对应的角色 Lane_1r8m4pq 在名录中不存在")

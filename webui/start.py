@@ -1,0 +1,71 @@
+"""Start new (发起): the deployed processes a signed-in person may start, each with its start form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from engine.assignments import people_fields
+from engine.errors import ValidationFailed
+
+from . import engine_of
+from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
+from .security import current_user, login_required
+from .task import PLATFORM_KINDS, store_upload
+
+bp = Blueprint("start", __name__, template_folder="templates")
+
+
+@bp.get("/start")
+@login_required
+def index():
+    """Every deployed process at its latest version."""
+    return render_template("start/index.html", processes=engine_of(current_app).startable_processes())
+
+
+def _context(process) -> FieldContext:
+    """People pickers offer the county's holders of the field's role (members by default); units: the platforms."""
+    accounts = engine_of(current_app).accounts
+    people = {path: accounts.eligible(role or "member", "county")
+              for path, role in people_fields(process.form, process.ui).items()}
+    units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
+    return FieldContext(people=people, files={}, units=units)
+
+
+def _page(process, data: dict | None = None, errors: dict | None = None, message: str | None = None,
+          status: int = 200):
+    form_html = render_form(process.form, process.ui, data or {}, errors or {}, _context(process)) \
+        if process.form else Markup("")
+    return render_template("start/form.html", process=process, form_html=form_html, message=message), status
+
+
+@bp.get("/start/<process_id>")
+@login_required
+def form(process_id: str):
+    """The process's start form (just a 发起 button when its start event has none)."""
+    return _page(engine_of(current_app).startable_process(process_id))
+
+
+@bp.post("/start/<process_id>")
+@login_required
+def start(process_id: str):
+    """Start the process; then the person's first task of it, if any, else the instance page."""
+    engine, user = engine_of(current_app), current_user()
+    process = engine.startable_process(process_id)
+    try:
+        data = parse_form(process.form or {}, process.ui, request.form, request.files, store_upload)
+    except UploadRejected as exc:
+        return _page(process, exc.data, exc.errors, status=422)
+    action = row_action(request.form)
+    if action is not None:
+        return _page(process, apply_row_action(process.form or {}, data, action))
+    try:
+        instance_id = engine.start_instance(process_id, data if process.form else {}, user.username)
+    except ValidationFailed as exc:
+        return _page(process, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
+    flash(_("已发起：%(name)s", name=process.name), "success")
+    mine = engine.list_tasks(user.username, instance_id)
+    if mine:
+        return redirect(url_for("task.show", task_id=mine[0].id))
+    return redirect(url_for("instances.detail", instance_id=instance_id))
