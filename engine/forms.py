@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re2
 from referencing.exceptions import Unresolvable
 
 from .errors import ValidationFailed
@@ -55,7 +56,7 @@ def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     try:
         found = list(validator_for(schema).iter_errors(data))
-    except (Unresolvable, RecursionError, ValueError):   # a version deployed before refs/patterns were checked
+    except (Unresolvable, RecursionError, re2.error):   # a version deployed before refs/patterns were checked
         return {"(form)": [BROKEN_SCHEMA]}
     for error in sorted(found, key=lambda e: list(map(str, e.absolute_path))):
         errors.setdefault(_path(error), []).append(_message(error))

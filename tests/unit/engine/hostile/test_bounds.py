@@ -130,6 +130,13 @@ def test_a_recursive_ref_through_the_data_is_allowed(sqlite_service, tmp_path):
     assert sqlite_service.validate([_bundle(tmp_path, schema)]) == []
 
 
+def test_a_version_with_a_backtracking_pattern_is_refused_at_submit():
+    """A version deployed before these checks: the form cannot be used, said plainly, never a 500."""
+    with pytest.raises(ValidationFailed) as refused:
+        clean_submission(_form(title={"type": "string", "pattern": "^(?=a)a$"}), {"title": "a"})
+    assert refused.value.field_errors == {"(form)": [BROKEN_SCHEMA]}
+
+
 def test_a_version_with_a_remote_ref_is_never_fetched_at_submit(probe):
     """A version deployed before these checks: a clear refusal, no request, no 500."""
     base, hits = probe
