@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from jsonschema import Draft202012Validator, FormatChecker
+import re2
+from referencing.exceptions import Unresolvable
 
 from .errors import ValidationFailed
+from .formschema import MAX_ITEMS, validator_for
 
-_FORMATS = FormatChecker()
+MAX_SUBMISSION_DEPTH = 32       # containers inside containers in one submission
+MAX_SUBMISSION_VALUES = 10_000  # values in one submission: bounds the validator's work with MAX_ITEMS
+MAX_TEXT = 100_000              # characters in one submitted text
+BROKEN_SCHEMA = "表单定义有误，无法校验，请联系流程管理员 (the form's schema cannot be used; tell the process owner)"
 
 _MESSAGES = {
     "required": "此项为必填项",
@@ -48,11 +53,47 @@ def _message(error) -> str:
 
 def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:
     """Every schema violation in `data`, keyed by field path (`suggestions/0/department`)."""
-    validator = Draft202012Validator(schema, format_checker=_FORMATS)
     errors: dict[str, list[str]] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    try:
+        found = list(validator_for(schema).iter_errors(data))
+    except (Unresolvable, RecursionError, re2.error):   # a version deployed before refs/patterns were checked
+        return {"(form)": [BROKEN_SCHEMA]}
+    for error in sorted(found, key=lambda e: list(map(str, e.absolute_path))):
         errors.setdefault(_path(error), []).append(_message(error))
     return errors
+
+
+class _Size:
+    """Counts a submission's values and reports the first one over a limit, before any schema check runs."""
+
+    def __init__(self):
+        self.values = 0
+
+    def problem(self, value, path: str, depth: int) -> tuple[str, str] | None:
+        self.values += 1
+        if self.values > MAX_SUBMISSION_VALUES:
+            limit = MAX_SUBMISSION_VALUES
+            return "(form)", f"提交的内容太多，最多 {limit} 个值 (more than {limit} values)"
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            return path, f"不能超过 {MAX_TEXT} 个字 (longer than {MAX_TEXT} characters)"
+        if not isinstance(value, dict | list):
+            return None
+        if depth >= MAX_SUBMISSION_DEPTH:
+            return path, f"嵌套超过 {MAX_SUBMISSION_DEPTH} 层 (nested more than {MAX_SUBMISSION_DEPTH} levels deep)"
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            return path, f"最多 {MAX_ITEMS} 项 (at most {MAX_ITEMS} items)"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            found = self.problem(item, f"{path}/{key}" if path else str(key), depth + 1)
+            if found:
+                return found
+        return None
+
+
+def size_errors(data: dict) -> dict[str, list[str]]:
+    """The first value of a submission beyond the size limits (count, text length, nesting, list length)."""
+    found = _Size().problem(data, "", 0)
+    return {found[0] or "(form)": [found[1]]} if found else {}
 
 
 def _has_nul(value) -> bool:
@@ -74,6 +115,9 @@ def clean_submission(schema: dict | None, data) -> dict:
     """Validate `data` against the form and keep only the fields the form declares; raise ValidationFailed."""
     if not isinstance(data, dict):
         raise ValidationFailed({"(form)": ["提交的数据必须是一个对象 (data must be a JSON object)"]})
+    too_big = size_errors(data)
+    if too_big:
+        raise ValidationFailed(too_big)
     bad = sorted(str(k) for k, v in data.items() if _has_nul(k) or _has_nul(v))
     if bad:
         raise ValidationFailed({key: ["不能包含控制字符 (control characters are not allowed)"] for key in bad})

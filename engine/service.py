@@ -25,6 +25,7 @@ from .participation import Participation
 from .serialization import state_serializer
 from .settings import Settings
 from .specs import load_bundle
+from .storable import Unstorable, check_state_size
 from .sweeping import Sweeping
 from .uow import STALE_MESSAGE, Transactions
 from .views import Deployed, EventView, InstanceView, StartableProcess, TaskView
@@ -371,8 +372,12 @@ def _lacks_en(human: HumanTask) -> str:
 
 def _dumps(workflow) -> str:
     """The state as JSON; a value the checks missed is refused here as a script error, never a crash."""
+    element = getattr(getattr(workflow.last_task, "task_spec", None), "bpmn_id", None)
     try:
-        return state_serializer().dumps(workflow)
+        state = state_serializer().dumps(workflow)
+        check_state_size(state)
+    except Unstorable as exc:
+        raise ScriptError(element, f"{runtime.UNSTORABLE}: {exc}") from exc
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-        element = getattr(getattr(workflow.last_task, "task_spec", None), "bpmn_id", None)
         raise ScriptError(element, f"{runtime.UNSTORABLE}: {type(exc).__name__}: {exc}") from exc
+    return state

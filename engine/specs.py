@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import Problem, SpecInvalid
 from .expressions import expression_problems
+from .formschema import FormFileInvalid, load_form, schema_problems, with_item_caps
 from .xmlsafe import UnsafeXml, load_xml
 
 NS = {
@@ -185,6 +185,7 @@ class ParsedBundle:
     elements: dict[str, ElementInfo]
     forms: dict[str, dict]
     decisions: dict[str, object]
+    form_notices: list[Problem] = field(default_factory=list)
 
     def form(self, element_id: str) -> tuple[dict | None, dict | None, str | None]:
         """(JSON schema, UI schema, schema path) of a node's form; Nones when it has none."""
@@ -220,6 +221,7 @@ class _Collector:
 
     def __init__(self):
         self.problems: list[Problem] = []
+        self.notices: list[Problem] = []
 
     def add(self, file, line, element_id, message):
         self.problems.append(Problem(file, line, element_id, message))
@@ -255,12 +257,9 @@ def _form_problems(bundle: Bundle, elements: dict[str, ElementInfo], out: _Colle
                 out.add(info.file, info.line, info.id, f"{key}: form file {path} is missing from the bundle")
                 continue
             try:
-                doc = json.loads(bundle.files[path].decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                out.add(path, None, info.id, "not UTF-8 text; save the file as UTF-8")
-                continue
-            except ValueError as exc:
-                out.add(path, None, info.id, f"not valid JSON: {exc}")
+                doc = load_form(bundle.files[path])
+            except FormFileInvalid as exc:
+                out.add(path, None, info.id, str(exc))
                 continue
             if key == "formJsonSchemaFilename":
                 try:
@@ -268,6 +267,14 @@ def _form_problems(bundle: Bundle, elements: dict[str, ElementInfo], out: _Colle
                 except SchemaError as exc:
                     out.add(path, None, info.id, f"not a valid JSON Schema: {exc.message}")
                     continue
+                if path not in forms:
+                    problems, remarks = schema_problems(doc)
+                    for message in problems:
+                        out.add(path, None, info.id, message)
+                    out.notices.extend(Problem(path, None, info.id, m) for m in remarks)
+                    if problems:
+                        continue
+                doc = with_item_caps(doc)
             forms[path] = doc
     return forms
 
@@ -316,7 +323,7 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
     for process_spec in (spec, *subprocess_specs.values()):
         wire_loops(process_spec)
         wire_triggered_paths(process_spec)
-    return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions)
+    return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions, out.notices)
 
 
 def wire_loops(process_spec) -> None:
@@ -411,4 +418,4 @@ def notices(parsed: ParsedBundle, known: Collection[str]) -> list[Problem]:
         elif info.lane_id not in lanes:
             lanes.add(info.lane_id)
             out.append(Problem(info.file, info.line, info.lane_id, lane_notice(info)))
-    return out
+    return out + parsed.form_notices

@@ -8,7 +8,7 @@ import pkgutil
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext
 
 from engine.service import Engine
@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        MAX_CONTENT_LENGTH=11 * 1024 * 1024, JSON_AS_ASCII=False)
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024, MAX_BODY_WITHOUT_FILES=1024 * 1024, JSON_AS_ASCII=False)
     app.config.from_mapping(test_config or {})
     app.json.ensure_ascii = False     # Chinese stays readable in JSON
     settings = app.config.get("SETTINGS") or Settings.from_env()
@@ -55,7 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)
-    app.before_request(_open_scope)       # first: signing in and the page share one read transaction
+    app.before_request(_cap_body)         # before anything reads the body
+    app.before_request(_open_scope)       # signing in and the page share one read transaction
     app.teardown_request(_close_scope)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
@@ -64,6 +65,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(has_endpoint=lambda name: name in app.view_functions, nav_items=_nav_items(app))
     return app
+
+
+def _cap_body() -> None:
+    """Only a multipart post (files) may use MAX_CONTENT_LENGTH; JSON and plain forms get a smaller cap (413)."""
+    if request.mimetype != "multipart/form-data":
+        request.max_content_length = current_app.config["MAX_BODY_WITHOUT_FILES"]
 
 
 def _open_scope() -> None:

@@ -45,7 +45,7 @@ def status_of(error: EngineError) -> int:
 
 def _titles() -> dict[int, str]:
     return {400: _("请求有误"), 401: _("请先登录"), 403: _("没有权限"), 404: _("找不到该页面或对象"),
-            405: _("不支持该操作"), 409: _("操作冲突"), 413: _("上传的文件太大"), 422: _("提交的内容有误"),
+            405: _("不支持该操作"), 409: _("操作冲突"), 413: _("提交的内容太大"), 422: _("提交的内容有误"),
             429: _("操作过于频繁，请稍后再试"), 500: _("服务器出错了")}
 
 
@@ -80,7 +80,11 @@ def http_error(error: HTTPException):
     message = error.description or ""
     if error.code == 400 and message == "csrf":
         message = _("表单已过期或来源不明，请刷新页面后重新提交。")
-    elif error.code in {403, 404, 405, 413, 429}:
+    elif error.code == 413:
+        limit = request.max_content_length or 0
+        message = (f"提交的内容超过 {limit // 1024} KB 上限，请删减后再提交 "
+                   f"(the request is larger than the limit of {limit // 1024} KB)")
+    elif error.code in {403, 404, 405, 429}:
         message = _titles()[error.code]
     response, status = error_response(error.code or 500, message)
     response = make_response(response, status)
