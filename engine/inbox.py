@@ -35,6 +35,7 @@ class InboxItem:
     at_risk: bool
     read: bool
     escalation_level: int = 0
+    item_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def _item(row: HumanTask, title: str, read_at, now: datetime) -> InboxItem:
         (row.remind_at is not None and row.remind_at <= now) or row.due_at - now <= AT_RISK_WINDOW)
     return InboxItem(row.id, row.instance_id, row.name, title, row.step, row.tier, row.org_unit_code, row.assignee,
                      row.status, row.due_at, row.completed_at, overdue, at_risk, read_at is not None,
-                     row.escalation_level if open_ else 0)
+                     row.escalation_level if open_ else 0, row.item_label)
 
 
 def save_draft(session: Session, task_id: str, username: str, data: dict, now: datetime) -> None:

@@ -101,6 +101,7 @@ class HumanTask(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     task_spec: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
+    item_label: Mapped[str | None] = mapped_column(String(120))    # which item of a multi-instance step, in words
     step: Mapped[int | None] = mapped_column(Integer)
     lane: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str | None] = mapped_column(String(30))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .directory import ROLES
 from .hooks import PLAIN_SCOPE, Scope
-from .models import Deadline, HumanTask, ProcessInstance
+from .models import Deadline, HumanTask, ProcessInstance, User
 from .runtime import evaluate, find_task, ready_user_tasks
 from .specs import ElementInfo, ParsedBundle
 
@@ -27,11 +27,32 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
         assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
-        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, step=info.step if info else None,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, item_label=item_label(task),
+        step=info.step if info else None,
         lane=task.task_spec.lane, role=info.acting_role(ROLES) if info else None,
         org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)
+
+
+LABEL_KEYS = ("title", "name", "text", "label")
+MAX_LABEL = 120
+
+
+def item_label(task) -> str | None:
+    """Which item a multi-instance task works on, in words: the item itself when it is text or a number, else its
+    title/name/text/label. The inbox lists several tasks of one step by it, not as identical rows."""
+    spec = getattr(getattr(task, "parent", None), "task_spec", None)
+    item = getattr(spec, "input_item", None)
+    if item is None or item.bpmn_id not in task.data:
+        return None
+    value = task.data[item.bpmn_id]
+    if isinstance(value, dict):
+        value = next((value[key] for key in LABEL_KEYS if isinstance(value.get(key), str | int)), None)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = " ".join(str(value).split())
+    return text[:MAX_LABEL - 1] + "…" if len(text) > MAX_LABEL else text or None
 
 
 def named_assignee(info: ElementInfo | None) -> bool:
@@ -77,4 +98,14 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         row.completed_at = now
         if done and task_id == completed_task:
             row.completed_by = actor
+    _people_by_name(session, added)
     return added
+
+
+def _people_by_name(session: Session, rows: list[HumanTask]) -> None:
+    """An item that is a username (a researcher) is labelled with the person's display name."""
+    labels = {row.item_label for row in rows if row.item_label}
+    if labels:
+        names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(labels))).all())
+        for row in rows:
+            row.item_label = names.get(row.item_label, row.item_label)

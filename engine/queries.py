@@ -37,7 +37,7 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
             form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui,
             due_basis=bases.get((row.instance_id, row.step)),
-            to_starter=bool(info and info.to_starter(directory.ROLES))))
+            to_starter=bool(info and info.to_starter(directory.ROLES)), item_label=row.item_label))
     return views
 
 

@@ -3,12 +3,16 @@ bundle (lanes or none) started and run to its end through the pages, as a browse
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from engine.models import User
 from tests.conftest import DATA
+from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of
 
 ANSWERS = {"survey": {"report": "走访了 12 户村民"}, "prepare": {"materials": "议程、签到表"}}
@@ -90,3 +94,28 @@ def test_a_flat_bundle_runs_to_its_end_through_the_pages(login, web_engine, fold
     assert "已完成" in page and not _open_tasks(client, instance_id)
     data = web_engine.show_instance(instance_id).data
     assert (data["visits"], data["late"], data["reports"]) == (3, True, [ANSWERS["survey"]["report"]] * 2)
+
+
+def test_the_tasks_of_a_multi_instance_step_say_which_item_each_is_for(client, login, web_engine):
+    web_engine.deploy([DATA / "spiffarena_flat"], actor="owner")
+    instance_id = web_engine.start_instance("field_survey", {}, actor="m001")
+    surveys = [t for t in web_engine.list_tasks(instance_id=instance_id) if t.task_spec == "survey"]
+    assert sorted(t.item_label for t in surveys) == ["东村", "西村"]
+    login("m001")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert inbox.count('class="muted item-label">东村<') == 1 and inbox.count('class="muted item-label">西村<') == 1
+    page = client.get(f"/tasks/{surveys[0].id}").get_data(as_text=True)
+    assert f"· {surveys[0].item_label}</span>" in page
+
+
+def test_research_tasks_are_labelled_with_the_researchers_names(web_engine):
+    scenario = copy.deepcopy(SCENARIOS["township"])
+    instance_id = web_engine.start_instance("consultation", scenario.intake(), actor="m001")
+    for _ in range(4):      # triage, topic, plan, review: then one research task per researcher
+        [task] = web_engine.list_tasks(instance_id=instance_id)
+        data = scenario.answer(task.task_spec, web_engine.show_instance(instance_id).data)
+        web_engine.complete_task(task.id, data, actor=task.candidates[0])
+    with web_engine.unit_of_work() as session:
+        names = dict(session.execute(select(User.username, User.display_name)).all())
+    labels = sorted(t.item_label for t in web_engine.list_tasks(instance_id=instance_id))
+    assert labels == sorted(names[u] for u in scenario.researchers)
