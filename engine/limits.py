@@ -1,0 +1,261 @@
+"""Size and allocation bounds of diagram code: guarded operators, methods and built-ins checked before C-level work."""
+
+from __future__ import annotations
+
+import operator
+import re
+import time
+from contextvars import ContextVar
+from numbers import Number
+
+TICK_LIMIT = 2_000_000        # loop iterations one evaluation may take
+SECONDS_LIMIT = 2.0           # wall time one evaluation may take, checked every 1,000 iterations and on big values
+MAX_INT_BITS = 65_536         # one integer: about 19,700 decimal digits (str() stops at 4,300 anyway)
+MAX_ITEMS = 1_000_000         # one string, list or tuple: characters or elements
+ALLOC_LIMIT = 20_000_000      # items and integer bytes one evaluation may make through guarded work, in all
+_SIZED = (str, bytes, bytearray, list, tuple)
+
+
+class BudgetExceeded(Exception):
+    """A script ran longer than its budget (endless loop) or asked for a value beyond the size bounds."""
+
+
+class Budget:
+    """What one evaluation has used: loop iterations, time, and items made through guarded work."""
+
+    __slots__ = ("ticks", "deadline", "allocated")
+
+    def __init__(self):
+        self.ticks = 0
+        self.allocated = 0
+        self.deadline = time.monotonic() + SECONDS_LIMIT
+
+    def tick(self):
+        self.ticks += 1
+        if self.ticks % 1000 == 0 and (self.ticks > TICK_LIMIT or time.monotonic() > self.deadline):
+            raise BudgetExceeded(f"stopped after {self.ticks} loop iterations (CPU budget exceeded)")
+
+    def charge(self, units: int):
+        self.allocated += units
+        if self.allocated > ALLOC_LIMIT:
+            raise BudgetExceeded(f"累计生成的数据超过 {ALLOC_LIMIT:,} 个单位 (memory budget exceeded: more than "
+                                 f"{ALLOC_LIMIT:,} items made in one evaluation)")
+        if units >= 10_000 and time.monotonic() > self.deadline:
+            raise BudgetExceeded(f"stopped after {self.ticks} loop iterations (CPU budget exceeded)")
+
+
+budget: ContextVar[Budget | None] = ContextVar("xieshang_script_budget", default=None)
+
+
+def tick():
+    """Count one loop iteration or call against the current evaluation's budget."""
+    current = budget.get()
+    if current is not None:
+        current.tick()
+
+
+def _too_big(what: str, size: int, limit: int, unit: str) -> BudgetExceeded:
+    zh = "位的整数" if unit == "bits" else "个元素/字符"
+    return BudgetExceeded(f"{what} 将产生约 {size:,} {zh}，超过上限 {limit:,} (size budget exceeded: {what} would "
+                          f"make about {size:,} {unit}, more than {limit:,})")
+
+
+def _charge(units: int) -> None:
+    current = budget.get()
+    if current is not None:
+        current.charge(units)
+
+
+def _int_result(what: str, bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise _too_big(what, bits, MAX_INT_BITS, "bits")
+    _charge(bits // 8)
+
+
+def _items_result(what: str, length: int) -> None:
+    if length > MAX_ITEMS:
+        raise _too_big(what, length, MAX_ITEMS, "items")
+    _charge(length)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int)     # bool too: True ** n is cheap and bounded like 1 ** n
+
+
+def _power(a, b, what="**"):
+    if _is_int(a) and _is_int(b) and b > 0 and abs(a) > 1:
+        _int_result(what, (abs(a).bit_length() - 1) * b + 1)
+    return a ** b
+
+
+def _repeat(seq, count, what="*"):
+    _items_result(what, len(seq) * max(count, 0))
+    return seq * count
+
+
+def _multiply(a, b, what="*"):
+    if _is_int(a) and _is_int(b):
+        if a and b:
+            _int_result(what, a.bit_length() + b.bit_length())
+    elif isinstance(a, _SIZED) and _is_int(b):
+        return _repeat(a, b, what)
+    elif isinstance(b, _SIZED) and _is_int(a):
+        return _repeat(b, a, what)
+    return a * b
+
+
+def _lshift(a, b, what="<<"):
+    if _is_int(a) and _is_int(b) and a and b > 0:
+        _int_result(what, a.bit_length() + b)
+    return a << b
+
+
+def _add(a, b, what="+"):
+    if isinstance(a, _SIZED) and isinstance(b, _SIZED):
+        _items_result(what, len(a) + len(b))
+    return a + b
+
+
+# `%` formatting and f-string specs: a width or precision is the size of the result.
+_SPEC_NUMBER = re.compile(r"\d+")
+_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
+
+
+def _check_spec(what: str, spec: str) -> None:
+    for number in _SPEC_NUMBER.findall(spec):
+        if len(number) > 7 or int(number) > MAX_ITEMS:
+            raise _too_big(what, int(number) if len(number) < 20 else 10 ** 19, MAX_ITEMS, "items")
+
+
+def _modulo(a, b, what="%"):
+    if isinstance(a, str | bytes):
+        for width, precision in _PERCENT_FIELD.findall(a if isinstance(a, str) else a.decode("latin-1")):
+            if "*" in (width, precision):
+                raise BudgetExceeded("% 格式中不允许使用 * 宽度 (a * width in % formatting is not allowed)")
+            _check_spec(what, f"{width}.{precision}")
+        _items_result(what, len(a) + sum(len(v) for v in (b if isinstance(b, tuple) else (b,))
+                                         if isinstance(v, _SIZED)))
+    return a % b
+
+
+_BINARY = {"**": _power, "*": _multiply, "<<": _lshift, "+": _add, "%": _modulo}
+_PLAIN = {"-": operator.sub, "/": operator.truediv, "//": operator.floordiv, ">>": operator.rshift,
+          "&": operator.and_, "|": operator.or_, "^": operator.xor}
+
+
+def binop(op: str, a, b):
+    """`a op b` after checking the size of its result (the target of the sandbox's operator rewrite)."""
+    return _BINARY[op](a, b)
+
+
+def inplacevar(op: str, x, y):
+    """`x op= y` for names, guarded like `binop`."""
+    name = op[:-1]
+    if name in _BINARY:
+        return _BINARY[name](x, y, op)
+    if name in _PLAIN:
+        return _PLAIN[name](x, y)
+    raise BudgetExceeded(f"{op} is not allowed")
+
+
+def formatted(value, conversion: int, spec: str) -> str:
+    """One f-string field (`{value!r:>10}`) with its width and precision bounded."""
+    if conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    _check_spec("f-string", spec)
+    return format(value, spec)
+
+
+def guarded_pow(base, exponent, modulus=None):
+    """`pow` with the size of its result bounded; three-argument pow bounded by exponent × modulus size."""
+    if modulus is None:
+        return _power(base, exponent, "pow()")
+    if _is_int(exponent) and _is_int(modulus) and exponent.bit_length() * modulus.bit_length() > MAX_INT_BITS * 64:
+        raise _too_big("pow()", exponent.bit_length() * modulus.bit_length(), MAX_INT_BITS * 64, "bits")
+    return pow(base, exponent, modulus)
+
+
+def guarded_sum(items, start=0):
+    """`sum` of numbers only: adding up strings or lists copies them again and again."""
+    if not isinstance(start, Number):
+        raise BudgetExceeded("sum() 只能用于数字 (sum() adds numbers only; use ''.join or a comprehension)")
+    if isinstance(items, _SIZED):
+        _charge(len(items))
+    return sum(items, start)
+
+
+def guarded_sorted(items, *, key=None, reverse=False):
+    """`sorted`, charged for the copy it makes."""
+    result = sorted(items, key=key, reverse=reverse)
+    _items_result("sorted()", len(result))
+    return result
+
+
+def item(obj, key):
+    """`obj[key]`; a slice is a copy and is charged for its length."""
+    if isinstance(key, slice) and isinstance(obj, _SIZED):
+        _items_result("[:]", len(range(*key.indices(len(obj)))))
+    return obj[key]
+
+
+# Methods whose result can be far bigger than their input.
+def _width(method, what):
+    def guarded(width, *args):
+        _items_result(what, width if _is_int(width) else 0)
+        return method(width, *args)
+    return guarded
+
+
+def _replace(text, method):
+    def guarded(old, new, count=-1):
+        found = text.count(old) if count < 0 else min(count, text.count(old))
+        _items_result("replace()", len(text) + found * max(len(new) - len(old), 0))
+        return method(old, new, count)
+    return guarded
+
+
+def _join(separator, method):
+    def guarded(parts):
+        parts = list(parts)
+        _items_result("join()", len(separator) * len(parts) + sum(len(p) for p in parts if isinstance(p, _SIZED)))
+        return method(parts)
+    return guarded
+
+
+def _expandtabs(text, method):
+    def guarded(tabsize=8):
+        _items_result("expandtabs()", len(text) * max(tabsize, 1))
+        return method(tabsize)
+    return guarded
+
+
+def _translate(text, method):
+    def guarded(table):
+        longest = max((len(v) for v in table.values() if isinstance(v, _SIZED)), default=1) \
+            if isinstance(table, dict) else 1
+        _items_result("translate()", len(text) * max(longest, 1))
+        return method(table)
+    return guarded
+
+
+def _extend(target, method):
+    def guarded(items):
+        _items_result("extend()", len(target) + (len(items) if isinstance(items, _SIZED) else 0))
+        return method(items)
+    return guarded
+
+
+def guard_method(obj, name: str, value):
+    """The bounded version of a size-growing method of a string, bytes or list; other attributes as they are."""
+    if isinstance(obj, str | bytes | bytearray):
+        if name in {"ljust", "rjust", "center", "zfill"}:
+            return _width(value, f"{name}()")
+        wrapper = {"replace": _replace, "join": _join, "expandtabs": _expandtabs, "translate": _translate}.get(name)
+        return wrapper(obj, value) if wrapper else value
+    if isinstance(obj, list) and name == "extend":
+        return _extend(obj, value)
+    return value
