@@ -14,6 +14,7 @@ MAX_INT_BITS = 65_536         # one integer: about 19,700 decimal digits (str() 
 MAX_ITEMS = 1_000_000         # one string, list or tuple: characters or elements
 ALLOC_LIMIT = 20_000_000      # items and integer bytes one evaluation may make through guarded work, in all
 _SIZED = (str, bytes, bytearray, list, tuple)
+_SIZED_TYPES = frozenset(_SIZED)     # exact types: cheap, and task data holds only these
 
 
 class BudgetExceeded(Exception):
@@ -79,7 +80,7 @@ def _items_result(what: str, length: int) -> None:
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, int)     # bool too: True ** n is cheap and bounded like 1 ** n
+    return type(value) is int or type(value) is bool     # True ** n is as cheap as 1 ** n
 
 
 def _power(a, b, what="**"):
@@ -97,9 +98,9 @@ def _multiply(a, b, what="*"):
     if _is_int(a) and _is_int(b):
         if a and b:
             _int_result(what, a.bit_length() + b.bit_length())
-    elif isinstance(a, _SIZED) and _is_int(b):
+    elif type(a) in _SIZED_TYPES and _is_int(b):
         return _repeat(a, b, what)
-    elif isinstance(b, _SIZED) and _is_int(a):
+    elif type(b) in _SIZED_TYPES and _is_int(a):
         return _repeat(b, a, what)
     return a * b
 
@@ -111,7 +112,7 @@ def _lshift(a, b, what="<<"):
 
 
 def _add(a, b, what="+"):
-    if isinstance(a, _SIZED) and isinstance(b, _SIZED):
+    if type(a) in _SIZED_TYPES and type(b) in _SIZED_TYPES:
         _items_result(what, len(a) + len(b))
     return a + b
 
@@ -128,7 +129,7 @@ def _check_spec(what: str, spec: str) -> None:
 
 
 def _modulo(a, b, what="%"):
-    if isinstance(a, str | bytes):
+    if type(a) is str or type(a) is bytes:
         for width, precision in _PERCENT_FIELD.findall(a if isinstance(a, str) else a.decode("latin-1")):
             if "*" in (width, precision):
                 raise BudgetExceeded("% 格式中不允许使用 * 宽度 (a * width in % formatting is not allowed)")
@@ -197,7 +198,7 @@ def guarded_sorted(items, *, key=None, reverse=False):
 
 def item(obj, key):
     """`obj[key]`; a slice is a copy and is charged for its length."""
-    if isinstance(key, slice) and isinstance(obj, _SIZED):
+    if type(key) is slice and type(obj) in _SIZED_TYPES:
         _items_result("[:]", len(range(*key.indices(len(obj)))))
     return obj[key]
 
@@ -251,11 +252,12 @@ def _extend(target, method):
 
 def guard_method(obj, name: str, value):
     """The bounded version of a size-growing method of a string, bytes or list; other attributes as they are."""
-    if isinstance(obj, str | bytes | bytearray):
+    kind = type(obj)
+    if kind is str or kind is bytes or kind is bytearray:
         if name in {"ljust", "rjust", "center", "zfill"}:
             return _width(value, f"{name}()")
         wrapper = {"replace": _replace, "join": _join, "expandtabs": _expandtabs, "translate": _translate}.get(name)
         return wrapper(obj, value) if wrapper else value
-    if isinstance(obj, list) and name == "extend":
+    if kind is list and name == "extend":
         return _extend(obj, value)
     return value
