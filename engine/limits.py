@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import time
@@ -85,7 +86,7 @@ def _is_int(value) -> bool:
 
 def _power(a, b, what="**"):
     if _is_int(a) and _is_int(b) and b > 0 and abs(a) > 1:
-        _int_result(what, (abs(a).bit_length() - 1) * b + 1)
+        _int_result(what, int(b * math.log2(abs(a))) + 1)
     return a ** b
 
 
