@@ -135,8 +135,10 @@ def _modulo(a, b, what="%"):
             if "*" in (width, precision):
                 raise BudgetExceeded("% 格式中不允许使用 * 宽度 (a * width in % formatting is not allowed)")
             _check_spec(what, f"{width}.{precision}")
-        _items_result(what, len(a) + sum(len(v) for v in (b if isinstance(b, tuple) else (b,))
-                                         if isinstance(v, _SIZED)))
+        values = b if type(b) is tuple else (b,)
+        for value in values:
+            text_size(value, what)
+        _items_result(what, len(a) + sum(len(v) for v in values if isinstance(v, _SIZED)))
     return a % b
 
 
@@ -160,16 +162,70 @@ def inplacevar(op: str, x, y):
     raise BudgetExceeded(f"{op} is not allowed")
 
 
+_CONTAINERS = frozenset({list, tuple, set, frozenset, dict})
+
+
+def text_size(value, what: str) -> None:
+    """Refuse turning `value` into text when that text would pass MAX_ITEMS (a container can hold one big string many
+    times over); the walk stops as soon as it knows, so it is bounded too."""
+    if type(value) not in _CONTAINERS:
+        return
+    size, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bytes:
+            size += len(item) + 2
+        elif kind in _CONTAINERS:
+            size += 2 + 2 * len(item)
+            if size <= MAX_ITEMS:
+                stack.extend(item.items() if kind is dict else item)
+        elif kind is int:
+            size += item.bit_length() // 3 + 1
+        else:
+            size += 8
+        if size > MAX_ITEMS:
+            raise _too_big(what, size, MAX_ITEMS, "items")
+    _charge(size)
+
+
 def formatted(value, conversion: int, spec: str) -> str:
-    """One f-string field (`{value!r:>10}`) with its width and precision bounded."""
+    """One f-string field (`{value!r:>10}`) with its width, precision and text bounded."""
+    text_size(value, "f-string")
     if conversion == ord("r"):
         value = repr(value)
     elif conversion == ord("s"):
         value = str(value)
     elif conversion == ord("a"):
         value = ascii(value)
-    _check_spec("f-string", spec)
+    if spec:
+        _check_spec("f-string", spec)
     return format(value, spec)
+
+
+class _TextMeta(type):
+    """`str` for diagram code: the same type to isinstance and attribute access; calling it checks the text's size."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, str)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, str)
+
+    def __call__(cls, *args, **kwargs):
+        if args:
+            text_size(args[0], "str()")
+        return str(*args, **kwargs)
+
+
+class GuardedStr(metaclass=_TextMeta):
+    """The `str` built-in of diagram code (see _TextMeta); attribute access is mapped to `str` by the getattr guard."""
+
+
+def guarded_repr(value) -> str:
+    """`repr` with the size of its text bounded."""
+    text_size(value, "repr()")
+    return repr(value)
 
 
 def guarded_pow(base, exponent, modulus=None):

@@ -88,10 +88,9 @@ class _GuardedPolicy(_BudgetPolicy):
 
     def visit_FormattedValue(self, node):
         node = super().visit_FormattedValue(node)
-        if node.format_spec is None:
-            return node
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
         call = ast.Call(func=ast.Name("_format_", ast.Load()),
-                        args=[node.value, ast.Constant(node.conversion), node.format_spec], keywords=[])
+                        args=[node.value, ast.Constant(node.conversion), spec], keywords=[])
         field = ast.FormattedValue(value=ast.copy_location(call, node), conversion=-1, format_spec=None)
         return ast.fix_missing_locations(ast.copy_location(field, node))
 
@@ -180,6 +179,8 @@ _BUILTINS["set"] = set
 
 def _guarded_getattr(obj, name, default=None):
     """RestrictedPython's getattr, with size-growing string and list methods bounded."""
+    if obj is limits.GuardedStr:
+        obj = str       # `str.format` is refused as before; `str.upper` is str's own
     return limits.guard_method(obj, name, safer_getattr(obj, name, default))
 
 
@@ -193,7 +194,7 @@ BASE_GLOBALS = {
     **PLAIN_GLOBALS, "_getattr_": _guarded_getattr, "_getitem_": limits.item, "_inplacevar_": limits.inplacevar,
     "_binop_": limits.binop, "_format_": limits.formatted,
     "__builtins__": {**_BUILTINS, "pow": limits.guarded_pow, "sum": limits.guarded_sum,
-                     "sorted": limits.guarded_sorted},
+                     "sorted": limits.guarded_sorted, "str": limits.GuardedStr, "repr": limits.guarded_repr},
 }
 _RESERVED = set(BASE_GLOBALS) | set(HELPERS)
 

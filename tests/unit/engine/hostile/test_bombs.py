@@ -125,3 +125,19 @@ def test_a_bomb_in_a_multi_instance_cardinality_is_stopped(bomb, sqlite_service,
     assert time.monotonic() - started < 3
     assert refused.value.element_id == "each" and "budget exceeded" in str(refused.value)
     assert (dump(sqlite_service), counts(sqlite_service)) == before
+
+
+TEXT_BOMBS = {   # one big string referred to many times: small to build, huge as text
+    "str-of-shared": "s = 'a' * 10 ** 5\nn = len(str([s] * 10))",
+    "fstring-of-shared": "s = 'a' * 10 ** 5\nn = len(f'{[s] * 10}')",
+    "percent-of-shared": "s = 'a' * 10 ** 5\nn = len('%s' % ([s] * 10,))",
+    "repr-nested": "row = [0] * 900\nn = len(repr([row] * 900))",
+}
+
+
+@pytest.mark.parametrize("name", list(TEXT_BOMBS))
+def test_text_of_a_container_is_bounded(name):
+    from engine.scripting import BudgetExceeded, RestrictedEnvironment
+
+    with pytest.raises(BudgetExceeded, match="size budget exceeded"):
+        RestrictedEnvironment().execute(TEXT_BOMBS[name], {})
