@@ -142,9 +142,15 @@ def _modulo(a, b, what="%"):
     return a % b
 
 
-_BINARY = {"**": _power, "*": _multiply, "<<": _lshift, "+": _add, "%": _modulo}
+def _union(a, b, what="|"):
+    if type(a) in _CONTAINERS and type(b) in _CONTAINERS:
+        _items_result(what, len(a) + len(b))
+    return a | b
+
+
+_BINARY = {"**": _power, "*": _multiply, "<<": _lshift, "+": _add, "%": _modulo, "|": _union}
 _PLAIN = {"-": operator.sub, "/": operator.truediv, "//": operator.floordiv, ">>": operator.rshift,
-          "&": operator.and_, "|": operator.or_, "^": operator.xor}
+          "&": operator.and_, "^": operator.xor}
 
 
 def binop(op: str, a, b):
@@ -203,23 +209,30 @@ def formatted(value, conversion: int, spec: str) -> str:
     return format(value, spec)
 
 
-class _TextMeta(type):
-    """`str` for diagram code: the same type to isinstance and attribute access; calling it checks the text's size."""
+class BuiltinMeta(type):
+    """A built-in type for diagram code: the same type to isinstance; calling it checks and charges the copy."""
 
     def __instancecheck__(cls, obj):
-        return isinstance(obj, str)
+        return isinstance(obj, cls.base)
 
     def __subclasscheck__(cls, sub):
-        return issubclass(sub, str)
+        return issubclass(sub, cls.base)
 
     def __call__(cls, *args, **kwargs):
         if args:
-            text_size(args[0], "str()")
-        return str(*args, **kwargs)
+            if cls.base is str:
+                text_size(args[0], "str()")
+            elif type(args[0]) in _SIZED_TYPES or type(args[0]) in _CONTAINERS:
+                _items_result(f"{cls.base.__name__}()", len(args[0]))
+        return cls.base(*args, **kwargs)
 
 
-class GuardedStr(metaclass=_TextMeta):
-    """The `str` built-in of diagram code (see _TextMeta); attribute access is mapped to `str` by the getattr guard."""
+def _builtin(base: type) -> type:
+    return BuiltinMeta(f"guarded_{base.__name__}", (), {"base": base, "__doc__": f"`{base.__name__}`, guarded."})
+
+
+GUARDED_TYPES = {base.__name__: _builtin(base) for base in (str, list, tuple, set, dict)}
+UNGUARDED = {guarded: guarded.base for guarded in GUARDED_TYPES.values()}   # attribute access goes to the real type
 
 
 def guarded_repr(value) -> str:
@@ -307,14 +320,25 @@ def _extend(target, method):
     return guarded
 
 
+def _charged(size: int, method):
+    def guarded(*args, **kwargs):
+        _charge(size)
+        return method(*args, **kwargs)
+    return guarded
+
+
 def guard_method(obj, name: str, value):
-    """The bounded version of a size-growing method of a string, bytes or list; other attributes as they are."""
+    """The bounded version of a size-growing method of a string, bytes or list; a method of a big value is charged
+    for a copy of it on each call (upper, split, copy …); other attributes as they are."""
     kind = type(obj)
     if kind is str or kind is bytes or kind is bytearray:
         if name in {"ljust", "rjust", "center", "zfill"}:
             return _width(value, f"{name}()")
         wrapper = {"replace": _replace, "join": _join, "expandtabs": _expandtabs, "translate": _translate}.get(name)
-        return wrapper(obj, value) if wrapper else value
-    if kind is list and name == "extend":
+        if wrapper:
+            return wrapper(obj, value)
+    elif kind is list and name == "extend":
         return _extend(obj, value)
-    return value
+    elif kind not in _CONTAINERS:
+        return value
+    return _charged(len(obj), value) if len(obj) > 1000 and callable(value) else value

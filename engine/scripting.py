@@ -71,7 +71,7 @@ class _BudgetPolicy(RestrictingNodeTransformer):
         return node
 
 
-_GUARDED_OPS = {ast.Pow: "**", ast.Mult: "*", ast.LShift: "<<", ast.Add: "+", ast.Mod: "%"}
+_GUARDED_OPS = {ast.Pow: "**", ast.Mult: "*", ast.LShift: "<<", ast.Add: "+", ast.Mod: "%", ast.BitOr: "|"}
 
 
 class _GuardedPolicy(_BudgetPolicy):
@@ -179,8 +179,7 @@ _BUILTINS["set"] = set
 
 def _guarded_getattr(obj, name, default=None):
     """RestrictedPython's getattr, with size-growing string and list methods bounded."""
-    if obj is limits.GuardedStr:
-        obj = str       # `str.format` is refused as before; `str.upper` is str's own
+    obj = limits.UNGUARDED.get(obj, obj) if type(obj) is limits.BuiltinMeta else obj   # `str.format` stays refused
     return limits.guard_method(obj, name, safer_getattr(obj, name, default))
 
 
@@ -194,7 +193,7 @@ BASE_GLOBALS = {
     **PLAIN_GLOBALS, "_getattr_": _guarded_getattr, "_getitem_": limits.item, "_inplacevar_": limits.inplacevar,
     "_binop_": limits.binop, "_format_": limits.formatted,
     "__builtins__": {**_BUILTINS, "pow": limits.guarded_pow, "sum": limits.guarded_sum,
-                     "sorted": limits.guarded_sorted, "str": limits.GuardedStr, "repr": limits.guarded_repr},
+                     "sorted": limits.guarded_sorted, "repr": limits.guarded_repr, **limits.GUARDED_TYPES},
 }
 _RESERVED = set(BASE_GLOBALS) | set(HELPERS)
 

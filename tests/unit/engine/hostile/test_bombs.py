@@ -62,6 +62,13 @@ GROWTH = {   # each step is legal; together they would take gigabytes, so the al
     "augmented": "s = 'ab'\nfor i in range(60):\n    s *= 2\ngreeting = 'hello'",
     "replace-doubling": "s = 'a'\nfor i in range(60):\n    s = s.replace('a', 'aa')\ngreeting = 'hello'",
     "extend-doubling": "s = [0]\nfor i in range(60):\n    s.extend(s)\ngreeting = 'hello'",
+    "list-copies-kept": "big = [0] * 900000\nkept = []\nfor i in range(999):\n    kept.append(list(big))\n"
+                        "greeting = 'hello'",
+    "split-copies-kept": "big = 'a b ' * 200000\nkept = []\nfor i in range(999):\n    kept.append(big.split())\n"
+                         "greeting = 'hello'",
+    "set-unions-kept": "big = set(range(999))\nkept = []\nfor i in range(999):\n    for j in range(999):\n"
+                       "        kept.append(big | big)\n"
+                       "greeting = 'hello'",
     "sum-of-lists": "greeting = 'hello' if sum([[0] * 1000] * 1000, []) else 'x'",
 }
 
@@ -78,6 +85,9 @@ ORDINARY = {   # what diagrams really do keeps working under the guards
                 {"n": "ababab000423.14a, b.."}),
     "lists": ("n = sorted([3, 1] * 2)[1:3] + [0] * 2\nn.extend([9])\nm = sum(n)", {"n": [1, 3, 0, 0, 9], "m": 13}),
     "augmented": ("n = 3\nn **= 2\nn *= 2\nn <<= 1\nn %= 7\nn += 1\nn -= 1\nn //= 2", {"n": 0}),
+    "builtin-types": ("n = [isinstance('a', str), isinstance([], list), str.upper('a'), list('ab'), dict(a=1), "
+                      "sorted(set([2, 1])), tuple([1]), {1} | {2}, dict.fromkeys(['k'])]",
+                      {"n": [True, True, "A", ["a", "b"], {"a": 1}, [1, 2], (1,), {1, 2}, {"k": None}]}),
     "big-but-bounded": ("n = len(str(3 ** 8000)) + pow(3, 10 ** 6, 1000)", {"n": 3817 + 1}),
 }
 
