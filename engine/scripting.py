@@ -1,10 +1,9 @@
-"""Scripts and expressions from diagrams run under RestrictedPython with a CPU budget and vetted helpers."""
+"""Scripts and expressions from diagrams run under RestrictedPython with CPU and size budgets and vetted helpers."""
 
 from __future__ import annotations
 
 import ast
 import json
-import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, timedelta
@@ -29,40 +28,15 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import limits
 from .clock import SystemClock, _current
-
-TICK_LIMIT = 2_000_000        # loop iterations one evaluation may take
-SECONDS_LIMIT = 2.0           # wall time one evaluation may take, checked every 1,000 iterations
+from .limits import SECONDS_LIMIT, TICK_LIMIT, BudgetExceeded  # noqa: F401 - part of this module's interface
+from .limits import budget as _budget
+from .limits import tick as _tick
 
 
 class SandboxViolation(Exception):
     """Code refused by the sandbox at compile time (not a SyntaxError: Spiff reads SyntaxError.lineno)."""
-
-
-class BudgetExceeded(Exception):
-    """A script ran longer than its budget (endless loop)."""
-
-
-class _Budget:
-    __slots__ = ("ticks", "deadline")
-
-    def __init__(self):
-        self.ticks = 0
-        self.deadline = time.monotonic() + SECONDS_LIMIT
-
-    def tick(self):
-        self.ticks += 1
-        if self.ticks % 1000 == 0 and (self.ticks > TICK_LIMIT or time.monotonic() > self.deadline):
-            raise BudgetExceeded(f"stopped after {self.ticks} loop iterations (CPU budget exceeded)")
-
-
-_budget: ContextVar[_Budget | None] = ContextVar("xieshang_script_budget", default=None)
-
-
-def _tick():
-    budget = _budget.get()
-    if budget is not None:
-        budget.tick()
 
 
 def _counted_iter(obj):
@@ -97,6 +71,43 @@ class _BudgetPolicy(RestrictingNodeTransformer):
         return node
 
 
+_GUARDED_OPS = {ast.Pow: "**", ast.Mult: "*", ast.LShift: "<<", ast.Add: "+", ast.Mod: "%", ast.BitOr: "|"}
+
+
+class _GuardedPolicy(_BudgetPolicy):
+    """The budget policy, and operators and f-string fields that can make huge values checked before they run."""
+
+    def visit_BinOp(self, node):
+        node = super().visit_BinOp(node)
+        symbol = _GUARDED_OPS.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right],
+                        keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_FormattedValue(self, node):
+        node = super().visit_FormattedValue(node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = ast.Call(func=ast.Name("_format_", ast.Load()),
+                        args=[node.value, ast.Constant(node.conversion), spec], keywords=[])
+        field = ast.FormattedValue(value=ast.copy_location(call, node), conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(field, node))
+
+
+_size_guards: ContextVar[bool] = ContextVar("xieshang_size_guards", default=True)
+
+
+def without_size_guards():
+    """Switch the size guards off in this context (the benchmark's baseline only); returns the token to reset."""
+    return _size_guards.set(False)
+
+
+def reset_size_guards(token) -> None:
+    """Undo `without_size_guards`."""
+    _size_guards.reset(token)
+
+
 def _tick_call() -> ast.Call:
     return ast.Call(func=ast.Name("_tick_", ast.Load()), args=[], keywords=[])
 
@@ -108,19 +119,20 @@ def _tick_first(node):
     return node
 
 
-@lru_cache(maxsize=8192)
 def compile_exec(source: str):
     """Compile a script under the sandbox policy or raise SandboxViolation."""
-    result = compile_restricted_exec(source, policy=_BudgetPolicy)
-    if result.errors:
-        raise SandboxViolation("; ".join(result.errors))
-    return result.code
+    return _compiled(source, "exec", _size_guards.get())
+
+
+def compile_eval(source: str):
+    """Compile an expression under the sandbox policy or raise SandboxViolation."""
+    return _compiled(source.strip(), "eval", _size_guards.get())
 
 
 @lru_cache(maxsize=8192)
-def compile_eval(source: str):
-    """Compile an expression under the sandbox policy or raise SandboxViolation."""
-    result = compile_restricted_eval(source.strip(), policy=_BudgetPolicy)
+def _compiled(source: str, mode: str, guarded: bool):
+    policy = _GuardedPolicy if guarded else _BudgetPolicy
+    result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source, policy=policy)
     if result.errors:
         raise SandboxViolation("; ".join(result.errors))
     return result.code
@@ -163,17 +175,31 @@ for _unsafe in ("string", "math", "random", "whrandom", "set", "frozenset"):
     _BUILTINS.pop(_unsafe, None)
 _BUILTINS["set"] = set
 
-BASE_GLOBALS = {
+
+
+def _guarded_getattr(obj, name, default=None):
+    """RestrictedPython's getattr, with size-growing string and list methods bounded."""
+    obj = limits.UNGUARDED.get(obj, obj) if type(obj) is limits.BuiltinMeta else obj   # `str.format` stays refused
+    return limits.guard_method(obj, name, safer_getattr(obj, name, default))
+
+
+PLAIN_GLOBALS = {
     **safe_globals, "__builtins__": _BUILTINS,
     "_getattr_": safer_getattr, "_getitem_": default_guarded_getitem, "_getiter_": _counted_iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": _write, "_inplacevar_": _inplacevar, "_tick_": _tick, "_print_": PrintCollector,
 }
+BASE_GLOBALS = {
+    **PLAIN_GLOBALS, "_getattr_": _guarded_getattr, "_getitem_": limits.item, "_inplacevar_": limits.inplacevar,
+    "_binop_": limits.binop, "_format_": limits.formatted,
+    "__builtins__": {**_BUILTINS, "pow": limits.guarded_pow, "sum": limits.guarded_sum,
+                     "sorted": limits.guarded_sorted, "repr": limits.guarded_repr, **limits.GUARDED_TYPES},
+}
 _RESERVED = set(BASE_GLOBALS) | set(HELPERS)
 
 
 def _with_budget(fn, *args):
-    token = _budget.set(_Budget()) if _budget.get() is None else None
+    token = _budget.set(limits.Budget()) if _budget.get() is None else None
     try:
         return fn(*args)
     finally:
@@ -183,7 +209,8 @@ def _with_budget(fn, *args):
 
 def _scope(context: dict, external_context: dict | None) -> dict:
     """Task data first, the sandbox's own names last: data can never replace a guard or the budget."""
-    return {**HELPERS, **(external_context or {}), **context, **BASE_GLOBALS}
+    guards = BASE_GLOBALS if _size_guards.get() else PLAIN_GLOBALS
+    return {**HELPERS, **(external_context or {}), **context, **guards}
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):

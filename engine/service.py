@@ -103,13 +103,13 @@ class Engine(Sweeping):
             clean = clean_submission(versions.start_form(parsed)[0], data)
             workflow = runtime.new_workflow(parsed, clean)
             now = self.clock.now()
+            advance = runtime.run(workflow, self.clock)     # before the first write: no write lock while it runs
             row = ProcessInstance(version_id=version.id, process_id=process_id, status="running", state="",
                                   started_by=actor, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             self.hooks.call(process_id, "on_start", session, row, clean, now)
             self._audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
-            advance = runtime.run(workflow, self.clock)
             self._save(session, row, parsed, workflow, advance, actor)
             return row.id
 

@@ -37,7 +37,7 @@ class Sweeping:
         due = ProcessInstance.next_timer_at < now
         if instance_ids is not None:
             due = due & ProcessInstance.id.in_(list(instance_ids))
-        return self._each_claimed(ProcessInstance, due, ProcessInstance.next_timer_at, ProcessInstance.revision,
+        return self._each_claimed(ProcessInstance, due, ProcessInstance.next_timer_at,
                                   lambda session, instance_id: self._fire(session, instance_id, now), limit,
                                   lambda instance_id, exc: self._timer_failed(instance_id, exc, now))
 
@@ -49,14 +49,15 @@ class Sweeping:
         """Deliver due reminders and escalations; an instance that fails goes to `error` alone."""
         now = now or self.clock.now()
         due = (Deadline.status == "open") & (Deadline.next_action_at < now)
-        return self._each_claimed(Deadline, due, Deadline.next_action_at, Deadline.next_action_at,
+        return self._each_claimed(Deadline, due, Deadline.next_action_at,
                                   lambda session, deadline_id: self._fire_deadline(session, deadline_id, now), limit,
                                   lambda deadline_id, exc: self._deadline_failed(deadline_id, exc, now))
 
-    def _each_claimed(self, model, due, order, touched, act, limit: int, fail) -> failures.Swept:
+    def _each_claimed(self, model, due, order, act, limit: int, fail) -> failures.Swept:
         """Claim due rows one per transaction and act on each, so a crash loses only uncommitted work and concurrent
         sweeps never act twice: PostgreSQL skips rows another sweep has locked (FOR UPDATE SKIP LOCKED); SQLite has no
-        row locks, so a no-op UPDATE of `touched` takes its write lock and re-checks that the row is still due.
+        row locks and its write lock must not be held while a workflow runs, so two sweeps may run the same instance
+        and the later save finds the revision moved on (ConcurrentUpdate: nothing of it is kept).
         A row whose action fails is rolled back and handed to `fail` (its instance goes to `error`); the rest go on."""
         done: list[int] = []
         failed: list[int] = []
@@ -72,10 +73,6 @@ class Sweeping:
                     if row_id is None:
                         break
                     tried.append(row_id)
-                    if session.get_bind().dialect.name == "sqlite" and not session.execute(
-                            model.__table__.update().values({touched.key: touched})
-                            .where(model.id == row_id, due)).rowcount:
-                        continue    # another sweep took it between our SELECT and taking the write lock
                     if act(session, row_id):
                         done.append(row_id)
             except ConcurrentUpdate:

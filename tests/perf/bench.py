@@ -47,6 +47,7 @@ from tests.perf.bench_data import (
     union_inbox,
     web_inbox,
 )
+from tests.perf.sandbox_bench import sandbox_overhead
 from tests.support.consultation import run_through_engine
 
 TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.5, 10.0, 50.0
@@ -154,6 +155,13 @@ def throughput(engine: Engine, plain, scenario: str, per_repeat: int, repeats: i
         f"{prefix}tasks_per_instance": per_instance,
     }
     return out
+
+
+def sandbox(engine: Engine, scenario: str, per_repeat: int, repeats: int) -> Section:
+    """The size guards' share of the engine's time on the shipped process."""
+    measured = sandbox_overhead(engine, scenario, per_repeat, repeats)
+    return Section(f"Sandbox, scenario '{scenario}': size guards on vs off, {repeats} repeats x {per_repeat} "
+                   "instances per side (alternating), medians", measured.lines, measured.figures)
 
 
 # --- 2. serialization -----------------------------------------------------------------------------------------------
@@ -442,6 +450,7 @@ def main(argv: list[str] | None = None) -> None:
             county_repeats = min(repeats, max(3, repeats - 2))
             sections.append(throughput(engine, plain, "county", max(1, per_repeat - 2), county_repeats,
                                        prefix="county_"))
+            sections.append(sandbox(engine, "township", per_repeat, repeats))
             sections.append(serialization(parsed_version(engine, version_id), runs))
             sections.append(engine_costs(engine, version_id, 50))
             if args.profile:

@@ -19,6 +19,7 @@ FIGURES = (
     "tasks_per_instance", "county_engine_inst_per_s", "county_baseline_inst_per_s", "county_engine_vs_baseline_ratio",
     "county_engine_vs_baseline_cpu_ratio", "county_engine_ms_per_task", "county_baseline_ms_per_task",
     "county_engine_complete_task_ms", "county_engine_commands_vs_baseline_ratio", "county_tasks_per_instance",
+    "sandbox_overhead",
     "state_bytes", "full_json_bytes", "state_save_load_ms", "full_save_load_ms", "version_lookup_ms",
     "views_instance_rows_ms", "views_instance_columns_ms", "rows_instances", "rows_human_tasks", "rows_ready",
     "build_s", "inbox_p50_ms", "inbox_p95_ms", "inbox_memberships_ms", "inbox_select_ms", "inbox_count_ms",
