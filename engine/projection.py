@@ -35,13 +35,13 @@ def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetim
         status="ready", escalation_level=0, created_at=now)
 
 
-LABEL_KEYS = ("title", "name", "text", "label")
+LABEL_KEYS = ("name", "text", "label")
 MAX_LABEL = 120
 
 
 def item_label(task) -> str | None:
     """Which item a multi-instance task works on, in words: the item itself when it is text or a number, else its
-    title/name/text/label. The inbox lists several tasks of one step by it, not as identical rows."""
+    name/text/label. The inbox lists several tasks of one step by it, not as identical rows."""
     spec = getattr(getattr(task, "parent", None), "task_spec", None)
     item = getattr(spec, "input_item", None)
     if item is None or item.bpmn_id not in task.data:
