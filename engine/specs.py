@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from .bounds import LOOP_NOTICE, bound_loops, bound_problems, unbounded_loops
 from .errors import Problem, SpecInvalid
 from .expressions import expression_problems
 from .xmlsafe import UnsafeXml, load_xml
@@ -282,6 +283,8 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
         is_dmn = path.endswith(".dmn")
         _xsd_problems(root, path, out, dmn=is_dmn)
         expression_problems(root, path, out, set(operators), dmn=is_dmn)
+        if not is_dmn:
+            bound_problems(root, path, out)
         try:
             if is_dmn:
                 parser.add_dmn_xml(root, filename=path)
@@ -307,6 +310,7 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
     if out.problems:
         raise SpecInvalid(out.problems)
     for process_spec in (spec, *subprocess_specs.values()):
+        bound_loops(process_spec)
         wire_loops(process_spec)
         wire_triggered_paths(process_spec)
     return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions)
@@ -385,6 +389,8 @@ STARTER_NOTICE = ("提示：不在任何泳道且未指定角色，将由发起�
 
 
 def notices(parsed: ParsedBundle) -> list[Problem]:
-    """Non-blocking remarks on a valid bundle: each user task that will go to the instance's starter."""
-    found = [info for info in parsed.elements.values() if info.to_starter]
-    return [Problem(i.file, i.line, i.id, STARTER_NOTICE) for i in sorted(found, key=lambda i: (i.file, i.line or 0))]
+    """Non-blocking remarks on a valid bundle: user tasks that go to the instance's starter, loops without a maximum."""
+    found = [(info, STARTER_NOTICE) for info in parsed.elements.values() if info.to_starter]
+    found += [(parsed.elements[i], LOOP_NOTICE) for i in unbounded_loops((parsed.spec, *parsed.subprocess_specs.values()))
+              if i in parsed.elements]
+    return [Problem(i.file, i.line, i.id, text) for i, text in sorted(found, key=lambda f: (f[0].file, f[0].line or 0))]
