@@ -391,6 +391,6 @@ STARTER_NOTICE = ("提示：不在任何泳道且未指定角色，将由发起�
 def notices(parsed: ParsedBundle) -> list[Problem]:
     """Non-blocking remarks on a valid bundle: user tasks that go to the instance's starter, loops without a maximum."""
     found = [(info, STARTER_NOTICE) for info in parsed.elements.values() if info.to_starter]
-    found += [(parsed.elements[i], LOOP_NOTICE) for i in unbounded_loops((parsed.spec, *parsed.subprocess_specs.values()))
-              if i in parsed.elements]
+    loops = unbounded_loops((parsed.spec, *parsed.subprocess_specs.values()))
+    found += [(parsed.elements[i], LOOP_NOTICE) for i in loops if i in parsed.elements]
     return [Problem(i.file, i.line, i.id, text) for i, text in sorted(found, key=lambda f: (f[0].file, f[0].line or 0))]

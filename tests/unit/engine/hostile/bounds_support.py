@@ -37,8 +37,9 @@ LOOPED = """\
       <bpmn:incoming>f2</bpmn:incoming>
       <bpmn:outgoing>f3</bpmn:outgoing>
       {loop}
-      <bpmn:script>counted = 1</bpmn:script>
+      <bpmn:script>{script}</bpmn:script>
     </bpmn:scriptTask>"""
+COUNT = "counted = 1"
 
 
 def timer(expression: str, kind: str = "timeDuration") -> str:
@@ -46,27 +47,28 @@ def timer(expression: str, kind: str = "timeDuration") -> str:
     return TIMER.format(kind=kind, expression=escape(expression))
 
 
+def _multi(inner: str, sequential: bool) -> str:
+    head = f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
+    return LOOPED.format(script=COUNT, loop=f"{head}{inner}</bpmn:multiInstanceLoopCharacteristics>")
+
+
 def cardinality(expression: str, sequential: bool = False) -> str:
     """A multi-instance script task `bomb` over `expression` instances."""
-    return LOOPED.format(loop=f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
-                              f"<bpmn:loopCardinality>{escape(expression)}</bpmn:loopCardinality>"
-                              "</bpmn:multiInstanceLoopCharacteristics>")
+    return _multi(f"<bpmn:loopCardinality>{escape(expression)}</bpmn:loopCardinality>", sequential)
 
 
 def collection(name: str, sequential: bool = False) -> str:
     """A multi-instance script task `bomb` over the items of the data list `name`."""
-    return LOOPED.format(loop=f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
-                              f"<bpmn:loopDataInputRef>{name}</bpmn:loopDataInputRef>"
-                              '<bpmn:inputDataItem id="item" name="item" />'
-                              "</bpmn:multiInstanceLoopCharacteristics>")
+    return _multi(f'<bpmn:loopDataInputRef>{name}</bpmn:loopDataInputRef><bpmn:inputDataItem id="item" name="item" />',
+                  sequential)
 
 
-def standard_loop(condition: str | None = None, maximum: int | None = None) -> str:
-    """A standard-loop script task `bomb`: it runs again while `condition` holds, at most `maximum` times."""
+def standard_loop(condition: str | None = None, maximum: int | None = None, script: str = COUNT) -> str:
+    """A standard-loop script task `bomb` running `script` again while `condition` holds, at most `maximum` times."""
     attrs = f' loopMaximum="{maximum}"' if maximum is not None else ""
     inner = f"<bpmn:loopCondition>{escape(condition)}</bpmn:loopCondition>" if condition is not None else ""
-    return LOOPED.format(loop=f'<bpmn:standardLoopCharacteristics testBefore="false"{attrs}>{inner}'
-                              "</bpmn:standardLoopCharacteristics>")
+    loop = f'<bpmn:standardLoopCharacteristics testBefore="false"{attrs}>{inner}</bpmn:standardLoopCharacteristics>'
+    return LOOPED.format(script=escape(script), loop=loop)
 
 
 def write_bundle(path: Path, bomb: str, prepare: str = "ready = True") -> Path:
