@@ -14,6 +14,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
+from .bounds import OutOfBounds
 from .errors import HookFailed, ScriptError
 from .scripting import BudgetExceeded, SandboxViolation, ScriptEngine, reset_service_handler, service_handler
 from .specs import ParsedBundle
@@ -100,11 +101,11 @@ def _root_cause(exc: BaseException) -> BaseException:
         root = nested
 
 
-def _hook_failure(exc: BaseException) -> HookFailed | None:
-    """The HookFailed behind an exception SpiffWorkflow wrapped, if any."""
+def _hook_failure(exc: BaseException, kind: type = HookFailed):
+    """The HookFailed (or other `kind`) behind an exception SpiffWorkflow wrapped, if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, HookFailed):
+        if isinstance(exc, kind):
             return exc
         seen.add(id(exc))
         exc = getattr(exc, "error", None) or exc.__cause__ or exc.__context__
@@ -156,6 +157,8 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         check_workflow_data(workflow)
     except StepBudgetExceeded as exc:
         raise ScriptError(last[0], str(exc)) from None
+    except OutOfBounds as exc:
+        raise ScriptError(exc.element_id or last[0], exc.message) from None
     except HookFailed:
         raise     # our own code failed, not the diagram: keep its cause
     except ScriptError:
@@ -164,6 +167,9 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         hook = _hook_failure(exc)
         if hook is not None:    # raised from within a task SpiffWorkflow was running
             raise hook  # noqa: B904 - its own cause (our bug) is kept, not the wrapper
+        bound = _hook_failure(exc, OutOfBounds)
+        if bound is not None:
+            raise ScriptError(bound.element_id or _element_of(exc), bound.message) from None
         raise ScriptError(_element_of(exc), _detail(exc)) from None
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow also raises plain TypeError/KeyError on bad diagrams
         raise ScriptError(None, f"{type(exc).__name__}: {exc}") from None

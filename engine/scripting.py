@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import limits
+from .bounds import check_evaluated
 from .clock import SystemClock, _current
 from .limits import SECONDS_LIMIT, TICK_LIMIT, BudgetExceeded  # noqa: F401 - part of this module's interface
 from .limits import budget as _budget
@@ -244,6 +245,12 @@ class ScriptEngine(PythonScriptEngine):
 
     def __init__(self):
         super().__init__(environment=RestrictedEnvironment())
+
+    def evaluate(self, task, expression, external_context=None):
+        """SpiffWorkflow's evaluation, then the bounds of what a timer or a cardinality asks for (OutOfBounds)."""
+        value = super().evaluate(task, expression, external_context)
+        check_evaluated(task, expression, value)
+        return value
 
     def validate(self, expression):
         compile_eval(expression) if "\n" not in expression.strip() else compile_exec(expression)

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from .bounds import LOOP_NOTICE, bound_loops, bound_problems, unbounded_loops
 from .errors import Problem, SpecInvalid
 from .expressions import expression_problems
 from .formschema import FormFileInvalid, load_form, schema_problems, with_item_caps
@@ -296,6 +297,8 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
         is_dmn = path.endswith(".dmn")
         _xsd_problems(root, path, out, dmn=is_dmn)
         expression_problems(root, path, out, set(operators), dmn=is_dmn)
+        if not is_dmn:
+            bound_problems(root, path, out)
         try:
             if is_dmn:
                 parser.add_dmn_xml(root, filename=path)
@@ -321,6 +324,7 @@ def parse_bundle(bundle: Bundle, operators: Iterable[str]) -> ParsedBundle:
     if out.problems:
         raise SpecInvalid(out.problems)
     for process_spec in (spec, *subprocess_specs.values()):
+        bound_loops(process_spec)
         wire_loops(process_spec)
         wire_triggered_paths(process_spec)
     return ParsedBundle(bundle, process_id, spec, subprocess_specs, elements, forms, decisions, out.notices)
@@ -408,7 +412,7 @@ def lane_notice(info: ElementInfo) -> str:
 
 def notices(parsed: ParsedBundle, known: Collection[str]) -> list[Problem]:
     """Non-blocking remarks on a valid bundle: each user task that will go to the instance's starter (one notice per
-    lane whose role `known`, the directory's roles, lacks)."""
+    lane whose role `known`, the directory's roles, lacks), and each loop without a maximum."""
     found = sorted((info for info in parsed.elements.values() if info.to_starter(known)),
                    key=lambda i: (i.file, i.line or 0))
     out, lanes = [], set()
@@ -418,4 +422,7 @@ def notices(parsed: ParsedBundle, known: Collection[str]) -> list[Problem]:
         elif info.lane_id not in lanes:
             lanes.add(info.lane_id)
             out.append(Problem(info.file, info.line, info.lane_id, lane_notice(info)))
+    loops = unbounded_loops((parsed.spec, *parsed.subprocess_specs.values()))
+    out += [Problem(parsed.elements[i].file, parsed.elements[i].line, i, LOOP_NOTICE)
+            for i in loops if i in parsed.elements]
     return out + parsed.form_notices
