@@ -29,9 +29,9 @@ def test_modules_stay_small(path):
 
 # The BPMN runtime: these modules name no consultation record, data key or vocabulary; a process brings its own
 # through engine.hooks (the consultation's are in consultation_hooks.py, records.py and public.py).
-GENERIC = ("access", "bounds", "clock", "db", "deadlines", "errors", "expressions", "extensions", "forms", "formschema", "hooks",
-           "projection", "limits", "runtime", "scripting", "serialization", "service", "specs", "storable", "sweeping", "uow",
-           "versions", "views", "xmlsafe")
+GENERIC = ("access", "bounds", "clock", "db", "deadlines", "errors", "expressions", "extensions", "forms",
+           "formschema", "hooks", "limits", "projection", "runtime", "scripting", "serialization", "service",
+           "specs", "storable", "sweeping", "uow", "versions", "views", "xmlsafe")
 CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "Consultation", "IntakeItem",
                       "Suggestion", "record_intake", "sync_consultation", "tracking_code", "public_progress",
                       "STEP_NAMES"}
