@@ -162,18 +162,32 @@ _MIXINS = ((StandardLoopTask, _BoundedStandardLoop), (ParallelMultiInstanceTask,
 _BOUNDED: dict[type, type] = {}
 
 
+def _bounded(cls: type) -> type | None:
+    """The bounded subclass of a loop or multi-instance task spec class (made once), else None."""
+    for base, mixin in _MIXINS:
+        if issubclass(cls, base):
+            if cls not in _BOUNDED:
+                _BOUNDED[cls] = type(f"Bounded{cls.__name__}", (mixin, cls), {"__module__": __name__})
+            return _BOUNDED[cls]
+    return None
+
+
 def bound_loops(process_spec) -> None:
     """Give every loop and multi-instance task spec its bounded class (state and serialization are unchanged)."""
     for task_spec in process_spec.task_specs.values():
         cls = type(task_spec)
-        if cls in _BOUNDED.values():
-            continue
-        for base, mixin in _MIXINS:
-            if isinstance(task_spec, base):
-                if cls not in _BOUNDED:
-                    _BOUNDED[cls] = type(f"Bounded{cls.__name__}", (mixin, cls), {"__module__": __name__})
-                task_spec.__class__ = _BOUNDED[cls]
-                break
+        if cls not in _BOUNDED.values() and (bounded := _bounded(cls)) is not None:
+            task_spec.__class__ = bounded
+
+
+def with_bounded(config: dict) -> dict:
+    """A SpiffWorkflow serializer config in which each bounded class converts as the class it bounds (a spec is
+    converted when stored states of an older SpiffWorkflow are migrated, and by tools that embed it)."""
+    extended = dict(config)
+    for cls, converter in config.items():
+        if isinstance(cls, type) and (bounded := _bounded(cls)) is not None:
+            extended[bounded] = converter
+    return extended
 
 
 # --------------------------------------------------------------------------------------------------

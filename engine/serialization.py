@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .bounds import with_bounded
 from .errors import InvalidState
 
 _local = threading.local()
@@ -44,7 +45,7 @@ def _uuid(value):
 
 
 def _registry():
-    config = dict(SPIFF_CONFIG)
+    config = with_bounded(SPIFF_CONFIG)
     config[BpmnWorkflow] = StateConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(date, lambda d: {"value": d.isoformat()}, lambda d: date.fromisoformat(d["value"]),

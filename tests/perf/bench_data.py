@@ -27,6 +27,7 @@ from sqlalchemy import event, func, select, union_all
 from engine import clock as clock_mod
 from engine import demo_data, directory, inbox, queries, runtime
 from engine.accounts import UserView
+from engine.bounds import with_bounded
 from engine.clock import FrozenClock
 from engine.models import HumanTask
 from tests.support.consultation import SCENARIOS, Scenario
@@ -57,7 +58,7 @@ class _StubServices(TaskDataEnvironment):
 
 
 BASELINE_ENGINE = PythonScriptEngine(environment=_StubServices())
-FULL_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+FULL_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(with_bounded(SPIFF_CONFIG)))
 
 
 def parse_plain(bundle: Path = BUNDLE):

@@ -122,3 +122,11 @@ def test_an_event_subprocess_triggered_in_one_instance_does_not_start_the_next(c
             runtime.run(workflow, clock, on_task=ready[0].run)
         assert workflow.completed
         assert [t.state for t in workflow.get_tasks(spec_name="sub")] == [TaskState.COMPLETED]
+
+
+def test_a_parsed_spec_with_bounded_loops_still_converts_for_migrations():
+    from engine.serialization import StateSerializer
+
+    parsed = fresh_parse()
+    converted = StateSerializer().registry.convert(parsed.subprocess_specs["step3"])   # as _migrate does
+    assert converted["task_specs"]["research"]["typename"].endswith("ParallelMultiInstanceTask")
