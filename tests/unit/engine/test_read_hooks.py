@@ -83,6 +83,8 @@ def test_a_process_names_its_instances_through_its_own_hooks(sqlite_url, clock):
     [item] = engine.participation.inbox(engine.accounts.user(reader), tab="claimable").items
     detail = engine.participation.instance_detail(instance_id, engine.accounts.user("admin"))
     assert (item.title, detail.title, detail.section) == (f"意见 {instance_id}", f"意见 {instance_id}", "box part")
+    admin = engine.accounts.user("admin")
+    assert [i.id for i in engine.participation.instances(admin, search="box").items] == [instance_id]   # no search hook
     notify.deliver_due(engine, engine.clock.now(), settings=NotificationSettings())
     [notice] = notify.NotificationCentre(engine).notifications(reader)
     assert notice.title == f"【新待办】意见 {instance_id}"      # no subjects hook: the title
