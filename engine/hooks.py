@@ -56,10 +56,15 @@ class ProcessHooks:
 class HookRegistry:
     """Hooks by process id, registered explicitly by the wiring (see `engine.wiring`)."""
 
-    def __init__(self, *hooks: ProcessHooks):
+    def __init__(self, *hooks: ProcessHooks, process_names: Callable | None = None):
         self._hooks: dict[str, ProcessHooks] = {}
+        self._process_names = process_names      # session -> {process id: the diagram's name for it}
         for item in hooks:
             self.register(item)
+
+    def naming(self, process_names: Callable) -> HookRegistry:
+        """A copy that calls a plain process's instances by the diagram's process name (`process_names(session)`)."""
+        return HookRegistry(*self, process_names=process_names)
 
     def register(self, hooks: ProcessHooks) -> None:
         """Add a process's hooks; a process registers once."""
@@ -90,9 +95,12 @@ class HookRegistry:
         for instance_id, process_id in instances:
             by_process[process_id].append(instance_id)
         found: dict[int, str] = {}
+        names: dict[str, str] | None = None
         for process_id, ids in by_process.items():
             own = self.call(process_id, "titles", session, ids) or {}
-            found.update({i: own.get(i) or plain_title(process_id, i) for i in ids})
+            if any(i not in own for i in ids) and names is None:
+                names = self._names(session)
+            found.update({i: own.get(i) or plain_title((names or {}).get(process_id, process_id), i) for i in ids})
         return found
 
     def title(self, session, instance_id: int, process_id: str) -> str:
@@ -104,23 +112,30 @@ class HookRegistry:
         own = self.call(process_id, "subjects", session, [instance_id]) or {}
         return own.get(instance_id) or self.title(session, instance_id, process_id)
 
-    def matching(self, text: str):
-        """SQL condition on ProcessInstance: its title matches `text` (a process without a search hook: its id)."""
+    def matching(self, session, text: str):
+        """SQL condition on ProcessInstance: its title matches `text` (a process without a search hook: its id or
+        its diagram's name)."""
         hooked = [hooks for hooks in self if hooks.search is not None]
         conditions = [and_(ProcessInstance.process_id == hooks.process_id,
                            ProcessInstance.id.in_(guarded(hooks.process_id, "search", hooks.search, text)))
                       for hooks in hooked]
+        named = [process_id for process_id, name in self._names(session).items() if text.casefold() in name.casefold()]
         plain = ProcessInstance.process_id.notin_([hooks.process_id for hooks in hooked])
-        return or_(*conditions, and_(plain, ProcessInstance.process_id.ilike(f"%{text}%")))
+        return or_(*conditions, and_(plain, or_(ProcessInstance.process_id.ilike(f"%{text}%"),
+                                                ProcessInstance.process_id.in_(named))))
+
+    def _names(self, session) -> dict[str, str]:
+        return {} if self._process_names is None else self._process_names(session)
 
     def details(self, session, instance):
         """The instance page's process section; None for a process without a details hook."""
         return self.call(instance.process_id, "details", session, instance)
 
 
-def plain_title(process_id: str, instance_id: int) -> str:
-    """A process's instance as named without a titles hook: its process id and number, e.g. "suggestion_box #7"."""
-    return f"{process_id} #{instance_id}"
+def plain_title(process_name: str, instance_id: int) -> str:
+    """A process's instance as named without a titles hook: the diagram's process name (else its id) and number,
+    e.g. "意见箱 #7"."""
+    return f"{process_name} #{instance_id}"
 
 
 def guarded(process_id: str, name: str, hook: Callable, *args):

@@ -83,7 +83,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned"
     hooks = hooks if hooks is not None else HookRegistry()
     filters = []
     if search:
-        filters.append(or_(hooks.matching(search), HumanTask.name.ilike(f"%{search}%")))
+        filters.append(or_(hooks.matching(session, search), HumanTask.name.ilike(f"%{search}%")))
     if step is not None:
         filters.append(HumanTask.step == step)
     if tier:

@@ -148,7 +148,7 @@ def list_instances(session, user: UserView, hooks: HookRegistry, search: str = "
     """Instances visible to `user`, most recently updated first, with their titles (from their process's hooks)."""
     query = select(ProcessInstance).where(access.visible_instances(user))
     if search:
-        query = query.where(hooks.matching(search))
+        query = query.where(hooks.matching(session, search))
     if status:
         query = query.where(ProcessInstance.status == status)
     if tier:

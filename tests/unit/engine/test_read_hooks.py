@@ -44,29 +44,30 @@ def test_a_plain_process_is_listed_under_its_generic_title_not_its_data(both):
     receipt = consultation_hooks.submit_intake(both, SCENARIOS["township"].intake())
     admin = both.accounts.user("admin")
     titles = {i.id: i.title for i in both.participation.instances(admin).items}
-    assert titles[instance_id] == plain_title("suggestion_box", instance_id) == f"suggestion_box #{instance_id}"
+    assert titles[instance_id] == plain_title("意见箱", instance_id) == f"意见箱 #{instance_id}"   # the diagram's name
     assert titles[receipt.instance_id] == "township：老街夜间照明不足"
     assert [i.id for i in both.participation.instances(admin, search="食堂").items] == []     # no guessing from data
     assert [i.id for i in both.participation.instances(admin, search="suggestion_box").items] == [instance_id]
+    assert [i.id for i in both.participation.instances(admin, search="意见箱").items] == [instance_id]
     assert [i.id for i in both.participation.instances(admin, search="老街").items] == [receipt.instance_id]
-    [item] = both.participation.inbox(both.accounts.user(reader), tab="claimable", search="suggestion").items
-    assert (item.instance_id, item.title) == (instance_id, f"suggestion_box #{instance_id}")
+    [item] = both.participation.inbox(both.accounts.user(reader), tab="claimable", search="意见").items
+    assert (item.instance_id, item.title) == (instance_id, f"意见箱 #{instance_id}")
     with both.reading() as session:
         recent = {i.id: i.title for i in overview(session, both.clock.now(), admin, both.hooks).recent}
-    assert recent[instance_id] == f"suggestion_box #{instance_id}"
+    assert recent[instance_id] == f"意见箱 #{instance_id}"
 
 
 def test_a_plain_process_is_notified_under_its_generic_title(both):
     instance_id, reader = _letter(both)
     notify.deliver_due(both, both.clock.now(), settings=NotificationSettings())
     [notice] = [n for n in notify.NotificationCentre(both).notifications(reader) if n.instance_id == instance_id]
-    assert notice.title == f"【新待办】suggestion_box #{instance_id}"
+    assert notice.title == f"【新待办】意见箱 #{instance_id}"
 
 
 def test_a_plain_instance_page_has_no_consultation_section(both):
     instance_id, _ = _letter(both)
     detail = both.participation.instance_detail(instance_id, both.accounts.user("admin"))
-    assert (detail.title, detail.section) == (f"suggestion_box #{instance_id}", None)
+    assert (detail.title, detail.section) == (f"意见箱 #{instance_id}", None)
     receipt = consultation_hooks.submit_intake(both, SCENARIOS["township"].intake())
     detail = both.participation.instance_detail(receipt.instance_id, both.accounts.user("admin"))
     assert isinstance(detail.section, ConsultationSection)

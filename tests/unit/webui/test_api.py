@@ -265,7 +265,7 @@ def test_a_plain_instance_has_its_generic_title_and_no_consultation_fields(call,
     web_engine.deploy([DATA / "suggestion_box"], actor="owner")
     instance_id = web_engine.start_instance("suggestion_box", {"title": "食堂排队太长", "description": "…"}, "office")
     body = call("GET", f"/instances/{instance_id}", user="office").get_json()
-    assert body["title"] == f"suggestion_box #{instance_id}" and body["data"]["title"] == "食堂排队太长"
+    assert body["title"] == f"意见箱 #{instance_id}" and body["data"]["title"] == "食堂排队太长"
     assert not {"topic", "tracking_code", "suggestions"} & set(body)
 
 
