@@ -1,14 +1,16 @@
-"""The consultation's hooks: its intake item and consultation records, its scope (tier, org unit), its public
-tracking page and its step names. Registered by `engine.wiring`; the generic engine names none of this."""
+"""The consultation's hooks: its intake item and consultation records, its scope (tier, org unit), its titles and
+instance page section, its public intake and tracking page and its step names. Registered by `engine.wiring`; the
+generic engine names none of this."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
-from . import public, records
+from . import consultation_views, public, records
 from .hooks import HookRegistry, ProcessHooks, Scope
 from .models import ProcessInstance
 
@@ -32,8 +34,26 @@ def on_save(session: Session, instance: ProcessInstance, data: dict, now: dateti
     records.sync_consultation(session, instance, data, now, published=published)
 
 
+@dataclass(frozen=True)
+class IntakeReceipt:
+    """What the public intake returns."""
+
+    instance_id: int
+    tracking_code: str
+
+
+def submit_intake(engine, data: dict) -> IntakeReceipt:
+    """Start a consultation from the public intake form (nobody signed in); returns its tracking code."""
+    instance_id = engine.start_instance(PROCESS_ID, data, actor=None)
+    with engine.reading() as session:
+        code = consultation_views.tracking_code_of(session, instance_id)
+    return IntakeReceipt(instance_id, code)
+
+
 HOOKS = ProcessHooks(PROCESS_ID, on_start=on_start, on_save=on_save, scope=scope,
-                     public_view=public.public_progress, vocabulary=VOCABULARY)
+                     public_view=public.public_progress, titles=consultation_views.titles,
+                     subjects=consultation_views.subjects, search=consultation_views.search,
+                     details=consultation_views.details, vocabulary=VOCABULARY)
 
 
 def register(registry: HookRegistry) -> None:

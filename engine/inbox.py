@@ -10,7 +10,8 @@ from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .accounts import UserView
-from .models import Comment, Consultation, HumanTask, ProcessInstance, TaskDraft, TaskRead
+from .hooks import HookRegistry
+from .models import Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
 
 TABS = ("assigned", "claimable", "involved", "done")
 AT_RISK_WINDOW = timedelta(days=1)
@@ -75,24 +76,23 @@ def _tab_condition(user: UserView, tab: str):
 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned", search: str = "",
-          step: int | None = None, tier: str | None = None, page: int = 1, per_page: int = 20) -> InboxPage:
-    """One page of a tab, soonest due first (most recent first in `done`)."""
+          step: int | None = None, tier: str | None = None, page: int = 1, per_page: int = 20,
+          hooks: HookRegistry | None = None) -> InboxPage:
+    """One page of a tab, soonest due first (most recent first in `done`); titles from each process's hooks."""
     tab = tab if tab in TABS else "assigned"
     page = max(1, page)
-    title = func.coalesce(Consultation.topic, Consultation.title, ProcessInstance.process_id)
+    hooks = hooks if hooks is not None else HookRegistry()
     filters = []
     if search:
-        filters.append(or_(Consultation.title.ilike(f"%{search}%"), Consultation.topic.ilike(f"%{search}%"),
-                           HumanTask.name.ilike(f"%{search}%")))
+        filters.append(or_(hooks.matching(session, search), HumanTask.name.ilike(f"%{search}%")))
     if step is not None:
         filters.append(HumanTask.step == step)
     if tier:
         filters.append(HumanTask.tier == tier)
 
     def base(condition):
-        return (select(HumanTask, title, TaskRead.read_at)
+        return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
                 .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                .outerjoin(Consultation, Consultation.instance_id == HumanTask.instance_id)
                 .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == user.username))
                 .where(condition, *filters))
 
@@ -104,7 +104,8 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned"
     else:
         query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
     rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
-    items = tuple(_item(row, label, read_at, now) for row, label, read_at in rows)
+    titles = hooks.titles(session, {(row.instance_id, process_id) for row, process_id, _ in rows})
+    items = tuple(_item(row, titles[row.instance_id], read_at, now) for row, _, read_at in rows)
     return InboxPage(tab, items, counts[tab], page, per_page, counts)
 
 

@@ -15,7 +15,8 @@ from . import directory
 from .channels import MAX_ERROR, DeliveryFailed, send
 from .errors import InvalidState, NotFound
 from .failures import Swept, cause_of
-from .models import Consultation, HumanTask, Notification, OutboxMessage, ProcessInstance, User
+from .hooks import HookRegistry
+from .models import HumanTask, Notification, OutboxMessage, ProcessInstance, User
 from .settings import NotificationSettings, Settings
 from .views import _plain
 
@@ -107,9 +108,10 @@ def notify_assignment(session: Session, human_task: HumanTask, now: datetime) ->
 
 
 def dispatch(session: Session, message: OutboxMessage, now: datetime,
-             settings: Settings | NotificationSettings | None = None) -> list[OutboxMessage]:
+             settings: Settings | NotificationSettings | None = None,
+             hooks: HookRegistry | None = None) -> list[OutboxMessage]:
     """Turn a service task's request into one pending delivery per person and channel (and webhook target);
-    marks it dispatched. A second dispatch of the same request adds nothing."""
+    marks it dispatched. A second dispatch of the same request adds nothing. `hooks` name the instance."""
     claimed = session.execute(update(OutboxMessage).where(
         OutboxMessage.id == message.id, OutboxMessage.status == "pending", OutboxMessage.recipient.is_(None))
         .values(status="dispatched", channel="dispatch", sent_at=now)).rowcount
@@ -130,7 +132,7 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
     emails = dict(session.execute(select(User.username, User.email).where(
         User.username.in_([p.username for p in people]), User.email.isnot(None), User.email != ""))
                   .all()) if people else {}
-    subject = _subject(session, instance, tasks)
+    subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}
 
     def add(channel: str, recipient: str, task: HumanTask | None, extra: dict | None = None, acts=False) -> None:
@@ -227,12 +229,10 @@ def _recipients(session: Session, instance: ProcessInstance | None, tasks: list[
     return list(unique.values())
 
 
-def _subject(session: Session, instance: ProcessInstance | None, tasks: list[HumanTask]) -> str:
+def _subject(session: Session, instance: ProcessInstance | None, tasks: list[HumanTask], hooks: HookRegistry) -> str:
     if instance is not None:
-        title = session.scalar(select(Consultation.title).where(Consultation.instance_id == instance.id))
-        if title:
-            return title
-    return tasks[0].name if tasks else f"事项 #{instance.id if instance else '-'}"
+        return hooks.subject(session, instance.id, instance.process_id)
+    return tasks[0].name if tasks else "事项 #-"
 
 
 def _title(kind: str, level: int, subject: str) -> str:
@@ -329,7 +329,8 @@ def run_deliveries(engine, now: datetime | None = None, limit: int = 100,
         parents = list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.status == "pending", OutboxMessage.recipient.is_(None)).order_by(OutboxMessage.id)
             .limit(limit)))
-    failed = [i for i in parents if not _one(engine, i, now, cfg, lambda s, m: dispatch(s, m, now, cfg) or True)]
+    hooks = getattr(engine, "hooks", None)
+    failed = [i for i in parents if not _one(engine, i, now, cfg, lambda s, m: dispatch(s, m, now, cfg, hooks) or True)]
     with engine.unit_of_work() as session:
         due = list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.status.in_(RETRYABLE), OutboxMessage.recipient.isnot(None),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from . import access, accounts, extensions, inbox, runtime
 from .accounts import UserView
 from .errors import NotFound, PermissionDenied
-from .models import Consultation, HumanTask, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion, User
+from .models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
 from .queries import task_view
 from .views import TaskView
 
@@ -30,35 +30,13 @@ class CommentView:
 
 
 @dataclass(frozen=True)
-class SuggestionView:
-    """A suggestion with its answer so far."""
-
-    number: int
-    text: str
-    department: str
-    department_name: str
-    adoption: str | None
-    reason: str | None
-    measures: str | None
-    promised_date: str | None
-    answer_round: int
-    satisfaction: str | None
-
-
-@dataclass(frozen=True)
 class InstanceDetail:
     """Everything the instance page shows."""
 
     instance: object
-    title: str | None
-    topic: str | None
-    tracking_code: str | None
+    title: str
+    section: object | None     # the process's own part (its `details` hook); None for a plain process
     org_unit_name: str | None
-    plan: dict | None
-    report_title: str | None
-    instruction: str | None
-    published_at: datetime | None
-    suggestions: tuple[SuggestionView, ...]
     tasks: tuple
     comments: tuple[CommentView, ...]
     bpmn_xml: str
@@ -120,29 +98,20 @@ def instance_detail(engine, session: Session, user: UserView, instance_id: int) 
 
 def _detail(engine, session: Session, row: ProcessInstance, workflow) -> InstanceDetail:
     version = session.get(ProcessVersion, row.version_id)
-    record = session.scalar(select(Consultation).where(Consultation.instance_id == row.id))
+    section = engine.hooks.details(session, row)
     tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
                                   .order_by(HumanTask.created_at)))
     markers = _markers(workflow, tasks, engine.clock.now())
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-    suggestions = ()
-    code = None
-    if record is not None:
-        suggestions = tuple(_suggestion(s, names) for s in session.scalars(
-            select(Suggestion).where(Suggestion.consultation_id == record.id).order_by(Suggestion.number)))
-        code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
     bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
     view = engine._instance_view(session, row, workflow)
-    planned = (record.plan or {}).get("researchers", []) if record is not None else []
     named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
-        {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(planned)
+        {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
     people = dict(session.execute(select(User.username, User.display_name)
                                   .where(User.username.in_([n for n in named if n]))).all())
     return InstanceDetail(
-        view, record.title if record else None, record.topic if record else None, code,
-        names.get(row.org_unit_code), record.plan if record else None, record.report_title if record else None,
-        record.instruction if record else None, record.published_at if record else None, suggestions, tasks,
+        view, engine.hooks.title(session, row.id, row.process_id), section, names.get(row.org_unit_code), tasks,
         tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
         people, names, tuple(extensions.of_instance(session, row.id)))
 
@@ -159,10 +128,3 @@ def _markers(workflow, tasks, now: datetime) -> dict:
             current.add(spec_id)
     overdue = {t.task_spec for t in tasks if t.status == "ready" and t.due_at and t.due_at < now}
     return {"done": sorted(done - current), "current": sorted(current - overdue), "overdue": sorted(overdue)}
-
-
-def _suggestion(row: Suggestion, names: dict) -> SuggestionView:
-    department = names.get(row.department_code, row.department_code)
-    return SuggestionView(row.number, row.text, row.department_code, department, row.adoption, row.reason, row.measures,
-                          row.promised_date.isoformat() if row.promised_date else None, row.answer_round,
-                          row.satisfaction)

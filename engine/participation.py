@@ -1,30 +1,22 @@
-"""What participants do around tasks: inbox, drafts, comments, read marks, returns (退回), public intake,
+"""What participants do around tasks: inbox, drafts, comments, read marks, returns (退回), tracking codes,
 and the task and instance pages (built in engine/pages.py) — each checked against who may see or act."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from . import access, inbox, pages
 from .accounts import UserView
 from .errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from .forms import nul_free
-from .hooks import guarded
-from .models import Consultation, HumanTask, IntakeItem, ProcessInstance
+from .hooks import HookRegistry, guarded
+from .models import HumanTask, ProcessInstance
 from .queries import task_view
 from .views import InstanceSummary, TaskView
 
 MAX_COMMENT = 2000
-
-
-@dataclass(frozen=True)
-class IntakeReceipt:
-    """What the public intake returns."""
-
-    instance_id: int
-    tracking_code: str
 
 
 class Participation:
@@ -36,14 +28,7 @@ class Participation:
     def inbox(self, user: UserView, **filters) -> inbox.InboxPage:
         """One page of one inbox tab."""
         with self.engine.reading() as session:
-            return inbox.inbox(session, user, self.engine.clock.now(), **filters)
-
-    def submit_intake(self, data: dict, process_id: str = "consultation") -> IntakeReceipt:
-        """Start a consultation from the public intake form; returns its tracking code."""
-        instance_id = self.engine.start_instance(process_id, data, actor=None)
-        with self.engine.unit_of_work() as session:
-            code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.instance_id == instance_id))
-        return IntakeReceipt(instance_id, code)
+            return inbox.inbox(session, user, self.engine.clock.now(), hooks=self.engine.hooks, **filters)
 
     def track(self, code: str):
         """What anyone holding a tracking code may see, from the process that issued the code; None when unknown."""
@@ -125,7 +110,7 @@ class Participation:
     def instances(self, user: UserView, **filters) -> InstancePage:
         """A page of the instances the person may see."""
         with self.engine.reading() as session:
-            return list_instances(session, user, **filters)
+            return list_instances(session, user, self.engine.hooks, **filters)
 
     def require_view(self, session, user: UserView, instance_id: int) -> None:
         """Raise NotFound/PermissionDenied unless the person may see the instance."""
@@ -158,21 +143,20 @@ class InstancePage:
         return max(1, -(-self.total // self.per_page))
 
 
-def list_instances(session, user: UserView, search: str = "", status: str | None = None, tier: str | None = None,
-                   page: int = 1, per_page: int = 20) -> InstancePage:
-    """Instances visible to `user`, most recently updated first, with their consultation titles."""
-    query = (select(ProcessInstance, Consultation)
-             .outerjoin(Consultation, Consultation.instance_id == ProcessInstance.id)
-             .where(access.visible_instances(user)))
+def list_instances(session, user: UserView, hooks: HookRegistry, search: str = "", status: str | None = None,
+                   tier: str | None = None, page: int = 1, per_page: int = 20) -> InstancePage:
+    """Instances visible to `user`, most recently updated first, with their titles (from their process's hooks)."""
+    query = select(ProcessInstance).where(access.visible_instances(user))
     if search:
-        query = query.where(or_(Consultation.title.ilike(f"%{search}%"), Consultation.topic.ilike(f"%{search}%")))
+        query = query.where(hooks.matching(session, search))
     if status:
         query = query.where(ProcessInstance.status == status)
     if tier:
         query = query.where(ProcessInstance.tier == tier)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
+    rows = session.scalars(query.order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
                            .offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
-    items = tuple(InstanceSummary(i.id, i.process_id, (c.topic or c.title) if c else None, i.status, i.step, i.tier,
-                                  i.org_unit_code, i.updated_at) for i, c in rows)
+    titles = hooks.titles(session, [(i.id, i.process_id) for i in rows])
+    items = tuple(InstanceSummary(i.id, i.process_id, titles[i.id], i.status, i.step, i.tier, i.org_unit_code,
+                                  i.updated_at) for i in rows)
     return InstancePage(items, total, max(page, 1), per_page)

@@ -6,7 +6,8 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from . import directory
-from .models import Consultation, Deadline, HumanTask, ProcessInstance, ProcessVersion
+from .hooks import HookRegistry
+from .models import Deadline, HumanTask, ProcessInstance, ProcessVersion
 from .versions import VersionCache
 from .views import InstanceSummary, Overview, TaskView, VersionSummary
 
@@ -91,7 +92,7 @@ def overdue(session: Session, now, org_units: list[str] | None = None, limit: in
     return list(session.scalars(query.order_by(HumanTask.due_at).limit(limit)))
 
 
-def overview(session: Session, now, user=None) -> Overview:
+def overview(session: Session, now, user=None, hooks: HookRegistry | None = None) -> Overview:
     """Counts for the overview page: versions, instances by status and step, open and overdue tasks."""
     versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0) for v, count in
                 session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
@@ -105,13 +106,13 @@ def overview(session: Session, now, user=None) -> Overview:
     open_tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready"))
     late = session.scalar(select(func.count()).select_from(HumanTask)
                           .where(HumanTask.status == "ready", HumanTask.due_at < now))
-    recent_query = select(ProcessInstance, Consultation).outerjoin(
-        Consultation, Consultation.instance_id == ProcessInstance.id)
+    recent_query = select(ProcessInstance)
     if user is not None:      # titles only of the instances the person may see
         from .access import visible_instances
 
         recent_query = recent_query.where(visible_instances(user))
-    recent = [InstanceSummary(i.id, i.process_id, c.title if c else None, i.status, i.step, i.tier, i.org_unit_code,
-                              i.updated_at) for i, c in session.execute(
-        recent_query.order_by(ProcessInstance.updated_at.desc()).limit(20))]
+    rows = session.scalars(recent_query.order_by(ProcessInstance.updated_at.desc()).limit(20)).all()
+    titles = (hooks if hooks is not None else HookRegistry()).titles(session, [(i.id, i.process_id) for i in rows])
+    recent = [InstanceSummary(i.id, i.process_id, titles[i.id], i.status, i.step, i.tier, i.org_unit_code,
+                              i.updated_at) for i in rows]
     return Overview(tuple(versions), by_status, by_step, open_tasks, late, tuple(recent))

@@ -43,7 +43,8 @@ class Engine(Sweeping):
         self.transactions = Transactions(sessions)
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
-        self.hooks = hooks if hooks is not None else HookRegistry()     # none: every process runs plainly
+        self.hooks = (hooks if hooks is not None else HookRegistry()).naming(     # none: every process runs plainly
+            partial(versions.process_names, cache=self.cache))
         self.accounts = Accounts(self.unit_of_work, self.clock, self.reading)
         self.participation = Participation(self)
         self.extensions = Extensions(self)

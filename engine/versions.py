@@ -101,3 +101,10 @@ def start_form(parsed: ParsedBundle) -> tuple[dict | None, dict | None]:
     start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
     schema, ui, _ = parsed.form(start_id) if start_id else (None, None, None)
     return schema, ui
+
+
+def process_names(session: Session, cache: VersionCache) -> dict[str, str]:
+    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱)."""
+    latest_ids = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
+    return {version.process_id: cache.for_version(version).spec.description or version.process_id
+            for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(latest_ids)))}

@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from engine import consultation_hooks
 from engine.forms import field_errors
 
 from . import engine_of, openapi
@@ -145,10 +146,10 @@ def _plain(value):
 
 def _instance(detail) -> dict:
     body = detail.instance.as_dict()
-    body.update(org_unit_name=detail.org_unit_name, title=detail.title, topic=detail.topic,
-                tracking_code=detail.tracking_code, report_title=detail.report_title, instruction=detail.instruction,
-                published_at=_plain(detail.published_at), suggestions=[asdict(s) for s in detail.suggestions],
+    body.update(org_unit_name=detail.org_unit_name, title=detail.title,
                 comments=[_plain(asdict(c)) for c in detail.comments])
+    if hasattr(detail.section, "as_dict"):      # the process's own fields (the consultation's topic, suggestions…)
+        body.update(_plain(detail.section.as_dict()))
     body["tasks"] = [_plain({"id": t.id, "name": t.name, "task_spec": t.task_spec, "status": t.status,
                              "assignee": t.assignee, "due_at": t.due_at, "completed_at": t.completed_at,
                              "completed_by": t.completed_by}) for t in detail.tasks]
@@ -272,5 +273,5 @@ def instance(instance_id: int):
 def submit_intake():
     """The public intake form (anonymous allowed): 201 with the tracking code."""
     body = _payload("IntakeRequest")
-    receipt = engine_of(current_app).participation.submit_intake(body["data"])
+    receipt = consultation_hooks.submit_intake(engine_of(current_app), body["data"])
     return jsonify(tracking_code=receipt.tracking_code, instance_id=receipt.instance_id), 201

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from engine import consultation_hooks
 from engine.errors import ValidationFailed
 from engine.public import normalize_code
 from engine.records import tracking_code
@@ -54,7 +55,7 @@ def submit():
         if request.form.get(HONEYPOT):   # only robots fill the hidden field: pretend, store nothing
             return _to_receipt(tracking_code(), form["title"])
         try:
-            receipt = engine_of(current_app).participation.submit_intake(_submission(form))
+            receipt = consultation_hooks.submit_intake(engine_of(current_app), _submission(form))
         except ValidationFailed as exc:
             errors = {field: [_friendly(field, m) for m in messages] for field, messages in exc.field_errors.items()}
         else:

@@ -47,6 +47,11 @@ def _null(schema: dict) -> dict:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+# A process's own fields (the consultation's topic, tracking code, suggestions…) come only from its `details` hook.
+INSTANCE_REQUIRED = ("id", "process_id", "version", "status", "step", "tier", "org_unit", "org_unit_name", "data",
+                     "events", "next_timer_at", "revision", "error", "title", "tasks", "comments")
+
+
 def _obj(required: tuple[str, ...] | str = "*", **properties) -> dict:
     """An object schema; `required="*"` means every property."""
     names = list(properties) if required == "*" else list(required)
@@ -100,7 +105,8 @@ def _schemas() -> dict:
         "TaskSummary": _obj(id=STRING, name=STRING, task_spec=STRING, status=STRING, assignee=_null(STRING),
                             due_at=_null(TIME), completed_at=_null(TIME), completed_by=_null(STRING)),
         "Comment": _obj(author=STRING, kind=STRING, body=STRING, task_id=_null(STRING), created_at=TIME),
-        "Instance": _obj(id=INTEGER, process_id=STRING, version=STRING, status=STRING, step=_null(INTEGER),
+        "Instance": _obj(INSTANCE_REQUIRED, id=INTEGER, process_id=STRING, version=STRING, status=STRING,
+                         step=_null(INTEGER),
                          tier=_null(STRING), org_unit=_null(STRING), org_unit_name=_null(STRING), data=OBJECT,
                          events=_list("Event"), next_timer_at=_null(TIME), revision=INTEGER, error=_null(STRING),
                          title=_null(STRING), topic=_null(STRING), tracking_code=_null(STRING),

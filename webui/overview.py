@@ -27,7 +27,7 @@ def index():
     """The overview page."""
     engine = engine_of(current_app)
     with engine.reading() as session:
-        summary = overview(session, engine.clock.now(), current_user())
+        summary = overview(session, engine.clock.now(), current_user(), engine.hooks)
     return render_template("overview/index.html", summary=summary)
 
 

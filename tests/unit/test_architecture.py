@@ -27,16 +27,22 @@ def test_modules_stay_small(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
 
 
-# The BPMN runtime: these modules name no consultation record, data key or vocabulary; a process brings its own
-# through engine.hooks (the consultation's are in consultation_hooks.py, records.py and public.py).
+# The BPMN runtime and the generic read side (lists, inbox, pages, overview): these modules name no consultation
+# record, data key or vocabulary; a process brings its own through engine.hooks (the consultation's are in
+# consultation_hooks.py, consultation_views.py, records.py and public.py).
 GENERIC = ("access", "bounds", "clock", "db", "deadlines", "errors", "expressions", "extensions", "forms",
-           "formschema", "hooks", "limits", "projection", "runtime", "scripting", "serialization", "service",
-           "specs", "storable", "sweeping", "uow", "versions", "views", "xmlsafe")
-CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "Consultation", "IntakeItem",
-                      "Suggestion", "record_intake", "sync_consultation", "tracking_code", "public_progress",
+           "formschema", "hooks", "inbox", "limits", "pages", "participation", "projection", "queries", "runtime",
+           "scripting", "serialization", "service", "specs", "storable", "sweeping", "uow", "versions", "views",
+           "xmlsafe")
+# Modules whose own messages have a "title" and an "org_unit" (a notification's): they name no consultation record.
+NAMES_ONLY = ("channels", "notify")
+CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "consultation_views",
+                      "Consultation", "IntakeItem", "Suggestion", "SuggestionView", "ConsultationSection",
+                      "record_intake", "sync_consultation", "submit_intake", "tracking_code", "public_progress",
                       "STEP_NAMES"}
-CONSULTATION_KEYS = {"title", "description", "topic", "researchers", "suggestions", "suggestion", "answers",
-                     "reanswers", "org_unit", "plan_goal", "report_title", "residents_satisfaction", "decision"}
+CONSULTATION_KEYS = {"consultation", "title", "description", "topic", "researchers", "suggestions", "suggestion",
+                     "answers", "reanswers", "org_unit", "plan_goal", "report_title", "residents_satisfaction",
+                     "decision"}
 
 
 def _code_words(tree: ast.Module) -> tuple[set[str], set[str]]:
@@ -64,3 +70,9 @@ def test_the_generic_engine_names_no_consultation_field(module):
     names, strings = _code_words(ast.parse((ROOT / "engine" / f"{module}.py").read_text(encoding="utf-8")))
     assert not names & CONSULTATION_NAMES
     assert not strings & CONSULTATION_KEYS
+
+
+@pytest.mark.parametrize("module", NAMES_ONLY)
+def test_notifications_name_no_consultation_record(module):
+    names, _ = _code_words(ast.parse((ROOT / "engine" / f"{module}.py").read_text(encoding="utf-8")))
+    assert not names & CONSULTATION_NAMES

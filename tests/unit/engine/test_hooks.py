@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from engine import db, directory, runtime
+from engine import consultation_hooks, db, directory, runtime
 from engine.errors import HookFailed, ScriptError
 from engine.hooks import HookRegistry, ProcessHooks
 from engine.models import AuditEvent, Consultation, HumanTask, IntakeItem, OutboxMessage, ProcessInstance, Suggestion
@@ -70,7 +70,7 @@ def test_the_consultation_still_writes_its_records(service):
         directory.load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     scenario = SCENARIOS["township"]
-    receipt = service.participation.submit_intake(scenario.intake())
+    receipt = consultation_hooks.submit_intake(service, scenario.intake())
     [triage] = service.list_tasks(instance_id=receipt.instance_id)
     answer = scenario.answer("triage", service.show_instance(receipt.instance_id).data)
     service.complete_task(triage.id, answer, actor=triage.candidates[0])
@@ -168,7 +168,7 @@ def test_public_tracking_is_the_consultations_registered_view(sqlite_service):
     with sqlite_service.unit_of_work() as session:
         directory.load_demo(session, sqlite_service.clock.now())
     sqlite_service.deploy([CONSULTATION], actor="owner")
-    code = sqlite_service.participation.submit_intake(SCENARIOS["township"].intake()).tracking_code
+    code = consultation_hooks.submit_intake(sqlite_service, SCENARIOS["township"].intake()).tracking_code
     assert sqlite_service.participation.track(code).tracking_code == code
     assert sqlite_service.participation.track("XS-AAAA-AAAA") is None
     plain = Engine(sqlite_service.sessions, sqlite_service.clock)      # no hooks registered: nobody issues codes

@@ -65,7 +65,8 @@ def add_request(engine, instance_id: int, **params) -> int:
 def fan_out(engine, message_id: int, settings=PLAIN) -> list[tuple[str, str]]:
     """Dispatch one request; returns the (channel, recipient) pairs created."""
     with engine.unit_of_work() as session:
-        created = notify.dispatch(session, session.get(OutboxMessage, message_id), engine.clock.now(), settings)
+        created = notify.dispatch(session, session.get(OutboxMessage, message_id), engine.clock.now(), settings,
+                                  engine.hooks)
         return sorted((row.channel, row.recipient) for row in created)
 
 
@@ -293,7 +294,7 @@ def test_a_claimed_row_is_not_sent_by_another_worker_until_its_lease_ends(lite):
     message_id = add_request(lite, instance_id, kind="result", to="proposer")
     now = lite.clock.now()
     with lite.unit_of_work() as session:
-        notify.dispatch(session, session.get(OutboxMessage, message_id), now, PLAIN)
+        notify.dispatch(session, session.get(OutboxMessage, message_id), now, PLAIN, lite.hooks)
     [row] = deliveries(lite, message_id)
     with lite.unit_of_work() as session:          # another worker took it and died while sending
         session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(

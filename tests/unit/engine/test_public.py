@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from engine import directory
+from engine import consultation_hooks, directory
 from engine.public import BEIJING, DECLINED_NOTICE, normalize_code, public_progress
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, Scenario
@@ -50,7 +50,7 @@ def drive(engine, instance_id: int, scenario: Scenario, stop_before: str | None 
 
 def submit(engine, scenario: Scenario, **changes) -> str:
     """A citizen's topic through the public intake; returns its tracking code."""
-    return engine.participation.submit_intake(scenario.intake() | changes).tracking_code
+    return consultation_hooks.submit_intake(engine, scenario.intake() | changes).tracking_code
 
 
 def progress_of(engine, code: str):
@@ -101,7 +101,7 @@ def test_a_new_topic_waits_for_acceptance(consultation, clock):
 
 def test_progress_follows_the_steps(consultation):
     scenario = replace(SCENARIOS["township"], counters={})
-    receipt = consultation.participation.submit_intake(scenario.intake())
+    receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     drive(consultation, receipt.instance_id, scenario, stop_before="define_topic")
     progress = progress_of(consultation, receipt.tracking_code)
     assert (progress.status_label, states(progress)) == ("已受理", ["done", "current"] + ["pending"] * 5)
@@ -111,7 +111,7 @@ def test_progress_follows_the_steps(consultation):
 
 def test_results_are_public_only_once_published(consultation):
     scenario = replace(SCENARIOS["township"], counters={})
-    receipt = consultation.participation.submit_intake(scenario.intake())
+    receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     done = drive(consultation, receipt.instance_id, scenario, stop_before="follow_up_visit")
     before = progress_of(consultation, receipt.tracking_code)
     assert before.results is None   # answers exist, but nothing is published before the follow-up
@@ -134,7 +134,7 @@ def test_results_are_public_only_once_published(consultation):
 
 def test_a_declined_topic_says_so_without_the_reason(consultation):
     scenario = replace(SCENARIOS["declined"], counters={})
-    receipt = consultation.participation.submit_intake(scenario.intake())
+    receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     done = drive(consultation, receipt.instance_id, scenario)
     progress = progress_of(consultation, receipt.tracking_code)
     assert (progress.status, progress.status_label) == ("declined", "不予受理")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from engine.cli import cli
 from engine.service import STALE_MESSAGE
+from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS
 
 INTAKE = SCENARIOS["township"].intake()
@@ -258,6 +259,14 @@ def test_an_instance_with_its_data_events_and_suggestions(call, world):
     assert [e["kind"] for e in body["events"]][:2] == ["instance_started", "task_completed"]
     assert body["suggestions"] == [] and body["tracking_code"].startswith("XS-")
     assert [t["task_spec"] for t in body["tasks"]] == ["triage", "define_topic"]
+
+
+def test_a_plain_instance_has_its_generic_title_and_no_consultation_fields(call, web_engine):
+    web_engine.deploy([DATA / "suggestion_box"], actor="owner")
+    instance_id = web_engine.start_instance("suggestion_box", {"title": "食堂排队太长", "description": "…"}, "office")
+    body = call("GET", f"/instances/{instance_id}", user="office").get_json()
+    assert body["title"] == f"意见箱 #{instance_id}" and body["data"]["title"] == "食堂排队太长"
+    assert not {"topic", "tracking_code", "suggestions"} & set(body)
 
 
 def test_instance_ids_are_checked(call, world):

@@ -23,6 +23,9 @@ def test_a_plain_process_has_an_instance_page_without_consultation_records(clien
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "suggestion_box" in body and "阅处" in body
     assert "查询编号" not in body and "XS-" not in body
+    assert f"意见箱 #{instance_id}" in body and "意见建议与办理答复" not in body   # no consultation section
+    assert LETTER["title"] not in client.get("/instances").get_data(as_text=True)       # its data is no title
+    assert f"意见箱 #{instance_id}" in client.get("/instances").get_data(as_text=True)
     assert client.get(f"/tasks/{task.id}").status_code == 200
 
 

@@ -104,7 +104,7 @@ def parked(web_engine, declined):
     gone = dataclasses.replace(cfg, webhooks=())
     with web_engine.unit_of_work() as session:
         request = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"{declined}:w:notify"))
-        notify.dispatch(session, request, web_engine.clock.now(), cfg)
+        notify.dispatch(session, request, web_engine.clock.now(), cfg, web_engine.hooks)
     for _ in range(3):
         with web_engine.unit_of_work() as session:
             hook = session.scalar(select(OutboxMessage).where(OutboxMessage.channel == "webhook"))
