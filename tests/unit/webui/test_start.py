@@ -104,6 +104,7 @@ def test_the_tasks_of_a_multi_instance_step_say_which_item_each_is_for(client, l
     login("m001")
     inbox = client.get("/inbox").get_data(as_text=True)
     assert inbox.count('class="muted item-label">东村<') == 1 and inbox.count('class="muted item-label">西村<') == 1
+    assert f"村务走访 #{instance_id}</a>" in inbox and f'<span class="muted">#{instance_id}</span>' not in inbox
     page = client.get(f"/tasks/{surveys[0].id}").get_data(as_text=True)
     assert f"· {surveys[0].item_label}</span>" in page
 
