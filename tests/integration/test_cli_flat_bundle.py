@@ -4,39 +4,21 @@ end through the real `xieshang` executable, one subprocess per command."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.conftest import DATA
-from tests.integration.test_cli_process import START, XIESHANG
+from tests.integration.conftest import START
 
 ANSWERS = {"survey": {"report": "走访了 12 户村民"}, "prepare": {"materials": "议程、签到表"}}
 NOTICES = {"spiffarena_flat": ["survey", "prepare", "decide"],
            "spiffarena_flat_lanes": ["Lane_0vx3k2a", "Lane_1r8m4pq"]}
 
 
-@pytest.fixture
-def run(tmp_path):
-    """One subprocess per command on a fresh SQLite database; a nonzero exit fails the test."""
-    env = {**os.environ, "XIESHANG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "XIESHANG_INSTANCE_PATH": str(tmp_path)}
-
-    def command(*args, now: datetime = START, as_json: bool = True):
-        argv = [XIESHANG, "--now", now.isoformat(), *args] + (["--json"] if as_json else [])
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stderr}"
-        return json.loads(done.stdout) if as_json else done.stdout
-
-    command("init", as_json=False)
-    command("demo", "--once", as_json=False)
-    return command
-
-
 @pytest.mark.parametrize("folder", sorted(NOTICES))
-def test_a_flat_bundle_runs_to_its_end_through_the_executable(run, folder):
+def test_a_flat_bundle_runs_to_its_end_through_the_executable(xieshang, folder):
+    run = xieshang
     bundle = str(DATA / folder)
     printed = run("validate", bundle, as_json=False)
     assert [line.split(": ", 1)[0].split(" ")[1] for line in printed.splitlines()] == NOTICES[folder]

@@ -5,38 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.integration.conftest import START
 from tests.processes.test_consultation import EXPECTED_PATHS, TIERS
 from tests.support.consultation import SCENARIOS, Scenario
-
-XIESHANG = shutil.which("xieshang", path=str(Path(sys.executable).parent))
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def xieshang(tmp_path):
-    """Run the executable on a fresh SQLite database: stdout parsed as JSON when asked for."""
-    env = {**os.environ, "XIESHANG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "XIESHANG_INSTANCE_PATH": str(tmp_path)}
-
-    def run(*args, now: datetime = START, as_json: bool = True):
-        command = [XIESHANG, "--now", now.isoformat(), *args] + (["--json"] if as_json else [])
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stderr}"
-        return json.loads(done.stdout) if as_json else done.stdout
-
-    run("init", as_json=False)
-    run("demo", "--once", as_json=False)
-    return run
 
 
 def walk(run, scenario: Scenario) -> tuple[int, list[str]]:
