@@ -14,10 +14,10 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import ScriptError
-from .models import Deadline
-from .runtime import ACTIVE, SCRIPT_ENGINE
-from .specs import ParsedBundle
+from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE
+from engine.bpmn.specs import ParsedBundle
+from engine.errors import ScriptError
+from engine.store.models import Deadline
 
 DECISION_ID = "deadlines"
 MESSAGES = {"remind": "xs_remind", "overdue": "xs_overdue", "escalate": "xs_escalate"}
@@ -63,7 +63,7 @@ def _advance(session: Session, start: datetime, iso: str, working: bool) -> tupl
     """`start` + `iso`; whole days count as working days on the Chinese calendar when `working`."""
     match = _DAYS.match(iso)
     if working and match:
-        from .workdays import add_working_days  # the calendar module is optional for bundles without it
+        from domain.calendar.workdays import add_working_days  # the calendar module is optional for bundles without it
 
         return add_working_days(session, start, int(match.group(1)))
     return add_duration(start, iso), "calendar"

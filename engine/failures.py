@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from . import deadlines
-from .errors import EngineError, ScriptError
-from .models import AuditEvent, Deadline, ProcessInstance, ProcessVersion
-from .views import _AsDict
+from engine import deadlines
+from engine.errors import EngineError, ScriptError
+from engine.store.models import AuditEvent, Deadline, ProcessInstance, ProcessVersion
+from engine.views import _AsDict
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from types import MappingProxyType
 from sqlalchemy import and_, or_
 from sqlalchemy.orm.exc import StaleDataError
 
-from .errors import EngineError, HookFailed
-from .models import ProcessInstance
+from engine.errors import EngineError, HookFailed
+from engine.store.models import ProcessInstance
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ProcessHooks:
 
 
 class HookRegistry:
-    """Hooks by process id, registered explicitly by the wiring (see `engine.wiring`)."""
+    """Hooks by process id, registered explicitly by the wiring (see `domain.wiring`)."""
 
     def __init__(self, *hooks: ProcessHooks, process_names: Callable | None = None):
         self._hooks: dict[str, ProcessHooks] = {}

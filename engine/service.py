@@ -12,23 +12,26 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
-from . import assignments, deadlines, directory, failures, notify, projection, queries, runtime, specs, versions
-from .accounts import Accounts
-from .clock import Clock, SystemClock
-from .db import make_engine, make_session_factory
-from .errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
-from .extensions import Extensions
-from .forms import clean_submission
-from .hooks import HookRegistry
-from .models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
-from .participation import Participation
-from .serialization import state_serializer
-from .settings import Settings
-from .specs import load_bundle
-from .storable import Unstorable, check_state_size
-from .sweeping import Sweeping
-from .uow import STALE_MESSAGE, Transactions
-from .views import Deployed, EventView, InstanceView, StartableProcess, TaskView
+from domain.notifications import dispatch as notify
+from domain.people.accounts import Accounts
+from domain.work.extensions import Extensions
+from domain.work.participation import Participation
+from engine import deadlines, failures
+from engine.bpmn import runtime, specs
+from engine.bpmn.forms import clean_submission
+from engine.bpmn.serialization import state_serializer
+from engine.bpmn.specs import load_bundle
+from engine.bpmn.storable import Unstorable, check_state_size
+from engine.clock import Clock, SystemClock
+from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
+from engine.hooks import HookRegistry
+from engine.settings import Settings
+from engine.store import assignments, directory, projection, queries, versions
+from engine.store.db import make_engine, make_session_factory
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from engine.store.uow import STALE_MESSAGE, Transactions
+from engine.sweeping import Sweeping
+from engine.views import Deployed, EventView, InstanceView, StartableProcess, TaskView
 
 
 class Engine(Sweeping):
@@ -52,7 +55,7 @@ class Engine(Sweeping):
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Engine:
         """An engine on the configured database, with the product's process hooks."""
-        from .wiring import standard_hooks  # the wiring names the processes; the engine itself names none
+        from domain.wiring import standard_hooks  # the wiring names the processes; the engine itself names none
 
         return cls(make_session_factory(make_engine(settings.database_url)), clock, hooks=standard_hooks())
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
 
-from .failures import Swept, cause_of
+from engine.failures import Swept, cause_of
 
 log = logging.getLogger(__name__)
 
-NOTIFY_MODULE = "engine.notify"
+NOTIFY_MODULE = "domain.notifications.dispatch"
 PARTS = ("timers", "deadlines", "deliveries")
 
 
@@ -46,7 +46,7 @@ class SweepResult:
 
 
 def notify_module() -> ModuleType | None:
-    """`engine.notify` when it is installed, else None (a missing module is skipped, a broken one raises)."""
+    """The notifications module when installed, else None (a missing module is skipped, a broken one raises)."""
     if importlib.util.find_spec(NOTIFY_MODULE) is None:
         return None
     return importlib.import_module(NOTIFY_MODULE)

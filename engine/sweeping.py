@@ -11,10 +11,11 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import deadlines, failures, runtime
-from .clock import FrozenClock
-from .errors import ConcurrentUpdate, InvalidState, NotFound
-from .models import Deadline, ProcessInstance
+from engine import deadlines, failures
+from engine.bpmn import runtime
+from engine.clock import FrozenClock
+from engine.errors import ConcurrentUpdate, InvalidState, NotFound
+from engine.store.models import Deadline, ProcessInstance
 
 
 class Sweeping:

@@ -1,4 +1,4 @@
-"""Thin Celery tasks: ids and primitives in, one call each; the work lives in engine/ and tasks/sweep.py."""
+"""Thin Celery tasks: ids and primitives in, one call each; the work lives in engine/ (engine/sweep.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,6 @@ def fire_instance(self, instance_id: int) -> bool:
 
 @shared_task(bind=True)
 def deliver_outbox(self) -> int:
-    """Deliver the outbox messages due now; 0 while engine.notify is not installed."""
+    """Deliver the outbox messages due now; 0 while domain.notifications.dispatch is not installed."""
     engine, notify = engine_of(self.app), notify_module()
     return notify.deliver_due(engine, engine.clock.now()) if notify is not None else 0

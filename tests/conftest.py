@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import db
+from domain.wiring import standard_hooks
 from engine.clock import FrozenClock
 from engine.service import Engine
-from engine.wiring import standard_hooks
+from engine.store import db
 from tests.support.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent

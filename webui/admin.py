@@ -7,7 +7,7 @@ from math import ceil
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from engine.accounts import ORG_KINDS, ROLES, OrgUnitView
+from domain.people.accounts import ORG_KINDS, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
 from . import engine_of

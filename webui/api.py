@@ -12,8 +12,8 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from engine import consultation_hooks
-from engine.forms import field_errors
+from domain.consultation import hooks as consultation_hooks
+from engine.bpmn.forms import field_errors
 
 from . import engine_of, openapi
 from .errors import error_response

@@ -8,8 +8,8 @@ import calendar as month_calendar
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, pgettext
 
+from domain.calendar.workdays import BEIJING, YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
 from engine.errors import ValidationFailed
-from engine.workdays import BEIJING, YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
 
 from . import engine_of
 from .errors import readable

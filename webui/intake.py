@@ -7,10 +7,10 @@ import re
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import consultation_hooks
+from domain.consultation import hooks as consultation_hooks
+from domain.consultation.public import normalize_code
+from domain.consultation.records import tracking_code
 from engine.errors import ValidationFailed
-from engine.public import normalize_code
-from engine.records import tracking_code
 
 from . import engine_of, ratelimit
 

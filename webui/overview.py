@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 
-from engine.queries import overview
+from engine.store.queries import overview
 
 from . import engine_of
 from .security import current_user, login_required

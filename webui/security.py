@@ -8,7 +8,7 @@ from functools import wraps
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from engine.accounts import UserView
+from domain.people.accounts import UserView
 from engine.errors import NotFound
 
 CSRF_FIELD = "csrf_token"

@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from engine.assignments import people_fields
 from engine.errors import ValidationFailed
+from engine.store.assignments import people_fields
 
 from . import engine_of
 from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action

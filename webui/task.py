@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine.assignments import people_fields
-from engine.directory import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
+from engine.store.assignments import people_fields
+from engine.store.directory import TIER_KINDS
 
 from . import engine_of
 from .errors import readable

@@ -15,11 +15,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from engine import db, directory
+from domain.wiring import standard_hooks
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.settings import Settings
-from engine.wiring import standard_hooks
+from engine.store import db, directory
 from tests.conftest import CONSULTATION, ROOT
 from webui import create_app
 

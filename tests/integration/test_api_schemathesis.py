@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from engine import db, directory
 from engine.clock import FrozenClock
 from engine.settings import Settings
+from engine.store import db, directory
 from tests.conftest import CONSULTATION, DATA, make_service
 from tests.support.consultation import SCENARIOS
 from webui import create_app, openapi

@@ -20,9 +20,9 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from engine.clock import CLOCK_OFFSET_ENV, FrozenClock, SystemClock
-from engine.models import AuditEvent, OutboxMessage, ProcessInstance
 from engine.service import Engine
 from engine.settings import Settings
+from engine.store.models import AuditEvent, OutboxMessage, ProcessInstance
 from tasks.celery_app import create_celery_app
 from tests.conftest import DATA, ROOT, make_service
 from tests.support import redis_server as redis_support

@@ -23,10 +23,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from engine import channels, directory, notify
-from engine.channels import message_id
-from engine.models import Consultation, Notification, OutboxMessage, User
+from domain.notifications import channels
+from domain.notifications import dispatch as notify
+from domain.notifications.channels import message_id
 from engine.settings import NotificationSettings, Settings
+from engine.store import directory
+from engine.store.models import Consultation, Notification, OutboxMessage, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA, make_service
 from tests.support.consultation import SCENARIOS, run_through_engine

@@ -24,11 +24,11 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from engine import db, directory
 from engine.clock import CLOCK_OFFSET_FILE_ENV, FileOffsetClock, SystemClock
-from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from engine.service import Engine
 from engine.settings import Settings
+from engine.store import db, directory
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from tasks.celery_app import create_celery_app
 from tests.conftest import CONSULTATION, ROOT
 from tests.integration.test_celery import Fleet, wait_until

@@ -20,13 +20,14 @@ from importlib.metadata import version as package_version
 
 from sqlalchemy import func, select
 
-from engine import db, directory, queries, runtime
+from domain.wiring import standard_hooks
+from domain.work.inbox import TABS
+from engine.bpmn import runtime
+from engine.bpmn.serialization import state_serializer
 from engine.clock import FrozenClock
-from engine.inbox import TABS
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
-from engine.serialization import state_serializer
 from engine.service import Engine
-from engine.wiring import standard_hooks
+from engine.store import db, directory, queries
+from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
 from tests.perf.bench_data import (
     BUNDLE,
     FULL_SERIALIZER,

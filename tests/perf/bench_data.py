@@ -24,12 +24,15 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select, union_all
 
+from domain.consultation import demo_data
+from domain.people.accounts import UserView
+from domain.work import inbox
 from engine import clock as clock_mod
-from engine import demo_data, directory, inbox, queries, runtime
-from engine.accounts import UserView
-from engine.bounds import with_bounded
+from engine.bpmn import runtime
+from engine.bpmn.bounds import with_bounded
 from engine.clock import FrozenClock
-from engine.models import HumanTask
+from engine.store import directory, queries
+from engine.store.models import HumanTask
 from tests.support.consultation import SCENARIOS, Scenario
 
 ROOT = Path(__file__).resolve().parents[2]

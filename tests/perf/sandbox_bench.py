@@ -6,7 +6,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from engine import runtime, scripting
+from engine.bpmn import runtime, scripting
 from tests.perf.bench_data import TimedEngine, fresh
 from tests.support.consultation import run_through_engine
 

@@ -7,7 +7,7 @@ Run from /work/main: `python -m tests.perf.sweep_bench [--quick] [--postgres]`. 
 Method. Waiting instances are bulk-inserted copies of a real instance's row (state included) whose
 `next_timer_at` lies 2 to 30 days ahead. Due instances are started through the engine (process
 tests/data/timers: timer PT1H, service task `notify`, end) with the clock set an hour before they fall due,
-so firing them is the real work: load, run, save, audit, outbox row. The sweep is `tasks.sweep.run_sweep`,
+so firing them is the real work: load, run, save, audit, outbox row. The sweep is `engine.sweep.run_sweep`,
 the function both run modes call (timers, deadlines, outbox delivery), at a frozen "now".
 Lateness: beat ticks every SWEEP_INTERVAL s of simulated time and timers fall due uniformly between ticks; a
 timer's lateness is (tick - due) plus the real seconds from the sweep's start until its firing committed. A
@@ -30,12 +30,12 @@ from importlib.metadata import version as package_version
 
 from sqlalchemy import event, insert, text
 
-from engine import db
 from engine.clock import FrozenClock
-from engine.models import ProcessInstance
 from engine.service import Engine
+from engine.store import db
+from engine.store.models import ProcessInstance
+from engine.sweep import run_sweep
 from tasks.celery_app import SWEEP_INTERVAL
-from tasks.sweep import run_sweep
 from tests.conftest import DATA
 
 TARGET_RATIO, TARGET_LATENESS = 1.5, 10.0

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from engine import demo_data, queries
-from engine.models import HumanTask
+from domain.consultation import demo_data
+from engine.store import queries
+from engine.store.models import HumanTask
 from tests.perf import bench
 from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh, parse_plain, run_baseline, union_inbox
 

@@ -20,12 +20,12 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_mod
+from engine.bpmn.serialization import state_serializer
 from engine.clock import FrozenClock
 from engine.errors import EngineError, ScriptError
-from engine.models import HumanTask, ProcessInstance, ProcessVersion, User
-from engine.serialization import state_serializer
 from engine.service import Engine
-from engine.versions import VersionCache
+from engine.store.models import HumanTask, ProcessInstance, ProcessVersion, User
+from engine.store.versions import VersionCache
 
 # /work/main/tests/processes/<this file> -> /work/shared; CI puts a copy of shared/ beside its clone, or names it.
 SHARED = Path(os.environ.get("XIESHANG_SHARED") or Path(__file__).resolve().parents[3] / "shared")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import directory
+from engine.store import directory
 from tests.conftest import CONSULTATION
 
 

@@ -13,11 +13,12 @@ from alembic import command
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import db, runtime, specs
-from engine.models import ProcessInstance
-from engine.serialization import state_serializer
-from engine.specs import load_bundle
-from engine.versions import VersionCache
+from engine.bpmn import runtime, specs
+from engine.bpmn.serialization import state_serializer
+from engine.bpmn.specs import load_bundle
+from engine.store import db
+from engine.store.models import ProcessInstance
+from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, run_through_engine
 
@@ -110,7 +111,7 @@ def test_stalled_instances_in_the_database_continue_after_the_migration(consulta
 
 
 def test_an_event_subprocess_triggered_in_one_instance_does_not_start_the_next(clock):
-    from engine.versions import OPERATORS
+    from engine.store.versions import OPERATORS
     from tests.processes.conformance_support import SPIFF_DIR
 
     parsed = specs.parse_bundle(load_bundle([SPIFF_DIR / "bpmn" / "data" / "event-subprocess.bpmn"]), OPERATORS)
@@ -125,7 +126,7 @@ def test_an_event_subprocess_triggered_in_one_instance_does_not_start_the_next(c
 
 
 def test_a_parsed_spec_with_bounded_loops_still_converts_for_migrations():
-    from engine.serialization import StateSerializer
+    from engine.bpmn.serialization import StateSerializer
 
     parsed = fresh_parse()
     converted = StateSerializer().registry.convert(parsed.subprocess_specs["step3"])   # as _migrate does

@@ -8,10 +8,10 @@ from functools import cache
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
+from cli.main import cli
+from engine.bpmn.specs import ParsedBundle, load_bundle, parse_bundle
 from engine.errors import SpecInvalid
-from engine.specs import ParsedBundle, load_bundle, parse_bundle
-from engine.versions import OPERATORS
+from engine.store.versions import OPERATORS
 from tests.processes.conformance_support import (
     CONFORMANCE,
     MIWG_DIR,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import runtime
-from engine.serialization import state_serializer
-from engine.specs import load_bundle
-from engine.versions import VersionCache
+from engine.bpmn import runtime
+from engine.bpmn.serialization import state_serializer
+from engine.bpmn.specs import load_bundle
+from engine.store.versions import VersionCache
 from tests.conftest import DATA
 
 FLAT = DATA / "spiffarena_flat"

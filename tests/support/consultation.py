@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from engine import runtime
-from engine.serialization import state_serializer
-from engine.versions import VersionCache
+from engine.bpmn import runtime
+from engine.bpmn.serialization import state_serializer
+from engine.store.versions import VersionCache
 
 LONG = "经现场走访和座谈，群众反映集中，需协调有关部门研究解决。"
 

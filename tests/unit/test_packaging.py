@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from tests.conftest import ROOT
 
 SERVED = ["webui.wsgi", "gunicorn.app.wsgiapp", "gunicorn.workers.sync", "gunicorn.workers.gthread"]
-WORKERS = ["tasks.celery_app", "tasks.jobs", "tasks.cli", "celery.apps.worker", "celery.apps.beat",
+WORKERS = ["tasks.celery_app", "tasks.jobs", "cli.workers", "celery.apps.worker", "celery.apps.beat",
            "celery.concurrency.prefork", "kombu.transport.redis", "celery.backends.redis"]
 POSTGRES = ["sqlalchemy.dialects.postgresql.psycopg", "psycopg"]
 # Hides every installed distribution outside the allowed set, as if it were not installed (optional imports

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import directory
-from engine.accounts import UserView
-from engine.cli import cli
+from cli.main import cli
+from domain.people.accounts import UserView
+from engine.bpmn.specs import STARTER_NOTICE
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
-from engine.models import HumanTask
-from engine.specs import STARTER_NOTICE
+from engine.store import directory
+from engine.store.models import HumanTask
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 

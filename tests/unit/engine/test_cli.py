@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
+from cli.main import cli
 from tests.conftest import DATA
 
 

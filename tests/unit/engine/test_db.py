@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from engine import db
 from engine.settings import Settings
+from engine.store import db
 
 
 @pytest.mark.parametrize(("given", "expected"), [

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import directory
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
-from engine.models import AuditEvent, Deadline, HumanTask, OutboxMessage
+from engine.store import directory
+from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS
 

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from engine import demo_data
+from domain.consultation import demo_data
 
 UNITS = demo_data.org_units()
 USERS = demo_data.users()

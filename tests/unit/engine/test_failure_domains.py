@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import directory, failures, storable
+from engine import failures
+from engine.bpmn import storable
 from engine.errors import InvalidState, ScriptError
-from engine.models import AuditEvent, Deadline, Notification, ProcessInstance, User
 from engine.service import Engine
+from engine.store import directory
+from engine.store.models import AuditEvent, Deadline, Notification, ProcessInstance, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS

@@ -8,14 +8,24 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from engine import consultation_hooks, db, directory, runtime
+from domain.consultation import hooks as consultation_hooks
+from domain.wiring import standard_hooks
+from engine.bpmn import runtime
+from engine.bpmn.specs import load_bundle
 from engine.errors import HookFailed, ScriptError
 from engine.hooks import HookRegistry, ProcessHooks
-from engine.models import AuditEvent, Consultation, HumanTask, IntakeItem, OutboxMessage, ProcessInstance, Suggestion
 from engine.service import Engine
-from engine.specs import load_bundle
-from engine.versions import VersionCache
-from engine.wiring import standard_hooks
+from engine.store import db, directory
+from engine.store.models import (
+    AuditEvent,
+    Consultation,
+    HumanTask,
+    IntakeItem,
+    OutboxMessage,
+    ProcessInstance,
+    Suggestion,
+)
+from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 

@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from engine import db, directory, notify
-from engine.cli import cli
+from cli.main import cli
+from domain.notifications import dispatch as notify
 from engine.errors import InvalidState, NotFound
-from engine.models import HumanTask, Notification, OutboxMessage, User
 from engine.settings import NotificationSettings, Settings
+from engine.store import db, directory
+from engine.store.models import HumanTask, Notification, OutboxMessage, User
 from tests.conftest import CONSULTATION, make_service
 from tests.support.consultation import SCENARIOS, run_through_engine
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
 
-from engine import runtime
+from engine.bpmn import runtime
+from engine.bpmn.serialization import state_serializer
+from engine.bpmn.specs import load_bundle
 from engine.clock import FrozenClock, using
 from engine.errors import InvalidState
-from engine.serialization import state_serializer
 from engine.settings import Settings
-from engine.specs import load_bundle
-from engine.versions import VersionCache
+from engine.store.versions import VersionCache
 from tests.conftest import DATA
 
 

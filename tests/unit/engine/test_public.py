@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from engine import consultation_hooks, directory
-from engine.public import BEIJING, DECLINED_NOTICE, normalize_code, public_progress
+from domain.consultation import hooks as consultation_hooks
+from domain.consultation.public import BEIJING, DECLINED_NOTICE, normalize_code, public_progress
+from engine.store import directory
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, Scenario
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine import consultation_hooks, db, directory, notify
-from engine.consultation_views import ConsultationSection
+from domain.consultation import hooks as consultation_hooks
+from domain.consultation.views import ConsultationSection
+from domain.notifications import dispatch as notify
 from engine.hooks import HookRegistry, ProcessHooks, plain_title
-from engine.queries import overview
 from engine.service import Engine
 from engine.settings import NotificationSettings
+from engine.store import db, directory
+from engine.store.queries import overview
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 

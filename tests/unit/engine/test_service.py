@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import directory, runtime
+from engine.bpmn import runtime
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from engine.store import directory
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from tests.conftest import DATA
 
 MINI = DATA / "mini"

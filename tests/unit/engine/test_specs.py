@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
+from engine.bpmn.scripting import RestrictedEnvironment
+from engine.bpmn.specs import load_bundle
 from engine.errors import SpecInvalid
-from engine.scripting import RestrictedEnvironment
-from engine.specs import load_bundle
-from engine.versions import VersionCache
+from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
 
 

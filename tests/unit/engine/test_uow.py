@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import ConcurrentUpdate
-from engine.models import Membership, OrgUnit
+from engine.store.models import Membership, OrgUnit
 
 
 def _count_transactions(service) -> list:

@@ -10,11 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import event, func, select
 
-from engine import directory
-from engine.cli import cli
-from engine.errors import PermissionDenied, ValidationFailed
-from engine.models import AuditEvent, CalendarDay
-from engine.workdays import (
+from cli.main import cli
+from domain.calendar.workdays import (
     BEIJING,
     WorkCalendar,
     add_working_days,
@@ -23,6 +20,9 @@ from engine.workdays import (
     package_coverage,
     year_basis,
 )
+from engine.errors import PermissionDenied, ValidationFailed
+from engine.store import directory
+from engine.store.models import AuditEvent, CalendarDay
 from tests.conftest import make_service
 
 # A plausible 2027 Spring Festival schedule (the State Council publishes the real one late in 2026):

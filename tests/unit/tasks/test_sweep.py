@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from cli.main import cli
 from engine import sweep as engine_sweep
-from engine.cli import cli
 from engine.clock import FrozenClock
 from engine.failures import Swept
-from engine.models import AuditEvent
 from engine.settings import Settings
-from tasks import jobs, scheduler, sweep
+from engine.store.models import AuditEvent
+from tasks import jobs, scheduler
 from tasks.celery_app import create_celery_app
 from tests.conftest import DATA, ROOT, make_service
 
@@ -48,7 +48,7 @@ def embedded_celery(tmp_path, engine):
 
 @pytest.fixture
 def recorded_notify(monkeypatch):
-    """engine.notify replaced by a module whose deliver_due records its call."""
+    """domain.notifications.dispatch replaced by a module whose deliver_due records its call."""
     calls = []
 
     def run_deliveries(engine, now):
@@ -60,7 +60,7 @@ def recorded_notify(monkeypatch):
 
 
 def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_notify):
-    assert scheduler.run_sweep is jobs.run_sweep is sweep.run_sweep is engine_sweep.run_sweep
+    assert scheduler.run_sweep is jobs.run_sweep is engine_sweep.run_sweep
     in_thread, in_celery = RecordingEngine(), RecordingEngine()
     assert scheduler.SweepThread(in_thread).run_once() == [7]
     app = embedded_celery(tmp_path, in_celery)
@@ -77,7 +77,7 @@ def test_a_sweep_skips_what_is_not_installed(monkeypatch):
     monkeypatch.setattr(engine_sweep, "NOTIFY_MODULE", "engine.no_such_module")
     bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(),
                            sweep_deadlines=lambda now: Swept())
-    assert sweep.run_sweep(bare) == sweep.SweepResult(NOW, (), 0, 0)
+    assert engine_sweep.run_sweep(bare) == engine_sweep.SweepResult(NOW, (), 0, 0)
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ class CrashingTimers(RecordingEngine):
 
 def test_a_crashing_part_is_reported_and_the_next_parts_still_run(recorded_notify):
     engine = CrashingTimers()
-    result = sweep.run_sweep(engine)
+    result = engine_sweep.run_sweep(engine)
     assert engine.calls == [("timers", NOW), ("deadlines", NOW)] and recorded_notify == [("deliver", NOW)]
     assert result.errors == {"timers": "RuntimeError: claim query broke"}
     crashed = {"done": 0, "failed": [], "error": "RuntimeError: claim query broke"}
@@ -192,7 +192,7 @@ def test_the_scheduler_thread_survives_any_exception_and_keeps_sweeping(monkeypa
             raise KeyError("anything at all")
         if len(calls) == 3:
             swept.set()
-        return sweep.SweepResult(NOW, (), 0, 0)
+        return engine_sweep.SweepResult(NOW, (), 0, 0)
 
     monkeypatch.setattr(scheduler, "run_sweep", flaky)
     thread = scheduler.SweepThread(RecordingEngine(), interval=0.001)

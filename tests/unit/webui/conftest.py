@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from engine import directory
 from engine.settings import Settings
+from engine.store import directory
 from tests.conftest import CONSULTATION, DATA
 from webui import create_app
 

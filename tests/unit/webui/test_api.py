@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
+from cli.main import cli
 from engine.service import STALE_MESSAGE
 from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS

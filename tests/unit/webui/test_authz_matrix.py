@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import db, directory
+from domain.wiring import standard_hooks
 from engine.clock import FrozenClock
-from engine.models import AuditEvent, Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
 from engine.service import Engine
 from engine.settings import Settings
-from engine.wiring import standard_hooks
+from engine.store import db, directory
+from engine.store.models import AuditEvent, Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 from webui import create_app

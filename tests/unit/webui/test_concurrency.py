@@ -10,8 +10,8 @@ from threading import Barrier
 
 import pytest
 
-from engine import directory
 from engine.settings import Settings
+from engine.store import directory
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of
@@ -111,7 +111,7 @@ def counted(site, monkeypatch):
     """Counts database transactions begun and workflows deserialized while `counted` is read."""
     from sqlalchemy import event
 
-    from engine.serialization import StateSerializer
+    from engine.bpmn.serialization import StateSerializer
 
     counts = {"transactions": 0, "loads": 0}
     app, _, _ = site

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.models import User
+from engine.store.models import User
 from engine.sweep import run_sweep
 from tests.support.poison import POISONS, guarded, write_bundle
 from tests.unit.webui.conftest import csrf_of

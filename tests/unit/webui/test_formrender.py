@@ -17,7 +17,7 @@ from flask import Flask
 from flask_babel import Babel
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from engine.forms import field_errors
+from engine.bpmn.forms import field_errors
 from tests.support.consultation import SCENARIOS
 from tests.support.forms import dom, scrape
 from webui.formrender import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 
-from engine import records
+from domain.consultation import records
 from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of

@@ -14,7 +14,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from engine.models import OrgUnit, User
+from engine.store.models import OrgUnit, User
 from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of

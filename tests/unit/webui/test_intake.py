@@ -9,8 +9,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from engine.models import IntakeItem, ProcessInstance
 from engine.settings import Settings
+from engine.store.models import IntakeItem, ProcessInstance
 from tests.conftest import DATA
 from tests.support import redis_server as redis_support
 from tests.support.consultation import SCENARIOS

@@ -9,9 +9,9 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
-from engine import notify
-from engine.models import OutboxMessage
+from domain.notifications import dispatch as notify
 from engine.settings import NotificationSettings
+from engine.store.models import OutboxMessage
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of
 

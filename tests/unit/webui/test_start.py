@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.models import User
+from engine.store.models import User
 from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import cli
-from engine.models import User
+from cli.main import cli
+from engine.store.models import User
 from tests.unit.engine.hostile.support import (
     ACTOR,
     TOKEN,

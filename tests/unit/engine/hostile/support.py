@@ -10,8 +10,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import func, select
 
-from engine.db import Base
-from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from engine.store.db import Base
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 
 TOKEN = "XS-HOSTILE-7f3c9a1e-SECRET"   # lives only in files the engine must never read
 ACTOR = "clerk"                         # the review task's `assignee`: one account, no roles needed

@@ -94,7 +94,7 @@ ORDINARY = {   # what diagrams really do keeps working under the guards
 
 @pytest.mark.parametrize("name", list(ORDINARY))
 def test_ordinary_code_is_not_refused(name):
-    from engine.scripting import RestrictedEnvironment
+    from engine.bpmn.scripting import RestrictedEnvironment
 
     code, expected = ORDINARY[name]
     context: dict = {}
@@ -147,7 +147,7 @@ TEXT_BOMBS = {   # one big string referred to many times: small to build, huge a
 
 @pytest.mark.parametrize("name", list(TEXT_BOMBS))
 def test_text_of_a_container_is_bounded(name):
-    from engine.scripting import BudgetExceeded, RestrictedEnvironment
+    from engine.bpmn.scripting import BudgetExceeded, RestrictedEnvironment
 
     with pytest.raises(BudgetExceeded, match="size budget exceeded"):
         RestrictedEnvironment().execute(TEXT_BOMBS[name], {})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import storable
+from engine.bpmn import storable
+from engine.bpmn.forms import BROKEN_SCHEMA, clean_submission
+from engine.bpmn.formschema import DEFAULT_MAX_ITEMS, MAX_FORM_BYTES, MAX_ITEMS
 from engine.errors import ScriptError, SpecInvalid, ValidationFailed
-from engine.forms import BROKEN_SCHEMA, clean_submission
-from engine.formschema import DEFAULT_MAX_ITEMS, MAX_FORM_BYTES, MAX_ITEMS
 from tests.unit.engine.hostile.support import ACTOR, dump, write_bundle
 
 SHIPPED = Path(__file__).parents[4] / "processes" / "consultation" / "forms"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Problem, ScriptError, SpecInvalid, ValidationFailed
-from engine.models import OutboxMessage
+from engine.store.models import OutboxMessage
 from tests.unit.engine.hostile.support import (
     ACTOR,
     DOCTYPE_REFUSED,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from engine import bounds
+from engine.bpmn import bounds
 from engine.errors import Problem, ScriptError, SpecInvalid
 from tests.unit.engine.hostile import bounds_support as b
 from tests.unit.engine.hostile.support import ACTOR, counts, dump, write_bundle

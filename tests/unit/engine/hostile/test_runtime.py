@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Problem, ScriptError, SpecInvalid
-from engine.models import ProcessInstance
+from engine.store.models import ProcessInstance
 from tests.conftest import ROOT
 from tests.unit.engine.hostile.support import (
     ACTOR,

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from engine import scripting
+from engine.bpmn import scripting
 from tests.unit.engine.hostile.support import ACTOR, write_bundle
 
 

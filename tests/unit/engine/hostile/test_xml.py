@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.bpmn.xmlsafe import MAX_XML_BYTES
 from engine.errors import Problem, SpecInvalid
-from engine.xmlsafe import MAX_XML_BYTES
 from tests.conftest import DATA
 from tests.unit.engine.hostile.support import (
     DOCTYPE_REFUSED,

@@ -1,0 +1,62 @@
+"""The consultation's hooks: its intake item and consultation records, its scope (tier, org unit), its titles and
+instance page section, its public intake and tracking page and its step names. Registered by `domain.wiring`; the
+generic engine names none of this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy.orm import Session
+
+from domain.consultation import public, records
+from domain.consultation import views as consultation_views
+from engine.hooks import HookRegistry, ProcessHooks, Scope
+from engine.store.models import ProcessInstance
+
+PROCESS_ID = "consultation"
+VOCABULARY = MappingProxyType({0: public.ACCEPTANCE_NAME} | dict(enumerate(public.STEP_NAMES, start=1)))
+
+
+def scope(data: dict) -> Scope:
+    """The platform tier and the org unit that takes the matter on, as triage routed it."""
+    return data.get("tier"), data.get("org_unit")
+
+
+def on_start(session: Session, instance: ProcessInstance, data: dict, now: datetime) -> None:
+    """Record the intake item (with its tracking code) and the consultation."""
+    records.record_intake(session, instance, data, now)
+
+
+def on_save(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance) -> None:
+    """Bring the consultation, its suggestions and answers up to date; note when the results were published."""
+    published = any(call.operator == "publish" for call in advance.service_calls)
+    records.sync_consultation(session, instance, data, now, published=published)
+
+
+@dataclass(frozen=True)
+class IntakeReceipt:
+    """What the public intake returns."""
+
+    instance_id: int
+    tracking_code: str
+
+
+def submit_intake(engine, data: dict) -> IntakeReceipt:
+    """Start a consultation from the public intake form (nobody signed in); returns its tracking code."""
+    instance_id = engine.start_instance(PROCESS_ID, data, actor=None)
+    with engine.reading() as session:
+        code = consultation_views.tracking_code_of(session, instance_id)
+    return IntakeReceipt(instance_id, code)
+
+
+HOOKS = ProcessHooks(PROCESS_ID, on_start=on_start, on_save=on_save, scope=scope,
+                     public_view=public.public_progress, titles=consultation_views.titles,
+                     subjects=consultation_views.subjects, search=consultation_views.search,
+                     details=consultation_views.details, vocabulary=VOCABULARY)
+
+
+def register(registry: HookRegistry) -> None:
+    """Plug the consultation into `registry`."""
+    registry.register(HOOKS)

@@ -1,0 +1,110 @@
+"""Domain records the consultation writes as it moves: intake item, consultation, suggestions and answers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.models import Consultation, IntakeItem, ProcessInstance, Suggestion
+
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O/1/I: read aloud over the phone
+
+
+def tracking_code() -> str:
+    """A random, unguessable tracking code such as XS-7KQ2-M9TD."""
+    raw = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return f"XS-{raw[:4]}-{raw[4:]}"
+
+
+def record_intake(session: Session, instance: ProcessInstance, data: dict, now: datetime) -> IntakeItem:
+    """The intake item and its consultation, written when a consultation instance starts (its `on_start` hook)."""
+    item = IntakeItem(tracking_code=tracking_code(), instance_id=instance.id, title=data["title"][:200],
+                      description=str(data.get("description", "")), category=data.get("category"),
+                      scope=data.get("scope"), township=data.get("township"), village=data.get("village"),
+                      source=data.get("source"), created_at=now)
+    session.add(item)
+    session.flush()
+    session.add(Consultation(instance_id=instance.id, intake_id=item.id, title=item.title, status="intake",
+                             category=item.category, created_at=now, updated_at=now))
+    return item
+
+
+def _date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: int) -> None:
+    for answer in answers or []:
+        if not isinstance(answer, dict):
+            continue
+        row = suggestions.get(answer.get("suggestion_id"))
+        if row is None:
+            continue
+        row.adoption = answer.get("adoption")
+        row.reason = answer.get("reason") or None
+        row.measures = answer.get("measures") or None
+        row.promised_date = _date(answer.get("promised_date"))
+        row.answer_round = answer_round
+
+
+def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> None:
+    existing = {s.number: s for s in session.scalars(
+        select(Suggestion).where(Suggestion.consultation_id == consultation.id))}
+    for item in data.get("suggestions") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+            continue
+        row = existing.get(item["id"])
+        if row is None:
+            row = Suggestion(consultation_id=consultation.id, number=item["id"], answer_round=0,
+                             text=str(item.get("text", "")), department_code=str(item.get("department", "")))
+            session.add(row)
+            existing[item["id"]] = row
+        row.text = str(item.get("text", row.text))
+        row.department_code = str(item.get("department", row.department_code))
+    _apply_answers(existing, data.get("answers"), 1)
+    _apply_answers(existing, data.get("reanswers"), 2)
+    satisfaction = data.get("residents_satisfaction")
+    for row in existing.values():
+        row.satisfaction = satisfaction
+
+
+def sync_consultation(session: Session, instance: ProcessInstance, data: dict, now: datetime,
+                      published: bool) -> None:
+    """Bring the instance's consultation record up to date with its data and progress."""
+    consultation = session.scalar(select(Consultation).where(Consultation.instance_id == instance.id))
+    if consultation is None:
+        return
+    consultation.topic = data.get("topic") or consultation.topic
+    consultation.category = data.get("category") or consultation.category
+    consultation.tier = data.get("tier") or consultation.tier
+    consultation.org_unit_code = data.get("org_unit") or consultation.org_unit_code
+    consultation.step = instance.step
+    consultation.status = _status(instance, data)
+    plan_keys = ("plan_goal", "meeting_date", "venue", "researchers", "research_questions")
+    if any(k in data for k in plan_keys):
+        consultation.plan = {k: data[k] for k in plan_keys if k in data}
+    consultation.report_title = data.get("report_title") or consultation.report_title
+    consultation.instruction = data.get("instruction_text") or consultation.instruction
+    consultation.satisfaction = data.get("residents_satisfaction") or consultation.satisfaction
+    if published and consultation.published_at is None:
+        consultation.published_at = now
+    consultation.updated_at = now
+    _sync_suggestions(session, consultation, data)
+
+
+def _status(instance: ProcessInstance, data: dict) -> str:
+    if instance.status == "cancelled":
+        return "cancelled"
+    if data.get("decision") == "decline":
+        return "declined"
+    if instance.status == "completed":
+        return "completed"
+    return "intake" if not instance.step else "in_progress"

@@ -1,0 +1,290 @@
+"""People and org units as services: sign-in, API tokens, and the admin commands that manage them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn.forms import nul_free
+from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from engine.store.directory import ROLES, eligible, hash_password, verify_password
+from engine.store.models import ApiToken, Membership, OrgUnit, User
+
+ORG_KINDS = ("county", "committee", "sector", "township", "village", "department")
+USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")
+CODE = re.compile(r"^[a-z0-9_]{2,64}$")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A signed-in person: who they are and the roles they hold where."""
+
+    username: str
+    display_name: str
+    active: bool
+    memberships: tuple[tuple[str, str], ...]
+
+    def has_role(self, role: str, org_unit: str | None = None) -> bool:
+        """Whether the person holds `role` (in `org_unit`, if given)."""
+        return any(r == role and (org_unit is None or o == org_unit) for r, o in self.memberships)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Every role, wherever held."""
+        return frozenset(r for r, _ in self.memberships)
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage people and org units."""
+        return "admin" in self.roles
+
+
+@dataclass(frozen=True)
+class OrgUnitView:
+    """An org unit."""
+
+    code: str
+    name: str
+    kind: str
+    tier: str | None
+    parent: str | None
+
+
+class Accounts:
+    """Sign-in, tokens and directory administration; `unit_of_work` comes from the engine service."""
+
+    def __init__(self, unit_of_work, clock, reading=None):
+        self._uow: Callable[[], AbstractContextManager[Session]] = unit_of_work
+        self._read: Callable[[], AbstractContextManager[Session]] = reading or unit_of_work
+        self.clock = clock
+
+    # --- sign-in --------------------------------------------------------------------------------
+    def authenticate(self, username: str, password: str) -> UserView | None:
+        """The user when the password matches an active account, else None (same answer for both failures)."""
+        if "\x00" in (username or "") or "\x00" in (password or ""):
+            return None
+        with self._uow() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.active or not verify_password(password, user.password_hash):
+                return None
+            return _view(session, user)
+
+    def user(self, username: str) -> UserView:
+        """One user by username."""
+        with self._read() as session:
+            return _view(session, _user(session, username))
+
+    def issue_token(self, username: str, label: str = "api") -> str:
+        """A new API token for the user; shown once, only its hash is kept."""
+        token = "xs_" + secrets.token_urlsafe(32)
+        with self._uow() as session:
+            user = _user(session, username)
+            session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label[:100],
+                                 created_at=self.clock.now()))
+        return token
+
+    def user_for_token(self, token: str) -> UserView | None:
+        """The active user owning this API token, or None."""
+        if not token or "\x00" in token:
+            return None
+        with self._uow() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+            if row is None:
+                return None
+            user = session.get(User, row.user_id)
+            if not user.active:
+                return None
+            row.last_used_at = self.clock.now()
+            return _view(session, user)
+
+    # --- directory queries ----------------------------------------------------------------------
+    def org_units(self, kind: str | None = None) -> list[OrgUnitView]:
+        """Org units (of one kind, if given), by code."""
+        with self._read() as session:
+            parents = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+            query = select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.code)
+            if kind:
+                query = query.where(OrgUnit.kind == kind)
+            return [OrgUnitView(u.code, u.name, u.kind, u.tier, parents.get(u.parent_id))
+                    for u in session.scalars(query)]
+
+    def users(self, search: str = "", page: int = 1, per_page: int = 50) -> tuple[list[UserView], int]:
+        """Users whose username or name contains `search`; (page of users, total)."""
+        with self._read() as session:
+            query = select(User)
+            if search:
+                like = f"%{search}%"
+                query = query.where(User.username.ilike(like) | User.display_name.ilike(like))
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(User.username).offset((page - 1) * per_page).limit(per_page))
+            return [_view(session, u) for u in rows], total
+
+    def holders(self, role: str, org_unit: str) -> list[UserView]:
+        """People holding a role in an org unit (for people pickers and reassignment)."""
+        with self._read() as session:
+            return holders(session, role, org_unit)
+
+    def eligible(self, role: str, org_unit: str | None) -> list[tuple[str, str]]:
+        """(username, display name) of those who may act as `role` in `org_unit` (members: also units below it)."""
+        with self._uow() as session:
+            return eligible(session, role, org_unit)
+
+    def active_people(self) -> list[tuple[str, str]]:
+        """(username, display name) of every active account, by username."""
+        with self._uow() as session:
+            return [(u, n) for u, n in session.execute(
+                select(User.username, User.display_name).where(User.active).order_by(User.username))]
+
+    # --- administration (admins only) -------------------------------------------------------------
+    def create_user(self, actor: UserView, username: str, display_name: str, password: str) -> UserView:
+        """Create an account."""
+        _require_admin(actor)
+        if not nul_free([username, display_name, password]):
+            raise ValidationFailed({"(form)": ["不能包含控制字符 (control characters are not allowed)"]})
+        errors = {}
+        if not USERNAME.match(username or ""):
+            errors["username"] = ["用户名须为 2–64 位小写字母、数字或 _.- (lowercase letters, digits, _.-)"]
+        if not (display_name or "").strip():
+            errors["display_name"] = ["此项为必填项 (required)"]
+        elif len(display_name.strip()) > 100:
+            errors["display_name"] = ["不能超过 100 个字 (at most 100 characters)"]
+        if len(password or "") < MIN_PASSWORD:
+            errors["password"] = [f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"]
+        if errors:
+            raise ValidationFailed(errors)
+        with self._uow() as session:
+            if session.scalar(select(User.id).where(User.username == username)):
+                raise ValidationFailed({"username": ["用户名已存在 (username taken)"]})
+            user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
+                        active=True, created_at=self.clock.now())
+            session.add(user)
+            session.flush()
+            return _view(session, user)
+
+    def update_user(self, actor: UserView, username: str, display_name: str | None = None,
+                    active: bool | None = None, password: str | None = None) -> UserView:
+        """Change a user's name, active flag or password."""
+        _require_admin(actor)
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise ValidationFailed({"password": [f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"]})
+        if active is False and username == actor.username:
+            raise InvalidState("不能停用自己的账号 (you cannot deactivate yourself)")
+        with self._uow() as session:
+            user = _user(session, username)
+            if display_name is not None and display_name.strip():
+                user.display_name = display_name.strip()
+            if active is not None:
+                user.active = active
+            if password:
+                user.password_hash = hash_password(password)
+            return _view(session, user)
+
+    def grant(self, actor: UserView, username: str, role: str, org_unit: str) -> UserView:
+        """Give a user a role in an org unit; open tasks of that role reach them at once."""
+        _require_admin(actor)
+        if role not in ROLES:
+            raise ValidationFailed({"role": [f"未知角色 {role} (unknown role)"]})
+        with self._uow() as session:
+            user, unit = _user(session, username), _unit(session, org_unit)
+            exists = session.scalar(select(Membership.id).where(
+                Membership.user_id == user.id, Membership.role == role, Membership.org_unit_id == unit.id))
+            if not exists:
+                session.add(Membership(user_id=user.id, role=role, org_unit_id=unit.id))
+                session.flush()
+            return _view(session, user)
+
+    def revoke(self, actor: UserView, username: str, role: str, org_unit: str) -> UserView:
+        """Take a role away; tasks they had only through it leave their inbox at once."""
+        _require_admin(actor)
+        if username == actor.username and role == "admin":
+            raise InvalidState("不能撤销自己的管理员角色 (you cannot remove your own admin role)")
+        with self._uow() as session:
+            user, unit = _user(session, username), _unit(session, org_unit)
+            row = session.scalar(select(Membership).where(
+                Membership.user_id == user.id, Membership.role == role, Membership.org_unit_id == unit.id))
+            if row is None:
+                raise NotFound(f"{username} 在 {org_unit} 没有 {role} 角色 (no such membership)")
+            session.delete(row)
+            session.flush()
+            return _view(session, user)
+
+    def save_org_unit(self, actor: UserView, code: str, name: str, kind: str, parent: str | None,
+                      tier: str | None) -> OrgUnitView:
+        """Create or rename an org unit."""
+        _require_admin(actor)
+        errors = {}
+        if not CODE.match(code or ""):
+            errors["code"] = ["编码须为 2–64 位小写字母、数字或下划线 (lowercase letters, digits, _)"]
+        if not (name or "").strip():
+            errors["name"] = ["此项为必填项 (required)"]
+        if kind not in ORG_KINDS:
+            errors["kind"] = ["请从给定选项中选择 (choose one of the options)"]
+        if tier not in (None, "", "county", "committee", "township"):
+            errors["tier"] = ["请从给定选项中选择 (choose one of the options)"]
+        if errors:
+            raise ValidationFailed(errors)
+        with self._uow() as session:
+            parent_row = _unit(session, parent) if parent else None
+            unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+            if unit is None:
+                unit = OrgUnit(code=code, name=name.strip(), kind=kind)
+                session.add(unit)
+            unit.name, unit.kind, unit.tier = name.strip(), kind, tier or None
+            unit.parent_id = parent_row.id if parent_row else None
+            session.flush()
+            return OrgUnitView(unit.code, unit.name, unit.kind, unit.tier, parent)
+
+    def people_per_org_unit(self) -> dict[str, int]:
+        """How many active people hold at least one role in each org unit, by code (units without people left out)."""
+        with self._uow() as session:
+            rows = session.execute(select(OrgUnit.code, func.count(func.distinct(Membership.user_id)))
+                                   .join(Membership, Membership.org_unit_id == OrgUnit.id)
+                                   .join(User, User.id == Membership.user_id).where(User.active)
+                                   .group_by(OrgUnit.code))
+            return dict(rows.all())
+
+
+def holders(session: Session, role: str, org_unit: str) -> list[UserView]:
+    """Active people holding a role in an org unit, by username."""
+    rows = session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                           .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+                           .where(Membership.role == role, OrgUnit.code == org_unit, User.active)
+                           .order_by(User.username))
+    return [_view(session, u) for u in rows]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _require_admin(actor: UserView) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("需要管理员权限 (admins only)")
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"没有用户 {username} (no such user)")
+    return user
+
+
+def _unit(session: Session, code: str) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise NotFound(f"没有组织 {code} (no such org unit)")
+    return unit
+
+
+def _view(session: Session, user: User) -> UserView:
+    rows = session.execute(select(Membership.role, OrgUnit.code).join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+                           .where(Membership.user_id == user.id).order_by(OrgUnit.code, Membership.role)).all()
+    return UserView(user.username, user.display_name, user.active, tuple((r, c) for r, c in rows))

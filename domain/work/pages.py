@@ -1,0 +1,133 @@
+"""Page queries: everything one page shows, read in one transaction with one workflow load, from the session
+they are given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.people import accounts
+from domain.people import policy as access
+from domain.people.accounts import UserView
+from domain.work import extensions, inbox
+from engine.bpmn import runtime
+from engine.errors import NotFound, PermissionDenied
+from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
+from engine.store.queries import task_view
+from engine.views import TaskView
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A comment as shown beside a form or on an instance page."""
+
+    author: str
+    kind: str
+    body: str
+    task_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    """Everything the instance page shows."""
+
+    instance: object
+    title: str
+    section: object | None     # the process's own part (its `details` hook); None for a plain process
+    org_unit_name: str | None
+    tasks: tuple
+    comments: tuple[CommentView, ...]
+    bpmn_xml: str
+    markers: dict
+    people: dict      # username → display name, for everyone named on the page
+    org_names: dict   # org unit code → name
+    extensions: tuple = ()
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """Everything the task page shows."""
+
+    task: TaskView
+    detail: InstanceDetail
+    draft: dict | None
+    item: dict            # the multi-instance item the task works on, e.g. {"suggestion": {...}}
+    members: tuple        # people pickers offer the members of the instance's org unit
+    holders: tuple        # who holds the task's role there (转办 targets)
+
+
+def visible_instance(session: Session, user: UserView, instance_id: int) -> ProcessInstance:
+    """The instance, unless it does not exist (NotFound) or the person may not see it (PermissionDenied)."""
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"没有实例 {instance_id} (no such instance)")
+    if not access.can_view_instance(session, user, instance_id):
+        raise PermissionDenied("您无权查看此协商事项 (you may not see this instance)")
+    return row
+
+
+def visible_task(session: Session, user: UserView, task_id: str) -> HumanTask:
+    """The task, if the person may see its instance."""
+    human = session.get(HumanTask, task_id)
+    if human is None:
+        raise NotFound(f"没有任务 {task_id} (no such task)")
+    visible_instance(session, user, human.instance_id)
+    return human
+
+
+def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPage:
+    """The task page: the task, its instance's details and the person's draft, with one workflow load."""
+    human = visible_task(session, user, task_id)
+    task = task_view(session, engine.cache, human)
+    row = session.get(ProcessInstance, human.instance_id)
+    _, workflow = engine._load(row)
+    members = accounts.holders(session, "member", task.org_unit) if task.org_unit else []
+    holders = accounts.holders(session, task.role, task.org_unit) if task.role and task.org_unit else []
+    return TaskPage(task, _detail(engine, session, row, workflow), inbox.draft_of(session, task_id, user.username),
+                    runtime.item_of(workflow, task_id), tuple(members), tuple(holders))
+
+
+def instance_detail(engine, session: Session, user: UserView, instance_id: int) -> InstanceDetail:
+    """The instance page, for a person who may see it, with one workflow load."""
+    row = visible_instance(session, user, instance_id)
+    _, workflow = engine._load(row)
+    return _detail(engine, session, row, workflow)
+
+
+def _detail(engine, session: Session, row: ProcessInstance, workflow) -> InstanceDetail:
+    version = session.get(ProcessVersion, row.version_id)
+    section = engine.hooks.details(session, row)
+    tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
+                                  .order_by(HumanTask.created_at)))
+    markers = _markers(workflow, tasks, engine.clock.now())
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
+    comment_rows = inbox.comments(session, row.id)
+    view = engine._instance_view(session, row, workflow)
+    named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
+        {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
+    people = dict(session.execute(select(User.username, User.display_name)
+                                  .where(User.username.in_([n for n in named if n]))).all())
+    return InstanceDetail(
+        view, engine.hooks.title(session, row.id, row.process_id), section, names.get(row.org_unit_code), tasks,
+        tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
+        people, names, tuple(extensions.of_instance(session, row.id)))
+
+
+def _markers(workflow, tasks, now: datetime) -> dict:
+    done, current = set(), set()
+    for task in workflow.get_tasks():
+        spec_id = getattr(task.task_spec, "bpmn_id", None)
+        if not spec_id:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            done.add(spec_id)
+        elif task.has_state(runtime.ACTIVE):
+            current.add(spec_id)
+    overdue = {t.task_spec for t in tasks if t.status == "ready" and t.due_at and t.due_at < now}
+    return {"done": sorted(done - current), "current": sorted(current - overdue), "overdue": sorted(overdue)}

@@ -1,0 +1,111 @@
+"""The `human_task` projection, rewritten on every save so inbox and overdue queries never load workflows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn.runtime import evaluate, find_task, ready_user_tasks
+from engine.bpmn.specs import ElementInfo, ParsedBundle
+from engine.hooks import PLAIN_SCOPE, Scope
+from engine.store.directory import ROLES
+from engine.store.models import Deadline, HumanTask, ProcessInstance, User
+
+
+def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope) -> HumanTask:
+    """A task's org unit is the diagram's `orgUnit` expression, else the process's scope of the task's data."""
+    info = parsed.elements.get(task.task_spec.bpmn_id)
+    props = info.properties if info else {}
+    tier, org_unit = scope
+    org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else org_unit
+    assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
+    if info is not None and info.to_starter(ROLES):
+        assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
+    return HumanTask(
+        id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, item_label=item_label(task),
+        step=info.step if info else None,
+        lane=task.task_spec.lane, role=info.acting_role(ROLES) if info else None,
+        org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
+        assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
+        status="ready", escalation_level=0, created_at=now)
+
+
+LABEL_KEYS = ("name", "text", "label")
+MAX_LABEL = 120
+
+
+def item_label(task) -> str | None:
+    """Which item a multi-instance task works on, in words: the item itself when it is text or a number, else its
+    name/text/label. The inbox lists several tasks of one step by it, not as identical rows."""
+    spec = getattr(getattr(task, "parent", None), "task_spec", None)
+    item = getattr(spec, "input_item", None)
+    if item is None or item.bpmn_id not in task.data:
+        return None
+    value = task.data[item.bpmn_id]
+    if isinstance(value, dict):
+        value = next((value[key] for key in LABEL_KEYS if isinstance(value.get(key), str | int)), None)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = " ".join(str(value).split())
+    return text[:MAX_LABEL - 1] + "…" if len(text) > MAX_LABEL else text or None
+
+
+def named_assignee(info: ElementInfo | None) -> bool:
+    """Whether the diagram names the task's assignee (the `assignee` property)."""
+    return info is not None and bool(info.properties.get("assignee"))
+
+
+def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
+    """A task is due when its step is; it carries the step's escalation level."""
+    if deadline is None:
+        return
+    row.due_at, row.remind_at, row.escalate_at = deadline.due_at, deadline.remind_at, deadline.escalate_at
+    row.escalation_level = deadline.level
+
+
+def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
+         deadlines: dict[str, Deadline], actor: str | None = None,
+         completed_task: str | None = None, scope: Callable[[dict], Scope] = lambda data: PLAIN_SCOPE,
+         ) -> list[HumanTask]:
+    """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows.
+
+    `scope` gives (tier, org unit) from a task's data: the process's hook, or nothing for a plain process."""
+    open_rows = {row.id: row for row in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    added = []
+    ready_ids = set()
+    for task in ready_user_tasks(workflow):
+        task_id = str(task.id)
+        ready_ids.add(task_id)
+        row = open_rows.get(task_id)
+        if row is None:
+            row = _new_row(instance, parsed, task, now, scope(task.data))
+            session.add(row)
+            added.append(row)
+        info = parsed.elements.get(row.task_spec)
+        _apply_deadline(row, deadlines.get(info.scope) if info else None)
+    for task_id, row in open_rows.items():
+        if task_id in ready_ids:
+            continue
+        task = find_task(workflow, task_id)
+        done = task is not None and task.has_state(TaskState.COMPLETED)
+        row.status = "completed" if done else "cancelled"
+        row.completed_at = now
+        if done and task_id == completed_task:
+            row.completed_by = actor
+    _people_by_name(session, added)
+    return added
+
+
+def _people_by_name(session: Session, rows: list[HumanTask]) -> None:
+    """An item that is a username (a researcher) is labelled with the person's display name."""
+    labels = {row.item_label for row in rows if row.item_label}
+    if labels:
+        names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(labels))).all())
+        for row in rows:
+            row.item_label = names.get(row.item_label, row.item_label)

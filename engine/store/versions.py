@@ -1,0 +1,110 @@
+"""Deployed process versions: immutable, keyed by content hash, parsed once per process and cached."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from threading import Lock
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn.specs import Bundle, ParsedBundle, parse_bundle
+from engine.errors import NotFound, Problem, SpecInvalid
+from engine.store.models import ProcessVersion
+
+OPERATORS = frozenset({"notify", "publish"})
+_CACHE_SIZE = 64
+
+
+class VersionCache:
+    """Parsed bundles by content hash (a parsed spec is safe to share across instances)."""
+
+    def __init__(self, operators=OPERATORS):
+        self.operators = operators
+        self._parsed: OrderedDict[str, ParsedBundle] = OrderedDict()
+        self._lock = Lock()
+
+    def parse(self, bundle: Bundle) -> ParsedBundle:
+        """Parse (or fetch the cached parse of) a bundle."""
+        key = bundle.content_hash
+        with self._lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        parsed = parse_bundle(bundle, self.operators)
+        with self._lock:
+            self._parsed[key] = parsed
+            while len(self._parsed) > _CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        return parsed
+
+    def for_version(self, version: ProcessVersion) -> ParsedBundle:
+        """The parsed bundle of a stored version (versions are immutable: cached by id, files read once)."""
+        key = f"version:{version.id}:{version.content_hash}"
+        with self._lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        parsed = self.parse(Bundle({path: text.encode() for path, text in version.files.items()}))
+        with self._lock:
+            self._parsed[key] = parsed
+        return parsed
+
+
+def _as_text(bundle: Bundle) -> dict[str, str]:
+    problems, files = [], {}
+    for path, data in bundle.files.items():
+        try:
+            files[path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(path, None, None, "not UTF-8 text"))
+    if problems:
+        raise SpecInvalid(problems)
+    return files
+
+
+def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | None,
+           now: datetime) -> tuple[ProcessVersion, bool]:
+    """Store the bundle as a version unless identical content is deployed already; (version, created)."""
+    parsed = cache.parse(bundle)
+    files = _as_text(bundle)
+    existing = session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_id == parsed.process_id, ProcessVersion.content_hash == bundle.content_hash))
+    if existing is not None:
+        return existing, False
+    version = ProcessVersion(process_id=parsed.process_id, content_hash=bundle.content_hash, files=files,
+                             deployed_by=actor, created_at=now)
+    session.add(version)
+    session.flush()
+    return version, True
+
+
+def latest(session: Session, process_id: str) -> ProcessVersion:
+    """The most recently deployed version of a process."""
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                             .order_by(ProcessVersion.id.desc()).limit(1))
+    if version is None:
+        raise NotFound(f"no deployed process {process_id!r}")
+    return version
+
+
+def latest_versions(session: Session) -> list[ProcessVersion]:
+    """The most recently deployed version of every process, by process id."""
+    newest = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
+    return list(session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(newest))
+                                .order_by(ProcessVersion.process_id)))
+
+
+def start_form(parsed: ParsedBundle) -> tuple[dict | None, dict | None]:
+    """(JSON schema, UI schema) of the form on the process's start event; Nones when it has none."""
+    start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
+    schema, ui, _ = parsed.form(start_id) if start_id else (None, None, None)
+    return schema, ui
+
+
+def process_names(session: Session, cache: VersionCache) -> dict[str, str]:
+    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱)."""
+    latest_ids = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
+    return {version.process_id: cache.for_version(version).spec.description or version.process_id
+            for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(latest_ids)))}
