@@ -13,9 +13,10 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.calendar.models import CalendarDay
 from domain.people.accounts import UserView
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.store.models import AuditEvent, CalendarDay
+from engine.store.models import AuditEvent
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")   # China keeps UTC+8 all year, no DST
 KINDS = ("holiday", "workday")

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Consultation, IntakeItem, OrgUnit, ProcessInstance, ProcessVersion, Suggestion
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.store.models import OrgUnit, ProcessInstance, ProcessVersion
 
 BEIJING = timezone(timedelta(hours=8))   # China keeps one offset all year
 CODE_PATTERN = re.compile(r"XS-[A-Z2-9]{4}-[A-Z2-9]{4}")

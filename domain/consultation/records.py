@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Consultation, IntakeItem, ProcessInstance, Suggestion
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.store.models import ProcessInstance
 
 TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O/1/I: read aloud over the phone
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Consultation, IntakeItem, OrgUnit, ProcessInstance, Suggestion
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.store.models import OrgUnit, ProcessInstance
 
 
 @dataclass(frozen=True)

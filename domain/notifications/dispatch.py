@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.notifications.channels import MAX_ERROR, DeliveryFailed, send
+from domain.notifications.models import Notification
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
 from engine.hooks import HookRegistry
 from engine.settings import NotificationSettings, Settings
 from engine.store import directory
-from engine.store.models import HumanTask, Notification, OutboxMessage, ProcessInstance, User
+from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
 from engine.views import _plain
 
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.people.models import ApiToken
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.store.directory import ROLES, eligible, hash_password, verify_password
-from engine.store.models import ApiToken, Membership, OrgUnit, User
+from engine.store.models import Membership, OrgUnit, User
 
 ORG_KINDS = ("county", "committee", "sector", "township", "village", "department")
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from domain.people.accounts import UserView
+from domain.work.models import ExtensionRequest
 from engine import deadlines
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.store.models import Deadline, ExtensionRequest, HumanTask, OutboxMessage, ProcessInstance
+from engine.store.models import Deadline, HumanTask, OutboxMessage, ProcessInstance
 
 MAX_DAYS = 90
 

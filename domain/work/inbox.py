@@ -10,8 +10,9 @@ from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
+from domain.work.models import Comment, TaskDraft, TaskRead
 from engine.hooks import HookRegistry
-from engine.store.models import Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
+from engine.store.models import HumanTask, ProcessInstance
 
 TABS = ("assigned", "claimable", "involved", "done")
 AT_RISK_WINDOW = timedelta(days=1)

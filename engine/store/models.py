@@ -1,11 +1,11 @@
-"""Tables: directory (org units, users, memberships), process versions, instances, human tasks,
-audit events, outbox, and the consultation's domain records."""
+"""The engine's tables: directory (org units, users, memberships), process versions, instances, human tasks,
+audit events, outbox messages and step deadlines. Areas outside the engine keep their tables in their own models."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.db import Base, UTCDateTime
@@ -152,108 +152,6 @@ class OutboxMessage(Base):
     recipient: Mapped[str | None] = mapped_column(String(300))
 
 
-class IntakeItem(Base):
-    """A topic submitted by the public (社情民意) with its tracking code."""
-
-    __tablename__ = "intake_item"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="SET NULL"))
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)
-    category: Mapped[str | None] = mapped_column(String(30))
-    scope: Mapped[str | None] = mapped_column(String(30))
-    township: Mapped[str | None] = mapped_column(String(64))
-    village: Mapped[str | None] = mapped_column(String(100))
-    source: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Consultation(Base):
-    """The consultation an instance carries out: topic, tier, org unit, progress and published result."""
-
-    __tablename__ = "consultation"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), unique=True)
-    intake_id: Mapped[int | None] = mapped_column(ForeignKey("intake_item.id", ondelete="SET NULL"))
-    title: Mapped[str] = mapped_column(String(200))
-    topic: Mapped[str | None] = mapped_column(String(200))
-    category: Mapped[str | None] = mapped_column(String(30))
-    tier: Mapped[str | None] = mapped_column(String(20), index=True)
-    org_unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20))
-    step: Mapped[int | None] = mapped_column(Integer)
-    plan: Mapped[dict | None] = mapped_column(JSON)
-    report_title: Mapped[str | None] = mapped_column(String(200))
-    instruction: Mapped[str | None] = mapped_column(Text)
-    satisfaction: Mapped[str | None] = mapped_column(String(20))
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Suggestion(Base):
-    """One suggestion (意见建议) from the meeting, its responsible department and the answer."""
-
-    __tablename__ = "suggestion"
-    __table_args__ = (UniqueConstraint("consultation_id", "number"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    department_code: Mapped[str] = mapped_column(String(64), index=True)
-    adoption: Mapped[str | None] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(Text)
-    measures: Mapped[str | None] = mapped_column(Text)
-    promised_date: Mapped[date | None] = mapped_column(Date)
-    answer_round: Mapped[int] = mapped_column(Integer, default=0)
-    satisfaction: Mapped[str | None] = mapped_column(String(20))
-
-
-class ApiToken(Base):
-    """A personal API token; only its SHA-256 is stored."""
-
-    __tablename__ = "api_token"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    label: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class TaskDraft(Base):
-    """Form input a person saved without submitting."""
-
-    __tablename__ = "task_draft"
-    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[dict] = mapped_column(JSON)
-    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Comment(Base):
-    """A comment on an instance or one of its tasks; returns (退回) carry their reason as a comment."""
-
-    __tablename__ = "comment"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
-    author: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(20), default="comment")
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class TaskRead(Base):
-    """A person marked a task as read (已阅)."""
-
-    __tablename__ = "task_read"
-    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class Deadline(Base):
     """The deadline of one activation of a step (or of a task that is its own step), and where it stands."""
 
@@ -274,49 +172,3 @@ class Deadline(Base):
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     basis: Mapped[str] = mapped_column(String(30), default="calendar")   # calendar | working | working-weekends-only
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ExtensionRequest(Base):
-    """A request (延期) to move a deadline, and the supervisor's decision."""
-
-    __tablename__ = "extension_request"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id", ondelete="CASCADE"), index=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
-    requested_by: Mapped[str] = mapped_column(String(64))
-    days: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Notification(Base):
-    """An in-app notification for one person (the notification centre)."""
-
-    __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
-    username: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(20))        # assignment | reminder | escalation | extension | result
-    level: Mapped[int] = mapped_column(Integer, default=0)
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
-    task_id: Mapped[str | None] = mapped_column(String(36))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class CalendarDay(Base):
-    """A day whose status an admin entered from the State Council's schedule (holiday or make-up working day)."""
-
-    __tablename__ = "calendar_day"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))        # holiday | workday
-    note: Mapped[str] = mapped_column(String(100), default="")
-    entered_by: Mapped[str | None] = mapped_column(String(64))
-    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,12 +23,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
+from domain.consultation.models import Consultation
 from domain.notifications import channels
 from domain.notifications import dispatch as notify
 from domain.notifications.channels import message_id
+from domain.notifications.models import Notification
 from engine.settings import NotificationSettings, Settings
 from engine.store import directory
-from engine.store.models import Consultation, Notification, OutboxMessage, User
+from engine.store.models import OutboxMessage, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA, make_service
 from tests.support.consultation import SCENARIOS, run_through_engine

@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
 from engine import deadlines
 from engine.bpmn import runtime
 from engine.bpmn.specs import load_bundle
-from engine.store.models import Consultation, HumanTask, IntakeItem, OutboxMessage, Suggestion
+from engine.store.models import HumanTask, OutboxMessage
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, run_in_memory, run_through_engine

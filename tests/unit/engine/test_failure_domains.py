@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from domain.notifications.models import Notification
 from engine import failures
 from engine.bpmn import storable
 from engine.errors import InvalidState, ScriptError
 from engine.service import Engine
 from engine.store import directory
-from engine.store.models import AuditEvent, Deadline, Notification, ProcessInstance, User
+from engine.store.models import AuditEvent, Deadline, ProcessInstance, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.consultation import hooks as consultation_hooks
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
 from domain.wiring import standard_hooks
 from engine.bpmn import runtime
 from engine.bpmn.specs import load_bundle
@@ -16,15 +17,7 @@ from engine.errors import HookFailed, ScriptError
 from engine.hooks import HookRegistry, ProcessHooks
 from engine.service import Engine
 from engine.store import db, directory
-from engine.store.models import (
-    AuditEvent,
-    Consultation,
-    HumanTask,
-    IntakeItem,
-    OutboxMessage,
-    ProcessInstance,
-    Suggestion,
-)
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS

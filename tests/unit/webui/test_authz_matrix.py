@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.wiring import standard_hooks
+from domain.work.models import Comment, TaskDraft, TaskRead
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.settings import Settings
 from engine.store import db, directory
-from engine.store.models import AuditEvent, Comment, HumanTask, ProcessInstance, TaskDraft, TaskRead
+from engine.store.models import AuditEvent, HumanTask, ProcessInstance
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 from webui import create_app

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from domain.calendar.models import CalendarDay
 from domain.calendar.workdays import BEIJING, add_working_days, package_coverage
-from engine.store.models import CalendarDay
 from tests.unit.webui.conftest import csrf_of
 
 SCHEDULE_2027 = "\n".join([f"2027-02-{d:02d} holiday 春节" for d in range(5, 12)]

@@ -9,12 +9,13 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from domain.consultation.models import IntakeItem
 from engine.settings import Settings
-from engine.store.models import IntakeItem, ProcessInstance
+from engine.store.models import ProcessInstance
 from tests.conftest import DATA
 from tests.support import redis_server as redis_support
 from tests.support.consultation import SCENARIOS
-from tests.unit.engine.test_public import drive
+from tests.unit.domain.test_consultation_public import drive
 from tests.unit.webui.conftest import csrf_of
 from webui import create_app
 from webui.ratelimit import RateLimiter

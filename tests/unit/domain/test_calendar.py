@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import event, func, select
 
 from cli.main import cli
+from domain.calendar.models import CalendarDay
 from domain.calendar.workdays import (
     BEIJING,
     WorkCalendar,
@@ -22,7 +23,7 @@ from domain.calendar.workdays import (
 )
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.store import directory
-from engine.store.models import AuditEvent, CalendarDay
+from engine.store.models import AuditEvent
 from tests.conftest import make_service
 
 # A plausible 2027 Spring Festival schedule (the State Council publishes the real one late in 2026):

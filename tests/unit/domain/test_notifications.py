@@ -15,10 +15,11 @@ from sqlalchemy import func, select, update
 
 from cli.main import cli
 from domain.notifications import dispatch as notify
+from domain.notifications.models import Notification
 from engine.errors import InvalidState, NotFound
 from engine.settings import NotificationSettings, Settings
 from engine.store import db, directory
-from engine.store.models import HumanTask, Notification, OutboxMessage, User
+from engine.store.models import HumanTask, OutboxMessage, User
 from tests.conftest import CONSULTATION, make_service
 from tests.support.consultation import SCENARIOS, run_through_engine
 
