@@ -40,6 +40,7 @@ run: install
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: install-test sysdeps lint
 	$(BIN)/python -m pytest -q

@@ -1,15 +1,33 @@
-"""Imports flow one way: webui → engine ← tasks; engine never imports flask, celery, webui or tasks."""
+"""The layout's contracts: imports flow one way (cli → webui → tasks → domain → engine, checked by import-linter
+from `.importlinter`), the engine names no consultation word, nothing outside the engine uses its private parts, a
+domain area imports no private name of another, and modules stay small."""
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = {"flask", "celery", "webui", "tasks", "werkzeug"}
+FORBIDDEN = {"flask", "celery", "webui", "tasks", "werkzeug", "domain", "cli"}
+PACKAGES = ("engine", "domain", "cli", "webui", "tasks")
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "engine").rglob("*.py")), ids=lambda p: p.name)
+def _sources(*tops: str) -> list[Path]:
+    return sorted(p for top in tops for p in (ROOT / top).rglob("*.py") if "migrations" not in p.parts)
+
+
+def test_the_import_contracts_hold():
+    """import-linter's contracts (layers, frameworks, the BPMN runtime without a database, the domain's areas)."""
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert lint, "import-linter is a test dependency (pyproject.toml [test])"
+    result = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("path", _sources("engine"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_engine_imports_nothing_from_the_outer_layers(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = set()
@@ -21,10 +39,47 @@ def test_engine_imports_nothing_from_the_outer_layers(path):
     assert not imported & FORBIDDEN
 
 
-@pytest.mark.parametrize("path", sorted(p for p in ROOT.glob("*/**/*.py") if ".venv" not in p.parts
-                                        and "tests" not in p.parts), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", _sources(*PACKAGES), ids=lambda p: str(p.relative_to(ROOT)))
 def test_modules_stay_small(path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def _mentions_engine(node: ast.expr) -> bool:
+    """`engine`, `self.engine`, `services.engine`…: an expression naming the engine object."""
+    return (isinstance(node, ast.Name) and node.id == "engine") or \
+        (isinstance(node, ast.Attribute) and node.attr in {"engine", "_engine"})
+
+
+@pytest.mark.parametrize("path", _sources("domain", "cli", "webui", "tasks"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_outside_the_engine_uses_its_private_parts(path):
+    """Services use the engine's public store and unit-of-work API, never `engine._audit` and the like."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    private = [f"{ast.unparse(node)} (line {node.lineno})" for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+               and _mentions_engine(node.value)]
+    private += [f"from {node.module} import {alias.name} (line {node.lineno})" for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                and node.module.split(".")[0] == "engine" for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not private
+
+
+def _area(module: str) -> str:
+    """`domain.work` for `domain.work.inbox`; `engine` for anything in the engine; the top package otherwise."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "domain" and len(parts) > 2 else parts[0]
+
+
+@pytest.mark.parametrize("path", _sources(*PACKAGES), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_area_imports_a_private_name_of_another(path):
+    """A private name (`_helper`) is its area's own: another domain area, the web or the CLI import public names."""
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    reached = [f"from {node.module} import {alias.name}" for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+               and node.module.split(".")[0] in PACKAGES and _area(node.module) != _area(module)
+               for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not reached
 
 
 # The BPMN runtime and the generic read side (lists, inbox, pages, overview): these modules name no consultation
@@ -79,3 +134,20 @@ def test_the_generic_engine_names_no_consultation_field(module):
 def test_notifications_name_no_consultation_record(module):
     names, _ = _code_words(ast.parse((ROOT / f"{module}.py").read_text(encoding="utf-8")))
     assert not names & CONSULTATION_NAMES
+
+
+# The county's words: its roles, tiers, org-unit kinds and the method's Chinese terms. The engine runs any process
+# for any organisation; these reach it only as configuration from the domain (domain/people/roles.py, the
+# consultation's vocabulary), never as constants in its code.
+COUNTY_WORDS = {"platform_lead", "organizer", "office", "supervisor", "department", "member", "process_owner",
+                "county", "committee", "sector", "township", "village"}
+METHOD_TERMS = ("政协", "协商", "委员", "乡镇", "专委会", "界别", "督办")
+
+
+@pytest.mark.parametrize("path", _sources("engine"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_engine_names_no_consultation_word(path):
+    names, strings = _code_words(ast.parse(path.read_text(encoding="utf-8")))
+    assert not names & CONSULTATION_NAMES
+    assert not strings & (CONSULTATION_KEYS - {"org_unit"})      # an org unit is the engine's directory's own
+    assert not strings & COUNTY_WORDS
+    assert not [s for s in strings if any(term in s for term in METHOD_TERMS)]
