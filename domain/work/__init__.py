@@ -1,1 +1,1 @@
-"""work."""
+"""Work around tasks: the inbox, participation (drafts, comments, returns, tracking), extensions, page queries."""

@@ -1,1 +1,1 @@
-"""store."""
+"""Persistence: database and units of work, tables and migrations, the directory, versions, the task projection, queries."""
