@@ -1,1 +1,1 @@
-"""The working-day calendar: Chinese public holidays and make-up days, admin-entered schedules, Monday-Friday fallback."""
+"""The working-day calendar: public holidays and make-up days, admin-entered schedules, Monday-Friday fallback."""

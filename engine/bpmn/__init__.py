@@ -1,1 +1,1 @@
-"""Diagrams and their code without a database: hardened XML, specs, sandboxed scripts, bounds, forms, runtime, serialization."""
+"""Diagrams and their code without a database: safe XML, specs, sandboxed scripts, bounds, forms, runtime, state."""

@@ -1,1 +1,1 @@
-"""Persistence: database and units of work, tables and migrations, the directory, versions, the task projection, queries."""
+"""Persistence: database, units of work, tables and migrations, the directory, versions, task projection, queries."""
