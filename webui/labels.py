@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-BEIJING = timezone(timedelta(hours=8), "CST")   # China keeps one offset all year
+from engine.clock import LOCAL_TZ
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC time as Beijing time."""
-    return "" if moment is None else moment.astimezone(BEIJING).strftime(fmt)
+    return "" if moment is None else moment.astimezone(LOCAL_TZ).strftime(fmt)
 
 
 def step_names() -> dict:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.clock import LOCAL_TZ
 from engine.store.models import OrgUnit, ProcessInstance, ProcessVersion
 
-BEIJING = timezone(timedelta(hours=8))   # China keeps one offset all year
 CODE_PATTERN = re.compile(r"XS-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
 STEP_NAMES = ("确定协商主题", "拟定协商方案", "充分调查研究", "组织协商会议", "报告协商结果", "回访督促问效")
@@ -179,4 +179,4 @@ def _choices_of(files: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 def _local_date(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
+    return moment.astimezone(LOCAL_TZ).date()
