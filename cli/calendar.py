@@ -7,35 +7,22 @@ Without --as the command acts as the operator at the command line ("system"), wh
 from __future__ import annotations
 
 import json
-import sys
 
 import chinese_calendar
 import click
 
+from cli.common import engine_of, fail
 from domain.calendar.workdays import WorkCalendar, package_coverage
-from engine.service import Engine
-
-
-def _engine(ctx) -> Engine:
-    obj = ctx.find_root().obj
-    if "engine" not in obj:
-        obj["engine"] = Engine.from_settings(obj["settings"], obj["clock"])
-    return obj["engine"]
 
 
 def _calendar(ctx) -> WorkCalendar:
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     return WorkCalendar(engine.unit_of_work, engine.clock)
 
 
 def _actor(ctx, username: str | None):
     """None for the command-line operator, else the named user (refused later unless an active admin)."""
-    return None if username is None else _engine(ctx).accounts.user(username)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"错误 (error): {message}", err=True)
-    sys.exit(1)
+    return None if username is None else engine_of(ctx).accounts.user(username)
 
 
 @click.group()
@@ -98,9 +85,9 @@ def import_days(ctx, file, actor):
         with open(file, encoding="utf-8") as fh:
             entries = json.load(fh)
     except (ValueError, UnicodeDecodeError) as exc:
-        _fail(f"{file} 不是有效的 JSON 文件 (not valid JSON): {exc}")
+        fail(f"{file} 不是有效的 JSON 文件 (not valid JSON): {exc}")
     if not isinstance(entries, list):
-        _fail(f"{file} 应为 JSON 列表 [{{date, kind, note}}, …] (must be a JSON list of objects)")
+        fail(f"{file} 应为 JSON 列表 [{{date, kind, note}}, …] (must be a JSON list of objects)")
     entered = _calendar(ctx).enter_days(_actor(ctx, actor), entries)
     years = sorted({d.day.year for d in entered})
     click.echo(f"entered {len(entered)} day(s) in {', '.join(map(str, years))}", err=True)

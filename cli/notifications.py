@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.main import _emit, _engine, cli
+from cli.common import emit, engine_of
 from domain.notifications.dispatch import STATUSES, NotificationCentre
 
 _NOTIFICATION_FIELDS = ("id", "kind", "level", "task_id", "instance_id", "created_at", "read", "title", "body")
@@ -13,10 +13,10 @@ _OUTBOX_FIELDS = ("id", "idempotency_key", "instance_id", "task_id", "operator",
 
 
 def _centre(ctx) -> NotificationCentre:
-    return NotificationCentre(_engine(ctx), ctx.obj["settings"])
+    return NotificationCentre(engine_of(ctx), ctx.obj["settings"])
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.option("--as", "username", required=True, help="Whose notifications.")
 @click.option("--unread", is_flag=True, help="Only unread ones.")
 @click.option("--limit", type=int, default=50, show_default=True)
@@ -29,7 +29,7 @@ def notifications(ctx, username, unread, limit, as_json):
         return
     views = _centre(ctx).notifications(username, unread_only=unread, limit=limit)
     if as_json:
-        _emit([{k: v.as_dict()[k] for k in _NOTIFICATION_FIELDS} for v in views])
+        emit([{k: v.as_dict()[k] for k in _NOTIFICATION_FIELDS} for v in views])
         return
     for v in views:
         click.echo(f"{v.id}  {'  ' if v.read else '● '}{v.created_at:%Y-%m-%d %H:%M}  {v.kind}  {v.title}")
@@ -44,7 +44,7 @@ def notifications_read(ctx, ids):
     click.echo(f"marked {count} read", err=True)
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only messages in this status.")
 @click.option("--limit", type=int, default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -55,7 +55,7 @@ def outbox(ctx, status, limit, as_json):
         return
     views = _centre(ctx).outbox(status, limit)
     if as_json:
-        _emit([{k: v.as_dict()[k] for k in _OUTBOX_FIELDS} for v in views])
+        emit([{k: v.as_dict()[k] for k in _OUTBOX_FIELDS} for v in views])
         return
     for v in views:
         click.echo(f"{v.id}  {v.status:<10} {v.channel:<8} {v.recipient or '-':<20} attempts={v.attempts}"
@@ -78,4 +78,4 @@ def outbox_retry(ctx, message_id):
 def outbox_deliver(ctx, limit, as_json):
     """Dispatch and deliver what is due now (what the scheduler and the Celery beat do)."""
     sent = _centre(ctx).deliver_due(limit)
-    _emit({"sent": sent}) if as_json else click.echo(f"sent {sent} message(s)", err=True)
+    emit({"sent": sent}) if as_json else click.echo(f"sent {sent} message(s)", err=True)

@@ -6,8 +6,7 @@ import json
 
 import click
 
-from engine.service import Engine
-from engine.settings import Settings
+from cli.common import engine_of
 
 
 @click.command()
@@ -17,9 +16,7 @@ from engine.settings import Settings
 @click.pass_context
 def token(ctx, username: str, label: str, as_json: bool) -> None:
     """Issue an API token for USERNAME (use it as `Authorization: Bearer <token>`)."""
-    obj = ctx.obj or {}
-    engine = obj.get("engine") or Engine.from_settings(obj.get("settings") or Settings.from_env(), obj.get("clock"))
-    issued = engine.accounts.issue_token(username, label)
+    issued = engine_of(ctx).accounts.issue_token(username, label)
     if as_json:
         click.echo(json.dumps({"token": issued}, ensure_ascii=False))
     else:

@@ -6,11 +6,15 @@ import os
 from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
+
+# The product's one local time zone, Beijing time: China keeps UTC+8 all year (no DST). Times are stored in UTC;
+# dates, working days and the times people read are taken in this zone.
+LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class Clock(Protocol):

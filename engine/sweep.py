@@ -1,6 +1,6 @@
 """The sweep: the ONE code path that fires due timers, deadlines and outbox deliveries, in every run mode.
 
-`xieshang sweep` (engine/cli.py), Celery's `sweep` task (tasks/jobs.py) and the embedded scheduler thread
+`xieshang sweep` (cli/process.py), Celery's `sweep` task (tasks/jobs.py) and the embedded scheduler thread
 (tasks/scheduler.py) all call `run_sweep`. Each part is guarded: a part that crashes is logged with its cause and
 reported, and the next part still runs; within a part each instance or delivery fails alone.
 """

@@ -7,6 +7,7 @@ from math import ceil
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
+from domain.consultation.vocabulary import TIER_LEVEL_NAMES
 from domain.people.accounts import ORG_KINDS, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
@@ -23,8 +24,7 @@ ROLE_NAMES = {"admin": lazy_gettext("管理员"), "process_owner": lazy_gettext(
 KIND_NAMES = {"county": lazy_gettext("县政协"), "committee": lazy_gettext("专门委员会"),
               "sector": lazy_gettext("界别"), "township": lazy_gettext("乡镇"),
               "village": lazy_gettext("村（社区）"), "department": lazy_gettext("承办单位")}
-TIER_NAMES = {"county": lazy_gettext("县级"), "committee": lazy_gettext("专委会级"),
-              "township": lazy_gettext("乡镇级")}
+TIER_NAMES = {code: lazy_gettext(name) for code, name in TIER_LEVEL_NAMES.items()}   # the method's vocabulary
 
 
 @bp.context_processor

@@ -8,7 +8,8 @@ import calendar as month_calendar
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, pgettext
 
-from domain.calendar.workdays import BEIJING, YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
+from domain.calendar.workdays import YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
+from engine.clock import LOCAL_TZ
 from engine.errors import ValidationFailed
 
 from . import engine_of
@@ -53,7 +54,7 @@ def _months(view: YearCalendar) -> list[tuple[str, list[list[dict | None]]]]:
 
 def _page(year: int, text: str = "", errors: dict | None = None, status: int = 200):
     view = _calendar().year(year)
-    today = engine_of(current_app).clock.now().astimezone(BEIJING).date()
+    today = engine_of(current_app).clock.now().astimezone(LOCAL_TZ).date()
     return render_template("calendar_admin/year.html", view=view, months=_months(view), weekdays=WEEKDAYS,
                            initials=_weekday_initials(), coverage=package_coverage(), text=text,
                            errors=errors or {}, today=today, years=YEARS, holiday_names=HOLIDAY_NAMES), status
@@ -65,7 +66,7 @@ def year():
     """One year: where its working days come from, a month grid, its special days and the entry form."""
     chosen = request.args.get("year", type=int)
     if chosen is None:
-        chosen = engine_of(current_app).clock.now().astimezone(BEIJING).year
+        chosen = engine_of(current_app).clock.now().astimezone(LOCAL_TZ).year
     if chosen not in YEARS:
         abort(404)
     return _page(chosen)
@@ -76,7 +77,7 @@ def year():
 def enter_days():
     """Enter the posted lines (`2027-02-06 holiday 春节`): all of them, or none with a message per wrong line."""
     shown = request.form.get("year", type=int)
-    shown = shown if shown in YEARS else engine_of(current_app).clock.now().astimezone(BEIJING).year
+    shown = shown if shown in YEARS else engine_of(current_app).clock.now().astimezone(LOCAL_TZ).year
     text = request.form.get("days", "")
     try:
         entered = _calendar().enter_days(g.user, parse_lines(text))

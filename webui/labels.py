@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-BEIJING = timezone(timedelta(hours=8), "CST")   # China keeps one offset all year
+from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
+from engine.clock import LOCAL_TZ
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC time as Beijing time."""
-    return "" if moment is None else moment.astimezone(BEIJING).strftime(fmt)
+    return "" if moment is None else moment.astimezone(LOCAL_TZ).strftime(fmt)
 
 
+# The method's words come from its vocabulary; the catalogs hold their English (tests/unit/domain/test_vocabulary.py).
 def step_names() -> dict:
     """Step number → name."""
-    return {0: _("受理分流"), 1: _("确定协商主题"), 2: _("拟定协商方案"), 3: _("调查研究"), 4: _("协商会议"),
-            5: _("报告协商结果"), 6: _("回访督促问效")}
+    return {number: _(name) for number, name in STEP_NAMES.items()}
 
 
 def tier_names() -> dict:
     """Tier code → name."""
-    return {"county": _("县政协·要事会商"), "committee": _("专委会/界别·专事专商"), "township": _("乡镇·众事众商")}
+    return {code: _(name) for code, name in TIER_NAMES.items()}
 
 
 def status_names() -> dict:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 
 import chinese_calendar
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from domain.calendar.models import CalendarDay
 from domain.people.accounts import UserView
+from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.store.models import AuditEvent
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")   # China keeps UTC+8 all year, no DST
 KINDS = ("holiday", "workday")
 KIND_ALIASES = {"holiday": "holiday", "休": "holiday", "假": "holiday", "workday": "workday", "班": "workday"}
 YEARS = range(2000, 2101)
@@ -86,7 +86,7 @@ def add_working_days(session: Session, start: datetime, days: int) -> tuple[date
     A start on a non-working day counts from the next working day."""
     if days < 0:
         raise ValueError("days must be >= 0")
-    local = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(BEIJING)
+    local = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(LOCAL_TZ)
     day, first = local.date(), local.date()
     years: dict[int, YearCalendar] = {}
 

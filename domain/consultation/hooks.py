@@ -1,22 +1,22 @@
 """The consultation's hooks: its intake item and consultation records, its scope (tier, org unit), its titles and
-instance page section, its public intake and tracking page and its step names. Registered by `domain.wiring`; the
-generic engine names none of this."""
+instance page section, its public intake and tracking page and its step names (from `vocabulary`). Registered by
+`domain.wiring`; the generic engine names none of this."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
 from domain.consultation import public, records
 from domain.consultation import views as consultation_views
+from domain.consultation.vocabulary import STEP_NAMES
 from engine.hooks import HookRegistry, ProcessHooks, Scope
 from engine.store.models import ProcessInstance
 
 PROCESS_ID = "consultation"
-VOCABULARY = MappingProxyType({0: public.ACCEPTANCE_NAME} | dict(enumerate(public.STEP_NAMES, start=1)))
+VOCABULARY = STEP_NAMES   # step number → name (0: review and routing, 1–6: the method's steps)
 
 
 def scope(data: dict) -> Scope:

@@ -9,21 +9,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.consultation.vocabulary import ACCEPTANCE, PUBLIC_STATUS_NAMES, STEPS
+from engine.clock import LOCAL_TZ
 from engine.store.models import OrgUnit, ProcessInstance, ProcessVersion
 
-BEIJING = timezone(timedelta(hours=8))   # China keeps one offset all year
 CODE_PATTERN = re.compile(r"XS-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
-STEP_NAMES = ("确定协商主题", "拟定协商方案", "充分调查研究", "组织协商会议", "报告协商结果", "回访督促问效")
-ACCEPTANCE_NAME = "受理分流"
-STATUS_LABELS = {"intake": "受理中", "in_progress": "已受理", "declined": "不予受理", "completed": "已完成",
-                 "cancelled": "已终止"}
 DECLINED_NOTICE = "经审核，该事项不属于本平台协商范围，未予受理。如您留有联系方式，工作人员会与您联系说明。"
 _CHOICE_FIELDS = ("category", "township", "adoption", "residents_satisfaction")
 _choice_cache: dict[str, dict[str, dict[str, str]]] = {}
@@ -103,7 +100,7 @@ def public_progress(session: Session, tracking_code: str) -> PublicProgress | No
     return PublicProgress(
         item.tracking_code, item.title, _label(choices, "category", item.category),
         names.get(item.township) or _label(choices, "township", item.township), item.village or None,
-        _local_date(item.created_at), status, STATUS_LABELS.get(status, STATUS_LABELS["intake"]),
+        _local_date(item.created_at), status, PUBLIC_STATUS_NAMES.get(status, PUBLIC_STATUS_NAMES["intake"]),
         _acceptance(status, step), _steps(status, step), DECLINED_NOTICE if status == "declined" else None,
         _results(session, record, choices) if record is not None and record.published_at else None)
 
@@ -112,7 +109,7 @@ def _acceptance(status: str, step: int) -> PublicStep:
     state = {"intake": "current", "declined": "declined"}.get(status, "done")
     if status == "cancelled" and not step:
         state = "pending"
-    return PublicStep(0, ACCEPTANCE_NAME, state)
+    return PublicStep(ACCEPTANCE.code, ACCEPTANCE.zh, state)
 
 
 def _steps(status: str, step: int) -> tuple[PublicStep, ...]:
@@ -121,7 +118,7 @@ def _steps(status: str, step: int) -> tuple[PublicStep, ...]:
             return "done"
         return "current" if number == step and status == "in_progress" else "pending"
 
-    return tuple(PublicStep(n, name, state(n)) for n, name in enumerate(STEP_NAMES, start=1))
+    return tuple(PublicStep(step.code, step.zh, state(step.code)) for step in STEPS)
 
 
 def _results(session: Session, record: Consultation, choices: dict) -> PublicResults:
@@ -179,4 +176,4 @@ def _choices_of(files: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 def _local_date(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
+    return moment.astimezone(LOCAL_TZ).date()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from domain.notifications.channels import MAX_ERROR, DeliveryFailed, send
 from domain.notifications.models import Notification
+from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
 from engine.hooks import HookRegistry
@@ -31,7 +32,6 @@ LEVELS = {1: "一级", 2: "二级"}
 BODIES = {"assignment": "您有一项新的待办：{task}。", "reminder": "「{task}」即将到期，请及时办理。",
           "escalation": "「{task}」已逾期，请督促办理。", "extension": "「{task}」有一项延期申请待处理。",
           "result": "「{task}」已有办理结果。"}
-BEIJING = timezone(timedelta(hours=8))
 RETRYABLE = ("pending", "failed")
 STATUSES = ("pending", "sending", "failed", "parked", "sent", "dispatched")
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
     def add(channel: str, recipient: str, task: HumanTask | None, extra: dict | None = None, acts=False) -> None:
         key = f"{message.idempotency_key}:{channel}:{recipient}"
         body = str(params.get("message") or BODIES[kind].format(task=task.name if task else subject))
-        due = f"\n办理期限：{task.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M}" if task and task.due_at else ""
+        due = f"\n办理期限：{task.due_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if task and task.due_at else ""
         link = f"{cfg.base_url}/tasks/{task.id}" if task and acts else (
             f"{cfg.base_url}/instances/{message.instance_id}" if message.instance_id else "")
         rows[key] = OutboxMessage(

@@ -13,7 +13,6 @@ from sqlalchemy import event, func, select
 from cli.main import cli
 from domain.calendar.models import CalendarDay
 from domain.calendar.workdays import (
-    BEIJING,
     WorkCalendar,
     add_working_days,
     calendar_warning,
@@ -21,6 +20,7 @@ from domain.calendar.workdays import (
     package_coverage,
     year_basis,
 )
+from engine.clock import LOCAL_TZ
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.store import directory
 from engine.store.models import AuditEvent
@@ -35,7 +35,7 @@ SCHEDULE_2027 = ([{"date": f"2027-02-{d:02d}", "kind": "holiday", "note": "æ˜¥èŠ
 
 def beijing(*args) -> datetime:
     """A moment given in Beijing time, as the engine stores it (UTC)."""
-    return datetime(*args, tzinfo=BEIJING).astimezone(UTC)
+    return datetime(*args, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def package_reference(start: date, days: int, overrides: dict[date, bool] | None = None) -> date:
@@ -77,8 +77,8 @@ def test_spring_festival_2026_holiday_is_skipped(service):
     due, basis = add(service, friday, 5)
     expected = package_reference(date(2026, 2, 13), 5)
     assert expected > date(2026, 2, 23)
-    assert due == datetime.combine(expected, friday.astimezone(BEIJING).timetz()).astimezone(UTC)
-    assert due.astimezone(BEIJING).time() == friday.astimezone(BEIJING).time()
+    assert due == datetime.combine(expected, friday.astimezone(LOCAL_TZ).timetz()).astimezone(UTC)
+    assert due.astimezone(LOCAL_TZ).time() == friday.astimezone(LOCAL_TZ).time()
     assert basis == "working"
     assert basis_and_warning(service, 2026) == ("package", None)
     with service.unit_of_work() as session:
@@ -183,7 +183,7 @@ def test_ninety_working_days_take_one_query_per_year(service):
         across_two = len(statements)
     finally:
         event.remove(bind, "before_cursor_execute", count)
-    assert due.astimezone(BEIJING).date() == package_reference(date(2026, 3, 2), 90)
+    assert due.astimezone(LOCAL_TZ).date() == package_reference(date(2026, 3, 2), 90)
     assert (in_one_year, across_two) == (1, 2)
 
 

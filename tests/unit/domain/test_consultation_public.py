@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.consultation import hooks as consultation_hooks
-from domain.consultation.public import BEIJING, DECLINED_NOTICE, normalize_code, public_progress
+from domain.consultation.public import DECLINED_NOTICE, normalize_code, public_progress
+from engine.clock import LOCAL_TZ
 from engine.store import directory
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, Scenario
@@ -123,7 +124,7 @@ def test_results_are_public_only_once_published(consultation):
     results = after.results
     assert (results.topic, results.report_title) == ("老街夜间照明与出行安全", "关于老街夜间照明的协商报告")
     assert results.satisfaction_label == "满意"
-    assert results.published_on == consultation.clock.now().astimezone(BEIJING).date()
+    assert results.published_on == consultation.clock.now().astimezone(LOCAL_TZ).date()
     assert [(s.number, s.text, s.department_name, s.adoption_label, s.measures, s.promised_date)
             for s in results.suggestions] == [
         (1, "增设老街路灯 20 盏", "县住房和城乡建设局", "采纳", "已列入年度改造计划", date(2026, 9, 30)),

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.calendar.models import CalendarDay
-from domain.calendar.workdays import BEIJING, add_working_days, package_coverage
+from domain.calendar.workdays import add_working_days, package_coverage
+from engine.clock import LOCAL_TZ
 from tests.unit.webui.conftest import csrf_of
 
 SCHEDULE_2027 = "\n".join([f"2027-02-{d:02d} holiday 春节" for d in range(5, 12)]
@@ -65,7 +66,7 @@ def test_a_package_year_shows_its_holidays_and_make_up_days(client, login):
 
 
 def test_entering_2027_schedule_on_the_page_removes_the_warning_and_moves_deadlines(web_engine, client, login):
-    start = datetime(2027, 2, 4, 10, 0, tzinfo=BEIJING).astimezone(UTC)
+    start = datetime(2027, 2, 4, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)
     assert _due(web_engine, start, 5) == (datetime(2027, 2, 11, 2, 0, tzinfo=UTC), "working-weekends-only")
     login("admin")
     page = _page(client)
@@ -77,7 +78,7 @@ def test_entering_2027_schedule_on_the_page_removes_the_warning_and_moves_deadli
     assert "尚未录入" not in page and "仅按周末" not in page
     assert 'title="2027-01-31 班 春节调休"' in page and page.count('aria-label="删除 2027-') == 9
     assert _due(web_engine, start, 5) == (datetime(2027, 2, 18, 2, 0, tzinfo=UTC), "working")
-    sunday_before = datetime(2027, 1, 29, 10, 0, tzinfo=BEIJING).astimezone(UTC)
+    sunday_before = datetime(2027, 1, 29, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)
     assert _due(web_engine, sunday_before, 1)[0] == datetime(2027, 1, 31, 2, 0, tzinfo=UTC)
 
 

@@ -1,0 +1,189 @@
+"""Commands on process versions, instances and tasks: validate, deploy, start, tasks, complete, claim, release,
+reassign, cancel, show, sweep, errors and retry."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.common import emit, engine_of, parse_data, parse_time
+from engine.sweep import run_sweep
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+def validate(ctx, paths):
+    """Check a bundle: one `file:line element-id: message` line per problem (exit 1) and per notice (exit 0)."""
+    problems, notices = engine_of(ctx).review(paths)
+    for problem in problems + notices:
+        click.echo(str(problem))
+    sys.exit(1 if problems else 0)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--as", "actor", default=None)
+@click.pass_context
+def deploy(ctx, paths, as_json, actor):
+    """Deploy a bundle as an immutable version (identical content: same version)."""
+    deployed = engine_of(ctx).deploy(paths, actor)
+    if as_json:
+        emit({"process_id": deployed.process_id, "version": deployed.version, "created": deployed.created})
+    else:
+        click.echo(f"{deployed.process_id} {deployed.version}{'' if deployed.created else ' (unchanged)'}")
+
+
+@click.command()
+@click.argument("process")
+@click.option("--data", "data", default="{}", help="Start data as a JSON object.")
+@click.option("--as", "actor", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def start(ctx, process, data, actor, as_json):
+    """Start an instance of the latest version of PROCESS."""
+    instance_id = engine_of(ctx).start_instance(process, parse_data(data), actor)
+    emit({"instance_id": instance_id}) if as_json else click.echo(instance_id)
+
+
+_TASK_FIELDS = ("id", "instance_id", "task_spec", "name", "step", "lane", "candidates", "assignee", "due_at",
+                "escalation_level", "form", "role", "org_unit", "tier", "revision")
+
+
+@click.command()
+@click.option("--as", "actor", default=None, help="Only tasks this user may act on.")
+@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tasks(ctx, actor, instance_id, as_json):
+    """List ready tasks, soonest due first."""
+    views = engine_of(ctx).list_tasks(actor, instance_id)
+    if as_json:
+        emit([{k: v.as_dict()[k] for k in _TASK_FIELDS} for v in views])
+        return
+    for v in views:
+        due = v.due_at.strftime("%Y-%m-%d %H:%M") if v.due_at else "-"
+        click.echo(f"{v.id}  #{v.instance_id}  {v.name}  step={v.step}  due={due}  "
+                   f"{v.assignee or ','.join(v.candidates[:3])}")
+
+
+@click.command()
+@click.argument("task_id")
+@click.option("--data", "data", default="{}")
+@click.option("--as", "actor", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def complete(ctx, task_id, data, actor, as_json):
+    """Complete TASK_ID with form data; exit 1 with field errors if the data is invalid."""
+    instance_id = engine_of(ctx).complete_task(task_id, parse_data(data), actor)
+    emit({"instance_id": instance_id}) if as_json else click.echo(f"completed; instance {instance_id}", err=True)
+
+
+@click.command()
+@click.argument("task_id")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+def claim(ctx, task_id, actor):
+    """Claim a task."""
+    engine_of(ctx).claim_task(task_id, actor)
+
+
+@click.command()
+@click.argument("task_id")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+def release(ctx, task_id, actor):
+    """Release a claimed task."""
+    engine_of(ctx).release_task(task_id, actor)
+
+
+@click.command()
+@click.argument("task_id")
+@click.argument("to_user")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+def reassign(ctx, task_id, to_user, actor):
+    """Reassign (转办) a task to another holder of its role."""
+    engine_of(ctx).reassign_task(task_id, to_user, actor)
+
+
+@click.command()
+@click.argument("instance_id", type=int)
+@click.option("--as", "actor", default=None)
+@click.option("--reason", default="")
+@click.pass_context
+def cancel(ctx, instance_id, actor, reason):
+    """Cancel a running instance."""
+    engine_of(ctx).cancel_instance(instance_id, actor, reason)
+
+
+@click.command()
+@click.argument("instance_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx, instance_id, as_json):
+    """Show an instance: status, step, data and events."""
+    view = engine_of(ctx).show_instance(instance_id).as_dict()
+    if as_json:
+        emit(view)
+        return
+    click.echo(f"#{view['id']} {view['process_id']} {view['version']} {view['status']} step={view['step']}")
+    for event in view["events"]:
+        click.echo(f"  {event['at']}  {event['kind']}  {event['actor'] or ''}")
+
+
+@click.command()
+@click.option("--now", "now", default=None, help="Sweep as of this ISO 8601 time.")
+@click.option("--json", "as_json", is_flag=True, help="Print what each part did.")
+@click.pass_context
+def sweep(ctx, now, as_json):
+    """Fire due timers, then due reminders and escalations, then deliver due messages, once (e.g. from cron).
+
+    Exit 1 when a whole part crashed; instances that failed alone go to `error` (see `xieshang errors`).
+    """
+    engine = engine_of(ctx)
+    result = run_sweep(engine, parse_time(now) or engine.clock.now())
+    if as_json:
+        emit(result.as_dict())
+    else:
+        click.echo(f"fired timers of {len(result.fired)} instance(s), {result.deadlines} deadline action(s), "
+                   f"{result.delivered} message(s) delivered", err=True)
+        for part, ids in result.failed.items():
+            click.echo(f"失败 (failed) {part}: {', '.join(map(str, ids))}", err=True)
+    for part, error in result.errors.items():
+        click.echo(f"错误 (error): {part}: {error}", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def errors(ctx, as_json):
+    """List instances stopped in `error`, with the element and the cause."""
+    views = engine_of(ctx).list_errors()
+    if as_json:
+        emit([v.as_dict() for v in views])
+        return
+    for v in views:
+        click.echo(f"#{v.id} {v.process_id} {v.version} step={v.step} {v.element or '-'}: {v.error}")
+
+
+@click.command()
+@click.argument("instance_id", type=int)
+@click.option("--as", "actor", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retry(ctx, instance_id, actor, as_json):
+    """Run an instance in `error` again from its last good state; exit 1 if it fails again (with the new cause)."""
+    view = engine_of(ctx).retry_instance(instance_id, actor)
+    if as_json:
+        emit(view.as_dict())
+    elif view.status == "error":
+        click.echo(f"仍然出错 (still in error): {view.error}", err=True)
+    else:
+        click.echo(f"已恢复 (recovered): #{view.id} {view.status}", err=True)
+    if view.status == "error":
+        sys.exit(1)
