@@ -13,24 +13,23 @@ import chinese_calendar
 import click
 
 from domain.calendar.workdays import WorkCalendar, package_coverage
-from engine.service import Engine
+from domain.services import Services
 
 
-def _engine(ctx) -> Engine:
+def _services(ctx) -> Services:
     obj = ctx.find_root().obj
-    if "engine" not in obj:
-        obj["engine"] = Engine.from_settings(obj["settings"], obj["clock"])
-    return obj["engine"]
+    if "services" not in obj:
+        obj["services"] = Services.from_settings(obj["settings"], obj["clock"])
+    return obj["services"]
 
 
 def _calendar(ctx) -> WorkCalendar:
-    engine = _engine(ctx)
-    return WorkCalendar(engine.unit_of_work, engine.clock)
+    return _services(ctx).calendar()
 
 
 def _actor(ctx, username: str | None):
     """None for the command-line operator, else the named user (refused later unless an active admin)."""
-    return None if username is None else _engine(ctx).accounts.user(username)
+    return None if username is None else _services(ctx).accounts.user(username)
 
 
 def _fail(message: str) -> None:

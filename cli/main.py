@@ -10,11 +10,13 @@ from importlib.metadata import entry_points
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from domain.consultation import demo as demo_directory
+from domain.services import Services
 from engine.clock import FrozenClock, SystemClock
 from engine.errors import EngineError, SpecInvalid, ValidationFailed
 from engine.service import Engine
 from engine.settings import Settings
-from engine.store import db, directory
+from engine.store import db
 from engine.sweep import run_sweep
 
 
@@ -90,10 +92,16 @@ def cli(ctx, now):
     ctx.obj = {"settings": settings, "clock": FrozenClock(moment) if moment else SystemClock()}
 
 
+def _services(ctx) -> Services:
+    """The product, built once per command line from its settings and clock."""
+    obj = ctx.find_root().obj
+    if "services" not in obj:
+        obj["services"] = Services.from_settings(obj["settings"], obj["clock"])
+    return obj["services"]
+
+
 def _engine(ctx) -> Engine:
-    if "engine" not in ctx.obj:
-        ctx.obj["engine"] = Engine.from_settings(ctx.obj["settings"], ctx.obj["clock"])
-    return ctx.obj["engine"]
+    return _services(ctx).engine
 
 
 @cli.command()
@@ -112,11 +120,11 @@ def demo(ctx, as_json, once):
     """Load demo org units, members and accounts, and deploy the bundled processes."""
     engine = _engine(ctx)
     with engine.unit_of_work() as session:
-        loaded = directory.has_demo_data(session)
+        loaded = demo_directory.has_demo_data(session)
         if not (once and loaded):
-            added = directory.load_demo(session, engine.clock.now())
+            added = demo_directory.load_demo(session, engine.clock.now())
             click.echo(f"demo data: {added} accounts added", err=True)
-        accounts = directory.demo_accounts(session)
+        accounts = demo_directory.demo_accounts(session)
     if not (once and loaded):
         for bundle_dir in sorted(p for p in ctx.obj["settings"].processes_path.iterdir() if p.is_dir()):
             deployed = engine.deploy([bundle_dir], actor="owner")
@@ -257,8 +265,8 @@ def sweep(ctx, now, as_json):
 
     Exit 1 when a whole part crashed; instances that failed alone go to `error` (see `xieshang errors`).
     """
-    engine = _engine(ctx)
-    result = run_sweep(engine, _parse_time(now) or engine.clock.now())
+    services = _services(ctx)
+    result = run_sweep(services.engine, _parse_time(now) or services.engine.clock.now(), services.deliveries)
     if as_json:
         _emit(result.as_dict())
     else:

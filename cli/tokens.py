@@ -6,7 +6,7 @@ import json
 
 import click
 
-from engine.service import Engine
+from domain.services import Services
 from engine.settings import Settings
 
 
@@ -18,8 +18,9 @@ from engine.settings import Settings
 def token(ctx, username: str, label: str, as_json: bool) -> None:
     """Issue an API token for USERNAME (use it as `Authorization: Bearer <token>`)."""
     obj = ctx.obj or {}
-    engine = obj.get("engine") or Engine.from_settings(obj.get("settings") or Settings.from_env(), obj.get("clock"))
-    issued = engine.accounts.issue_token(username, label)
+    services = obj.get("services") or Services.from_settings(obj.get("settings") or Settings.from_env(),
+                                                              obj.get("clock"))
+    issued = services.accounts.issue_token(username, label)
     if as_json:
         click.echo(json.dumps({"token": issued}, ensure_ascii=False))
     else:

@@ -1,1 +1,1 @@
-"""xieshang engine: BPMN process versions, instances, human tasks and domain records (no web, no Celery)."""
+"""xieshang engine: the BPMN runtime: versions, instances, human tasks, timers and deadlines (no web, no domain)."""

@@ -11,7 +11,7 @@ from flask_babel import gettext, lazy_gettext, pgettext
 from domain.calendar.workdays import BEIJING, YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
 from engine.errors import ValidationFailed
 
-from . import engine_of
+from . import engine_of, services_of
 from .errors import readable
 from .security import role_required
 
@@ -37,8 +37,7 @@ def _weekday_initials() -> list[str]:
 
 
 def _calendar() -> WorkCalendar:
-    engine = engine_of(current_app)
-    return WorkCalendar(engine.unit_of_work, engine.clock)
+    return services_of(current_app).calendar()
 
 
 def _months(view: YearCalendar) -> list[tuple[str, list[list[dict | None]]]]:

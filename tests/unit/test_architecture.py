@@ -1,4 +1,5 @@
-"""Imports flow one way: webui → engine ← tasks; engine never imports flask, celery, webui or tasks."""
+"""Imports flow one way: webui, cli, tasks → domain → engine; engine never imports flask, celery, the domain, the
+command line, webui or tasks, and nothing outside engine/ reaches into an engine object's private attributes."""
 
 import ast
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = {"flask", "celery", "webui", "tasks", "werkzeug"}
+FORBIDDEN = {"flask", "celery", "webui", "tasks", "werkzeug", "domain", "cli"}
+OUTSIDE_ENGINE = ("domain", "webui", "cli", "tasks")
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "engine").rglob("*.py")), ids=lambda p: p.name)
@@ -19,6 +21,17 @@ def test_engine_imports_nothing_from_the_outer_layers(path):
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & FORBIDDEN
+
+
+@pytest.mark.parametrize("path", sorted(p for package in OUTSIDE_ENGINE for p in (ROOT / package).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_outside_the_engine_uses_a_private_attribute_of_another_object(path):
+    """`x._name` only for x = self or cls: services use the engine's public store API (engine/store/access.py)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    private = [f"{path.name}:{node.lineno} {ast.unparse(node)}" for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+               and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"})]
+    assert private == []
 
 
 @pytest.mark.parametrize("path", sorted(p for p in ROOT.glob("*/**/*.py") if ".venv" not in p.parts
@@ -36,7 +49,7 @@ GENERIC = ("domain/people/policy", "engine/bpmn/bounds", "engine/clock", "engine
            "domain/work/participation", "engine/store/projection", "engine/store/queries", "engine/bpmn/runtime",
            "engine/bpmn/scripting", "engine/bpmn/serialization", "engine/service", "engine/bpmn/specs",
            "engine/bpmn/storable", "engine/sweeping", "engine/store/uow", "engine/store/versions", "engine/views",
-           "engine/bpmn/xmlsafe")
+           "engine/bpmn/xmlsafe", "engine/policy", "engine/store/access", "engine/store/directory", "engine/sweep")
 # Modules whose own messages have a "title" and an "org_unit" (a notification's): they name no consultation record.
 NAMES_ONLY = ("domain/notifications/channels", "domain/notifications/dispatch")
 CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "consultation_views",
