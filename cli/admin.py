@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import emit, engine_of
-from engine.store import db, directory
+from domain.consultation import demo as demo_directory
+from engine.store import db
 
 
 @click.command()
@@ -24,11 +25,11 @@ def demo(ctx, as_json, once):
     """Load demo org units, members and accounts, and deploy the bundled processes."""
     engine = engine_of(ctx)
     with engine.unit_of_work() as session:
-        loaded = directory.has_demo_data(session)
+        loaded = demo_directory.has_demo_data(session)
         if not (once and loaded):
-            added = directory.load_demo(session, engine.clock.now())
+            added = demo_directory.load_demo(session, engine.clock.now())
             click.echo(f"demo data: {added} accounts added", err=True)
-        accounts = directory.demo_accounts(session)
+        accounts = demo_directory.demo_accounts(session)
     if not (once and loaded):
         for bundle_dir in sorted(p for p in ctx.obj["settings"].processes_path.iterdir() if p.is_dir()):
             deployed = engine.deploy([bundle_dir], actor="owner")

@@ -11,18 +11,17 @@ import json
 import chinese_calendar
 import click
 
-from cli.common import engine_of, fail
+from cli.common import fail, services_of
 from domain.calendar.workdays import WorkCalendar, package_coverage
 
 
 def _calendar(ctx) -> WorkCalendar:
-    engine = engine_of(ctx)
-    return WorkCalendar(engine.unit_of_work, engine.clock)
+    return services_of(ctx).calendar()
 
 
 def _actor(ctx, username: str | None):
     """None for the command-line operator, else the named user (refused later unless an active admin)."""
-    return None if username is None else engine_of(ctx).accounts.user(username)
+    return None if username is None else services_of(ctx).accounts.user(username)
 
 
 @click.group()

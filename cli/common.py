@@ -1,4 +1,4 @@
-"""What every command shares: parsing times and JSON, printing a document, and the one way to get the engine."""
+"""What every command shares: parsing times and JSON, printing a document, and the one way to get the product."""
 
 from __future__ import annotations
 
@@ -8,15 +8,21 @@ from datetime import UTC, datetime
 
 import click
 
+from domain.services import Services
 from engine.service import Engine
 
 
-def engine_of(ctx: click.Context) -> Engine:
-    """The engine for this invocation, built once from the root context's settings and clock."""
+def services_of(ctx: click.Context) -> Services:
+    """The product for this invocation, built once from the root context's settings and clock."""
     obj = ctx.find_root().obj
-    if "engine" not in obj:
-        obj["engine"] = Engine.from_settings(obj["settings"], obj["clock"])
-    return obj["engine"]
+    if "services" not in obj:
+        obj["services"] = Services.from_settings(obj["settings"], obj["clock"])
+    return obj["services"]
+
+
+def engine_of(ctx: click.Context) -> Engine:
+    """The engine of this invocation's product."""
+    return services_of(ctx).engine
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import emit, engine_of
+from cli.common import emit, services_of
 from domain.notifications.dispatch import STATUSES, NotificationCentre
 
 _NOTIFICATION_FIELDS = ("id", "kind", "level", "task_id", "instance_id", "created_at", "read", "title", "body")
@@ -13,7 +13,7 @@ _OUTBOX_FIELDS = ("id", "idempotency_key", "instance_id", "task_id", "operator",
 
 
 def _centre(ctx) -> NotificationCentre:
-    return NotificationCentre(engine_of(ctx), ctx.obj["settings"])
+    return services_of(ctx).notifications()
 
 
 @click.group(invoke_without_command=True)

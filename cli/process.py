@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cli.common import emit, engine_of, parse_data, parse_time
+from cli.common import emit, engine_of, parse_data, parse_time, services_of
 from engine.sweep import run_sweep
 
 
@@ -143,8 +143,8 @@ def sweep(ctx, now, as_json):
 
     Exit 1 when a whole part crashed; instances that failed alone go to `error` (see `xieshang errors`).
     """
-    engine = engine_of(ctx)
-    result = run_sweep(engine, parse_time(now) or engine.clock.now())
+    services = services_of(ctx)
+    result = run_sweep(services.engine, parse_time(now) or services.engine.clock.now(), services.deliveries)
     if as_json:
         emit(result.as_dict())
     else:

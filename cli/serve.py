@@ -8,7 +8,7 @@ from werkzeug.serving import run_simple
 from engine.settings import Settings
 from engine.store import db
 from tasks.scheduler import SweepThread
-from webui import create_app, engine_of
+from webui import create_app, services_of
 
 
 @click.command()
@@ -20,6 +20,7 @@ def serve(host: str, port: int) -> None:
     db.upgrade(settings.database_url)
     app = create_app({"SETTINGS": settings})
     if settings.embedded:
-        SweepThread(engine_of(app)).start()
+        services = services_of(app)
+        SweepThread(services.engine, deliveries=services.deliveries).start()
     click.echo(f"xieshang serving on http://{host}:{port}", err=True)
     run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cli.common import engine_of
+from cli.common import services_of
 
 
 @click.command()
@@ -16,7 +16,7 @@ from cli.common import engine_of
 @click.pass_context
 def token(ctx, username: str, label: str, as_json: bool) -> None:
     """Issue an API token for USERNAME (use it as `Authorization: Bearer <token>`)."""
-    issued = engine_of(ctx).accounts.issue_token(username, label)
+    issued = services_of(ctx).accounts.issue_token(username, label)
     if as_json:
         click.echo(json.dumps({"token": issued}, ensure_ascii=False))
     else:

@@ -1,4 +1,4 @@
-"""The one place that lists which processes plug hooks into the engine; the CLI, web app and workers use it."""
+"""The one place that lists which processes plug hooks into the engine; the composition root (services.py) uses it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Step deadlines from the bundle's `deadlines` DMN table (tier × step → duration, reminder lead, escalation grace):
-one row per activation of a step, its reminder and two escalation levels, and approved extensions."""
+one row per activation of a step, its reminder and two escalation levels, and approved extensions.
+
+Whole days marked `working` are counted by a `WorkingDays` calendar the engine is given (the product's knows the
+Chinese holidays); the engine's own, `MONDAY_TO_FRIDAY`, knows only weekends."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Protocol
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
@@ -22,6 +26,31 @@ from engine.store.models import Deadline
 DECISION_ID = "deadlines"
 MESSAGES = {"remind": "xs_remind", "overdue": "xs_overdue", "escalate": "xs_escalate"}
 _DAYS = re.compile(r"^P(\d+)D$")
+
+
+class WorkingDays(Protocol):
+    """A working-day calendar: what the engine asks when a deadline counts working days."""
+
+    def add_working_days(self, session: Session, start: datetime, days: int) -> tuple[datetime, str]:
+        """The moment `days` working days after `start`, and the basis the days were counted on."""
+
+
+class MondayToFriday:
+    """The engine's default calendar: Monday to Friday are working days, in the start's own time zone."""
+
+    def add_working_days(self, session: Session, start: datetime, days: int) -> tuple[datetime, str]:
+        """`start` plus `days` weekdays (a start at a weekend counts from Monday); basis "working-weekends-only"."""
+        if days < 0:
+            raise ValueError("days must be >= 0")
+        moment = start
+        remaining = days if moment.weekday() < 5 else days + 1
+        while remaining:
+            moment += timedelta(days=1)
+            remaining -= moment.weekday() < 5
+        return moment, "working-weekends-only"
+
+
+MONDAY_TO_FRIDAY = MondayToFriday()
 
 
 @dataclass(frozen=True)
@@ -59,26 +88,26 @@ def lookup(parsed: ParsedBundle, tier: str | None, step: int | None) -> dict | N
         raise ScriptError(DECISION_ID, str(exc).split("\n")[0]) from None
 
 
-def _advance(session: Session, start: datetime, iso: str, working: bool) -> tuple[datetime, str]:
-    """`start` + `iso`; whole days count as working days on the Chinese calendar when `working`."""
+def _advance(session: Session, start: datetime, iso: str, working: bool,
+             calendar: WorkingDays) -> tuple[datetime, str]:
+    """`start` + `iso`; whole days count as working days on `calendar` when `working`."""
     match = _DAYS.match(iso)
     if working and match:
-        from domain.calendar.workdays import add_working_days  # the calendar module is optional for bundles without it
-
-        return add_working_days(session, start, int(match.group(1)))
+        return calendar.add_working_days(session, start, int(match.group(1)))
     return add_duration(start, iso), "calendar"
 
 
 def times_for(session: Session, parsed: ParsedBundle, tier: str | None, step: int | None,
-              start: datetime) -> Times | None:
-    """Due, reminder and level-2 escalation times of a step that starts at `start`."""
+              start: datetime, calendar: WorkingDays = MONDAY_TO_FRIDAY) -> Times | None:
+    """Due, reminder and level-2 escalation times of a step that starts at `start` (working days on `calendar`)."""
     row = lookup(parsed, tier, step)
     if not row or not row.get("duration"):
         return None
     working = str(row.get("unit", "calendar")) == "working"
-    due, basis = _advance(session, start, row["duration"], working)
+    due, basis = _advance(session, start, row["duration"], working, calendar)
     remind = subtract_duration(due, row["reminder_lead"]) if row.get("reminder_lead") else None
-    escalate = _advance(session, due, row["escalation_grace"], working)[0] if row.get("escalation_grace") else None
+    escalate = _advance(session, due, row["escalation_grace"], working, calendar)[0] \
+        if row.get("escalation_grace") else None
     return Times(due, remind, escalate, basis)
 
 
@@ -117,7 +146,7 @@ def active_scopes(workflow, parsed: ParsedBundle) -> dict[str, int]:
 
 
 def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str | None,
-         now: datetime) -> dict[str, Deadline]:
+         now: datetime, calendar: WorkingDays = MONDAY_TO_FRIDAY) -> dict[str, Deadline]:
     """Open a deadline for each newly active step, close those of finished steps; returns the open ones by scope."""
     open_rows = {row.scope: row for row in session.scalars(
         select(Deadline).where(Deadline.instance_id == instance.id, Deadline.status == "open"))}
@@ -125,7 +154,7 @@ def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str |
     for scope, step in active.items():
         if scope in open_rows:
             continue
-        times = times_for(session, parsed, tier, step, now)
+        times = times_for(session, parsed, tier, step, now, calendar)
         if times is None:
             continue
         row = Deadline(instance_id=instance.id, scope=scope, step=step, tier=tier, started_at=now,
@@ -140,14 +169,17 @@ def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str |
     return open_rows
 
 
-def extend(session: Session, row: Deadline, days: int, now: datetime) -> None:
-    """Move a deadline (and its reminder and escalation) by `days`, counted the way the deadline was."""
+def extend(session: Session, row: Deadline, days: int, now: datetime,
+           calendar: WorkingDays = MONDAY_TO_FRIDAY) -> None:
+    """Move a deadline (and its reminder and escalation) by `days`, counted the way the deadline was (working days
+    on `calendar`: pass the engine's)."""
     working = row.basis.startswith("working")
 
     def shift(moment: datetime | None) -> datetime | None:
         if moment is None:
             return None
-        return _advance(session, moment, f"P{days}D", working)[0] if working else moment + timedelta(days=days)
+        return _advance(session, moment, f"P{days}D", working, calendar)[0] if working \
+            else moment + timedelta(days=days)
 
     row.due_at, row.remind_at, row.escalate_at = shift(row.due_at), shift(row.remind_at), shift(row.escalate_at)
     if row.remind_at is not None and row.remind_at > now:

@@ -54,7 +54,7 @@ class ProcessHooks:
 
 
 class HookRegistry:
-    """Hooks by process id, registered explicitly by the wiring (see `domain.wiring`)."""
+    """Hooks by process id, registered explicitly by the composition root (see `domain.services`)."""
 
     def __init__(self, *hooks: ProcessHooks, process_names: Callable | None = None):
         self._hooks: dict[str, ProcessHooks] = {}

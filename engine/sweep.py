@@ -3,23 +3,23 @@
 `xieshang sweep` (cli/process.py), Celery's `sweep` task (tasks/jobs.py) and the embedded scheduler thread
 (tasks/scheduler.py) all call `run_sweep`. Each part is guarded: a part that crashes is logged with its cause and
 reported, and the next part still runs; within a part each instance or delivery fails alone.
+
+The engine delivers nothing itself: the product passes its deliveries (`Deliveries`, e.g. the notifications'
+`run_deliveries`); without them that part does nothing.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import ModuleType
 
 from engine.failures import Swept, cause_of
 
 log = logging.getLogger(__name__)
 
-NOTIFY_MODULE = "domain.notifications.dispatch"
+Deliveries = Callable[..., Swept]      # (engine, now) -> what was delivered and what failed
 PARTS = ("timers", "deadlines", "deliveries")
 
 
@@ -45,13 +45,6 @@ class SweepResult:
         return {"done": done, "failed": list(self.failed.get(name, ())), "error": self.errors.get(name)}
 
 
-def notify_module() -> ModuleType | None:
-    """The notifications module when installed, else None (a missing module is skipped, a broken one raises)."""
-    if importlib.util.find_spec(NOTIFY_MODULE) is None:
-        return None
-    return importlib.import_module(NOTIFY_MODULE)
-
-
 def _guarded(name: str, errors: dict[str, str], work: Callable[[], Swept]) -> Swept:
     """Run one part; a crash is logged with its traceback, reported under `name`, and the sweep goes on."""
     try:
@@ -62,17 +55,17 @@ def _guarded(name: str, errors: dict[str, str], work: Callable[[], Swept]) -> Sw
         return Swept()
 
 
-def _deliveries(engine, now: datetime) -> Swept:
-    notify = notify_module()
-    return notify.run_deliveries(engine, now) if notify is not None else Swept()
+def _deliveries(engine, now: datetime, deliveries: Deliveries | None) -> Swept:
+    return deliveries(engine, now) if deliveries is not None else Swept()
 
 
-def run_sweep(engine, now: datetime | None = None) -> SweepResult:
-    """Fire due timers, then due deadlines, then deliver due outbox messages; each part guarded."""
+def run_sweep(engine, now: datetime | None = None, deliveries: Deliveries | None = None) -> SweepResult:
+    """Fire due timers, then due deadlines, then deliver due outbox messages with `deliveries` (none: that part does
+    nothing); each part guarded."""
     now = now or engine.clock.now()
     errors: dict[str, str] = {}
     timers = _guarded("timers", errors, lambda: engine.sweep_timers(now))
     due = _guarded("deadlines", errors, lambda: engine.sweep_deadlines(now))
-    sent = _guarded("deliveries", errors, lambda: _deliveries(engine, now))
+    sent = _guarded("deliveries", errors, lambda: _deliveries(engine, now, deliveries))
     failed = {part: swept.failed for part, swept in zip(PARTS, (timers, due, sent), strict=True) if swept.failed}
     return SweepResult(now, timers.done, len(due.done), len(sent.done), failed, errors)

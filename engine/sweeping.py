@@ -108,14 +108,14 @@ class Sweeping:
             return instance.id
 
     def _fire(self, session: Session, instance_id: int, now: datetime) -> bool:
-        row = self._instance(session, instance_id)
+        row = self.instance(session, instance_id)
         if row.next_timer_at is None or row.next_timer_at >= now:
             return False
-        parsed, workflow = self._load(row)
+        parsed, workflow = self.load(row)
         timer_due = (runtime.next_timer_at(workflow) or now) < now   # else a stalled loop was resumed on load
         advance = runtime.run(workflow, FrozenClock(now))
-        self._audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
-                    {"due": row.next_timer_at.isoformat()}, at=now)
+        self.audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
+                   {"due": row.next_timer_at.isoformat()}, at=now)
         self._save(session, row, parsed, workflow, advance, None, at=now)
         return True
 
@@ -123,8 +123,8 @@ class Sweeping:
         row = session.get(Deadline, deadline_id)
         if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
             return False
-        instance = self._instance(session, row.instance_id)
-        parsed, workflow = self._load(instance)
+        instance = self.instance(session, row.instance_id)
+        parsed, workflow = self.load(instance)
         actions = deadlines.due_actions(row, now)
         fallback = []
 
@@ -147,9 +147,9 @@ class Sweeping:
                 row.reminded_at = now
             else:
                 row.level = max(row.level, 1 if action == "overdue" else 2)
-            self._audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
-                        {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
-                        at=now)
+            self.audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
+                       {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
+                       at=now)
         row.next_action_at = deadlines.next_action(row)
         self._save(session, instance, parsed, workflow, advance, None, at=now)
         return True
@@ -168,11 +168,11 @@ class Sweeping:
         now = self.clock.now()
         try:
             with self.unit_of_work() as session:
-                row = self._instance(session, instance_id)
+                row = self.instance(session, instance_id)
                 if row.status != "error":
                     raise InvalidState(f"实例 {instance_id} 未处于出错状态，无需重试 (the instance is not in error)")
-                self._audit(session, row.id, "instance_retried", actor, None, {"error": row.error}, at=now)
-                parsed, workflow = self._load(row)
+                self.audit(session, row.id, "instance_retried", actor, None, {"error": row.error}, at=now)
+                parsed, workflow = self.load(row)
                 self._save(session, row, parsed, workflow, runtime.run(workflow, FrozenClock(now)), actor, at=now)
                 for deadline_id in failures.due_deadlines(session, row.id, now):
                     self._fire_deadline(session, deadline_id, now)
@@ -180,6 +180,6 @@ class Sweeping:
             raise
         except Exception as exc:  # noqa: BLE001 - the new cause is recorded on the instance and shown to the admin
             with self.unit_of_work() as session:
-                failures.record(session, self._instance(session, instance_id), exc, now, actor, source="retry")
+                failures.record(session, self.instance(session, instance_id), exc, now, actor, source="retry")
         with self.unit_of_work() as session:
-            return failures.error_view(session, self._instance(session, instance_id))
+            return failures.error_view(session, self.instance(session, instance_id))

@@ -1,4 +1,4 @@
-"""The Celery app: Redis broker and result backend, reliability settings, the beat schedule, the workers' engine.
+"""The Celery app: Redis broker and result backend, reliability settings, the beat schedule, the workers' services.
 
 `celery -A tasks.celery_app:app worker` (or `xieshang worker`) finds `app` here; it is built from the
 environment on first access, not at import. Without XIESHANG_REDIS_URL the app runs every task eagerly in
@@ -15,6 +15,7 @@ from datetime import timedelta
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
+from domain.services import Services
 from engine.clock import clock_from_env
 from engine.service import Engine
 from engine.settings import Settings
@@ -24,31 +25,32 @@ SOFT_TIME_LIMIT = 120         # seconds; SoftTimeLimitExceeded rolls back the in
 HARD_TIME_LIMIT = 150         # seconds; then the pool process is killed
 
 
-def worker_engine(settings: Settings) -> Engine:
-    """A worker's engine: a sweep stopped by the soft time limit is the sweep's fault, not the instance in flight's."""
-    engine = Engine.from_settings(settings, clock_from_env())
-    engine.transient_errors = (*engine.transient_errors, SoftTimeLimitExceeded)
-    return engine
+def worker_services(settings: Settings) -> Services:
+    """A worker's services: a sweep stopped by the soft time limit is the sweep's fault, not the instance's."""
+    services = Services.from_settings(settings, clock_from_env())
+    services.engine.transient_errors = (*services.engine.transient_errors, SoftTimeLimitExceeded)
+    return services
 
 
-class WorkerEngine:
-    """One engine per process, built on first use (after the prefork pool has forked, never before)."""
+class WorkerServices:
+    """One Services per process, built on first use (after the prefork pool has forked, never before)."""
 
-    def __init__(self, settings: Settings, factory: Callable[[], Engine] | None = None):
-        self.factory = factory or (lambda: worker_engine(settings))
+    def __init__(self, settings: Settings, factory: Callable[[], Services] | None = None):
+        self.factory = factory or (lambda: worker_services(settings))
         self._lock = threading.Lock()
         self._pid: int | None = None
-        self._engine: Engine | None = None
+        self._services: Services | None = None
 
-    def __call__(self) -> Engine:
+    def __call__(self) -> Services:
         with self._lock:
             if self._pid != os.getpid():
-                self._engine, self._pid = self.factory(), os.getpid()
-            return self._engine
+                self._services, self._pid = self.factory(), os.getpid()
+            return self._services
 
 
-def create_celery_app(settings: Settings | None = None, engine_factory: Callable[[], Engine] | None = None) -> Celery:
-    """A Celery app for `settings` (default: the environment); `engine_factory` replaces the engine (tests)."""
+def create_celery_app(settings: Settings | None = None,
+                      services_factory: Callable[[], Services] | None = None) -> Celery:
+    """A Celery app for `settings` (default: the environment); `services_factory` replaces the services (tests)."""
     settings = settings or Settings.from_env()
     app = Celery("xieshang", include=["tasks.jobs"])
     if settings.embedded:
@@ -68,16 +70,21 @@ def create_celery_app(settings: Settings | None = None, engine_factory: Callable
         beat_schedule={"sweep": {"task": "tasks.jobs.sweep", "schedule": SWEEP_INTERVAL,
                                  "options": {"expires": 2 * SWEEP_INTERVAL}}},   # a stale sweep is dropped
     )
-    app.xieshang_engine = WorkerEngine(settings, engine_factory)
+    app.xieshang_services = WorkerServices(settings, services_factory)
     return app
+
+
+def services_of(app: Celery) -> Services:
+    """The services tasks of `app` use in this process."""
+    provider = getattr(app, "xieshang_services", None)
+    if provider is None:     # a bare app (a task called without create_celery_app): the environment decides
+        provider = app.xieshang_services = WorkerServices(Settings.from_env())
+    return provider()
 
 
 def engine_of(app: Celery) -> Engine:
     """The engine tasks of `app` use in this process."""
-    provider = getattr(app, "xieshang_engine", None)
-    if provider is None:     # a bare app (a task called without create_celery_app): the environment decides
-        provider = app.xieshang_engine = WorkerEngine(Settings.from_env())
-    return provider()
+    return services_of(app).engine
 
 
 def __getattr__(name: str):

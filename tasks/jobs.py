@@ -1,18 +1,19 @@
-"""Thin Celery tasks: ids and primitives in, one call each; the work lives in engine/ (engine/sweep.py)."""
+"""Thin Celery tasks: ids and primitives in, one call each; the work lives in engine/ (engine/sweep.py) and domain/."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from engine.sweep import notify_module, run_sweep
+from engine.sweep import run_sweep
 
-from .celery_app import engine_of
+from .celery_app import engine_of, services_of
 
 
 @shared_task(bind=True)
 def sweep(self) -> dict:
     """Fire due timers and deadlines, deliver due messages (beat sends this every 5 s)."""
-    return run_sweep(engine_of(self.app)).as_dict()
+    services = services_of(self.app)
+    return run_sweep(services.engine, deliveries=services.deliveries).as_dict()
 
 
 @shared_task(bind=True)
@@ -23,6 +24,6 @@ def fire_instance(self, instance_id: int) -> bool:
 
 @shared_task(bind=True)
 def deliver_outbox(self) -> int:
-    """Deliver the outbox messages due now; 0 while domain.notifications.dispatch is not installed."""
-    engine, notify = engine_of(self.app), notify_module()
-    return notify.deliver_due(engine, engine.clock.now()) if notify is not None else 0
+    """Deliver the outbox messages due now (the product's deliveries, as the sweep's last part)."""
+    services = services_of(self.app)
+    return len(services.deliveries(services.engine, services.engine.clock.now()).done)

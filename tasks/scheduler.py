@@ -6,7 +6,7 @@ import logging
 import threading
 
 from engine.service import Engine
-from engine.sweep import run_sweep
+from engine.sweep import Deliveries, run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -14,9 +14,10 @@ log = logging.getLogger(__name__)
 class SweepThread(threading.Thread):
     """Calls `run_sweep` (the same function Celery's `sweep` task calls) every `interval` seconds until stopped."""
 
-    def __init__(self, engine: Engine, interval: float = 5.0):
+    def __init__(self, engine: Engine, interval: float = 5.0, deliveries: Deliveries | None = None):
         super().__init__(name="xieshang-sweep", daemon=True)
         self.engine = engine
+        self.deliveries = deliveries      # the product's outbox deliveries (domain.services.Services.deliveries)
         self.interval = interval
         self.sweeps = 0            # sweeps attempted, and how many of them crashed (for health checks and tests)
         self.crashes = 0
@@ -24,7 +25,7 @@ class SweepThread(threading.Thread):
 
     def run_once(self) -> list[int]:
         """One sweep; returns the instances whose timers fired."""
-        result = run_sweep(self.engine)
+        result = run_sweep(self.engine, deliveries=self.deliveries)
         if result.fired or result.deadlines or result.delivered or result.failed:
             log.info("sweep: timers fired for %s, %d deadline action(s), %d message(s) delivered, failed: %s",
                      list(result.fired), result.deadlines, result.delivered, result.failed or "none")

@@ -1,4 +1,5 @@
-"""Shared fixtures: a frozen clock, databases (SQLite file and a real PostgreSQL), and the engine service."""
+"""Shared fixtures: a frozen clock, databases (SQLite file and a real PostgreSQL), the product's services (as the CLI,
+web app and workers build them) and their engine."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.wiring import standard_hooks
+from domain.services import Services
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.store import db
@@ -54,22 +55,39 @@ def sqlite_url(tmp_path) -> str:
     return url
 
 
+def make_services(url: str, clock: FrozenClock) -> Services:
+    """The product's services on `url` with `clock` (as the CLI, web and workers have them)."""
+    return Services.from_url(url, clock)
+
+
 def make_service(url: str, clock: FrozenClock) -> Engine:
-    """An engine service on `url` with `clock` and the product's process hooks (as the CLI, web and workers have)."""
-    return Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
+    """The engine of the product's services on `url` (for tests that need only the engine)."""
+    return make_services(url, clock).engine
 
 
 @pytest.fixture
-def service(db_url, clock) -> Engine:
-    """The engine service, once on SQLite and once on PostgreSQL."""
-    engine = make_service(db_url, clock)
-    yield engine
-    engine.sessions.kw["bind"].dispose()
+def services(db_url, clock) -> Services:
+    """The product's services, once on SQLite and once on PostgreSQL."""
+    built = make_services(db_url, clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture
-def sqlite_service(sqlite_url, clock) -> Engine:
-    """The engine service on SQLite only."""
-    engine = make_service(sqlite_url, clock)
-    yield engine
-    engine.sessions.kw["bind"].dispose()
+def service(services) -> Engine:
+    """The engine of `services` (SQLite, then PostgreSQL)."""
+    return services.engine
+
+
+@pytest.fixture
+def sqlite_services(sqlite_url, clock) -> Services:
+    """The product's services on SQLite only."""
+    built = make_services(sqlite_url, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sqlite_service(sqlite_services) -> Engine:
+    """The engine of `sqlite_services`."""
+    return sqlite_services.engine

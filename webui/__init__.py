@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext
 
+from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
@@ -40,7 +41,8 @@ def _secret_key(settings: Settings) -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; `test_config` may carry SETTINGS and ENGINE to use instead of the environment's."""
+    """Build the app; `test_config` may carry SETTINGS and SERVICES (a domain.services.Services) to use instead of
+    the environment's."""
     app = Flask(__name__)
     app.config.from_mapping(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
@@ -50,7 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     settings = app.config.get("SETTINGS") or Settings.from_env()
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _secret_key(settings)   # Flask presets it to None
     app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
-    app.extensions["xieshang"] = app.config.get("ENGINE") or Engine.from_settings(settings)
+    app.extensions["xieshang"] = app.config.get("SERVICES") or Services.from_settings(settings)
     app.extensions["xieshang_settings"] = settings
     i18n.init_app(app)
     labels.init_app(app)
@@ -108,6 +110,11 @@ def _blueprint_modules():
             yield module
 
 
-def engine_of(app: Flask) -> Engine:
-    """The engine service the app was built with."""
+def services_of(app: Flask) -> Services:
+    """The product (engine and domain services) the app was built with."""
     return app.extensions["xieshang"]
+
+
+def engine_of(app: Flask) -> Engine:
+    """The engine of the product the app was built with."""
+    return services_of(app).engine

@@ -11,7 +11,7 @@ from domain.consultation.vocabulary import TIER_LEVEL_NAMES
 from domain.people.accounts import ORG_KINDS, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
-from . import engine_of
+from . import engine_of, services_of
 from .security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -33,7 +33,7 @@ def _names():
 
 
 def _accounts():
-    return engine_of(current_app).accounts
+    return services_of(current_app).accounts
 
 
 def _required() -> list[str]:

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from domain.consultation import hooks as consultation_hooks
 from engine.bpmn.forms import field_errors
 
-from . import engine_of, openapi
+from . import engine_of, openapi, services_of
 from .errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -176,7 +176,7 @@ def document():
 def issue_token():
     """Sign in with username and password; 201 with a new token (the same 401 for any wrong credentials)."""
     body = _payload("TokenRequest")
-    accounts = engine_of(current_app).accounts
+    accounts = services_of(current_app).accounts
     user = accounts.authenticate(body["username"], body["password"])
     if user is None:
         _fail(401, BAD_LOGIN)
@@ -195,14 +195,14 @@ def me():
 def tasks():
     """One page of one inbox tab."""
     filters = _query(request.args, openapi.query_schemas("Tab", "Page", "PerPage", "Search", "Step", "Tier"))
-    page = engine_of(current_app).participation.inbox(g.user, **filters)
+    page = services_of(current_app).participation.inbox(g.user, **filters)
     return jsonify(_page(page, tab=page.tab, counts=page.counts))
 
 
 @bp.get("/tasks/<task_id>")
 def task(task_id: str):
     """A task the person may see, with its form (JSON schema), UI schema and whether they may act on it."""
-    view = engine_of(current_app).participation.task_for(task_id, g.user)
+    view = services_of(current_app).participation.task_for(task_id, g.user)
     return jsonify({**view.as_dict(), "can_act": view.status == "ready" and g.user.username in view.candidates})
 
 
@@ -217,7 +217,7 @@ def complete(task_id: str):
 @bp.post("/tasks/<task_id>/claim")
 def claim(task_id: str):
     """Claim a task of one of the person's roles."""
-    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
+    services_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     engine_of(current_app).claim_task(task_id, g.user.username)
     return _assignment(task_id, g.user.username)
 
@@ -225,7 +225,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/release")
 def release(task_id: str):
     """Give a claimed task back to everyone with its role."""
-    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
+    services_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     engine_of(current_app).release_task(task_id, g.user.username)
     return _assignment(task_id, None)
 
@@ -233,16 +233,16 @@ def release(task_id: str):
 @bp.post("/tasks/<task_id>/return")
 def give_back(task_id: str):
     """退回: the assignee returns the task, saying why."""
-    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
+    services_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     body = _payload("ReturnRequest")
-    engine_of(current_app).participation.return_task(task_id, g.user, body["reason"])
+    services_of(current_app).participation.return_task(task_id, g.user, body["reason"])
     return _assignment(task_id, None)
 
 
 @bp.post("/tasks/<task_id>/reassign")
 def reassign(task_id: str):
     """转办: hand the task to another holder of its role."""
-    engine_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
+    services_of(current_app).participation.task_for(task_id, g.user)   # 403 before revealing its state
     body = _payload("ReassignRequest")
     engine_of(current_app).reassign_task(task_id, body["to"], g.user.username)
     return _assignment(task_id, body["to"])
@@ -260,13 +260,13 @@ def start():
 def instances():
     """One page of the instances the person may see."""
     filters = _query(request.args, openapi.query_schemas("Page", "PerPage", "Search", "Status", "Tier"))
-    return jsonify(_page(engine_of(current_app).participation.instances(g.user, **filters)))
+    return jsonify(_page(services_of(current_app).participation.instances(g.user, **filters)))
 
 
 @bp.get("/instances/<instance_id>")
 def instance(instance_id: int):
     """An instance: status, step, tier, org unit, data, events, suggestions, tasks and comments."""
-    return jsonify(_instance(engine_of(current_app).participation.instance_detail(instance_id, g.user)))
+    return jsonify(_instance(services_of(current_app).participation.instance_detail(instance_id, g.user)))
 
 
 @bp.post("/intake")

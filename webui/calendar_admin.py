@@ -12,7 +12,7 @@ from domain.calendar.workdays import YEARS, WorkCalendar, YearCalendar, package_
 from engine.clock import LOCAL_TZ
 from engine.errors import ValidationFailed
 
-from . import engine_of
+from . import engine_of, services_of
 from .errors import readable
 from .security import role_required
 
@@ -38,8 +38,7 @@ def _weekday_initials() -> list[str]:
 
 
 def _calendar() -> WorkCalendar:
-    engine = engine_of(current_app)
-    return WorkCalendar(engine.unit_of_work, engine.clock)
+    return services_of(current_app).calendar()
 
 
 def _months(view: YearCalendar) -> list[tuple[str, list[list[dict | None]]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from . import engine_of
+from . import services_of
 from .security import current_user, login_required
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
@@ -19,7 +19,7 @@ def _int(name: str) -> int | None:
 @login_required
 def index():
     """One tab of the inbox."""
-    page = engine_of(current_app).participation.inbox(
+    page = services_of(current_app).participation.inbox(
         current_user(), tab=request.args.get("tab", "assigned"), search=request.args.get("q", "").strip()[:100],
         step=_int("step"), tier=request.args.get("tier") or None, page=_int("page") or 1)
     return render_template("inbox/index.html", page=page, query=request.args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from . import engine_of
+from . import services_of
 from .security import current_user, login_required
 
 bp = Blueprint("instances", __name__, template_folder="templates")
@@ -16,7 +16,7 @@ bp = Blueprint("instances", __name__, template_folder="templates")
 def index():
     """Consultations the person may see, most recently updated first."""
     page_no = request.args.get("page", "")
-    page = engine_of(current_app).participation.instances(
+    page = services_of(current_app).participation.instances(
         current_user(), search=request.args.get("q", "").strip()[:100], status=request.args.get("status") or None,
         tier=request.args.get("tier") or None, page=int(page_no) if page_no.isdigit() else 1)
     return render_template("instances/index.html", page=page, query=request.args)
@@ -26,7 +26,7 @@ def index():
 @login_required
 def detail(instance_id: int):
     """The instance page."""
-    detail = engine_of(current_app).participation.instance_detail(instance_id, current_user())
+    detail = services_of(current_app).participation.instance_detail(instance_id, current_user())
     row = detail.instance
     deciding = current_user().has_role("supervisor", row.org_unit) or current_user().has_role("supervisor", "county")
     return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
@@ -37,6 +37,6 @@ def detail(instance_id: int):
 @login_required
 def comment(instance_id: int):
     """Comment on the instance."""
-    engine_of(current_app).participation.comment(instance_id, current_user(), request.form.get("body", ""))
+    services_of(current_app).participation.comment(instance_id, current_user(), request.form.get("body", ""))
     flash(_("评论已发布。"), "success")
     return redirect(url_for("instances.detail", instance_id=instance_id))

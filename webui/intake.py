@@ -12,7 +12,7 @@ from domain.consultation.public import normalize_code
 from domain.consultation.records import tracking_code
 from engine.errors import ValidationFailed
 
-from . import engine_of, ratelimit
+from . import engine_of, ratelimit, services_of
 
 bp = Blueprint("intake", __name__, template_folder="templates")
 
@@ -88,7 +88,7 @@ def track(code: str | None):
     limited = _limited("TRACK_RATE_LIMIT")
     if limited:
         return limited
-    progress = engine_of(current_app).participation.track(code)
+    progress = services_of(current_app).participation.track(code)
     if progress is None:
         return render_template("intake/track.html", code=code, not_found=True), 404
     if progress.tracking_code != code:

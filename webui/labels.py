@@ -64,6 +64,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _labels():
-        return {"now": app.extensions["xieshang"].clock.now(), "step_names": step_names(), "tier_names": tier_names(),
+        now = app.extensions["xieshang"].engine.clock.now()     # the app's Services' engine
+        return {"now": now, "step_names": step_names(), "tier_names": tier_names(),
                 "status_names": status_names(), "role_names": role_names(), "adoption_names": adoption_names(),
                 "event_names": event_names()}

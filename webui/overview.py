@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 
+from domain.people.policy import visible_instances
 from engine.store.queries import overview
 
 from . import engine_of
@@ -27,7 +28,7 @@ def index():
     """The overview page."""
     engine = engine_of(current_app)
     with engine.reading() as session:
-        summary = overview(session, engine.clock.now(), current_user(), engine.hooks)
+        summary = overview(session, engine.clock.now(), visible_instances(current_user()), engine.hooks)
     return render_template("overview/index.html", summary=summary)
 
 

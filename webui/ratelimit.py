@@ -77,7 +77,7 @@ def install(app) -> RateLimiter:
     """Give the app its limiter (once): `app.config["RATE_LIMITER"]` if set, else one on the configured Redis
     (or in process), reading the engine's clock so that tests move both together."""
     if "xieshang_ratelimiter" not in app.extensions:
-        engine = app.extensions["xieshang"]
+        engine = app.extensions["xieshang"].engine     # the app's Services
         settings = app.extensions["xieshang_settings"]
         app.extensions["xieshang_ratelimiter"] = app.config.get("RATE_LIMITER") or RateLimiter.from_url(
             settings.redis_url, lambda: engine.clock.now().timestamp())

@@ -18,17 +18,17 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 def load_user() -> None:
     """Put the signed-in person (or None) in `g.user` for this request."""
     g.user = None
-    engine = current_app.extensions["xieshang"]
+    accounts = current_app.extensions["xieshang"].accounts     # the app's Services (see webui.services_of)
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        g.user = engine.accounts.user_for_token(header[7:].strip())
+        g.user = accounts.user_for_token(header[7:].strip())
         g.token_auth = True
         return
     g.token_auth = False
     username = session.get("username")
     if username:
         try:
-            user = engine.accounts.user(username)
+            user = accounts.user(username)
         except NotFound:
             user = None
         g.user = user if user is not None and user.active else None

@@ -9,7 +9,7 @@ from markupsafe import Markup
 from engine.errors import ValidationFailed
 from engine.store.assignments import people_fields
 
-from . import engine_of
+from . import engine_of, services_of
 from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
 from .security import current_user, login_required
 from .task import PLATFORM_KINDS, store_upload
@@ -26,7 +26,7 @@ def index():
 
 def _context(process) -> FieldContext:
     """People pickers offer the county's holders of the field's role (members by default); units: the platforms."""
-    accounts = engine_of(current_app).accounts
+    accounts = services_of(current_app).accounts
     people = {path: accounts.eligible(role or "member", "county")
               for path, role in people_fields(process.form, process.ui).items()}
     units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]

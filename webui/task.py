@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from domain.people.roles import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
 from engine.store.assignments import people_fields
-from engine.store.directory import TIER_KINDS
 
-from . import engine_of
+from . import engine_of, services_of
 from .errors import readable
 from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
 from .security import current_user, login_required
@@ -35,7 +35,7 @@ def render_markdown(text: str | None) -> Markup:
 def _context(page) -> FieldContext:
     """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
     units below it); org-unit pickers offer the platform units."""
-    task, accounts = page.task, engine_of(current_app).accounts
+    task, accounts = page.task, services_of(current_app).accounts
     roles = people_fields(task.form, task.ui)
     offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
     people = {path: offered[role] for path, role in roles.items()}
@@ -57,7 +57,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone."""
     kept = status == 409 and data is not None
     user = current_user()
-    page = engine_of(current_app).participation.task_page(task_id, user)
+    page = services_of(current_app).participation.task_page(task_id, user)
     task, detail = page.task, page.detail
     if data is None:
         fields = (task.form or {}).get("properties", {})
@@ -73,7 +73,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
 def _reassign_choices(task, user) -> list[tuple[str, str]]:
     """Who the task may go to: holders of its role; for a task with no role (it went to the starter), admins may
     hand it to anyone active."""
-    accounts = engine_of(current_app).accounts
+    accounts = services_of(current_app).accounts
     if not task.role:
         return accounts.active_people() if user.is_admin else []
     if not task.org_unit or task.assignee != user.username:
@@ -106,8 +106,8 @@ def show(task_id: str):
 @login_required
 def submit(task_id: str):
     """Submit, save a draft, or add/remove a row; invalid input comes back with its messages."""
-    engine, user = engine_of(current_app), current_user()
-    task = engine.participation.task_for(task_id, user)
+    services, user = services_of(current_app), current_user()
+    task = services.participation.task_for(task_id, user)
     try:
         data = parse_form(task.form or {}, task.ui, request.form, request.files, store_upload)
     except UploadRejected as exc:
@@ -118,9 +118,9 @@ def submit(task_id: str):
     revision = request.form.get("revision", "")
     try:
         if request.form.get("action") == "draft":
-            engine.participation.save_draft(task_id, user, data)
+            services.participation.save_draft(task_id, user, data)
             return _page(task_id, data, message=_("草稿已保存。"))
-        engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
+        services.engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
     except ValidationFailed as exc:
         return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
     except ConcurrentUpdate:
@@ -149,7 +149,7 @@ def _back(task_id: str):
 @_keeps_input
 def claim(task_id: str):
     """Take the task."""
-    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
+    services_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).claim_task(task_id, current_user().username)
     flash(_("已认领。"), "success")
     return _back(task_id)
@@ -160,7 +160,7 @@ def claim(task_id: str):
 @_keeps_input
 def release(task_id: str):
     """Give the task back to everyone with its role."""
-    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
+    services_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).release_task(task_id, current_user().username)
     flash(_("已释放。"), "success")
     return _back(task_id)
@@ -171,7 +171,7 @@ def release(task_id: str):
 @_keeps_input
 def reassign(task_id: str):
     """转办 to another person with the role."""
-    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
+    services_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
     engine_of(current_app).reassign_task(task_id, request.form.get("to", ""), current_user().username)
     flash(_("已转办。"), "success")
     return _back(task_id)
@@ -182,8 +182,8 @@ def reassign(task_id: str):
 @_keeps_input
 def give_back(task_id: str):
     """退回 with a reason."""
-    engine_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
-    engine_of(current_app).participation.return_task(task_id, current_user(), request.form.get("reason", ""))
+    services_of(current_app).participation.task_for(task_id, current_user())   # 403 before any detail
+    services_of(current_app).participation.return_task(task_id, current_user(), request.form.get("reason", ""))
     flash(_("已退回。"), "success")
     return redirect(url_for("inbox.index"))
 
@@ -194,7 +194,7 @@ def give_back(task_id: str):
 def extend(task_id: str):
     """申请延期: ask the supervisor for more days, with a reason."""
     days = request.form.get("days", "")
-    engine_of(current_app).extensions.request(task_id, current_user(), int(days) if days.isdigit() else 0,
+    services_of(current_app).extensions.request(task_id, current_user(), int(days) if days.isdigit() else 0,
                                               request.form.get("reason", ""))
     flash(_("延期申请已提交，等待督办人员审批。"), "success")
     return _back(task_id)
@@ -204,7 +204,7 @@ def extend(task_id: str):
 @login_required
 def decide_extension(request_id: int):
     """A supervisor approves or rejects an extension."""
-    decided = engine_of(current_app).extensions.decide(request_id, current_user(),
+    decided = services_of(current_app).extensions.decide(request_id, current_user(),
                                                        request.form.get("decision") == "approve")
     flash(_("已批准延期。") if decided.status == "approved" else _("已驳回延期申请。"), "success")
     return redirect(url_for("instances.detail", instance_id=decided.instance_id))
@@ -214,7 +214,7 @@ def decide_extension(request_id: int):
 @login_required
 def mark_read(task_id: str):
     """已阅."""
-    engine_of(current_app).participation.mark_read(task_id, current_user())
+    services_of(current_app).participation.mark_read(task_id, current_user())
     return _back(task_id)
 
 
@@ -223,8 +223,8 @@ def mark_read(task_id: str):
 @_keeps_input
 def comment(task_id: str):
     """Comment on the task's instance."""
-    engine = engine_of(current_app)
-    task = engine.participation.task_for(task_id, current_user())
-    engine.participation.comment(task.instance_id, current_user(), request.form.get("body", ""), task_id)
+    participation = services_of(current_app).participation
+    task = participation.task_for(task_id, current_user())
+    participation.comment(task.instance_id, current_user(), request.form.get("body", ""), task_id)
     flash(_("评论已发布。"), "success")
     return _back(task_id)

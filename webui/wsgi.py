@@ -13,8 +13,8 @@ import threading
 
 from flask import Flask
 
+from domain.services import Services
 from engine.clock import clock_from_env
-from engine.service import Engine
 from engine.settings import Settings
 from tasks.scheduler import SweepThread
 
@@ -24,8 +24,8 @@ from . import create_app
 def create_wsgi_app(settings: Settings | None = None) -> Flask:
     """The web app for a WSGI server; sweeps in process only in embedded mode (no Redis)."""
     settings = settings or Settings.from_env()
-    engine = Engine.from_settings(settings, clock_from_env())
-    app = create_app({"SETTINGS": settings, "ENGINE": engine})
+    services = Services.from_settings(settings, clock_from_env())
+    app = create_app({"SETTINGS": settings, "SERVICES": services})
     if settings.embedded:
         sweeping: dict[int, SweepThread] = {}
         lock = threading.Lock()
@@ -33,7 +33,7 @@ def create_wsgi_app(settings: Settings | None = None) -> Flask:
         def sweep_in_this_process() -> None:
             with lock:
                 if os.getpid() not in sweeping:
-                    sweeping[os.getpid()] = thread = SweepThread(engine)
+                    sweeping[os.getpid()] = thread = SweepThread(services.engine, deliveries=services.deliveries)
                     thread.start()
 
         app.before_request(sweep_in_this_process)

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.people.models import ApiToken
+from domain.people.roles import INHERITED_ROLES, ROLES
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.store.directory import ROLES, eligible, hash_password, verify_password
+from engine.store.directory import eligible, hash_password, verify_password
 from engine.store.models import Membership, OrgUnit, User
 
 ORG_KINDS = ("county", "committee", "sector", "township", "village", "department")
@@ -136,7 +137,7 @@ class Accounts:
     def eligible(self, role: str, org_unit: str | None) -> list[tuple[str, str]]:
         """(username, display name) of those who may act as `role` in `org_unit` (members: also units below it)."""
         with self._uow() as session:
-            return eligible(session, role, org_unit)
+            return eligible(session, role, org_unit, INHERITED_ROLES)
 
     def active_people(self) -> list[tuple[str, str]]:
         """(username, display name) of every active account, by username."""

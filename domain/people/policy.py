@@ -1,4 +1,4 @@
-"""Who may see an instance: one rule for pages, the API and the CLI."""
+"""Who may see an instance (one rule for pages, the API and the CLI), and who may act on and manage a task."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
+from domain.people.roles import RULES
+from engine.errors import PermissionDenied
+from engine.policy import lacks, lacks_en
+from engine.store import directory
+from engine.store.directory import DirectoryRules
 from engine.store.models import HumanTask, ProcessInstance
 
 COUNTY_WIDE = {"admin", "office", "supervisor", "platform_lead", "process_owner"}
@@ -31,3 +36,39 @@ def can_view_instance(session: Session, user: UserView, instance_id: int) -> boo
     """Whether `user` may see the instance: county-wide roles, its org unit, its starter, or people on its tasks."""
     return session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id,
                                                            visible_instances(user))) is not None
+
+
+# --- who may act on and manage a task (the engine asks through its TaskPolicy protocol) ------------------------
+class TaskPolicy:
+    """The county's answer to the engine's two task questions (engine.policy.TaskPolicy), on its directory rules."""
+
+    def __init__(self, rules: DirectoryRules = RULES):
+        self.rules = rules
+
+    def require_candidate(self, session: Session, human: HumanTask, actor: str) -> None:
+        """The actor may act on the task now: its assignee, or a holder of its role, still active and still holding
+        the role (a claimed task is not kept by someone whose role was revoked)."""
+        if human.assignee and human.assignee != actor:
+            raise PermissionDenied(f"此任务已指派给 {human.assignee} (assigned to {human.assignee})")
+        if not human.assignee and not human.role:
+            raise PermissionDenied("此任务尚无办理人，请管理员转办 (nobody is assigned to this task; an admin can "
+                                   "reassign it)")
+        if human.assignee and not human.role:
+            allowed = directory.is_active(session, actor)
+        elif human.assignee:
+            allowed = directory.may_act(session, actor, human.role, human.org_unit_code, self.rules.inherited_roles)
+        else:
+            allowed = (human.role, human.org_unit_code) in directory.memberships_of(session, actor)
+        if not allowed:
+            raise PermissionDenied(f"{actor} {lacks(human)}，不能办理此任务 ({actor} {lacks_en(human)}; "
+                                   "cannot act on this task)")
+
+    def is_manager(self, session: Session, human: HumanTask, actor: str) -> bool:
+        """Supervisors and leads of the task's unit and the county office manage its tasks; admins manage the tasks
+        no role reaches (those that went to the starter)."""
+        held = directory.memberships_of(session, actor)
+        return any((role, human.org_unit_code) in held for role in ("supervisor", "platform_lead")) or \
+            ("office", "county") in held or (not human.role and any(role == "admin" for role, _ in held))
+
+
+TASKS = TaskPolicy()

@@ -57,8 +57,9 @@ def may_decide(user: UserView, instance: ProcessInstance) -> bool:
 class Extensions:
     """Request, approve and reject extensions; on top of the engine service."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, policy):
         self.engine = engine
+        self.policy = policy      # who may act on a task (domain.people.policy.TaskPolicy)
 
     def request(self, task_id: str, user: UserView, days: int, reason: str) -> int:
         """The person working on an open task asks for `days` more days."""
@@ -77,7 +78,7 @@ class Extensions:
                 raise NotFound(f"没有任务 {task_id} (no such task)")
             if human.status != "ready":
                 raise InvalidState("任务已办结，无需延期 (task is not open)")
-            engine._require_candidate(session, human, user.username)
+            self.policy.require_candidate(session, human, user.username)
             deadline = self._open_deadline(session, human)
             if session.scalar(select(ExtensionRequest.id).where(ExtensionRequest.deadline_id == deadline.id,
                                                                 ExtensionRequest.status == "pending")):
@@ -91,9 +92,9 @@ class Extensions:
                                       instance_id=human.instance_id, task_id=task_id, created_at=now,
                                       params={"kind": "extension", "level": 0, "to": "supervisor",
                                               "message": f"{human.name}：申请延期 {days} 天。理由：{reason}"}))
-            engine._touch(session, human.instance_id)
-            engine._audit(session, human.instance_id, "extension_requested", user.username, task_id,
-                          {"days": days, "reason": reason[:200], "step": deadline.step})
+            engine.touch(session, human.instance_id)
+            engine.audit(session, human.instance_id, "extension_requested", user.username, task_id,
+                         {"days": days, "reason": reason[:200], "step": deadline.step})
             return request.id
 
     def decide(self, request_id: int, user: UserView, approve: bool) -> ExtensionView:
@@ -103,7 +104,7 @@ class Extensions:
             request = session.get(ExtensionRequest, request_id)
             if request is None:
                 raise NotFound(f"没有延期申请 {request_id} (no such extension request)")
-            instance = engine._instance(session, request.instance_id)
+            instance = engine.instance(session, request.instance_id)
             if not may_decide(user, instance):
                 raise PermissionDenied("只有督办人员可以审批延期 (only supervisors decide extensions)")
             if request.status != "pending":
@@ -113,7 +114,7 @@ class Extensions:
             request.status = "approved" if approve and deadline.status == "open" else "rejected"
             request.decided_by, request.decided_at = user.username, now
             if request.status == "approved":
-                deadlines.extend(session, deadline, request.days, now)
+                deadlines.extend(session, deadline, request.days, now, engine.calendar)
                 for human in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                                      HumanTask.status == "ready")):
                     if human.step == deadline.step:
@@ -124,9 +125,9 @@ class Extensions:
                                       instance_id=instance.id, task_id=request.task_id, created_at=now,
                                       params={"kind": "extension", "level": 0, "to": request.requested_by,
                                               "message": f"延期申请已{verdict}"}))
-            engine._touch(session, instance.id)
-            engine._audit(session, instance.id, f"extension_{request.status}", user.username, request.task_id,
-                          {"days": request.days, "due": deadline.due_at.isoformat()})
+            engine.touch(session, instance.id)
+            engine.audit(session, instance.id, f"extension_{request.status}", user.username, request.task_id,
+                         {"days": request.days, "due": deadline.due_at.isoformat()})
             return _view(request, deadline)
 
     def for_instance(self, instance_id: int) -> list[ExtensionView]:

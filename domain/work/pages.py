@@ -17,7 +17,6 @@ from domain.work import extensions, inbox
 from engine.bpmn import runtime
 from engine.errors import NotFound, PermissionDenied
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
-from engine.store.queries import task_view
 from engine.views import TaskView
 
 
@@ -83,9 +82,9 @@ def visible_task(session: Session, user: UserView, task_id: str) -> HumanTask:
 def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPage:
     """The task page: the task, its instance's details and the person's draft, with one workflow load."""
     human = visible_task(session, user, task_id)
-    task = task_view(session, engine.cache, human)
+    task = engine.task_view(session, human)
     row = session.get(ProcessInstance, human.instance_id)
-    _, workflow = engine._load(row)
+    _, workflow = engine.load(row)
     members = accounts.holders(session, "member", task.org_unit) if task.org_unit else []
     holders = accounts.holders(session, task.role, task.org_unit) if task.role and task.org_unit else []
     return TaskPage(task, _detail(engine, session, row, workflow), inbox.draft_of(session, task_id, user.username),
@@ -95,7 +94,7 @@ def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPag
 def instance_detail(engine, session: Session, user: UserView, instance_id: int) -> InstanceDetail:
     """The instance page, for a person who may see it, with one workflow load."""
     row = visible_instance(session, user, instance_id)
-    _, workflow = engine._load(row)
+    _, workflow = engine.load(row)
     return _detail(engine, session, row, workflow)
 
 
@@ -108,7 +107,7 @@ def _detail(engine, session: Session, row: ProcessInstance, workflow) -> Instanc
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
     bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
-    view = engine._instance_view(session, row, workflow)
+    view = engine.instance_view(session, row, workflow)
     named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
         {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
     people = dict(session.execute(select(User.username, User.display_name)

@@ -1,5 +1,5 @@
 """What participants do around tasks: inbox, drafts, comments, read marks, returns (退回), tracking codes,
-and the task and instance pages (built in engine/pages.py) — each checked against who may see or act."""
+and the task and instance pages (built in domain/work/pages.py) — each checked against who may see or act."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.hooks import HookRegistry, guarded
 from engine.store.models import HumanTask, ProcessInstance
-from engine.store.queries import task_view
 from engine.views import InstanceSummary, TaskView
 
 MAX_COMMENT = 2000
@@ -23,8 +22,9 @@ MAX_COMMENT = 2000
 class Participation:
     """Participant-facing commands and queries, on top of the engine service."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, policy):
         self.engine = engine
+        self.policy = policy      # who may act on a task (domain.people.policy.TaskPolicy)
 
     def inbox(self, user: UserView, **filters) -> inbox.InboxPage:
         """One page of one inbox tab."""
@@ -77,21 +77,21 @@ class Participation:
         if not reason or not nul_free(reason):
             raise ValidationFailed({"reason": ["请填写退回理由 (a reason is required)"]})
         with self.engine.unit_of_work() as session:
-            human = self.engine._locked_task(session, task_id)      # decided under the instance's lock
+            human = self.engine.locked_task(session, task_id)      # decided under the instance's lock
             if human.assignee != user.username:
                 raise PermissionDenied("只有承办人可以退回此任务 (only the assignee may return it)")
             human.assignee = None
             now = self.engine.clock.now()
             inbox.add_comment(session, human.instance_id, task_id, user.username, reason[:MAX_COMMENT], now,
                               kind="return")
-            self.engine._touch(session, human.instance_id)
-            self.engine._audit(session, human.instance_id, "task_returned", user.username, task_id,
-                               {"reason": reason[:200]})
+            self.engine.touch(session, human.instance_id)
+            self.engine.audit(session, human.instance_id, "task_returned", user.username, task_id,
+                              {"reason": reason[:200]})
 
     def task_for(self, task_id: str, user: UserView) -> TaskView:
         """A task the person may see (its instance is visible to them), as a TaskView."""
         with self.engine.reading() as session:
-            return task_view(session, self.engine.cache, pages.visible_task(session, user, task_id))
+            return self.engine.task_view(session, pages.visible_task(session, user, task_id))
 
     def can_act(self, task_id: str, user: UserView) -> bool:
         """Whether the person may complete the task now."""
@@ -126,7 +126,7 @@ class Participation:
     def _require_actor(self, session, human: HumanTask, user: UserView) -> None:
         if human.status != "ready":
             raise InvalidState("任务已办结 (task is not open)")
-        self.engine._require_candidate(session, human, user.username)
+        self.policy.require_candidate(session, human, user.username)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
 from engine.store import directory
+from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask
-
-ROLE_NAMES = {"admin": "管理员", "process_owner": "流程管理员", "supervisor": "督办人员", "office": "政协办公室",
-              "platform_lead": "平台负责人", "organizer": "协商组织者", "member": "政协委员",
-              "department": "承办单位联络员"}
-TIER_NAMES = {"county": "县政协·要事会商", "committee": "专委会/界别·专事专商", "township": "乡镇·众事众商"}
-KIND_NAMES = {"county": "县政协", "committee": "专委会", "sector": "界别小组", "township": "乡镇"}
 
 
 def people_fields(schema: dict | None, ui: dict | None) -> dict[str, str | None]:
@@ -33,68 +28,72 @@ def _shown(name) -> str:
     return "（空）" if name is None else " ".join(str(name).split()) or "（空）"
 
 
-def person_problem(session: Session, username, role: str | None, org_unit: str | None) -> str | None:
+def person_problem(session: Session, username, role: str | None, org_unit: str | None,
+                   rules: DirectoryRules = PLAIN_RULES) -> str | None:
     """Why `username` cannot be named here, or None when they can."""
     shown = _shown(username)
     if not isinstance(username, str) or not directory.is_active(session, username):
         return (f"“{shown}”不是系统中的有效用户，请从名单中选择 "
                 f"(“{shown}” is not an active user; choose people from the list)")
-    if role and not directory.may_act(session, username, role, org_unit):
+    if role and not directory.may_act(session, username, role, org_unit, rules.inherited_roles):
         unit = directory.org_unit(session, org_unit)
         where = unit.name if unit else (org_unit or "本单位")
-        role_name = ROLE_NAMES.get(role, role)
+        role_name = rules.role_names.get(role, role)
         return (f"{shown} 不是{where}的{role_name}，不能被安排此项工作 "
                 f"({shown} is not a {role} of {org_unit or 'this unit'})")
     return None
 
 
-def org_unit_problem(session: Session, code, tier: str | None) -> str | None:
+def org_unit_problem(session: Session, code, tier: str | None, rules: DirectoryRules = PLAIN_RULES) -> str | None:
     """Why `code` cannot take the matter on the `tier` platform, or None when it can."""
     unit = directory.org_unit(session, code) if isinstance(code, str) else None
     if unit is None:
         shown = _shown(code)
         return f"没有组织单位“{shown}”，请从名单中选择 (there is no org unit “{shown}”; choose one from the list)"
-    kinds = directory.TIER_KINDS.get(tier or "")
+    kinds = rules.tier_kinds.get(tier or "")
     if kinds and unit.kind not in kinds:
-        fitting = "或".join(KIND_NAMES.get(k, k) for k in kinds)
-        return (f"{unit.name}不能承接{TIER_NAMES.get(tier, tier)}，请选择{fitting} "
+        fitting = "或".join(rules.kind_names.get(k, k) for k in kinds)
+        return (f"{unit.name}不能承接{rules.tier_names.get(tier, tier)}，请选择{fitting} "
                 f"({unit.code} cannot host the {tier} tier; choose a {' or '.join(kinds)} unit)")
     return None
 
 
 def submission_errors(session: Session, schema: dict | None, ui: dict | None, clean: dict,
-                      org_unit: str | None, tier: str | None) -> dict[str, list[str]]:
+                      org_unit: str | None, tier: str | None,
+                      rules: DirectoryRules = PLAIN_RULES) -> dict[str, list[str]]:
     """Field errors for the people and the org unit a submission names; `org_unit`/`tier`: the instance's."""
     errors: dict[str, list[str]] = {}
     org_unit = clean.get("org_unit") if isinstance(clean.get("org_unit"), str) else org_unit
     for path, role in people_fields(schema, ui).items():
         value = clean.get(path)
         for name in value if isinstance(value, list) else [] if value is None else [value]:
-            problem = person_problem(session, name, role, org_unit)
+            problem = person_problem(session, name, role, org_unit, rules)
             if problem:
                 errors.setdefault(path, []).append(problem)
     if "org_unit" in clean:      # the instance's org unit (the engine reads `org_unit` and `tier` from its data)
-        problem = org_unit_problem(session, clean["org_unit"], clean.get("tier") or tier)
+        problem = org_unit_problem(session, clean["org_unit"], clean.get("tier") or tier, rules)
         if problem:
             errors["org_unit"] = [problem]
     return errors
 
 
-def check_submission(session: Session, schema, ui, clean: dict, org_unit: str | None, tier: str | None) -> None:
+def check_submission(session: Session, schema, ui, clean: dict, org_unit: str | None, tier: str | None,
+                     rules: DirectoryRules = PLAIN_RULES) -> None:
     """Raise ValidationFailed when the submission names people or an org unit the directory refuses."""
-    errors = submission_errors(session, schema, ui, clean, org_unit, tier)
+    errors = submission_errors(session, schema, ui, clean, org_unit, tier, rules)
     if errors:
         raise ValidationFailed(errors)
 
 
-def check_new_tasks(session: Session, rows: list[HumanTask], named: set[str], clean: dict) -> None:
+def check_new_tasks(session: Session, rows: list[HumanTask], named: set[str], clean: dict,
+                    rules: DirectoryRules = PLAIN_RULES) -> None:
     """Refuse tasks the diagram assigned by name (`named`: their task spec ids) to someone who may not act;
     the error goes to the submitted field that held the name."""
     errors: dict[str, list[str]] = {}
     for row in rows:
         if row.task_spec not in named:
             continue
-        problem = person_problem(session, row.assignee, row.role, row.org_unit_code)
+        problem = person_problem(session, row.assignee, row.role, row.org_unit_code, rules)
         if problem:
             errors.setdefault(_field_holding(clean, row.assignee), []).append(problem)
     if errors:

@@ -1,4 +1,4 @@
-"""People and org units: password hashing, demo data loading, and who may act on what."""
+"""People and org units: password hashing, the directory's rules, and who may act on what."""
 
 from __future__ import annotations
 
@@ -7,23 +7,52 @@ import hashlib
 import hmac
 import os
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from domain.consultation import demo_data
 from engine.store.models import Membership, OrgUnit, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-# CPPCC membership counts upwards: a member on a township's or a sector group's roster is a member of the county
-# CPPCC too. Staff roles (organizer, platform lead, supervisor …) belong to their own unit only.
-# Every role a person can hold; a diagram's lane that maps to another role reaches nobody.
-ROLES = ("admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member", "department")
-INHERITED_ROLES = frozenset({"member"})
-# The kinds of org unit that host each platform tier (分层分流).
-TIER_KINDS = {"county": ("county",), "committee": ("committee", "sector"), "township": ("township",)}
+
+
+class AnyRole(Collection):
+    """Every role name: with no configured roles, each lane a diagram draws names a role someone may hold."""
+
+    def __contains__(self, item) -> bool:
+        return isinstance(item, str)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class DirectoryRules:
+    """What the product tells the engine about its directory; the defaults keep the engine generic.
+
+    - `roles`: every role a person can hold; a diagram's lane that maps to another role reaches nobody
+      (default: any lane names a role).
+    - `inherited_roles`: roles whose membership counts upwards: a holder in a unit below acts in the units above
+      (default: none).
+    - `tier_kinds`: the kinds of org unit that may host each tier (default: any kind hosts any tier).
+    - `role_names`, `tier_names`, `kind_names`: words for messages (default: the codes themselves).
+    """
+
+    roles: Collection[str] = field(default_factory=AnyRole)
+    inherited_roles: frozenset[str] = frozenset()
+    tier_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    role_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tier_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    kind_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+PLAIN_RULES = DirectoryRules()
 
 
 def hash_password(password: str) -> str:
@@ -45,39 +74,6 @@ def verify_password(password: str, stored: str) -> bool:
     actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r),
                             p=int(p))
     return hmac.compare_digest(actual, base64.b64decode(digest))
-
-
-def has_demo_data(session: Session) -> bool:
-    """Whether the demo org units are already loaded."""
-    return session.scalar(select(OrgUnit.id).where(OrgUnit.code == "county")) is not None
-
-
-def load_demo(session: Session, now: datetime) -> int:
-    """Insert the demo org units, users and memberships that are missing; returns users added."""
-    units = {u.code: u for u in session.scalars(select(OrgUnit))}
-    for seed in demo_data.org_units():
-        if seed.code not in units:
-            unit = OrgUnit(code=seed.code, name=seed.name, kind=seed.kind, tier=seed.tier,
-                           parent_id=units[seed.parent].id if seed.parent else None)
-            session.add(unit)
-            session.flush()
-            units[seed.code] = unit
-    existing = set(session.scalars(select(User.username)))
-    # One hash for the shared, published demo password keeps loading fast; real accounts get their own salt.
-    shared_hash = hash_password(demo_data.DEMO_PASSWORD)
-    added = 0
-    for seed in demo_data.users():
-        if seed.username in existing:
-            continue
-        user = User(username=seed.username, display_name=seed.display_name, password_hash=shared_hash,
-                    member_kind=seed.member_kind, active=True, created_at=now)
-        session.add(user)
-        session.flush()
-        for role, code in seed.memberships:
-            session.add(Membership(user_id=user.id, role=role, org_unit_id=units[code].id))
-        added += 1
-    session.flush()
-    return added
 
 
 def memberships_of(session: Session, username: str) -> set[tuple[str, str]]:
@@ -122,24 +118,29 @@ def units_within(session: Session, code: str) -> set[str]:
     return found
 
 
-def _acting_units(session: Session, role: str, code: str) -> set[str]:
-    return units_within(session, code) if role in INHERITED_ROLES else {code}
+def _acting_units(session: Session, role: str, code: str, inherited: Collection[str]) -> set[str]:
+    return units_within(session, code) if role in inherited else {code}
 
 
-def eligible(session: Session, role: str, org_unit: str | None) -> list[tuple[str, str]]:
-    """(username, display name) of the active people who may act as `role` in `org_unit`, by username."""
+def eligible(session: Session, role: str, org_unit: str | None,
+             inherited: Collection[str] = frozenset()) -> list[tuple[str, str]]:
+    """(username, display name) of the active people who may act as `role` in `org_unit`, by username
+    (`inherited`: the roles whose holders in units below count too)."""
     if not role or not org_unit:
         return []
     rows = session.execute(
         select(User.username, User.display_name).join(Membership, Membership.user_id == User.id)
         .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
-        .where(Membership.role == role, OrgUnit.code.in_(_acting_units(session, role, org_unit)), User.active)
+        .where(Membership.role == role, OrgUnit.code.in_(_acting_units(session, role, org_unit, inherited)),
+               User.active)
         .distinct().order_by(User.username))
     return [(username, name) for username, name in rows]
 
 
-def may_act(session: Session, username: str, role: str | None, org_unit: str | None) -> bool:
-    """Whether an active user may act as `role` in `org_unit` (with no role: whether the user is active)."""
+def may_act(session: Session, username: str, role: str | None, org_unit: str | None,
+            inherited: Collection[str] = frozenset()) -> bool:
+    """Whether an active user may act as `role` in `org_unit` (with no role: whether the user is active;
+    `inherited`: the roles whose holders in units below count too)."""
     if not role:
         return is_active(session, username)
     if not org_unit:
@@ -148,7 +149,7 @@ def may_act(session: Session, username: str, role: str | None, org_unit: str | N
         select(Membership.id).join(User, User.id == Membership.user_id)
         .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
         .where(User.username == username, User.active, Membership.role == role,
-               OrgUnit.code.in_(_acting_units(session, role, org_unit))).limit(1)) is not None
+               OrgUnit.code.in_(_acting_units(session, role, org_unit, inherited))).limit(1)) is not None
 
 
 def is_active(session: Session, username: str | None) -> bool:
@@ -168,14 +169,3 @@ def active_usernames(session: Session, usernames: Iterable[str]) -> set[str]:
 def org_unit(session: Session, code: str | None) -> OrgUnit | None:
     """The org unit with this code, or None."""
     return session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if code else None
-
-
-def demo_accounts(session: Session) -> list[dict]:
-    """The demo accounts as `{username, password, roles, org_unit}` (one entry per account)."""
-    accounts = []
-    for seed in demo_data.users():
-        roles = sorted({role for role, _ in seed.memberships})
-        org_units = [code for _, code in seed.memberships]
-        accounts.append({"username": seed.username, "password": demo_data.DEMO_PASSWORD, "roles": roles,
-                         "org_unit": org_units[0] if org_units else None})
-    return accounts

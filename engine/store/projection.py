@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
@@ -12,24 +12,25 @@ from sqlalchemy.orm import Session
 from engine.bpmn.runtime import evaluate, find_task, ready_user_tasks
 from engine.bpmn.specs import ElementInfo, ParsedBundle
 from engine.hooks import PLAIN_SCOPE, Scope
-from engine.store.directory import ROLES
+from engine.store.directory import AnyRole
 from engine.store.models import Deadline, HumanTask, ProcessInstance, User
 
 
-def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope) -> HumanTask:
+def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope,
+             roles: Collection[str]) -> HumanTask:
     """A task's org unit is the diagram's `orgUnit` expression, else the process's scope of the task's data."""
     info = parsed.elements.get(task.task_spec.bpmn_id)
     props = info.properties if info else {}
     tier, org_unit = scope
     org_unit = evaluate(task, props["orgUnit"]) if props.get("orgUnit") else org_unit
     assignee = evaluate(task, props["assignee"]) if props.get("assignee") else None
-    if info is not None and info.to_starter(ROLES):
+    if info is not None and info.to_starter(roles):
         assignee = instance.started_by      # as SpiffArena does: no lane, no role → the person who started it
     return HumanTask(
         id=str(task.id), instance_id=instance.id, task_spec=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, item_label=item_label(task),
         step=info.step if info else None,
-        lane=task.task_spec.lane, role=info.acting_role(ROLES) if info else None,
+        lane=task.task_spec.lane, role=info.acting_role(roles) if info else None,
         org_unit_code=None if org_unit is None else str(org_unit), tier=tier,
         assignee=None if assignee is None else str(assignee), form=parsed.form(task.task_spec.bpmn_id)[2],
         status="ready", escalation_level=0, created_at=now)
@@ -71,10 +72,11 @@ def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
 def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
          deadlines: dict[str, Deadline], actor: str | None = None,
          completed_task: str | None = None, scope: Callable[[dict], Scope] = lambda data: PLAIN_SCOPE,
-         ) -> list[HumanTask]:
+         roles: Collection[str] = AnyRole()) -> list[HumanTask]:
     """Add rows for newly ready user tasks, close rows whose task finished or went away; returns new rows.
 
-    `scope` gives (tier, org unit) from a task's data: the process's hook, or nothing for a plain process."""
+    `scope` gives (tier, org unit) from a task's data: the process's hook, or nothing for a plain process;
+    `roles`: the directory's roles (a lane naming another role reaches nobody, so its task goes to the starter)."""
     open_rows = {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
     added = []
@@ -84,7 +86,7 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         ready_ids.add(task_id)
         row = open_rows.get(task_id)
         if row is None:
-            row = _new_row(instance, parsed, task, now, scope(task.data))
+            row = _new_row(instance, parsed, task, now, scope(task.data), roles)
             session.add(row)
             added.append(row)
         info = parsed.elements.get(row.task_spec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
@@ -12,7 +14,7 @@ from engine.store.versions import VersionCache
 from engine.views import InstanceSummary, Overview, TaskView, VersionSummary
 
 
-def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list[TaskView]:
+def _views(session: Session, cache: VersionCache, rows: list[HumanTask], roles: Collection[str]) -> list[TaskView]:
     pending = {(r.role, r.org_unit_code) for r in rows if not r.assignee}
     holders = directory.holders(session, pending)
     instance_ids = {r.instance_id for r in rows}
@@ -38,13 +40,13 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask]) -> list
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
             form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui,
             due_basis=bases.get((row.instance_id, row.step)),
-            to_starter=bool(info and info.to_starter(directory.ROLES)), item_label=row.item_label))
+            to_starter=bool(info and info.to_starter(roles)), item_label=row.item_label))
     return views
 
 
-def task_view(session: Session, cache: VersionCache, row: HumanTask) -> TaskView:
-    """One human task as a view."""
-    return _views(session, cache, [row])[0]
+def task_view(session: Session, cache: VersionCache, row: HumanTask, roles: Collection[str]) -> TaskView:
+    """One human task as a view (`roles`: the directory's, to tell the tasks that went to the starter)."""
+    return _views(session, cache, [row], roles)[0]
 
 
 def _inbox_branches(session: Session, username: str, columns) -> list:
@@ -65,14 +67,14 @@ def inbox_filter(session: Session, username: str):
 
 
 def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,
-               limit: int = 500) -> list[TaskView]:
+               roles: Collection[str], limit: int = 500) -> list[TaskView]:
     """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first."""
     if actor is None:
         query = select(HumanTask).where(HumanTask.status == "ready")
         if instance_id is not None:
             query = query.where(HumanTask.instance_id == instance_id)
         query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
-        return _views(session, cache, list(session.scalars(query)))
+        return _views(session, cache, list(session.scalars(query)), roles)
     # Sort the narrow union of the indexed branches, then fetch only the page's rows.
     branches = _inbox_branches(session, actor, (HumanTask.id, HumanTask.due_at, HumanTask.created_at))
     if instance_id is not None:
@@ -81,7 +83,7 @@ def list_tasks(session: Session, cache: VersionCache, actor: str | None, instanc
     ids = list(session.scalars(select(matches.c.id).order_by(
         matches.c.due_at.is_(None), matches.c.due_at, matches.c.created_at).limit(limit)))
     rows = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
-    return _views(session, cache, [rows[i] for i in ids])
+    return _views(session, cache, [rows[i] for i in ids], roles)
 
 
 def overdue(session: Session, now, org_units: list[str] | None = None, limit: int = 100) -> list[HumanTask]:
@@ -92,8 +94,9 @@ def overdue(session: Session, now, org_units: list[str] | None = None, limit: in
     return list(session.scalars(query.order_by(HumanTask.due_at).limit(limit)))
 
 
-def overview(session: Session, now, user=None, hooks: HookRegistry | None = None) -> Overview:
-    """Counts for the overview page: versions, instances by status and step, open and overdue tasks."""
+def overview(session: Session, now, visible=None, hooks: HookRegistry | None = None) -> Overview:
+    """Counts for the overview page: versions, instances by status and step, open and overdue tasks; the recent
+    instances only among `visible` (an SQL condition on ProcessInstance: those the reader may see), if given."""
     versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0) for v, count in
                 session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
                                 .outerjoin(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
@@ -107,10 +110,8 @@ def overview(session: Session, now, user=None, hooks: HookRegistry | None = None
     late = session.scalar(select(func.count()).select_from(HumanTask)
                           .where(HumanTask.status == "ready", HumanTask.due_at < now))
     recent_query = select(ProcessInstance)
-    if user is not None:      # titles only of the instances the person may see
-        from domain.people.policy import visible_instances
-
-        recent_query = recent_query.where(visible_instances(user))
+    if visible is not None:      # titles only of the instances the person may see
+        recent_query = recent_query.where(visible)
     rows = session.scalars(recent_query.order_by(ProcessInstance.updated_at.desc()).limit(20)).all()
     titles = (hooks if hooks is not None else HookRegistry()).titles(session, [(i.id, i.process_id) for i in rows])
     recent = [InstanceSummary(i.id, i.process_id, titles[i.id], i.status, i.step, i.tier, i.org_unit_code,

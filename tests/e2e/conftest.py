@@ -15,11 +15,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from domain.wiring import standard_hooks
+from domain.consultation.demo import load_demo
+from domain.services import Services
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.settings import Settings
-from engine.store import db, directory
+from engine.store import db
 from tests.conftest import CONSULTATION, ROOT
 from webui import create_app
 
@@ -56,11 +57,12 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     url = f"sqlite:///{folder / 'xieshang.db'}"
     db.upgrade(url)
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    engine = Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
+    services = Services.from_url(url, clock)
+    engine = services.engine
     with engine.unit_of_work() as session:
-        directory.load_demo(session, clock.now())
+        load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")
-    app = create_app({"SETTINGS": Settings(url, None, folder, ROOT / "processes"), "ENGINE": engine,
+    app = create_app({"SETTINGS": Settings(url, None, folder, ROOT / "processes"), "SERVICES": services,
                       "SECRET_KEY": "e2e", "INTAKE_RATE_LIMIT": (50, 600), "TRACK_RATE_LIMIT": (200, 600)})
     server = make_server("127.0.0.1", 0, app, threaded=True)   # listening once it returns: no waiting needed
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)

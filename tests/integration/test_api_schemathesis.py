@@ -20,10 +20,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from domain.consultation.demo import load_demo
 from engine.clock import FrozenClock
 from engine.settings import Settings
-from engine.store import db, directory
-from tests.conftest import CONSULTATION, DATA, make_service
+from engine.store import db
+from tests.conftest import CONSULTATION, DATA, make_services
 from tests.support.consultation import SCENARIOS
 from webui import create_app, openapi
 
@@ -42,9 +43,10 @@ def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{folder / 'xieshang.db'}"
     db.upgrade(url)
-    engine = make_service(url, FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)))
+    services = make_services(url, FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)))
+    engine = services.engine
     with engine.unit_of_work() as session:
-        directory.load_demo(session, engine.clock.now())
+        load_demo(session, engine.clock.now())
     engine.deploy([CONSULTATION], actor="owner")
     engine.deploy([DATA / "mini"], actor="owner")
     instances = [engine.start_instance("consultation", SCENARIOS["township"].intake(), actor="m001") for _ in range(3)]
@@ -52,9 +54,9 @@ def world(tmp_path_factory):
     engine.complete_task(triage.id, {"decision": "accept", "tier": "township", "org_unit": "township_xunchang"},
                          "office")
     engine.claim_task(engine.list_tasks(instance_id=instances[1])[0].id, "office")
-    app = create_app({"SETTINGS": Settings(url, None, folder, DATA), "ENGINE": engine, "TESTING": True,
+    app = create_app({"SETTINGS": Settings(url, None, folder, DATA), "SERVICES": services, "TESTING": True,
                       "SECRET_KEY": "test"})
-    yield SimpleNamespace(app=app, engine=engine, token=engine.accounts.issue_token("office"), instances=instances,
+    yield SimpleNamespace(app=app, engine=engine, token=services.accounts.issue_token("office"), instances=instances,
                           tasks=[t.id for t in engine.list_tasks()])
     engine.sessions.kw["bind"].dispose()
 

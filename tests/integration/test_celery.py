@@ -19,6 +19,7 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
+from domain.services import Services
 from engine.clock import CLOCK_OFFSET_ENV, FrozenClock, SystemClock
 from engine.service import Engine
 from engine.settings import Settings
@@ -208,7 +209,7 @@ def test_with_the_default_schedule_a_timer_fires_within_10_s_of_being_due(fleet,
     fleet.worker("a", concurrency=1)
     fleet.beat()
     fleet.wait_for_a_beat()        # from now on beat ticks every 5 s, whatever its start-up took
-    real = Engine(timers.sessions, SystemClock())
+    real = Services(timers.sessions, SystemClock()).engine
     ids = start_many(real, 20)
     wait_until(lambda: completed(timers) == len(ids), "the 20 timers fired by beat's sweeps", fleet, within=30)
     with timers.unit_of_work() as session:

@@ -23,13 +23,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
+from domain.consultation.demo import load_demo
 from domain.consultation.models import Consultation
 from domain.notifications import channels
 from domain.notifications import dispatch as notify
 from domain.notifications.channels import message_id
 from domain.notifications.models import Notification
 from engine.settings import NotificationSettings, Settings
-from engine.store import directory
 from engine.store.models import OutboxMessage, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA, make_service
@@ -112,7 +112,7 @@ def hooks():
 def engine(sqlite_service):
     """Demo people (m001 with an email address) and the consultation."""
     with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
+        load_demo(session, sqlite_service.clock.now())
         session.execute(update(User).where(User.username == "m001").values(email="zhang@example.org"))
     sqlite_service.deploy([CONSULTATION], actor="owner")
     return sqlite_service
@@ -256,9 +256,10 @@ def test_a_robot_refusing_the_message_counts_as_a_failure(engine, hooks):
 
 
 @pytest.fixture
-def web(engine, tmp_path, sqlite_url):
+def web(sqlite_services, engine, tmp_path, sqlite_url):
     """The web app, signed in as admin."""
-    app = create_app({"SETTINGS": Settings(sqlite_url, None, tmp_path, DATA), "ENGINE": engine, "TESTING": True,
+    app = create_app({"SETTINGS": Settings(sqlite_url, None, tmp_path, DATA), "SERVICES": sqlite_services,
+                      "TESTING": True,
                       "SECRET_KEY": "test"})
     client = app.test_client()
     token = csrf_of(client.get("/login").get_data(as_text=True))
@@ -319,7 +320,7 @@ def test_a_webhook_server_that_is_down_fails_with_the_reason(engine):
 def test_two_workers_delivering_at_once_send_each_message_once(service, hooks, db_url):
     cfg = NotificationSettings.from_mapping({"webhooks": [{"name": "all", "url": hooks.url("/hook")}]}, {})
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     instance_id = propose(service)
     assert notify.deliver_due(service, service.clock.now(), settings=cfg) == 3  # office, office2 and the webhook
@@ -358,14 +359,14 @@ def _smtp(smtp_server) -> NotificationSettings:
                                                        "from": "xieshang@xs.example.org"}}, {})
 
 
-def test_a_subject_with_a_line_break_is_sent_folded_on_one_line(engine, smtp_server, monkeypatch):
+def test_a_subject_with_a_line_break_is_sent_folded_on_one_line(sqlite_services, engine, smtp_server, monkeypatch):
     monkeypatch.setattr(notify, "config_of", lambda settings: _smtp(smtp_server))
     instance_id = propose(engine)
     with engine.unit_of_work() as session:
         session.execute(update(Consultation).where(Consultation.instance_id == instance_id)
                         .values(title="老街照明\r\nBcc: everyone@example.org\n"))
     decline(engine, instance_id)
-    result = run_sweep(engine, engine.clock.now())
+    result = run_sweep(engine, engine.clock.now(), sqlite_services.deliveries)
     assert result.errors == {} and result.failed == {}
     [(_, recipients, content)] = smtp_server.handler.received
     mail = message_from_bytes(content, policy=email_policy.default)
@@ -375,7 +376,8 @@ def test_a_subject_with_a_line_break_is_sent_folded_on_one_line(engine, smtp_ser
     assert row.status == "sent"
 
 
-def test_an_unexpected_failure_of_one_delivery_fails_that_delivery_alone(engine, smtp_server, monkeypatch):
+def test_an_unexpected_failure_of_one_delivery_fails_that_delivery_alone(sqlite_services, engine, smtp_server,
+                                                                         monkeypatch):
     declined(engine)
     real = channels.send_email
 
@@ -386,7 +388,7 @@ def test_an_unexpected_failure_of_one_delivery_fails_that_delivery_alone(engine,
 
     monkeypatch.setattr(channels, "send_email", send_email)
     monkeypatch.setattr(notify, "config_of", lambda settings: _smtp(smtp_server))
-    result = run_sweep(engine, engine.clock.now())
+    result = run_sweep(engine, engine.clock.now(), sqlite_services.deliveries)
     [email] = rows(engine, "email")
     assert result.errors == {} and result.failed == {"deliveries": (email.id,)}
     assert (email.status, email.attempts, email.last_error) == ("failed", 1, "ValueError: header went wrong")

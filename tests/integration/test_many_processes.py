@@ -24,10 +24,12 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
+from domain.consultation.demo import load_demo
+from domain.services import Services
 from engine.clock import CLOCK_OFFSET_FILE_ENV, FileOffsetClock, SystemClock
 from engine.service import Engine
 from engine.settings import Settings
-from engine.store import db, directory
+from engine.store import db
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from tasks.celery_app import create_celery_app
 from tests.conftest import CONSULTATION, ROOT
@@ -134,9 +136,9 @@ def deployment(postgres, redis_server, tmp_path) -> Iterator[tuple[Fleet, Browse
     url = postgres.create_database("many_processes")
     db.upgrade(url)
     clock = SharedClock(tmp_path / "clock-offset")
-    engine = Engine.from_settings(Settings(url, None, tmp_path, ROOT / "processes"), clock.reader)
+    engine = Services.from_settings(Settings(url, None, tmp_path, ROOT / "processes"), clock.reader).engine
     with engine.unit_of_work() as session:
-        directory.load_demo(session, engine.clock.now())
+        load_demo(session, engine.clock.now())
     engine.deploy([CONSULTATION], actor="owner")
     broker = f"redis://127.0.0.1:{redis_server.port}/15"
     env = {**os.environ, "XIESHANG_DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://"),

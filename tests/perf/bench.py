@@ -20,7 +20,8 @@ from importlib.metadata import version as package_version
 
 from sqlalchemy import func, select
 
-from domain.wiring import standard_hooks
+from domain.consultation.demo import load_demo
+from domain.services import Services
 from domain.work.inbox import TABS
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
@@ -70,9 +71,9 @@ class Section:
 def open_engine(url: str) -> tuple[Engine, int]:
     """A migrated database with the demo directory and the consultation deployed: (engine, version id)."""
     db.upgrade(url)
-    engine = Engine(db.make_session_factory(db.make_engine(url)), FrozenClock(NOW), hooks=standard_hooks())
+    engine = Services.from_url(url, FrozenClock(NOW)).engine
     with engine.unit_of_work() as session:
-        directory.load_demo(session, NOW)
+        load_demo(session, NOW)
     return engine, engine.deploy([BUNDLE], actor="owner").version_id
 
 
@@ -226,7 +227,7 @@ def engine_costs(engine: Engine, version_id: int, runs: int) -> Section:
             list(session.execute(select(ProcessInstance.id, ProcessInstance.version_id, ProcessInstance.revision)
                                  .where(ProcessInstance.id.in_(ids))))
     whole, needed = med_ms(whole_rows, runs), med_ms(needed_columns, runs)
-    out.add(f"  version lookup in Engine._load / queries._views: session.get(ProcessVersion) decodes the files JSON "
+    out.add(f"  version lookup in Engine.load / queries._views: session.get(ProcessVersion) decodes the files JSON "
             f"({files_kb:.0f} KB) and VersionCache.for_version re-encodes + sha256-hashes it: {fetch:.2f} ms per call "
             f"(of which for_version {reparse:.2f} ms); runs 3x per task in the scenario driver "
             "(complete_task, show_instance, list_tasks)")
@@ -252,7 +253,7 @@ def profile_engine(engine: Engine, scenario: str, instances: int) -> Section:
     out = Section(f"cProfile of the engine path ({instances} x '{scenario}', {tasks} task completions)")
     out.lines += ["  " + line.replace(os.getcwd() + "/", "").replace(".venv/lib/python3.11/site-packages/", "")
                   for line in buffer.getvalue().splitlines() if line.strip() and "Ordered by" not in line][1:]
-    parts = (("complete_task", "engine/service.py", "complete_task"), ("  _load", "engine/service.py", "_load"),
+    parts = (("complete_task", "engine/service.py", "complete_task"), ("  load", "engine/store/access.py", "load"),
              ("    state loads", "engine/serialization.py", "loads"),
              ("    VersionCache.for_version", "engine/versions.py", "for_version"),
              ("  clean_submission (jsonschema)", "engine/forms.py", "clean_submission"),
@@ -387,7 +388,8 @@ def _verdicts(out: Section, engine: Engine, inbox, inbox_union, overdue, user: s
                  "inbox_select_ms": med_ms(lambda: list(session.scalars(query)), 10),
                  "inbox_count_ms": med_ms(lambda: session.scalar(select(func.count()).select_from(HumanTask)
                                                                  .where(condition)), 10),
-                 "inbox_views_ms": med_ms(lambda: queries._views(session, engine.cache, rows), 10)}
+                 "inbox_views_ms": med_ms(lambda: queries._views(session, engine.cache, rows,
+                                                                 engine.directory_rules.roles), 10)}
     out.add(f"  inbox of {user} taken apart (median of 10, ms): memberships_of {parts['inbox_memberships_ms']:.2f}, "
             f"page SELECT {parts['inbox_select_ms']:.2f}, count {parts['inbox_count_ms']:.2f}, "
             f"_views for {len(rows)} rows {parts['inbox_views_ms']:.2f}")

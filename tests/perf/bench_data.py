@@ -26,6 +26,7 @@ from sqlalchemy import event, func, select, union_all
 
 from domain.consultation import demo_data
 from domain.people.accounts import UserView
+from domain.people.roles import ROLES
 from domain.work import inbox
 from engine import clock as clock_mod
 from engine.bpmn import runtime
@@ -424,7 +425,7 @@ def overdue_scopes() -> list[tuple[str, list[str] | None]]:
 
 def inbox_page(session, cache, username: str) -> None:
     """queries.list_tasks(limit=50) plus a count of every match ("50 of N")."""
-    queries.list_tasks(session, cache, username, None, limit=50)
+    queries.list_tasks(session, cache, username, None, ROLES, limit=50)
     session.scalar(select(func.count()).select_from(HumanTask).where(queries.inbox_filter(session, username)))
 
 

@@ -30,6 +30,7 @@ from importlib.metadata import version as package_version
 
 from sqlalchemy import event, insert, text
 
+from domain.notifications.dispatch import run_deliveries
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.store import db
@@ -109,11 +110,11 @@ def sweep_cost(engine: StampedEngine, rounds: int, first: datetime) -> tuple[lis
         now = first + timedelta(minutes=10 * r)
         start_due(engine, [now - timedelta(seconds=1 + i) for i in range(DUE_PER_SWEEP)])
         began = time.perf_counter()
-        result = run_sweep(engine, now)
+        result = run_sweep(engine, now, run_deliveries)
         busy.append((time.perf_counter() - began) * 1e3)
         assert len(result.fired) == DUE_PER_SWEEP, result
         began = time.perf_counter()
-        assert run_sweep(engine, now + timedelta(seconds=1)).fired == ()
+        assert run_sweep(engine, now + timedelta(seconds=1), run_deliveries).fired == ()
         idle.append((time.perf_counter() - began) * 1e3)
     return busy, idle
 
@@ -125,7 +126,7 @@ def lateness(engine: StampedEngine, due_times: list[datetime], first_tick: datet
     tick = first_tick
     while len(late) < len(due_of):
         began = time.perf_counter()
-        fired = run_sweep(engine, tick).fired
+        fired = run_sweep(engine, tick, run_deliveries).fired
         took = time.perf_counter() - began
         for instance_id in fired:
             late[instance_id] = (tick - due_of[instance_id]).total_seconds() + engine.committed_at[instance_id] - began

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.store import directory
+from domain.consultation.demo import load_demo
 from tests.conftest import CONSULTATION
 
 
@@ -12,6 +12,6 @@ from tests.conftest import CONSULTATION
 def consultation(service):
     """The engine service with the demo directory and the consultation deployed, on SQLite and PostgreSQL."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     return service

@@ -20,9 +20,9 @@ from domain.calendar.workdays import (
     package_coverage,
     year_basis,
 )
+from domain.consultation.demo import load_demo
 from engine.clock import LOCAL_TZ
 from engine.errors import PermissionDenied, ValidationFailed
-from engine.store import directory
 from engine.store.models import AuditEvent
 from tests.conftest import make_service
 
@@ -63,11 +63,11 @@ def basis_and_warning(service, year: int) -> tuple[str, str | None]:
 
 
 @pytest.fixture
-def admin(service):
+def admin(services, service):
     """An admin (and a member) in the directory; returns the admin's UserView."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
-    return service.accounts.user("admin")
+        load_demo(session, service.clock.now())
+    return services.accounts.user("admin")
 
 
 # --- the package's 2026 schedule ------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_ninety_working_days_take_one_query_per_year(service):
     assert (in_one_year, across_two) == (1, 2)
 
 
-def test_bad_entries_are_refused_with_every_problem_named_and_nothing_stored(service, admin):
+def test_bad_entries_are_refused_with_every_problem_named_and_nothing_stored(services, service, admin):
     calendar = WorkCalendar(service.unit_of_work, service.clock)
     with pytest.raises(ValidationFailed) as refused:
         calendar.enter_days(admin, [{"date": "2027-02-05", "kind": "holiday"},
@@ -203,7 +203,7 @@ def test_bad_entries_are_refused_with_every_problem_named_and_nothing_stored(ser
     assert "第 1 项 (item 1)" not in errors
     with pytest.raises(ValidationFailed):
         calendar.enter_days(admin, [])
-    member = service.accounts.user("m001")
+    member = services.accounts.user("m001")
     with pytest.raises(PermissionDenied):
         calendar.enter_days(member, SCHEDULE_2027)
     with pytest.raises(PermissionDenied):
@@ -220,7 +220,7 @@ def run(sqlite_url, clock, monkeypatch):
     monkeypatch.setenv("XIESHANG_DATABASE_URL", sqlite_url)
     service = make_service(sqlite_url, clock)
     with service.unit_of_work() as session:
-        directory.load_demo(session, clock.now())
+        load_demo(session, clock.now())
     service.sessions.kw["bind"].dispose()
     runner = CliRunner()
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.consultation import hooks as consultation_hooks
+from domain.consultation.demo import load_demo
 from domain.consultation.public import DECLINED_NOTICE, normalize_code, public_progress
 from engine.clock import LOCAL_TZ
-from engine.store import directory
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, Scenario
 
@@ -22,7 +22,7 @@ PRIVATE = ("张女士", "13800001234")
 def consultation(service):
     """The engine with demo people and the consultation deployed."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     return service
 
@@ -64,11 +64,11 @@ def states(progress) -> list[str]:
     return [progress.acceptance.state] + [step.state for step in progress.steps]
 
 
-def private_words(engine, done) -> set[str]:
+def private_words(accounts, done) -> set[str]:
     """Contact details, and the username and name of everyone who acted on the instance."""
     words = set(PRIVATE)
     for _, username in done:
-        words |= {username, engine.accounts.user(username).display_name}
+        words |= {username, accounts.user(username).display_name}
     return words
 
 
@@ -111,7 +111,7 @@ def test_progress_follows_the_steps(consultation):
     assert states(progress_of(consultation, receipt.tracking_code)) == ["done"] * 4 + ["current", "pending", "pending"]
 
 
-def test_results_are_public_only_once_published(consultation):
+def test_results_are_public_only_once_published(services, consultation):
     scenario = replace(SCENARIOS["township"], counters={})
     receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     done = drive(consultation, receipt.instance_id, scenario, stop_before="follow_up_visit")
@@ -131,10 +131,10 @@ def test_results_are_public_only_once_published(consultation):
         (2, "优化夜间公交班次", "县交通运输局", "采纳", "已列入年度改造计划", date(2026, 9, 30))]
     text = repr(after)
     assert "请住建局牵头落实" not in text and "县委副书记" not in text   # the leader's instruction stays inside
-    assert not [word for word in private_words(consultation, done) if word in text]
+    assert not [word for word in private_words(services.accounts, done) if word in text]
 
 
-def test_a_declined_topic_says_so_without_the_reason(consultation):
+def test_a_declined_topic_says_so_without_the_reason(services, consultation):
     scenario = replace(SCENARIOS["declined"], counters={})
     receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     done = drive(consultation, receipt.instance_id, scenario)
@@ -143,4 +143,4 @@ def test_a_declined_topic_says_so_without_the_reason(consultation):
     assert states(progress) == ["declined"] + ["pending"] * 6
     assert progress.declined_notice == DECLINED_NOTICE and progress.results is None
     assert "信访" not in repr(progress)
-    assert not [word for word in private_words(consultation, done) if word in repr(progress)]
+    assert not [word for word in private_words(services.accounts, done) if word in repr(progress)]

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from cli.main import cli
+from domain.consultation.demo import load_demo
 from domain.notifications import dispatch as notify
 from domain.notifications.models import Notification
 from engine.errors import InvalidState, NotFound
@@ -31,7 +32,7 @@ _keys = itertools.count(1)
 def people(service):
     """Demo people and the consultation, on SQLite and PostgreSQL."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     return service
 
@@ -40,7 +41,7 @@ def people(service):
 def lite(sqlite_service):
     """Demo people and the consultation, on SQLite."""
     with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
+        load_demo(session, sqlite_service.clock.now())
     sqlite_service.deploy([CONSULTATION], actor="owner")
     return sqlite_service
 
@@ -418,7 +419,7 @@ def run(tmp_path, monkeypatch, clock):
     db.upgrade(url)
     engine = make_service(url, clock)
     with engine.unit_of_work() as session:
-        directory.load_demo(session, clock.now())
+        load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")
     run_through_engine(engine, copy.deepcopy(SCENARIOS["declined"]), starter="m001")
     engine.sessions.kw["bind"].dispose()

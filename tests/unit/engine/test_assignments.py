@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli.main import cli
+from domain.consultation.demo import load_demo
 from domain.people.accounts import UserView
 from engine.bpmn.specs import STARTER_NOTICE
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
-from engine.store import directory
 from engine.store.models import HumanTask
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
@@ -26,7 +26,7 @@ ADMIN = UserView("admin", "管理员", True, (("admin", "county"),))
 def people(service):
     """The engine with demo people, the consultation and the lane-less process deployed."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     service.deploy([LANELESS], actor="owner")
     return service
@@ -108,7 +108,7 @@ def test_validate_notices_each_task_that_goes_to_the_starter(people, tmp_path, m
 
 # --- people named in a form -------------------------------------------------------------------------
 
-def test_research_goes_only_to_members_of_the_instance_unit(people):
+def test_research_goes_only_to_members_of_the_instance_unit(services, people):
     instance_id, task, scenario = _at(people, "township", "draft_plan")
     data = scenario.answer("draft_plan", {}) | {"researchers": ["m002", "ghost_user_zz", "admin", "钟诚\n杜英智"]}
     with pytest.raises(ValidationFailed) as refused:
@@ -119,13 +119,13 @@ def test_research_goes_only_to_members_of_the_instance_unit(people):
     assert messages[1].startswith("“ghost_user_zz”不是系统中的有效用户") and "admin 不是巡场镇的政协委员" in messages[2]
     assert messages[3].startswith("“钟诚 杜英智”不是系统中的有效用户")
     assert [t.task_spec for t in people.list_tasks(instance_id=instance_id)] == ["draft_plan"]     # nothing changed
-    m002 = people.accounts.user("m002")
-    assert people.participation.instances(m002).total == 0           # and m002 may not read the case
+    m002 = services.accounts.user("m002")
+    assert services.participation.instances(m002).total == 0           # and m002 may not read the case
 
 
-def test_county_research_may_go_to_any_county_member_and_committee_research_to_its_members(people):
+def test_county_research_may_go_to_any_county_member_and_committee_research_to_its_members(services, people):
     _, task, scenario = _at(people, "county", "draft_plan")
-    offered = dict(people.accounts.eligible("member", "county"))
+    offered = dict(services.accounts.eligible("member", "county"))
     assert len(offered) == 229 and "m002" in offered and "admin" not in offered
     people.complete_task(task.id, scenario.answer("draft_plan", {}) | {"researchers": ["m002", "m100"]},
                          task.candidates[0])
@@ -146,9 +146,9 @@ def test_attendees_must_be_active_people(people):
     assert refused.value.field_errors["attendees"][0].startswith("“nobody_here”不是系统中的有效用户")
 
 
-def test_a_researcher_who_left_before_review_stops_the_approval(people):
+def test_a_researcher_who_left_before_review_stops_the_approval(services, people):
     instance_id, task, scenario = _at(people, "township", "review_plan")
-    people.accounts.update_user(ADMIN, "m014", active=False)          # one of the two researchers
+    services.accounts.update_user(ADMIN, "m014", active=False)          # one of the two researchers
     with pytest.raises(ValidationFailed) as refused:
         people.complete_task(task.id, {"plan_decision": "approve"}, task.candidates[0])
     assert "m014" in refused.value.field_errors["(form)"][0]
@@ -180,10 +180,10 @@ def test_triage_refuses_an_org_unit_that_does_not_exist_or_does_not_fit_the_tier
 
 # --- a role taken away ------------------------------------------------------------------------------
 
-def test_a_person_whose_role_was_revoked_cannot_complete_what_they_claimed(people):
+def test_a_person_whose_role_was_revoked_cannot_complete_what_they_claimed(services, people):
     instance_id, task, _ = _at(people, "township", "triage")
     people.claim_task(task.id, "office")
-    people.accounts.revoke(ADMIN, "office", "office", "county")
+    services.accounts.revoke(ADMIN, "office", "office", "county")
     with pytest.raises(PermissionDenied) as refused:
         people.complete_task(task.id, {"decision": "accept", "tier": "township", "org_unit": "township_xunchang"},
                              "office")
@@ -193,9 +193,9 @@ def test_a_person_whose_role_was_revoked_cannot_complete_what_they_claimed(peopl
                               .where(HumanTask.instance_id == instance_id, HumanTask.status == "ready")) == 1
 
 
-def test_a_deactivated_researcher_cannot_complete_their_research(people):
+def test_a_deactivated_researcher_cannot_complete_their_research(services, people):
     _, task, scenario = _at(people, "township", "research")
-    people.accounts.update_user(ADMIN, task.assignee, active=False)
+    services.accounts.update_user(ADMIN, task.assignee, active=False)
     with pytest.raises(PermissionDenied):
         people.complete_task(task.id, scenario.answer("research", {}), task.assignee)
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.consultation.demo import load_demo
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
-from engine.store import directory
 from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS
@@ -20,7 +20,7 @@ from tests.support.consultation import SCENARIOS
 def township(service):
     """A township consultation, triaged: define_topic (step 1) is open for organizer_xunchang."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id = service.start_instance("consultation", scenario.intake(), actor="m001")
@@ -43,8 +43,8 @@ def _notices(service, instance_id):
         return [(m.params.get("kind"), m.params.get("level"), m.params.get("to")) for m in rows]
 
 
-def _user(service, name):
-    return service.accounts.user(name)
+def _user(services, name):
+    return services.accounts.user(name)
 
 
 def test_a_step_gets_its_tier_deadline_and_tasks_show_it(township):
@@ -104,15 +104,15 @@ def test_no_reminder_for_a_step_already_done(township):
     assert {e["step"] for e in events} == {2}       # the next step's own deadline did pass meanwhile
 
 
-def test_an_approved_extension_moves_the_deadline(township):
+def test_an_approved_extension_moves_the_deadline(services, township):
     service, instance_id, topic, _ = township
     old = _deadline(service, instance_id, 1)
-    request_id = service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 5, "需要补充调研")
+    request_id = services.extensions.request(topic.id, _user(services, "organizer_xunchang"), 5, "需要补充调研")
     with pytest.raises(InvalidState, match="已有待审批"):
-        service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 3, "再延")
+        services.extensions.request(topic.id, _user(services, "organizer_xunchang"), 3, "再延")
     with pytest.raises(PermissionDenied):
-        service.extensions.decide(request_id, _user(service, "organizer_xunchang"), True)
-    decided = service.extensions.decide(request_id, _user(service, "supervisor_xunchang"), True)
+        services.extensions.decide(request_id, _user(services, "organizer_xunchang"), True)
+    decided = services.extensions.decide(request_id, _user(services, "supervisor_xunchang"), True)
     assert decided.status == "approved" and decided.due_at == old.due_at + timedelta(days=5)
     assert service.get_task(topic.id).due_at == old.due_at + timedelta(days=5)
     service.clock.set(old.due_at + timedelta(seconds=1))
@@ -126,18 +126,18 @@ def test_an_approved_extension_moves_the_deadline(township):
     assert ("extension", 0, "supervisor") in _notices(service, instance_id)
 
 
-def test_extension_requests_are_checked(township):
+def test_extension_requests_are_checked(services, township):
     service, instance_id, topic, _ = township
     with pytest.raises(ValidationFailed) as err:
-        service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 0, "")
+        services.extensions.request(topic.id, _user(services, "organizer_xunchang"), 0, "")
     assert set(err.value.field_errors) == {"days", "reason"}
     with pytest.raises(PermissionDenied):
-        service.extensions.request(topic.id, _user(service, "m050"), 5, "理由")
-    request_id = service.extensions.request(topic.id, _user(service, "organizer_xunchang"), 5, "理由")
-    rejected = service.extensions.decide(request_id, _user(service, "supervisor_county"), False)
+        services.extensions.request(topic.id, _user(services, "m050"), 5, "理由")
+    request_id = services.extensions.request(topic.id, _user(services, "organizer_xunchang"), 5, "理由")
+    rejected = services.extensions.decide(request_id, _user(services, "supervisor_county"), False)
     assert rejected.status == "rejected" and service.get_task(topic.id).due_at == topic.due_at
     with pytest.raises(InvalidState, match="已处理"):
-        service.extensions.decide(request_id, _user(service, "supervisor_county"), True)
+        services.extensions.decide(request_id, _user(services, "supervisor_county"), True)
 
 
 def test_overdue_tasks_carry_the_level_in_the_projection(township):

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from domain.consultation.demo import load_demo
 from domain.notifications.models import Notification
 from engine import failures
 from engine.bpmn import storable
 from engine.errors import InvalidState, ScriptError
 from engine.service import Engine
-from engine.store import directory
 from engine.store.models import AuditEvent, Deadline, ProcessInstance, User
 from engine.sweep import run_sweep
 from tests.conftest import CONSULTATION, DATA
@@ -96,13 +96,13 @@ def _row(engine: Engine, instance_id: int) -> ProcessInstance:
 
 
 @pytest.mark.parametrize("poison", POISONS)
-def test_a_value_that_cannot_be_stored_after_a_timer_fails_that_instance_alone(poisoned, poison):
+def test_a_value_that_cannot_be_stored_after_a_timer_fails_that_instance_alone(sqlite_services, poisoned, poison):
     engine = poisoned(POISONS[poison])
     before = engine.start_instance("timers", {})
     bad = engine.start_instance("poisoned", {})
     after = engine.start_instance("timers", {})
     engine.clock.advance(hours=2)
-    result = run_sweep(engine)
+    result = run_sweep(engine, deliveries=sqlite_services.deliveries)
     assert result.fired == (before, after) and result.failed == {"timers": (bad,)} and result.errors == {}
     row = _row(engine, bad)
     assert (row.status, row.next_timer_at) == ("error", None)
@@ -111,7 +111,8 @@ def test_a_value_that_cannot_be_stored_after_a_timer_fails_that_instance_alone(p
     assert [e.kind for e in view.events] == ["instance_started", "script_error"]
     assert view.events[-1].detail["element"] == "poison"
     assert [engine.show_instance(i).status for i in (before, after)] == ["completed", "completed"]
-    assert run_sweep(engine, engine.clock.now() + timedelta(days=1)).failed == {}     # parked: not tried again
+    later = engine.clock.now() + timedelta(days=1)
+    assert run_sweep(engine, later, sqlite_services.deliveries).failed == {}     # parked: not tried again
 
 
 def test_a_dmn_result_that_cannot_be_stored_is_refused_naming_the_rule_task(sqlite_service, tmp_path):
@@ -143,9 +144,9 @@ def test_a_value_that_cannot_be_stored_after_a_user_task_is_refused_and_the_task
 
 
 # --- timers, deadlines and deliveries of everyone else, in the same sweep ---------------------------------------
-def test_a_poison_instance_does_not_stop_timers_deadlines_or_deliveries_of_others(service, tmp_path):
+def test_a_poison_instance_does_not_stop_timers_deadlines_or_deliveries_of_others(services, service, tmp_path):
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     service.deploy([DATA / "timers"], actor="test")
     service.deploy([write_bundle(tmp_path / "p", "poisoned", POISONS["complex"])], actor="test")
@@ -158,7 +159,7 @@ def test_a_poison_instance_does_not_stop_timers_deadlines_or_deliveries_of_other
         deadline = session.scalars(select(Deadline).where(Deadline.instance_id == township,
                                                           Deadline.status == "open")).one()
     service.clock.set(deadline.remind_at + timedelta(seconds=1))
-    result = run_sweep(service)
+    result = run_sweep(service, deliveries=services.deliveries)
     assert result.fired == (healthy,) and result.failed == {"timers": (bad,)}
     assert result.deadlines == 1 and result.delivered > 0 and result.errors == {}
     assert service.show_instance(healthy).status == "completed"
@@ -174,7 +175,7 @@ def test_a_poison_instance_does_not_stop_timers_deadlines_or_deliveries_of_other
 def township(sqlite_service):
     """A triaged township consultation (its step 1 deadline open) on SQLite."""
     with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
+        load_demo(session, sqlite_service.clock.now())
     sqlite_service.deploy([CONSULTATION], actor="owner")
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id = sqlite_service.start_instance("consultation", scenario.intake(), actor="m001")
@@ -220,11 +221,11 @@ def test_a_failing_deadline_action_parks_the_instance_and_retry_delivers_it(town
         engine.retry_instance(instance_id)
 
 
-def test_retry_runs_from_the_last_good_state_and_stays_in_error_while_the_cause_lasts(poisoned):
+def test_retry_runs_from_the_last_good_state_and_stays_in_error_while_the_cause_lasts(sqlite_services, poisoned):
     engine = poisoned(guarded(POISONS["range"], "today() < '2026-03-10'"), "until_tenth")
     instance_id = engine.start_instance("until_tenth", {})
     engine.clock.advance(hours=2)
-    assert run_sweep(engine).failed == {"timers": (instance_id,)}
+    assert run_sweep(engine, deliveries=sqlite_services.deliveries).failed == {"timers": (instance_id,)}
     first = _row(engine, instance_id).error
     engine.clock.advance(days=1)
     still = engine.retry_instance(instance_id, "admin")

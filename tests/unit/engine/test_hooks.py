@@ -9,14 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.consultation import hooks as consultation_hooks
+from domain.consultation.demo import load_demo
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.services import Services
 from domain.wiring import standard_hooks
 from engine.bpmn import runtime
 from engine.bpmn.specs import load_bundle
 from engine.errors import HookFailed, ScriptError
 from engine.hooks import HookRegistry, ProcessHooks
 from engine.service import Engine
-from engine.store import db, directory
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
@@ -30,7 +31,7 @@ READ = {"topic": "食堂窗口", "suggestions": [{"id": 1, "text": "多开一个
 
 def _with_people(engine: Engine) -> Engine:
     with engine.unit_of_work() as session:
-        directory.load_demo(session, engine.clock.now())
+        load_demo(session, engine.clock.now())
     engine.deploy([BOX], actor="owner")
     return engine
 
@@ -53,7 +54,7 @@ def box(service):
 def failing(sqlite_url, clock, **hooks) -> Engine:
     """An engine whose suggestion box has the given hooks."""
     registry = HookRegistry(ProcessHooks("suggestion_box", **hooks))
-    return _with_people(Engine(db.make_session_factory(db.make_engine(sqlite_url)), clock, hooks=registry))
+    return _with_people(Services.from_url(sqlite_url, clock, hooks=registry).engine)
 
 
 def test_a_new_process_with_title_and_description_runs_plainly(box):
@@ -70,7 +71,7 @@ def test_a_new_process_with_title_and_description_runs_plainly(box):
 
 def test_the_consultation_still_writes_its_records(service):
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     scenario = SCENARIOS["township"]
     receipt = consultation_hooks.submit_intake(service, scenario.intake())
@@ -167,14 +168,14 @@ def test_the_standard_wiring_registers_the_consultation():
     assert hooks.scope({"tier": "county", "org_unit": "county"}) == ("county", "county")
 
 
-def test_public_tracking_is_the_consultations_registered_view(sqlite_service):
+def test_public_tracking_is_the_consultations_registered_view(sqlite_services, sqlite_service):
     with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
+        load_demo(session, sqlite_service.clock.now())
     sqlite_service.deploy([CONSULTATION], actor="owner")
     code = consultation_hooks.submit_intake(sqlite_service, SCENARIOS["township"].intake()).tracking_code
-    assert sqlite_service.participation.track(code).tracking_code == code
-    assert sqlite_service.participation.track("XS-AAAA-AAAA") is None
-    plain = Engine(sqlite_service.sessions, sqlite_service.clock)      # no hooks registered: nobody issues codes
+    assert sqlite_services.participation.track(code).tracking_code == code
+    assert sqlite_services.participation.track("XS-AAAA-AAAA") is None
+    plain = Services(sqlite_service.sessions, sqlite_service.clock, hooks=HookRegistry())   # nobody issues codes
     assert plain.participation.track(code) is None
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from domain.consultation import hooks as consultation_hooks
+from domain.consultation.demo import load_demo
 from domain.consultation.views import ConsultationSection
 from domain.notifications import dispatch as notify
+from domain.people.policy import visible_instances
+from domain.services import Services
 from engine.hooks import HookRegistry, ProcessHooks, plain_title
 from engine.service import Engine
 from engine.settings import NotificationSettings
-from engine.store import db, directory
 from engine.store.queries import overview
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
@@ -23,16 +25,17 @@ LETTER = {"title": "食堂排队太长", "description": "中午排队要二十�
 
 def _deployed(engine: Engine) -> Engine:
     with engine.unit_of_work() as session:
-        directory.load_demo(session, engine.clock.now())
+        load_demo(session, engine.clock.now())
     engine.deploy([BOX], actor="owner")
     engine.deploy([CONSULTATION], actor="owner")
     return engine
 
 
 @pytest.fixture
-def both(service) -> Engine:
-    """The standard engine with a suggestion-box letter (plain) and a consultation started."""
-    return _deployed(service)
+def both(services) -> Services:
+    """The standard services with the suggestion box (plain) and the consultation deployed."""
+    _deployed(services.engine)
+    return services
 
 
 def _letter(engine: Engine) -> tuple[int, str]:
@@ -42,8 +45,8 @@ def _letter(engine: Engine) -> tuple[int, str]:
 
 
 def test_a_plain_process_is_listed_under_its_generic_title_not_its_data(both):
-    instance_id, reader = _letter(both)
-    receipt = consultation_hooks.submit_intake(both, SCENARIOS["township"].intake())
+    instance_id, reader = _letter(both.engine)
+    receipt = consultation_hooks.submit_intake(both.engine, SCENARIOS["township"].intake())
     admin = both.accounts.user("admin")
     titles = {i.id: i.title for i in both.participation.instances(admin).items}
     assert titles[instance_id] == plain_title("意见箱", instance_id) == f"意见箱 #{instance_id}"   # the diagram's name
@@ -54,23 +57,25 @@ def test_a_plain_process_is_listed_under_its_generic_title_not_its_data(both):
     assert [i.id for i in both.participation.instances(admin, search="老街").items] == [receipt.instance_id]
     [item] = both.participation.inbox(both.accounts.user(reader), tab="claimable", search="意见").items
     assert (item.instance_id, item.title) == (instance_id, f"意见箱 #{instance_id}")
-    with both.reading() as session:
-        recent = {i.id: i.title for i in overview(session, both.clock.now(), admin, both.hooks).recent}
+    engine = both.engine
+    with engine.reading() as session:
+        recent = {i.id: i.title for i in overview(session, engine.clock.now(), visible_instances(admin),
+                                                  engine.hooks).recent}
     assert recent[instance_id] == f"意见箱 #{instance_id}"
 
 
 def test_a_plain_process_is_notified_under_its_generic_title(both):
-    instance_id, reader = _letter(both)
-    notify.deliver_due(both, both.clock.now(), settings=NotificationSettings())
-    [notice] = [n for n in notify.NotificationCentre(both).notifications(reader) if n.instance_id == instance_id]
+    instance_id, reader = _letter(both.engine)
+    notify.deliver_due(both.engine, both.engine.clock.now(), settings=NotificationSettings())
+    [notice] = [n for n in notify.NotificationCentre(both.engine).notifications(reader) if n.instance_id == instance_id]
     assert notice.title == f"【新待办】意见箱 #{instance_id}"
 
 
 def test_a_plain_instance_page_has_no_consultation_section(both):
-    instance_id, _ = _letter(both)
+    instance_id, _ = _letter(both.engine)
     detail = both.participation.instance_detail(instance_id, both.accounts.user("admin"))
     assert (detail.title, detail.section) == (f"意见箱 #{instance_id}", None)
-    receipt = consultation_hooks.submit_intake(both, SCENARIOS["township"].intake())
+    receipt = consultation_hooks.submit_intake(both.engine, SCENARIOS["township"].intake())
     detail = both.participation.instance_detail(receipt.instance_id, both.accounts.user("admin"))
     assert isinstance(detail.section, ConsultationSection)
     assert (detail.title, detail.section.tracking_code) == ("township：老街夜间照明不足", receipt.tracking_code)
@@ -81,13 +86,15 @@ def test_a_process_names_its_instances_through_its_own_hooks(sqlite_url, clock):
         return {i: f"意见 {i}" for i in ids}
 
     registry = HookRegistry(ProcessHooks("suggestion_box", titles=titles, details=lambda session, row: "box part"))
-    engine = _deployed(Engine(db.make_session_factory(db.make_engine(sqlite_url)), clock, hooks=registry))
+    services = Services.from_url(sqlite_url, clock, hooks=registry)
+    engine = _deployed(services.engine)
     instance_id, reader = _letter(engine)
-    [item] = engine.participation.inbox(engine.accounts.user(reader), tab="claimable").items
-    detail = engine.participation.instance_detail(instance_id, engine.accounts.user("admin"))
+    [item] = services.participation.inbox(services.accounts.user(reader), tab="claimable").items
+    detail = services.participation.instance_detail(instance_id, services.accounts.user("admin"))
     assert (item.title, detail.title, detail.section) == (f"意见 {instance_id}", f"意见 {instance_id}", "box part")
-    admin = engine.accounts.user("admin")
-    assert [i.id for i in engine.participation.instances(admin, search="box").items] == [instance_id]   # no search hook
+    admin = services.accounts.user("admin")
+    found = services.participation.instances(admin, search="box").items
+    assert [i.id for i in found] == [instance_id]   # no search hook
     notify.deliver_due(engine, engine.clock.now(), settings=NotificationSettings())
     [notice] = notify.NotificationCentre(engine).notifications(reader)
     assert notice.title == f"【新待办】意见 {instance_id}"      # no subjects hook: the title

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from domain.consultation.demo import load_demo
 from engine.bpmn import runtime
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.store import directory
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from tests.conftest import DATA
 
@@ -22,7 +22,7 @@ MINI = DATA / "mini"
 def mini(service):
     """The engine with demo people and the mini process deployed."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([MINI], actor="owner")
     return service
 

@@ -20,7 +20,7 @@ def _count_transactions(service) -> list:
     return begun
 
 
-def test_a_nested_block_joins_the_outer_session_and_commits_with_it(service):
+def test_a_nested_block_joins_the_outer_session_and_commits_with_it(services, service):
     begun = _count_transactions(service)
     with pytest.raises(RuntimeError), service.unit_of_work() as outer:
         with service.unit_of_work() as inner, service.reading() as read:
@@ -29,10 +29,10 @@ def test_a_nested_block_joins_the_outer_session_and_commits_with_it(service):
             inner.flush()
         raise RuntimeError("the outer block fails after the inner one ended")
     assert len(begun) == 1
-    assert service.accounts.org_units("township") == []     # the inner block's row went with the outer rollback
+    assert services.accounts.org_units("township") == []     # the inner block's row went with the outer rollback
 
 
-def test_reads_in_a_scope_share_one_transaction_and_a_write_ends_it_first(service):
+def test_reads_in_a_scope_share_one_transaction_and_a_write_ends_it_first(services, service):
     begun = _count_transactions(service)
     with service.scope():
         with service.reading() as first:
@@ -44,7 +44,7 @@ def test_reads_in_a_scope_share_one_transaction_and_a_write_ends_it_first(servic
         with service.unit_of_work() as writer:
             assert writer is not first and not first.in_transaction()
             writer.add(OrgUnit(code="b", name="乙", kind="township"))
-        assert [u.code for u in service.accounts.org_units("township")] == ["b"]
+        assert [u.code for u in services.accounts.org_units("township")] == ["b"]
     assert len(begun) == 3
 
 

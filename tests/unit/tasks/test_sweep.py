@@ -19,7 +19,7 @@ from engine.settings import Settings
 from engine.store.models import AuditEvent
 from tasks import jobs, scheduler
 from tasks.celery_app import create_celery_app
-from tests.conftest import DATA, ROOT, make_service
+from tests.conftest import DATA, ROOT, make_service, make_services
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -40,30 +40,31 @@ class RecordingEngine:
         return Swept((1, 2))
 
 
-def embedded_celery(tmp_path, engine):
+def embedded_celery(tmp_path, services):
     """The Celery app as `xieshang serve` would have it without Redis: every task runs in process."""
     return create_celery_app(Settings(f"sqlite:///{tmp_path / 'x.db'}", None, tmp_path, ROOT / "processes"),
-                             engine_factory=lambda: engine)
+                             services_factory=lambda: services)
+
+
+class RecordedDeliveries(list):
+    """The product's deliveries replaced by a callable that records each call (and "delivers" three messages)."""
+
+    def __call__(self, engine, now):
+        self.append(("deliver", now))
+        return Swept((11, 12, 13))
 
 
 @pytest.fixture
-def recorded_notify(monkeypatch):
-    """domain.notifications.dispatch replaced by a module whose deliver_due records its call."""
-    calls = []
-
-    def run_deliveries(engine, now):
-        calls.append(("deliver", now))
-        return Swept((11, 12, 13))
-
-    monkeypatch.setattr(engine_sweep, "notify_module", lambda: SimpleNamespace(run_deliveries=run_deliveries))
-    return calls
+def recorded_notify():
+    """The deliveries the sweep is given: they record their calls."""
+    return RecordedDeliveries()
 
 
 def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_notify):
     assert scheduler.run_sweep is jobs.run_sweep is engine_sweep.run_sweep
     in_thread, in_celery = RecordingEngine(), RecordingEngine()
-    assert scheduler.SweepThread(in_thread).run_once() == [7]
-    app = embedded_celery(tmp_path, in_celery)
+    assert scheduler.SweepThread(in_thread, deliveries=recorded_notify).run_once() == [7]
+    app = embedded_celery(tmp_path, SimpleNamespace(engine=in_celery, deliveries=recorded_notify))
     assert app.conf.task_always_eager
     result = app.tasks["tasks.jobs.sweep"].delay().get()
     assert result == {"now": NOW.isoformat(), "fired": [7], "deadlines": 2, "delivered": 3, "parts": {
@@ -73,27 +74,42 @@ def test_embedded_mode_and_celery_mode_run_the_same_sweep(tmp_path, recorded_not
     assert recorded_notify == [("deliver", NOW)] * 2
 
 
-def test_a_sweep_skips_what_is_not_installed(monkeypatch):
-    monkeypatch.setattr(engine_sweep, "NOTIFY_MODULE", "engine.no_such_module")
+def test_a_sweep_skips_what_is_not_installed():
     bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(),
                            sweep_deadlines=lambda now: Swept())
-    assert engine_sweep.run_sweep(bare) == engine_sweep.SweepResult(NOW, (), 0, 0)
+    assert engine_sweep.run_sweep(bare) == engine_sweep.SweepResult(NOW, (), 0, 0)    # no deliveries given: skipped
+
+
+def test_a_broken_deliveries_part_is_reported_not_skipped():
+    def broken(engine, now):
+        raise ImportError("the notifications package is broken")
+
+    bare = SimpleNamespace(clock=FrozenClock(NOW), sweep_timers=lambda now: Swept(),
+                           sweep_deadlines=lambda now: Swept())
+    result = engine_sweep.run_sweep(bare, deliveries=broken)
+    assert result.errors == {"deliveries": "ImportError: the notifications package is broken"}
 
 
 @pytest.fixture
-def timed(sqlite_url):
-    """An engine on SQLite with the one-timer process deployed."""
-    engine = make_service(sqlite_url, FrozenClock(NOW))
-    engine.deploy([DATA / "timers"], actor="test")
-    yield engine
-    engine.sessions.kw["bind"].dispose()
+def timed_services(sqlite_url):
+    """The product's services on SQLite with the one-timer process deployed."""
+    services = make_services(sqlite_url, FrozenClock(NOW))
+    services.engine.deploy([DATA / "timers"], actor="test")
+    yield services
+    services.close()
 
 
-def test_both_modes_fire_real_timers_and_fire_instance_fires_only_its_own(tmp_path, timed):
-    app = embedded_celery(tmp_path, timed)
+@pytest.fixture
+def timed(timed_services):
+    """The engine of `timed_services`."""
+    return timed_services.engine
+
+
+def test_both_modes_fire_real_timers_and_fire_instance_fires_only_its_own(tmp_path, timed_services, timed):
+    app = embedded_celery(tmp_path, timed_services)
     first = timed.start_instance("timers", {})
     timed.clock.advance(hours=2)
-    assert scheduler.SweepThread(timed).run_once() == [first]
+    assert scheduler.SweepThread(timed, deliveries=timed_services.deliveries).run_once() == [first]
     second = timed.start_instance("timers", {})
     timed.clock.advance(hours=2)
     assert app.tasks["tasks.jobs.sweep"].delay().get()["fired"] == [second]
@@ -174,7 +190,7 @@ class CrashingTimers(RecordingEngine):
 
 def test_a_crashing_part_is_reported_and_the_next_parts_still_run(recorded_notify):
     engine = CrashingTimers()
-    result = engine_sweep.run_sweep(engine)
+    result = engine_sweep.run_sweep(engine, deliveries=recorded_notify)
     assert engine.calls == [("timers", NOW), ("deadlines", NOW)] and recorded_notify == [("deliver", NOW)]
     assert result.errors == {"timers": "RuntimeError: claim query broke"}
     crashed = {"done": 0, "failed": [], "error": "RuntimeError: claim query broke"}
@@ -186,7 +202,7 @@ def test_the_scheduler_thread_survives_any_exception_and_keeps_sweeping(monkeypa
     swept = threading.Event()
     calls = []
 
-    def flaky(engine):
+    def flaky(engine, deliveries=None):
         calls.append(engine)
         if len(calls) == 1:
             raise KeyError("anything at all")
@@ -205,11 +221,11 @@ def test_the_scheduler_thread_survives_any_exception_and_keeps_sweeping(monkeypa
     assert thread.crashes == 1 and thread.sweeps >= 3
 
 
-def test_celery_sweeps_go_on_beside_a_poison_instance(tmp_path, timed):
+def test_celery_sweeps_go_on_beside_a_poison_instance(tmp_path, timed_services, timed):
     from tests.support.poison import POISONS, write_bundle
 
     timed.deploy([write_bundle(tmp_path / "p", "poisoned", POISONS["generator"])], actor="test")
-    app = embedded_celery(tmp_path, timed)
+    app = embedded_celery(tmp_path, timed_services)
     healthy, bad = timed.start_instance("timers", {}), timed.start_instance("poisoned", {})
     timed.clock.advance(hours=2)
     result = app.tasks["tasks.jobs.sweep"].delay().get()

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from domain.consultation.demo import load_demo
 from engine.settings import Settings
-from engine.store import directory
 from tests.conftest import CONSULTATION, DATA
 from webui import create_app
 
@@ -16,17 +16,23 @@ from webui import create_app
 def web_engine(sqlite_service):
     """The engine with demo people, the consultation and the mini process deployed."""
     with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
+        load_demo(session, sqlite_service.clock.now())
     sqlite_service.deploy([CONSULTATION], actor="owner")
     sqlite_service.deploy([DATA / "mini"], actor="owner")
     return sqlite_service
 
 
 @pytest.fixture
-def app(web_engine, sqlite_url, tmp_path):
-    """The Flask app on that engine."""
+def web_services(web_engine, sqlite_services):
+    """The services whose engine is `web_engine` (accounts, participation, extensions)."""
+    return sqlite_services
+
+
+@pytest.fixture
+def app(web_services, sqlite_url, tmp_path):
+    """The Flask app on those services."""
     settings = Settings(sqlite_url, None, tmp_path, DATA)
-    return create_app({"SETTINGS": settings, "ENGINE": web_engine, "TESTING": True, "SECRET_KEY": "test"})
+    return create_app({"SETTINGS": settings, "SERVICES": web_services, "TESTING": True, "SECRET_KEY": "test"})
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def _post(client, path: str, data: dict, page: str = "/admin/users"):
 
 
 @pytest.mark.parametrize("who", [None, "office", "m001"])
-def test_only_admins_reach_any_admin_page(web_engine, client, login, who):
+def test_only_admins_reach_any_admin_page(web_services, web_engine, client, login, who):
     if who:
         login(who)
     token = _token(client, "/overview" if who else "/login")
@@ -36,20 +36,20 @@ def test_only_admins_reach_any_admin_page(web_engine, client, login, who):
             assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
         else:
             assert response.status_code == 403 and "没有权限" in response.get_data(as_text=True), path
-    accounts = web_engine.accounts
+    accounts = web_services.accounts
     assert accounts.users("intruder") == ([], 0)
     assert not accounts.user("m002").is_admin
     assert next(u for u in accounts.org_units("county")).name == "珙县政协"
 
 
-def test_admin_creates_a_user_and_lands_on_their_page(web_engine, client, login):
+def test_admin_creates_a_user_and_lands_on_their_page(web_services, web_engine, client, login):
     login("admin")
     response = _post(client, "/admin/users/new", {"username": "liaison_new", "display_name": "新联络员",
                                                   "password": "long-enough-1"}, "/admin/users/new")
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users/liaison_new"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "已创建用户 新联络员" in page and "尚未授予任何角色" in page
-    assert web_engine.accounts.authenticate("liaison_new", "long-enough-1").display_name == "新联络员"
+    assert web_services.accounts.authenticate("liaison_new", "long-enough-1").display_name == "新联络员"
 
 
 def _drive_until_answers(engine, scenario: Scenario) -> int:
@@ -101,42 +101,42 @@ def test_granting_office_role_hands_over_open_mini_review(web_engine, client, lo
     assert web_engine.list_tasks(actor="office3") == []
 
 
-def test_admin_cannot_revoke_their_own_admin_role(web_engine, client, login):
+def test_admin_cannot_revoke_their_own_admin_role(web_services, web_engine, client, login):
     login("admin")
     response = _post(client, "/admin/users/admin/revoke", {"role": "admin", "org_unit": "county"})
     assert response.status_code == 302
     assert "不能撤销自己的管理员角色" in client.get("/admin/users/admin").get_data(as_text=True)
-    assert web_engine.accounts.user("admin").has_role("admin", "county")
+    assert web_services.accounts.user("admin").has_role("admin", "county")
 
 
-def test_deactivated_user_is_signed_out_on_next_request(web_engine, app, client, login):
+def test_deactivated_user_is_signed_out_on_next_request(web_services, web_engine, app, client, login):
     other = app.test_client()
     token = csrf_of(other.get("/login").get_data(as_text=True))
     other.post("/login", data={"username": "m001", "password": "xieshang-demo", "csrf_token": token})
     assert other.get("/overview").status_code == 200
     login("admin")
-    unit = web_engine.accounts.user("m001").memberships[0][1]
-    people = web_engine.accounts.people_per_org_unit()[unit]
+    unit = web_services.accounts.user("m001").memberships[0][1]
+    people = web_services.accounts.people_per_org_unit()[unit]
     response = _post(client, "/admin/users/m001", {"display_name": "委员一"})   # no "active": unchecked
     assert response.status_code == 302
-    assert web_engine.accounts.people_per_org_unit()[unit] == people - 1
+    assert web_services.accounts.people_per_org_unit()[unit] == people - 1
     assert "已保存" in client.get("/admin/users/m001").get_data(as_text=True)
     response = other.get("/overview")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
-    assert web_engine.accounts.authenticate("m001", "xieshang-demo") is None
+    assert web_services.accounts.authenticate("m001", "xieshang-demo") is None
     _post(client, "/admin/users/m001", {"display_name": "委员一", "active": "1"})
-    assert web_engine.accounts.authenticate("m001", "xieshang-demo").display_name == "委员一"
+    assert web_services.accounts.authenticate("m001", "xieshang-demo").display_name == "委员一"
 
 
-def test_admin_cannot_deactivate_themselves(web_engine, client, login):
+def test_admin_cannot_deactivate_themselves(web_services, web_engine, client, login):
     login("admin")
     response = _post(client, "/admin/users/admin", {"display_name": "管理员改名"})
     page = response.get_data(as_text=True)
     assert response.status_code == 409 and "不能停用自己的账号" in page and 'value="管理员改名"' in page
-    assert web_engine.accounts.user("admin").active
+    assert web_services.accounts.user("admin").active
 
 
-def test_validation_errors_show_beside_fields_and_keep_input(web_engine, client, login):
+def test_validation_errors_show_beside_fields_and_keep_input(web_services, web_engine, client, login):
     login("admin")
     response = _post(client, "/admin/users/new", {"username": "Bad Name", "display_name": " ", "password": "short"})
     page = response.get_data(as_text=True)
@@ -145,13 +145,13 @@ def test_validation_errors_show_beside_fields_and_keep_input(web_engine, client,
     assert '<span class="field-error" id="username-error">用户名须为' in page
     assert '<span class="field-error" id="display_name-error">此项为必填项' in page
     assert '<span class="field-error" id="password-error">密码至少 8 位' in page
-    assert web_engine.accounts.users("bad")[1] == 0
+    assert web_services.accounts.users("bad")[1] == 0
 
     response = _post(client, "/admin/users/m003", {"display_name": "新名字", "active": "1", "password": "short"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'value="新名字"' in page
     assert '<span class="field-error" id="password-error">密码至少 8 位' in page
-    assert web_engine.accounts.user("m003").display_name != "新名字"
+    assert web_services.accounts.user("m003").display_name != "新名字"
 
     response = _post(client, "/admin/users/m003", {"display_name": "  ", "active": "1"})
     assert response.status_code == 422 and 'id="display_name-error">此项为必填项' in response.get_data(as_text=True)
@@ -164,16 +164,16 @@ def test_validation_errors_show_beside_fields_and_keep_input(web_engine, client,
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="role-error">未知角色 boss' in page
     assert '<option value="dept_housing" selected>' in page
-    assert not web_engine.accounts.user("m003").has_role("department")
+    assert not web_services.accounts.user("m003").has_role("department")
 
 
-def test_forms_without_csrf_token_are_refused(web_engine, client, login):
+def test_forms_without_csrf_token_are_refused(web_services, web_engine, client, login):
     login("admin")
     response = client.post("/admin/users/new", data={"username": "nocsrf", "display_name": "x", "password": "12345678"})
     assert response.status_code == 400 and "表单已过期" in response.get_data(as_text=True)
     response = client.post("/admin/users/m002/grant", data={"role": "admin", "org_unit": "county"})
     assert response.status_code == 400
-    assert web_engine.accounts.users("nocsrf")[1] == 0 and not web_engine.accounts.user("m002").is_admin
+    assert web_services.accounts.users("nocsrf")[1] == 0 and not web_services.accounts.user("m002").is_admin
 
 
 def test_display_names_are_escaped(web_engine, client, login):
@@ -185,30 +185,30 @@ def test_display_names_are_escaped(web_engine, client, login):
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_users_list_searches_and_pages(web_engine, client, login):
+def test_users_list_searches_and_pages(web_services, web_engine, client, login):
     login("admin")
-    total = web_engine.accounts.users()[1]
+    total = web_services.accounts.users()[1]
     pages = -(-total // 50)
     page = client.get("/admin/users?q=liaison_housing").get_data(as_text=True)
     assert "liaison_housing</code>" in page and "m001</code>" not in page and "承办单位联络员 · " in page
     last = client.get(f"/admin/users?page={pages}").get_data(as_text=True)
     assert f"第 {pages} / {pages} 页" in last and "上一页" in last and "下一页" not in last
-    first_name = web_engine.accounts.users(page=pages, per_page=50)[0][0].username
+    first_name = web_services.accounts.users(page=pages, per_page=50)[0][0].username
     assert f"{first_name}</code>" in last
     assert "没有符合条件的用户" in client.get("/admin/users?q=nobody-at-all").get_data(as_text=True)
 
 
-def test_org_units_are_grouped_with_people_counts(web_engine, client, login):
+def test_org_units_are_grouped_with_people_counts(web_services, web_engine, client, login):
     login("admin")
     page = client.get("/admin/org-units").get_data(as_text=True)
     housing = len({u.username for role in ("department", "organizer") for u in
-                   web_engine.accounts.holders(role, "dept_housing")})
+                   web_services.accounts.holders(role, "dept_housing")})
     assert 'id="kind-department"' in page and 'id="kind-village"' in page
     row = page[page.index("/admin/org-units/dept_housing"):]
     assert f'<td data-label="人数">{housing} 人</td>' in row[:row.index("</tr>")] and housing > 0
 
 
-def test_org_unit_create_rename_and_refusals(web_engine, client, login):
+def test_org_unit_create_rename_and_refusals(web_services, web_engine, client, login):
     login("admin")
     new = {"code": "dept_archives", "name": "县档案馆", "kind": "department", "parent": "", "tier": ""}
     response = _post(client, "/admin/org-units/new", new, "/admin/org-units/new")
@@ -226,7 +226,7 @@ def test_org_unit_create_rename_and_refusals(web_engine, client, login):
     response = _post(client, "/admin/org-units/dept_archives", {"name": "县档案局", "kind": "department", "parent": "",
                                                               "tier": ""})
     assert response.status_code == 302
-    assert [u.name for u in web_engine.accounts.org_units("department") if u.code == "dept_archives"] == ["县档案局"]
+    assert [u.name for u in web_services.accounts.org_units("department") if u.code == "dept_archives"] == ["县档案局"]
     assert client.get("/admin/org-units/nope").status_code == 404
 
 

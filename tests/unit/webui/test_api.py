@@ -19,7 +19,7 @@ UNKNOWN_TASK = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-def call(client, web_engine):
+def call(client, web_services):
     """call(method, path, user=None, **kw): one request to /api/v1 with that person's token."""
     tokens = {}
 
@@ -27,7 +27,7 @@ def call(client, web_engine):
         headers = kwargs.pop("headers", {})
         if user is not None:
             if user not in tokens:
-                tokens[user] = web_engine.accounts.issue_token(user)
+                tokens[user] = web_services.accounts.issue_token(user)
             headers["Authorization"] = f"Bearer {tokens[user]}"
         return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
 
@@ -120,9 +120,9 @@ def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(call, lo
     _error(call("POST", "/instances", json={"process_id": "consultation", "data": INTAKE}), 401, "请提供 API 令牌")
 
 
-def test_a_deactivated_persons_token_stops_working(call, web_engine):
+def test_a_deactivated_persons_token_stops_working(web_services, call, web_engine):
     assert call("GET", "/me", user="m002").status_code == 200
-    web_engine.accounts.update_user(web_engine.accounts.user("admin"), "m002", active=False)
+    web_services.accounts.update_user(web_services.accounts.user("admin"), "m002", active=False)
     _error(call("GET", "/me", user="m002"), 401, "令牌无效或已停用")
 
 

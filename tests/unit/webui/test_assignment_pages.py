@@ -83,9 +83,9 @@ def test_triage_to_a_unit_that_does_not_exist_is_refused_beside_the_field(client
     assert [t.task_spec for t in web_engine.list_tasks(instance_id=instance_id)] == ["triage"]
 
 
-def test_the_api_refuses_the_same_names_with_field_errors(client, web_engine):
+def test_the_api_refuses_the_same_names_with_field_errors(web_services, client, web_engine):
     _, task, scenario = _at(web_engine, "township", "draft_plan")
-    token = web_engine.accounts.issue_token(task.candidates[0])
+    token = web_services.accounts.issue_token(task.candidates[0])
     data = scenario.answer("draft_plan", {}) | {"researchers": ["m002", "ghost_user_zz", "admin"]}
     response = client.post(f"/api/v1/tasks/{task.id}/complete", json={"data": data},
                            headers={"Authorization": f"Bearer {token}"})

@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from domain.wiring import standard_hooks
+from domain.consultation.demo import load_demo
+from domain.services import Services
 from domain.work.models import Comment, TaskDraft, TaskRead
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.settings import Settings
-from engine.store import db, directory
+from engine.store import db
 from engine.store.models import AuditEvent, HumanTask, ProcessInstance
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
@@ -72,9 +73,9 @@ def world(tmp_path_factory) -> World:
     url = f"sqlite:///{folder / 'template.db'}"
     db.upgrade(url)
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    engine = Engine(db.make_session_factory(db.make_engine(url)), clock, hooks=standard_hooks())
+    engine = Services.from_url(url, clock).engine
     with engine.unit_of_work() as session:
-        directory.load_demo(session, clock.now())
+        load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")
     engine.deploy([DATA / "mini"], actor="owner")
     scenario = copy.deepcopy(SCENARIOS["township"])
@@ -102,11 +103,11 @@ def live(world):
     """One app and engine for the module, on the live database (restored from the template before each cell)."""
     _copy(world.template, world.live)
     clock = FrozenClock(world.clock_at)
-    engine = Engine(db.make_session_factory(db.make_engine(f"sqlite:///{world.live}")), clock, hooks=standard_hooks())
+    services = Services.from_url(f"sqlite:///{world.live}", clock)
     settings = Settings(f"sqlite:///{world.live}", None, world.live.parent, DATA)
-    app = create_app({"SETTINGS": settings, "ENGINE": engine, "TESTING": True, "SECRET_KEY": "test"})
-    yield app, engine
-    engine.sessions.kw["bind"].dispose()
+    app = create_app({"SETTINGS": settings, "SERVICES": services, "TESTING": True, "SECRET_KEY": "test"})
+    yield app, services.engine
+    services.close()
 
 
 @pytest.fixture

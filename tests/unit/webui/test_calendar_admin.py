@@ -109,11 +109,11 @@ def test_deleting_entered_days_brings_back_the_warning(web_engine, client, login
     assert client.get("/admin/calendar?year=1850").status_code == 404
 
 
-def test_the_page_reads_in_english(web_engine, client, login):
+def test_the_page_reads_in_english(web_services, web_engine, client, login):
     login("admin")
     _enter(client, "2027-02-05 holiday 春节")
     _page(client)                                                    # shows (and so clears) the Chinese flash
-    name = web_engine.accounts.user("admin").display_name
+    name = web_services.accounts.user("admin").display_name
     for year, words in [(2027, ("Working-day calendar", "Entered", "Holidays and make-up working days", "Remove")),
                         (2028, ("Weekends only", "No holiday schedule for 2028 yet", "Enter the holiday schedule")),
                         (2026, ("Spring Festival", "National Day", "Package", "Off", "Work"))]:

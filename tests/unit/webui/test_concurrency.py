@@ -10,8 +10,8 @@ from threading import Barrier
 
 import pytest
 
+from domain.consultation.demo import load_demo
 from engine.settings import Settings
-from engine.store import directory
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.conftest import csrf_of
@@ -21,14 +21,14 @@ PASSWORD = "xieshang-demo"
 
 
 @pytest.fixture
-def site(service, db_url, tmp_path):
+def site(services, service, db_url, tmp_path):
     """The app on `service` (SQLite, then PostgreSQL with its default pool) and one township consultation."""
     with service.unit_of_work() as session:
-        directory.load_demo(session, service.clock.now())
+        load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     instance_id = service.start_instance("consultation", copy.deepcopy(SCENARIOS["township"]).intake(), actor="m001")
     [task] = service.list_tasks(instance_id=instance_id)
-    app = create_app({"SETTINGS": Settings(db_url, None, tmp_path, DATA), "ENGINE": service, "TESTING": True,
+    app = create_app({"SETTINGS": Settings(db_url, None, tmp_path, DATA), "SERVICES": services, "TESTING": True,
                       "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "test"})     # a crash is a 500, as served
     return app, instance_id, task
 
@@ -91,8 +91,9 @@ def test_ten_concurrent_claims_by_two_people_one_is_told_they_have_it(site):
 
 def test_the_api_answers_racing_completes_and_claims_with_409_json(site):
     app, _, task = site
-    engine = app.extensions["xieshang"]
-    tokens = {name: engine.accounts.issue_token(name) for name in ("office", "office2")}
+    services = app.extensions["xieshang"]
+    engine = services.engine
+    tokens = {name: services.accounts.issue_token(name) for name in ("office", "office2")}
     clients = [(name, app.test_client()) for name in ("office", "office2") * 5]
     claims = all_at_once([lambda n=n, c=c: c.post(f"/api/v1/tasks/{task.id}/claim", headers={
         "Authorization": f"Bearer {tokens[n]}"}) for n, c in clients])
@@ -115,7 +116,7 @@ def counted(site, monkeypatch):
 
     counts = {"transactions": 0, "loads": 0}
     app, _, _ = site
-    factory = app.extensions["xieshang"].sessions
+    factory = app.extensions["xieshang"].engine.sessions
     event.listen(factory, "after_begin", lambda *_: counts.__setitem__("transactions", counts["transactions"] + 1))
     loads = StateSerializer.loads
 
@@ -140,7 +141,7 @@ def test_a_page_is_one_read_transaction_and_one_workflow_load(site, counted, pag
 def test_a_return_that_lost_a_race_keeps_its_reason(site):
     app, _, task = site
     client, token = signed_in(app, "office")
-    engine = app.extensions["xieshang"]
+    engine = app.extensions["xieshang"].engine
     engine.claim_task(task.id, "office")
     client.get(f"/tasks/{task.id}")
     engine.complete_task(task.id, {"decision": "accept", "tier": "township", "org_unit": "township_xunchang"},

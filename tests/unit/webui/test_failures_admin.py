@@ -14,13 +14,13 @@ from tests.unit.webui.conftest import csrf_of
 
 
 @pytest.fixture
-def failed(web_engine, tmp_path) -> int:
+def failed(web_services, web_engine, tmp_path) -> int:
     """An instance whose timer's script produced a `range` (until 10 March), now in error."""
     bundle = write_bundle(tmp_path / "p", "until_tenth", guarded(POISONS["range"], "today() < '2026-03-10'"))
     web_engine.deploy([bundle], actor="owner")
     instance_id = web_engine.start_instance("until_tenth", {})
     web_engine.clock.advance(hours=2)
-    assert run_sweep(web_engine).failed == {"timers": (instance_id,)}
+    assert run_sweep(web_engine, deliveries=web_services.deliveries).failed == {"timers": (instance_id,)}
     return instance_id
 
 

@@ -168,11 +168,11 @@ def test_the_redis_limiter_is_shared_and_expires_its_keys(redis_server):
     client.close()
 
 
-def test_the_app_counts_in_redis_when_redis_is_configured(web_engine, sqlite_url, tmp_path, redis_server):
+def test_the_app_counts_in_redis_when_redis_is_configured(web_services, web_engine, sqlite_url, tmp_path, redis_server):
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     settings = Settings(sqlite_url, redis_server.url, tmp_path, DATA)
-    app = create_app({"SETTINGS": settings, "ENGINE": web_engine, "TESTING": True, "SECRET_KEY": "test",
+    app = create_app({"SETTINGS": settings, "SERVICES": web_services, "TESTING": True, "SECRET_KEY": "test",
                       "INTAKE_RATE_LIMIT": (1, 600)})
     browser = app.test_client()
     assert post_intake(browser).status_code == 302 and post_intake(browser).status_code == 429
@@ -214,7 +214,7 @@ def test_the_lookup_form_leads_to_the_canonical_page(client, web_engine):
     assert client.get(f"/track/{code.lower()}").headers["Location"] == f"/track/{code}"
 
 
-def test_the_tracking_page_shows_progress_then_results_and_never_people(client, web_engine):
+def test_the_tracking_page_shows_progress_then_results_and_never_people(web_services, client, web_engine):
     scenario = replace(SCENARIOS["township"], counters={})
     post_intake(client)
     code = only_code(web_engine)
@@ -232,7 +232,7 @@ def test_the_tracking_page_shows_progress_then_results_and_never_people(client, 
         assert text in after
     private = {"张女士", "13800001234", "138 0000 1234", "请住建局牵头落实", "县委副书记"}
     for _, username in done:
-        private |= {username, web_engine.accounts.user(username).display_name}
+        private |= {username, web_services.accounts.user(username).display_name}
     assert "office" in private
     for page in (before, middle, after):
         assert not [word for word in private if word in page]

@@ -53,9 +53,9 @@ def _start(base: str, token: str, outcome: dict) -> None:
 
 
 @pytest.mark.parametrize("bomb", list(BOMBS))
-def test_health_is_answered_beside_a_bomb(bomb, server, web_engine, tmp_path):
+def test_health_is_answered_beside_a_bomb(web_services, bomb, server, web_engine, tmp_path):
     web_engine.deploy([write_bundle(tmp_path / "bundle", script=BOMBS[bomb])], actor="owner")
-    token = web_engine.accounts.issue_token("m001")
+    token = web_services.accounts.issue_token("m001")
     baseline = statistics.median(_timed_health(server) for _ in range(5))
     outcome: dict = {}
     started = time.monotonic()

@@ -1,0 +1,90 @@
+"""The engine's public store API: what services built on the engine use inside its units of work.
+
+Services beside the engine (participation, extensions, pages …) open a unit of work with `engine.unit_of_work()` or
+`engine.reading()` and then need a few of the engine's own steps: find an instance, load its workflow, lock an open
+task, count a task-level change as a change of the instance, write an audit event. These methods are that API:
+small, named without an underscore, and stable, so the engine's internals (how it saves, locks and projects) can
+change without the services. They are methods of the Engine (a mixin) rather than a separate object because they
+read the engine's current clock, version cache and directory rules, which tests and workers may replace.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import flag_modified
+
+from engine.bpmn import runtime
+from engine.bpmn.serialization import state_serializer
+from engine.errors import InvalidState, NotFound
+from engine.store import queries
+from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from engine.views import EventView, InstanceView, TaskView
+
+
+class StoreAccess:
+    """Find, load, lock, touch and audit inside a unit of work the caller opened (a mixin of `Engine`)."""
+
+    def instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        """The instance row; NotFound when there is none."""
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"没有实例 {instance_id} (no such instance)")
+        return row
+
+    def load(self, row: ProcessInstance):
+        """(parsed bundle, workflow) of an instance row, restored from its stored state."""
+        version = object_session(row).get(ProcessVersion, row.version_id)
+        parsed = self.cache.for_version(version)
+        workflow = state_serializer().loads(row.state, parsed.spec, parsed.subprocess_specs)
+        return parsed, runtime.attach(workflow)
+
+    def instance_view(self, session: Session, row: ProcessInstance, workflow) -> InstanceView:
+        """An instance row and its loaded workflow as a view, with its audit events."""
+        events = tuple(EventView(e.kind, e.at, e.actor, e.task_id, e.detail) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id)))
+        version = session.get(ProcessVersion, row.version_id)
+        return InstanceView(row.id, row.process_id, version.content_hash[:12], row.status, row.step, row.tier,
+                            row.org_unit_code, runtime.instance_data(workflow), events, row.next_timer_at,
+                            row.revision, row.error)
+
+    def task_view(self, session: Session, human: HumanTask) -> TaskView:
+        """A human task row as a view (its candidates, form and due basis)."""
+        return queries.task_view(session, self.cache, human, self.directory_rules.roles)
+
+    def open_task(self, session: Session, task_id: str) -> HumanTask:
+        """A task that is still open; NotFound or InvalidState (completed or cancelled) otherwise."""
+        human = session.get(HumanTask, task_id)
+        if human is None:
+            raise NotFound(f"没有任务 {task_id} (no such task)")
+        if human.status != "ready":
+            raise InvalidState(f"任务 {human.name} 已{'办结' if human.status == 'completed' else '取消'} "
+                               f"(task is {human.status})")
+        return human
+
+    def locked_task(self, session: Session, task_id: str) -> HumanTask:
+        """An open task read again under its instance's lock, so two people cannot both take it."""
+        human = self.open_task(session, task_id)
+        self._lock(session, human.instance_id)
+        session.refresh(human)
+        return self.open_task(session, task_id)
+
+    def touch(self, session: Session, instance_id: int) -> None:
+        """Count a task-level change as a change of the instance, so racing submits see it."""
+        row = self.instance(session, instance_id)
+        row.updated_at = self.clock.now()
+        flag_modified(row, "updated_at")      # even at the same instant: the UPDATE bumps the revision
+
+    def audit(self, session: Session, instance_id: int | None, kind: str, actor: str | None, task_id: str | None,
+              detail: dict, at=None) -> None:
+        """Add an audit event to the instance's history (`at`: default now)."""
+        session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
+                               at=at or self.clock.now(), detail=detail))
+
+    def _lock(self, session: Session, instance_id: int) -> int | None:
+        """Lock the instance row (SQLite: take the write lock) and return its revision as committed now."""
+        table = ProcessInstance.__table__
+        with session.no_autoflush:
+            if session.get_bind().dialect.name == "sqlite":
+                session.execute(table.update().values(id=table.c.id).where(table.c.id == instance_id))
+            return session.scalar(select(table.c.revision).where(table.c.id == instance_id).with_for_update())
