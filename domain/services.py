@@ -7,12 +7,14 @@ The command line, the web app, the Celery workers and the tests build a `Service
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import sessionmaker
 
 from domain.calendar import workdays
 from domain.calendar.workdays import WorkCalendar
+from domain.consultation.vocabulary import TIER_NAMES
 from domain.notifications import dispatch
 from domain.notifications.dispatch import NotificationCentre
 from domain.people.accounts import Accounts
@@ -29,6 +31,9 @@ from engine.settings import Settings
 from engine.store.db import make_engine, make_session_factory
 from engine.sweep import SweepResult, run_sweep
 
+# The county's directory rules with the method's words for its tiers, as the engine's messages use them.
+DIRECTORY_RULES = replace(RULES, tier_names=TIER_NAMES)
+
 
 class Services:
     """The engine and the domain services that share its sessions, clock and policy."""
@@ -40,7 +45,7 @@ class Services:
         self.settings = settings
         self.policy = TASKS
         self.engine = Engine(sessions, clock, hooks=standard_hooks() if hooks is None else hooks,
-                             calendar=workdays, policy=self.policy, directory_rules=RULES,
+                             calendar=workdays, policy=self.policy, directory_rules=DIRECTORY_RULES,
                              on_task_added=(dispatch.notify_assignment,))     # the people who may act are told
         self.accounts = Accounts(self.engine.unit_of_work, self.engine.clock, self.engine.reading)
         self.participation = Participation(self.engine, self.policy)

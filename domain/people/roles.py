@@ -18,9 +18,8 @@ TIER_KINDS = MappingProxyType({"county": ("county",), "committee": ("committee",
 ROLE_NAMES = MappingProxyType({
     "admin": "管理员", "process_owner": "流程管理员", "supervisor": "督办人员", "office": "政协办公室",
     "platform_lead": "平台负责人", "organizer": "协商组织者", "member": "政协委员", "department": "承办单位联络员"})
-TIER_NAMES = MappingProxyType({"county": "县政协·要事会商", "committee": "专委会/界别·专事专商",
-                               "township": "乡镇·众事众商"})
 KIND_NAMES = MappingProxyType({"county": "县政协", "committee": "专委会", "sector": "界别小组", "township": "乡镇"})
 
+# The tiers' names are the method's words (domain/consultation/vocabulary.py): the composition root adds them.
 RULES = DirectoryRules(roles=ROLES, inherited_roles=INHERITED_ROLES, tier_kinds=TIER_KINDS, role_names=ROLE_NAMES,
-                       tier_names=TIER_NAMES, kind_names=KIND_NAMES)
+                       kind_names=KIND_NAMES)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from domain.calendar import workdays
 from domain.people.policy import TaskPolicy
 from domain.people.roles import RULES
-from domain.services import Services
+from domain.services import DIRECTORY_RULES, Services
 from engine import deadlines
 from engine.policy import RoleHolders
 from engine.service import Engine
@@ -43,7 +43,8 @@ def test_a_bare_engine_has_the_defaults_and_services_give_it_the_product(sqlite_
         assert bare.calendar is deadlines.MONDAY_TO_FRIDAY and bare.directory_rules is PLAIN_RULES
         assert isinstance(bare.policy, RoleHolders) and bare.on_task_added == ()
         engine = services.engine
-        assert engine.calendar is workdays and engine.directory_rules is RULES
+        assert engine.calendar is workdays and engine.directory_rules is DIRECTORY_RULES
+        assert DIRECTORY_RULES.roles is RULES.roles
         assert isinstance(engine.policy, TaskPolicy) and services.participation.policy is engine.policy
         assert not hasattr(engine, "accounts") and not hasattr(engine, "participation")
     finally:
