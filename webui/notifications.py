@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from domain.notifications.dispatch import NotificationCentre
+from domain.notifications.centre import NotificationCentre
 
 from . import engine_of
 from .security import current_user, login_required

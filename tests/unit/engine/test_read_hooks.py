@@ -8,6 +8,7 @@ import pytest
 from domain.consultation import hooks as consultation_hooks
 from domain.consultation.views import ConsultationSection
 from domain.notifications import dispatch as notify
+from domain.notifications.centre import NotificationCentre
 from engine.hooks import HookRegistry, ProcessHooks, plain_title
 from engine.service import Engine
 from engine.settings import NotificationSettings
@@ -62,7 +63,7 @@ def test_a_plain_process_is_listed_under_its_generic_title_not_its_data(both):
 def test_a_plain_process_is_notified_under_its_generic_title(both):
     instance_id, reader = _letter(both)
     notify.deliver_due(both, both.clock.now(), settings=NotificationSettings())
-    [notice] = [n for n in notify.NotificationCentre(both).notifications(reader) if n.instance_id == instance_id]
+    [notice] = [n for n in NotificationCentre(both).notifications(reader) if n.instance_id == instance_id]
     assert notice.title == f"【新待办】意见箱 #{instance_id}"
 
 
@@ -89,5 +90,5 @@ def test_a_process_names_its_instances_through_its_own_hooks(sqlite_url, clock):
     admin = engine.accounts.user("admin")
     assert [i.id for i in engine.participation.instances(admin, search="box").items] == [instance_id]   # no search hook
     notify.deliver_due(engine, engine.clock.now(), settings=NotificationSettings())
-    [notice] = notify.NotificationCentre(engine).notifications(reader)
+    [notice] = NotificationCentre(engine).notifications(reader)
     assert notice.title == f"【新待办】意见 {instance_id}"      # no subjects hook: the title
