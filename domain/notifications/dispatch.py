@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.notifications.channels import CHANNELS, MAX_ERROR, DeliveryFailed, Recipient, channel_of, channels
+from domain.people import policy
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
 from engine.hooks import HookRegistry
@@ -146,10 +147,8 @@ def _recipients(session: Session, instance: ProcessInstance | None, tasks: list[
                     found.append(Recipient(task.assignee, task.role or "assignee", task))
                 else:
                     wanted.append(((task.role, task.org_unit_code), task))
-        elif name == "supervisor":
-            wanted.append((("supervisor", unit), first))
-        elif name == "county_leadership":
-            wanted += [(("platform_lead", "county"), first), (("supervisor", "county"), first)]
+        elif (pairs := policy.audience(name, unit)) is not None:      # supervisor, county_leadership
+            wanted += [(pair, first) for pair in pairs]
         elif name == "department":
             wanted += [(("department", t.org_unit_code), t) for t in tasks if t.role == "department"]
         elif name.startswith("user:"):
