@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain.notifications.channels import CHANNELS, MAX_ERROR, DeliveryFailed, Recipient, channel_of, channels
+from domain.notifications.channels import CHANNELS, MAX_ERROR, DeliveryFailed, Recipient, build_channels, channel_of
 from domain.people import policy
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
@@ -91,7 +91,7 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
                     "link": link if cfg.base_url else None, "org_unit": instance.org_unit_code if instance else None,
                     **(extra or {})}, created_at=now, next_attempt_at=now)
 
-    senders = channels(cfg)
+    senders = build_channels(cfg)
     reached = [(channel.name, channel.reach(session, people, kind)) for channel in senders]
     for person in people:
         acts = person.task is not None and person.role == person.task.role     # may act on it: link the task

@@ -9,8 +9,8 @@ from domain.notifications.channels.base import (
     DeliveryFailed,
     Letter,
     Recipient,
+    build_channels,
     channel_of,
-    channels,
     letter_of,
     register,
 )
@@ -24,4 +24,4 @@ register(Email)
 register(Webhook)
 
 __all__ = ["CHANNELS", "MAX_ERROR", "Channel", "DeliveryFailed", "Email", "InApp", "Letter", "Recipient", "Webhook",
-           "channel_of", "channels", "letter_of", "register"]
+           "build_channels", "channel_of", "letter_of", "register"]

@@ -90,7 +90,7 @@ def register(channel: type[Channel]) -> type[Channel]:
     return channel
 
 
-def channels(cfg: NotificationSettings) -> list[Channel]:
+def build_channels(cfg: NotificationSettings) -> list[Channel]:
     """One instance of every registered channel, in registration order."""
     return [channel(cfg) for channel in CHANNELS.values()]
 
