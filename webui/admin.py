@@ -156,13 +156,11 @@ def _save_org_unit(unit: OrgUnitView | None, directory: dict):
     values = {key: form.get(key, "").strip() for key in ("code", "name", "kind", "parent", "tier")}
     if unit is not None:
         values["code"] = unit.code
-    errors = {}
     try:
         saved = _accounts().save_org_unit(g.user, values["code"], values["name"], values["kind"],
                                           values["parent"] or None, values["tier"] or None, new=unit is None)
     except ValidationFailed as error:
         errors = {field: [str(PLACEMENT.get(m, m)) for m in messages] for field, messages in error.field_errors.items()}
-    if errors:
         return render_template("admin/org_unit_form.html", unit=unit, values=values, errors=errors, **directory), 422
     flash(gettext("已保存"), "success")
     return redirect(url_for(".org_units", _anchor=f"kind-{saved.kind}"))
