@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import emit, services_of
-from domain.notifications.dispatch import STATUSES, NotificationCentre
+from domain.notifications.centre import NotificationCentre
+from domain.notifications.dispatch import STATUSES
 
 _NOTIFICATION_FIELDS = ("id", "kind", "level", "task_id", "instance_id", "created_at", "read", "title", "body")
 _OUTBOX_FIELDS = ("id", "idempotency_key", "instance_id", "task_id", "operator", "channel", "recipient", "kind",

@@ -16,7 +16,7 @@ from domain.calendar import workdays
 from domain.calendar.workdays import WorkCalendar
 from domain.consultation.vocabulary import TIER_NAMES
 from domain.notifications import dispatch
-from domain.notifications.dispatch import NotificationCentre
+from domain.notifications.centre import NotificationCentre
 from domain.people.accounts import Accounts
 from domain.people.policy import TASKS
 from domain.people.roles import RULES

@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 KINDS = ("assignment", "reminder", "escalation", "extension", "result")
+WEBHOOK_FORMATS = ("json", "wecom", "dingtalk")     # each is a payload class in domain/notifications/channels
 DEFAULT_RULES = {"default": {"inapp": ["*"], "email": ["reminder", "escalation", "extension", "result"]}}
 
 
@@ -24,7 +25,7 @@ class WebhookTarget:
 
     name: str
     url: str
-    format: str = "json"                      # json | wecom | dingtalk
+    format: str = "json"                      # one of WEBHOOK_FORMATS
     org_units: tuple[str, ...] = ()           # empty: every org unit
     kinds: tuple[str, ...] = ()               # empty: every kind
     min_level: int = 0
@@ -73,9 +74,10 @@ class NotificationSettings:
             kinds=tuple(h.get("kinds", ())), min_level=int(h.get("min_level", 0)),
             at_mobiles=tuple(str(m) for m in h.get("at_mobiles", ())), at_all=bool(h.get("at_all", False)),
             secret=h.get("secret")) for h in values.get("webhooks", ()))
-        bad = [h.name for h in hooks if h.format not in {"json", "wecom", "dingtalk"}]
+        bad = [h.name for h in hooks if h.format not in WEBHOOK_FORMATS]
         if bad:
-            raise ValueError(f"webhook format must be json, wecom or dingtalk: {', '.join(bad)}")
+            raise ValueError(f"webhook format must be {', '.join(WEBHOOK_FORMATS[:-1])} or {WEBHOOK_FORMATS[-1]}: "
+                             f"{', '.join(bad)}")
         if len({h.name for h in hooks}) != len(hooks):
             raise ValueError("webhook names must be unique")
         defaults = cls()

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext
 
+from domain.people import policy
 from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
@@ -89,15 +90,15 @@ def _close_scope(_error) -> None:
 
 NAV = [("inbox.index", lazy_gettext("待办"), None), ("start.index", lazy_gettext("发起流程"), None),
        ("instances.index", lazy_gettext("协商事项"), None),
-       ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), "admin")]
+       ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 
 def _nav_items(app: Flask):
     """The navigation entries the signed-in person may use, for the ones this app has."""
     def items():
         user = g.get("user")
-        return [(endpoint, str(label)) for endpoint, label, role in NAV
-                if endpoint in app.view_functions and (role is None or (user and user.has_role(role)))]
+        return [(endpoint, str(label)) for endpoint, label, rule in NAV
+                if endpoint in app.view_functions and (rule is None or (user and rule(user)))]
 
     return items
 

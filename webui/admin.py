@@ -8,11 +8,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext, lazy_gettext
 
 from domain.consultation.vocabulary import TIER_LEVEL_NAMES
-from domain.people.accounts import ORG_KINDS, ROLES, OrgUnitView
+from domain.people import policy
+from domain.people.accounts import CODE_TAKEN, ORG_KINDS, PARENT_BELOW, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
 from . import engine_of, services_of
-from .security import role_required
+from .security import allowed_if
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -24,6 +25,8 @@ ROLE_NAMES = {"admin": lazy_gettext("管理员"), "process_owner": lazy_gettext(
 KIND_NAMES = {"county": lazy_gettext("县政协"), "committee": lazy_gettext("专门委员会"),
               "sector": lazy_gettext("界别"), "township": lazy_gettext("乡镇"),
               "village": lazy_gettext("村（社区）"), "department": lazy_gettext("承办单位")}
+# The service's messages about where a unit goes, as this page has always worded them (translated, one language).
+PLACEMENT = {CODE_TAKEN: lazy_gettext("编码已存在"), PARENT_BELOW: lazy_gettext("上级不能是本单位或其下级")}
 TIER_NAMES = {code: lazy_gettext(name) for code, name in TIER_LEVEL_NAMES.items()}   # the method's vocabulary
 
 
@@ -52,7 +55,7 @@ def _directory() -> dict:
 
 # --- people ---------------------------------------------------------------------------------------
 @bp.get("/users")
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def users():
     """Everyone, searchable by username or name, a page at a time."""
     search = request.args.get("q", "").strip()[:100]
@@ -63,7 +66,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def user_new():
     """Create an account; roles are granted on its page next."""
     form = request.form
@@ -89,7 +92,7 @@ def _edit_page(username: str, values: dict | None = None, errors: dict | None = 
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def user_edit(username: str):
     """A person's name, active flag and password, with their memberships."""
     if request.method == "GET":
@@ -110,7 +113,7 @@ def user_edit(username: str):
 
 
 @bp.post("/users/<username>/grant")
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def user_grant(username: str):
     """Give the person a role in an org unit; open tasks of that role reach them at once."""
     grant = {"role": request.form.get("role", ""), "org_unit": request.form.get("org_unit", "")}
@@ -126,7 +129,7 @@ def user_grant(username: str):
 
 
 @bp.post("/users/<username>/revoke")
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def user_revoke(username: str):
     """Take a role away; tasks the person had only through it leave their inbox at once."""
     role, org_unit = request.form.get("role", ""), request.form.get("org_unit", "")
@@ -141,18 +144,10 @@ def user_revoke(username: str):
 
 # --- org units ------------------------------------------------------------------------------------
 @bp.get("/org-units")
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def org_units():
     """Org units by kind, with how many people hold roles in each."""
     return render_template("admin/org_units.html", counts=_accounts().people_per_org_unit(), **_directory())
-
-
-def _descendants(units: list[OrgUnitView], code: str) -> set[str]:
-    found, frontier = set(), {code}
-    while frontier:
-        frontier = {u.code for u in units if u.parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def _save_org_unit(unit: OrgUnitView | None, directory: dict):
@@ -161,25 +156,18 @@ def _save_org_unit(unit: OrgUnitView | None, directory: dict):
     values = {key: form.get(key, "").strip() for key in ("code", "name", "kind", "parent", "tier")}
     if unit is not None:
         values["code"] = unit.code
-    errors = {}
-    if unit is None and values["code"] in directory["unit_names"]:
-        errors["code"] = [gettext("编码已存在")]
-    if values["parent"] and values["parent"] in {values["code"]} | _descendants(directory["units"], values["code"]):
-        errors["parent"] = [gettext("上级不能是本单位或其下级")]
-    if not errors:
-        try:
-            saved = _accounts().save_org_unit(g.user, values["code"], values["name"], values["kind"],
-                                              values["parent"] or None, values["tier"] or None)
-        except ValidationFailed as error:
-            errors = error.field_errors
-    if errors:
+    try:
+        saved = _accounts().save_org_unit(g.user, values["code"], values["name"], values["kind"],
+                                          values["parent"] or None, values["tier"] or None, new=unit is None)
+    except ValidationFailed as error:
+        errors = {field: [str(PLACEMENT.get(m, m)) for m in messages] for field, messages in error.field_errors.items()}
         return render_template("admin/org_unit_form.html", unit=unit, values=values, errors=errors, **directory), 422
     flash(gettext("已保存"), "success")
     return redirect(url_for(".org_units", _anchor=f"kind-{saved.kind}"))
 
 
 @bp.route("/org-units/new", methods=["GET", "POST"])
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def org_unit_new():
     """Create an org unit."""
     directory = _directory()
@@ -190,7 +178,7 @@ def org_unit_new():
 
 
 @bp.route("/org-units/<code>", methods=["GET", "POST"])
-@role_required("admin")
+@allowed_if(policy.may_administer)
 def org_unit_edit(code: str):
     """Rename or move an org unit (its code stays)."""
     directory = _directory()

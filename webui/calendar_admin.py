@@ -9,12 +9,13 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext, lazy_gettext, pgettext
 
 from domain.calendar.workdays import YEARS, WorkCalendar, YearCalendar, package_coverage, parse_lines
+from domain.people import policy
 from engine.clock import LOCAL_TZ
 from engine.errors import ValidationFailed
 
 from . import engine_of, services_of
 from .errors import readable
-from .security import role_required
+from .security import allowed_if
 
 bp = Blueprint("calendar_admin", __name__, template_folder="templates")
 
@@ -60,7 +61,7 @@ def _page(year: int, text: str = "", errors: dict | None = None, status: int = 2
 
 
 @bp.get("/admin/calendar")
-@role_required("admin")
+@allowed_if(policy.may_manage_calendar)
 def year():
     """One year: where its working days come from, a month grid, its special days and the entry form."""
     chosen = request.args.get("year", type=int)
@@ -72,7 +73,7 @@ def year():
 
 
 @bp.post("/admin/calendar")
-@role_required("admin")
+@allowed_if(policy.may_manage_calendar)
 def enter_days():
     """Enter the posted lines (`2027-02-06 holiday 春节`): all of them, or none with a message per wrong line."""
     shown = request.form.get("year", type=int)
@@ -88,7 +89,7 @@ def enter_days():
 
 
 @bp.post("/admin/calendar/delete")
-@role_required("admin")
+@allowed_if(policy.may_manage_calendar)
 def delete_day():
     """Remove one entered day; the package (or Monday to Friday) decides it again."""
     day = request.form.get("date", "")

@@ -5,21 +5,23 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext
 
+from domain.people import policy
+
 from . import engine_of
-from .security import role_required
+from .security import allowed_if
 
 bp = Blueprint("failures_admin", __name__, url_prefix="/admin", template_folder="templates")
 
 
 @bp.get("/errors")
-@role_required("admin")
+@allowed_if(policy.may_handle_failures)
 def index():
     """Instances in `error`, most recent failure first, with the element and the cause."""
     return render_template("failures_admin/index.html", failures=engine_of(current_app).list_errors())
 
 
 @bp.post("/errors/<int:instance_id>/retry")
-@role_required("admin")
+@allowed_if(policy.may_handle_failures)
 def retry(instance_id: int):
     """Run the instance again from its last good state; it stays listed (with the new cause) if it fails again."""
     view = engine_of(current_app).retry_instance(instance_id, g.user.username)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.people import policy
+
 from . import services_of
 from .security import current_user, login_required
 
@@ -28,7 +30,7 @@ def detail(instance_id: int):
     """The instance page."""
     detail = services_of(current_app).participation.instance_detail(instance_id, current_user())
     row = detail.instance
-    deciding = current_user().has_role("supervisor", row.org_unit) or current_user().has_role("supervisor", "county")
+    deciding = policy.may_decide_extension(current_user(), row.org_unit)
     return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
                            extensions=detail.extensions)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from domain.notifications.dispatch import NotificationCentre
+from domain.notifications.centre import NotificationCentre
+from domain.people import policy
 
 from . import engine_of
 from .security import current_user, login_required
@@ -50,7 +51,7 @@ def index():
     page = max(request.args.get("page", 1, type=int), 1)
     items = centre().notifications(current_user().username, unread_only, PER_PAGE + 1, (page - 1) * PER_PAGE)
     return render_template("notifications/index.html", items=items[:PER_PAGE], more=len(items) > PER_PAGE,
-                           page=page, unread_only=unread_only)
+                           page=page, unread_only=unread_only, sees_outbox=policy.may_see_outbox(current_user()))
 
 
 @bp.post("/notifications/<int:notification_id>/read")

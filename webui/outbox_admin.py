@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
+from domain.people import policy
+
 from .notifications import KIND_NAMES, centre
-from .security import role_required
+from .security import allowed_if
 
 bp = Blueprint("outbox_admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -20,7 +22,7 @@ CHANNEL_NAMES = {"inapp": lazy_gettext("站内通知"), "email": lazy_gettext("�
 
 
 @bp.get("/outbox")
-@role_required("admin")
+@allowed_if(policy.may_see_outbox)
 def index():
     """Messages of one status (parked first), newest first."""
     status = request.args.get("status", "parked")
@@ -32,7 +34,7 @@ def index():
 
 
 @bp.post("/outbox/<int:message_id>/retry")
-@role_required("admin")
+@allowed_if(policy.may_see_outbox)
 def retry(message_id: int):
     """Put a parked or failing message back in the queue."""
     centre().retry(message_id)

@@ -75,14 +75,14 @@ def login_required(view):
     return wrapper
 
 
-def role_required(*roles: str):
-    """Only people holding one of `roles` (anywhere) may use the view."""
+def allowed_if(rule):
+    """Only people for whom the policy `rule(user)` holds may use the view (others get 403)."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
-            if not any(g.user.has_role(role) for role in roles):
+            if not rule(g.user):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from domain.people import policy
 from domain.people.roles import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
 from engine.store.assignments import people_fields
@@ -75,7 +76,7 @@ def _reassign_choices(task, user) -> list[tuple[str, str]]:
     hand it to anyone active."""
     accounts = services_of(current_app).accounts
     if not task.role:
-        return accounts.active_people() if user.is_admin else []
+        return accounts.active_people() if policy.may_hand_roleless_task_to_anyone(user) else []
     if not task.org_unit or task.assignee != user.username:
         return []
     return accounts.eligible(task.role, task.org_unit)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.calendar.models import CalendarDay
+from domain.people import policy
 from domain.people.accounts import UserView
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -256,7 +257,7 @@ class WorkCalendar:
 
 
 def _require_admin(actor: UserView | None) -> None:
-    if actor is not None and not (actor.active and actor.is_admin):
+    if not policy.may_manage_calendar(actor):
         raise PermissionDenied("需要管理员权限 (admins only)")
 
 

@@ -4,15 +4,13 @@ deliver each with retries, exponential backoff and parking; the idempotency key 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain.notifications.channels import MAX_ERROR, DeliveryFailed, send
-from domain.notifications.models import Notification
+from domain.notifications.channels import CHANNELS, MAX_ERROR, DeliveryFailed, Recipient, build_channels, channel_of
+from domain.people import policy
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
@@ -20,7 +18,6 @@ from engine.hooks import HookRegistry
 from engine.settings import NotificationSettings, Settings
 from engine.store import directory
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
-from engine.views import _plain
 
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",
          "overdue": "escalation", "escalation": "escalation", "escalate": "escalation", "extension": "extension",
@@ -35,58 +32,6 @@ BODIES = {"assignment": "您有一项新的待办：{task}。", "reminder": "「
 RETRYABLE = ("pending", "failed")
 STATUSES = ("pending", "sending", "failed", "parked", "sent", "dispatched")
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """A person to tell, the role through which they are told, and the task it is about."""
-
-    username: str
-    role: str
-    task: HumanTask | None
-
-
-@dataclass(frozen=True)
-class NotificationView:
-    """One entry of a person's notification centre."""
-
-    id: int
-    kind: str
-    level: int
-    title: str
-    body: str
-    task_id: str | None
-    instance_id: int | None
-    created_at: datetime
-    read: bool
-
-    def as_dict(self) -> dict:
-        """JSON-ready dict."""
-        return _plain(asdict(self))
-
-
-@dataclass(frozen=True)
-class OutboxView:
-    """One outbox row: a service task's request (channel `dispatch`) or one delivery of it."""
-
-    id: int
-    idempotency_key: str
-    instance_id: int | None
-    task_id: str | None
-    operator: str
-    channel: str
-    recipient: str | None
-    kind: str | None
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
-
-    def as_dict(self) -> dict:
-        """JSON-ready dict."""
-        return _plain(asdict(self))
 
 
 def config_of(settings: Settings | NotificationSettings | None) -> NotificationSettings:
@@ -130,9 +75,6 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
         message.last_error = "任务已办结，无需通知 (the task is done; nobody is told)"
         return []     # no notice about a task or step that is already finished
     people = _recipients(session, instance, tasks, params.get("to", ""))
-    emails = dict(session.execute(select(User.username, User.email).where(
-        User.username.in_([p.username for p in people]), User.email.isnot(None), User.email != ""))
-                  .all()) if people else {}
     subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}
 
@@ -149,17 +91,17 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
                     "link": link if cfg.base_url else None, "org_unit": instance.org_unit_code if instance else None,
                     **(extra or {})}, created_at=now, next_attempt_at=now)
 
+    senders = build_channels(cfg)
+    reached = [(channel.name, channel.reach(session, people, kind)) for channel in senders]
     for person in people:
         acts = person.task is not None and person.role == person.task.role     # may act on it: link the task
-        if cfg.allows(person.role, "inapp", kind):
-            add("inapp", person.username, person.task, acts=acts)
-        if cfg.smtp_host and person.username in emails and cfg.allows(person.role, "email", kind):
-            add("email", person.username, person.task, {"email": emails[person.username]}, acts)
+        for name, extras in reached:
+            if person.username in extras:
+                add(name, person.username, person.task, extras[person.username], acts)
     units = {instance.org_unit_code if instance else None} | {t.org_unit_code for t in tasks}
-    for target in cfg.webhooks:
-        if (not target.org_units or units & set(target.org_units)) and (not target.kinds or kind in target.kinds) \
-                and level >= target.min_level:
-            add("webhook", target.name, tasks[0] if len(tasks) == 1 else None, {"format": target.format})
+    for channel in senders:
+        for recipient, extra in channel.targets(units, kind, level):
+            add(channel.name, recipient, tasks[0] if len(tasks) == 1 else None, extra)
     existing = set(session.scalars(select(OutboxMessage.idempotency_key).where(
         OutboxMessage.idempotency_key.in_(list(rows))))) if rows else set()
     created = [row for key, row in rows.items() if key not in existing]
@@ -205,10 +147,8 @@ def _recipients(session: Session, instance: ProcessInstance | None, tasks: list[
                     found.append(Recipient(task.assignee, task.role or "assignee", task))
                 else:
                     wanted.append(((task.role, task.org_unit_code), task))
-        elif name == "supervisor":
-            wanted.append((("supervisor", unit), first))
-        elif name == "county_leadership":
-            wanted += [(("platform_lead", "county"), first), (("supervisor", "county"), first)]
+        elif (pairs := policy.audience(name, unit)) is not None:      # supervisor, county_leadership
+            wanted += [(pair, first) for pair in pairs]
         elif name == "department":
             wanted += [(("department", t.org_unit_code), t) for t in tasks if t.role == "department"]
         elif name.startswith("user:"):
@@ -246,8 +186,9 @@ def deliver(session: Session, message: OutboxMessage, now: datetime,
             settings: Settings | NotificationSettings | None = None) -> bool:
     """Send one due delivery row once: claim it, send, record the outcome; True when it was sent now.
 
-    In-app rows are written in the caller's transaction. For email and webhooks the claim is committed
-    before the network call, so a second worker cannot take the row while it is being sent."""
+    In-app rows (a channel `in_transaction`) are written in the caller's transaction. For the others (email,
+    webhooks) the claim is committed before the network call, so a second worker cannot take the row while it is
+    being sent."""
     cfg = config_of(settings)
     claimed = session.execute(update(OutboxMessage).where(
         OutboxMessage.id == message.id, OutboxMessage.status.in_(RETRYABLE), OutboxMessage.recipient.isnot(None),
@@ -257,12 +198,13 @@ def deliver(session: Session, message: OutboxMessage, now: datetime,
     if claimed != 1:
         return False
     session.refresh(message)
-    if message.channel == "inapp":
-        _write_notification(session, message, now)
+    channel = CHANNELS.get(message.channel)
+    if channel is not None and channel.in_transaction:
+        channel(cfg).send(session, message, now)
         return _succeeded(message, now)
     session.commit()
     try:
-        send(message, now, cfg)
+        channel_of(message, cfg).send(session, message, now)
     except DeliveryFailed as exc:
         _failed(message, str(exc), now, cfg)
         return False
@@ -271,21 +213,6 @@ def deliver(session: Session, message: OutboxMessage, now: datetime,
         _failed(message, cause_of(exc)[:MAX_ERROR], now, cfg)
         return False
     return _succeeded(message, now)
-
-
-def _write_notification(session: Session, message: OutboxMessage, now: datetime) -> None:
-    """Insert the in-app notification unless one with this key exists (a racing insert loses on the key)."""
-    if session.scalar(select(Notification.id).where(Notification.idempotency_key == message.idempotency_key)):
-        return
-    p = message.params or {}
-    try:
-        with session.begin_nested():
-            session.add(Notification(
-                idempotency_key=message.idempotency_key, username=message.recipient, kind=p.get("kind", "result"),
-                level=int(p.get("level", 0)), instance_id=message.instance_id, task_id=message.task_id,
-                title=p.get("title", "")[:200], body=p.get("body", ""), created_at=now))
-    except IntegrityError:
-        pass    # another delivery of the same key got there first: exactly one notification either way
 
 
 def _succeeded(message: OutboxMessage, now: datetime) -> bool:
@@ -382,71 +309,3 @@ def retry(session: Session, message_id: int, now: datetime) -> OutboxMessage:
     return message
 
 
-# --- reading -------------------------------------------------------------------------------------
-def outbox_view(row: OutboxMessage) -> OutboxView:
-    """An outbox row as a view; requests not yet dispatched show channel `dispatch`."""
-    return OutboxView(row.id, row.idempotency_key, row.instance_id, row.task_id, row.operator,
-                      "dispatch" if row.recipient is None else row.channel, row.recipient,
-                      (row.params or {}).get("kind"), row.status, row.attempts or 0, row.last_error, row.created_at,
-                      row.next_attempt_at, row.sent_at)
-
-
-def notification_view(row: Notification) -> NotificationView:
-    """A notification as a view."""
-    return NotificationView(row.id, row.kind, row.level, row.title, row.body, row.task_id, row.instance_id,
-                            row.created_at, row.read_at is not None)
-
-
-class NotificationCentre:
-    """The notification centre and the outbox as services; each call is one transaction."""
-
-    def __init__(self, engine, settings: Settings | NotificationSettings | None = None):
-        self.engine = engine
-        self.settings = settings
-
-    def unread_count(self, username: str) -> int:
-        """How many of the person's notifications are unread."""
-        with self.engine.reading() as session:
-            return session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.username == username, Notification.read_at.is_(None))) or 0
-
-    def notifications(self, username: str, unread_only: bool = False, limit: int = 50,
-                      offset: int = 0) -> list[NotificationView]:
-        """The person's notifications, newest first."""
-        query = select(Notification).where(Notification.username == username)
-        if unread_only:
-            query = query.where(Notification.read_at.is_(None))
-        with self.engine.reading() as session:
-            return [notification_view(n) for n in session.scalars(
-                query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset))]
-
-    def mark_read(self, username: str, ids: list[int] | None = None) -> int:
-        """Mark some (or, without ids, all) of the person's unread notifications read; returns how many."""
-        query = update(Notification).where(Notification.username == username, Notification.read_at.is_(None))
-        if ids is not None:
-            query = query.where(Notification.id.in_(ids))
-        with self.engine.unit_of_work() as session:
-            return session.execute(query.values(read_at=self.engine.clock.now())).rowcount
-
-    def outbox(self, status: str | None = None, limit: int = 200) -> list[OutboxView]:
-        """Outbox rows, newest first, optionally of one status."""
-        query = select(OutboxMessage)
-        if status:
-            query = query.where(OutboxMessage.status == status)
-        with self.engine.reading() as session:
-            return [outbox_view(r) for r in session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))]
-
-    def outbox_counts(self) -> dict[str, int]:
-        """Rows per status."""
-        with self.engine.reading() as session:
-            rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-            return dict(rows.all())
-
-    def retry(self, message_id: int) -> OutboxView:
-        """Re-queue a parked or failing delivery."""
-        with self.engine.unit_of_work() as session:
-            return outbox_view(retry(session, message_id, self.engine.clock.now()))
-
-    def deliver_due(self, limit: int = 100) -> int:
-        """Dispatch and deliver what is due now."""
-        return deliver_due(self.engine, self.engine.clock.now(), limit, self.settings)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.people import policy
 from domain.people.models import ApiToken
 from domain.people.roles import INHERITED_ROLES, ROLES
 from engine.bpmn.forms import nul_free
@@ -23,6 +24,8 @@ ORG_KINDS = ("county", "committee", "sector", "township", "village", "department
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")
 CODE = re.compile(r"^[a-z0-9_]{2,64}$")
 MIN_PASSWORD = 8
+CODE_TAKEN = "编码已存在 (this code is already in use)"
+PARENT_BELOW = "上级不能是本单位或其下级 (the parent cannot be the unit itself or one below it)"
 
 
 @dataclass(frozen=True)
@@ -219,10 +222,13 @@ class Accounts:
             return _view(session, user)
 
     def save_org_unit(self, actor: UserView, code: str, name: str, kind: str, parent: str | None,
-                      tier: str | None) -> OrgUnitView:
-        """Create or rename an org unit."""
+                      tier: str | None, new: bool = False) -> OrgUnitView:
+        """Create (`new`: its code must be free) or rename and move an org unit; a unit never sits below itself."""
         _require_admin(actor)
-        errors = {}
+        with self._read() as session:
+            errors = _placement_errors(session, code, parent, new)
+        if errors:
+            raise ValidationFailed(errors)
         if not CODE.match(code or ""):
             errors["code"] = ["编码须为 2–64 位小写字母、数字或下划线 (lowercase letters, digits, _)"]
         if not (name or "").strip():
@@ -267,8 +273,29 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _placement_errors(session: Session, code: str, parent: str | None, new: bool) -> dict[str, list[str]]:
+    """What is wrong with where an org unit goes: a new unit's code is taken, or its parent is itself or below it."""
+    units = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+    parents = {u.code: units.get(u.parent_id) for u in session.scalars(select(OrgUnit))}
+    errors = {}
+    if new and code in parents:
+        errors["code"] = [CODE_TAKEN]
+    if parent and parent in {code} | _below(parents, code):
+        errors["parent"] = [PARENT_BELOW]
+    return errors
+
+
+def _below(parents: dict[str, str | None], code: str) -> set[str]:
+    """Codes of the units under `code`: its children, their children, and so on."""
+    found, frontier = set(), {code}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def _require_admin(actor: UserView) -> None:
-    if not actor.is_admin:
+    if not policy.may_administer(actor):
         raise PermissionDenied("需要管理员权限 (admins only)")
 
 

@@ -1,11 +1,13 @@
-"""Who may see an instance (one rule for pages, the API and the CLI), and who may act on and manage a task."""
+"""Who may do what, where: the one place that answers "may this person do this here?" for the web pages, the API,
+the command line and the notifications alike."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from domain.people.accounts import UserView
 from domain.people.roles import RULES
 from engine.errors import PermissionDenied
 from engine.policy import lacks, lacks_en
@@ -13,12 +15,22 @@ from engine.store import directory
 from engine.store.directory import DirectoryRules
 from engine.store.models import HumanTask, ProcessInstance
 
+if TYPE_CHECKING:       # accounts asks this module whether an actor may administer
+    from domain.people.accounts import UserView
+
+COUNTY = "county"
 COUNTY_WIDE = {"admin", "office", "supervisor", "platform_lead", "process_owner"}
+# Who a notification addressed to one of these audiences reaches: (role, org unit) pairs; None is the instance's unit.
+AUDIENCES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "supervisor": (("supervisor", None),),
+    "county_leadership": (("platform_lead", COUNTY), ("supervisor", COUNTY)),
+}
 
 
+# --- seeing instances -------------------------------------------------------------------------------------------
 def sees_everything(user: UserView) -> bool:
     """Admins and the county CPPCC's office, supervisors, leadership and process owners see every instance."""
-    return user.is_admin or any(role in COUNTY_WIDE and org == "county" for role, org in user.memberships)
+    return user.is_admin or any(role in COUNTY_WIDE and org == COUNTY for role, org in user.memberships)
 
 
 def visible_instances(user: UserView):
@@ -72,3 +84,45 @@ class TaskPolicy:
 
 
 TASKS = TaskPolicy()
+# --- work around tasks ------------------------------------------------------------------------------------------
+def may_decide_extension(user: UserView, org_unit: str | None) -> bool:
+    """Supervisors of the instance's org unit, and the county's supervisors, decide extensions."""
+    return user.has_role("supervisor", org_unit) or user.has_role("supervisor", COUNTY)
+
+
+def may_return_task(user: UserView, task: HumanTask) -> bool:
+    """Only the task's assignee gives it back (退回) to everyone with its role."""
+    return task.assignee == user.username
+
+
+def may_hand_roleless_task_to_anyone(user: UserView) -> bool:
+    """Admins may hand a task no role reaches (it went to the starter) to any active person."""
+    return user.is_admin
+
+
+# --- who is told ------------------------------------------------------------------------------------------------
+def audience(name: str, org_unit: str | None) -> tuple[tuple[str, str | None], ...] | None:
+    """The (role, org unit) pairs a notification addressed to `name` reaches, or None when `name` is no audience."""
+    pairs = AUDIENCES.get(name)
+    return None if pairs is None else tuple((role, org_unit if code is None else code) for role, code in pairs)
+
+
+# --- administration ---------------------------------------------------------------------------------------------
+def may_administer(user: UserView | None) -> bool:
+    """Admins manage people, their roles and the org units (the admin pages and commands)."""
+    return user is not None and user.is_admin
+
+
+def may_manage_calendar(actor: UserView | None) -> bool:
+    """Active admins enter and remove calendar days; None is the command-line operator, who always may."""
+    return actor is None or (actor.active and actor.is_admin)
+
+
+def may_see_outbox(user: UserView | None) -> bool:
+    """Admins see the outbox (every delivery, its errors) and put parked deliveries back in the queue."""
+    return may_administer(user)
+
+
+def may_handle_failures(user: UserView | None) -> bool:
+    """Admins see the instances stopped in `error` and retry them."""
+    return may_administer(user)

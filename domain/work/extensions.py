@@ -8,12 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from domain.people import policy
 from domain.people.accounts import UserView
 from domain.work.models import ExtensionRequest
 from engine import deadlines
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from engine.store.models import Deadline, HumanTask, OutboxMessage, ProcessInstance
+from engine.store.models import Deadline, HumanTask, OutboxMessage
 
 MAX_DAYS = 90
 
@@ -47,11 +48,6 @@ def of_instance(session, instance_id: int) -> list[ExtensionView]:
                            .join(Deadline, Deadline.id == ExtensionRequest.deadline_id)
                            .where(ExtensionRequest.instance_id == instance_id).order_by(ExtensionRequest.id.desc()))
     return [_view(r, d) for r, d in rows.all()]
-
-
-def may_decide(user: UserView, instance: ProcessInstance) -> bool:
-    """Supervisors of the instance's org unit, and the county's supervisors, decide extensions."""
-    return user.has_role("supervisor", instance.org_unit_code) or user.has_role("supervisor", "county")
 
 
 class Extensions:
@@ -105,7 +101,7 @@ class Extensions:
             if request is None:
                 raise NotFound(f"没有延期申请 {request_id} (no such extension request)")
             instance = engine.instance(session, request.instance_id)
-            if not may_decide(user, instance):
+            if not policy.may_decide_extension(user, instance.org_unit_code):
                 raise PermissionDenied("只有督办人员可以审批延期 (only supervisors decide extensions)")
             if request.status != "pending":
                 raise InvalidState("该申请已处理 (already decided)")

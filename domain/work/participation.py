@@ -78,7 +78,7 @@ class Participation:
             raise ValidationFailed({"reason": ["请填写退回理由 (a reason is required)"]})
         with self.engine.unit_of_work() as session:
             human = self.engine.locked_task(session, task_id)      # decided under the instance's lock
-            if human.assignee != user.username:
+            if not access.may_return_task(user, human):
                 raise PermissionDenied("只有承办人可以退回此任务 (only the assignee may return it)")
             human.assignee = None
             now = self.engine.clock.now()

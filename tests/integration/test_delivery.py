@@ -25,9 +25,9 @@ from sqlalchemy import func, select, update
 
 from domain.consultation.demo import load_demo
 from domain.consultation.models import Consultation
-from domain.notifications import channels
 from domain.notifications import dispatch as notify
-from domain.notifications.channels import message_id
+from domain.notifications.channels import email as email_channel
+from domain.notifications.channels.email import message_id
 from domain.notifications.models import Notification
 from engine.settings import NotificationSettings, Settings
 from engine.store.models import OutboxMessage, User
@@ -379,14 +379,14 @@ def test_a_subject_with_a_line_break_is_sent_folded_on_one_line(sqlite_services,
 def test_an_unexpected_failure_of_one_delivery_fails_that_delivery_alone(sqlite_services, engine, smtp_server,
                                                                          monkeypatch):
     declined(engine)
-    real = channels.send_email
+    real = email_channel.send_email
 
     def send_email(cfg, address, letter):
         if letter.kind == "result":
             raise ValueError("header went wrong")
         real(cfg, address, letter)
 
-    monkeypatch.setattr(channels, "send_email", send_email)
+    monkeypatch.setattr(email_channel, "send_email", send_email)
     monkeypatch.setattr(notify, "config_of", lambda settings: _smtp(smtp_server))
     result = run_sweep(engine, engine.clock.now(), sqlite_services.deliveries)
     [email] = rows(engine, "email")

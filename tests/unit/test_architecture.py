@@ -96,7 +96,9 @@ GENERIC = ("domain/people/policy", "engine/bpmn/bounds", "engine/clock", "engine
            "engine/bpmn/storable", "engine/sweeping", "engine/store/uow", "engine/store/versions", "engine/views",
            "engine/bpmn/xmlsafe", "engine/policy", "engine/store/access", "engine/store/directory", "engine/sweep")
 # Modules whose own messages have a "title" and an "org_unit" (a notification's): they name no consultation record.
-NAMES_ONLY = ("domain/notifications/channels", "domain/notifications/dispatch")
+NAMES_ONLY = ("domain/notifications/channels/__init__", "domain/notifications/channels/base",
+              "domain/notifications/channels/email", "domain/notifications/channels/inapp",
+              "domain/notifications/channels/webhook", "domain/notifications/centre", "domain/notifications/dispatch")
 CONSULTATION_NAMES = {"is_consultation", "records", "public", "consultation_hooks", "consultation_views",
                       "Consultation", "IntakeItem", "Suggestion", "SuggestionView", "ConsultationSection",
                       "record_intake", "sync_consultation", "submit_intake", "tracking_code", "public_progress",

@@ -16,9 +16,12 @@ from sqlalchemy import func, select, update
 from cli.main import cli
 from domain.consultation.demo import load_demo
 from domain.notifications import dispatch as notify
+from domain.notifications.centre import NotificationCentre
+from domain.notifications.channels import CHANNELS, Channel, DeliveryFailed, letter_of, register
+from domain.notifications.channels.webhook import FORMATS
 from domain.notifications.models import Notification
 from engine.errors import InvalidState, NotFound
-from engine.settings import NotificationSettings, Settings
+from engine.settings import WEBHOOK_FORMATS, NotificationSettings, Settings
 from engine.store import db, directory
 from engine.store.models import HumanTask, OutboxMessage, User
 from tests.conftest import CONSULTATION, make_service
@@ -154,7 +157,7 @@ def test_links_odd_parameters_and_requests_nobody_receives(lite):
     assert (organizer.params["level"], supervisor.task_id) == (1, task.id)
     nobody = add_request(lite, instance_id, kind="result", to="")
     assert fan_out(lite, nobody) == []
-    [view] = [v for v in notify.NotificationCentre(lite).outbox() if v.id == nobody]
+    [view] = [v for v in NotificationCentre(lite).outbox() if v.id == nobody]
     assert (view.status, view.last_error) == ("dispatched", "没有接收人 (no recipients for this message)")
 
 
@@ -196,7 +199,7 @@ def test_publish_requests_are_dispatched_without_deliveries(lite):
         session.add(OutboxMessage(idempotency_key=f"{instance_id}:x:publish", instance_id=instance_id, task_id="x",
                                   operator="publish", params={"summary": "报告"}, created_at=lite.clock.now()))
     assert notify.deliver_due(lite, lite.clock.now(), settings=PLAIN) == 1      # define_topic's assignment notice
-    rows = notify.NotificationCentre(lite).outbox()
+    rows = NotificationCentre(lite).outbox()
     [publish] = [row for row in rows if row.operator == "publish"]
     assert (publish.status, publish.channel, publish.recipient) == ("dispatched", "dispatch", None)
     assert [row for row in rows if row.idempotency_key.startswith(f"{publish.idempotency_key}:")] == []
@@ -238,7 +241,7 @@ def test_each_new_task_tells_its_assignee_or_else_its_candidates(lite):
     assert sorted((t.assignee, t.candidates) for t in research) == [("m001", ("m001",)), ("m014", ("m014",))]
     with lite.unit_of_work() as session:
         assert len(directory.holders(session, [("member", "township_xunchang")])[("member", "township_xunchang")]) == 18
-    [notice] = notify.NotificationCentre(lite).notifications("lead_xunchang")
+    [notice] = NotificationCentre(lite).notifications("lead_xunchang")
     assert (notice.kind, notice.level, notice.instance_id, notice.read) == ("assignment", 0, instance_id, False)
     assert notice.title == "【新待办】township：老街夜间照明不足"
     assert notice.body == "您有一项新的待办：审核协商方案。\n办理期限：2026-03-09 09:00"
@@ -259,11 +262,61 @@ def test_a_task_done_before_its_notice_is_dispatched_tells_nobody(lite):
         triage_id = session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.idempotency_key == f"{instance_id}:{triage.id}:assignment"))
     assert notify.deliver_due(lite, lite.clock.now(), settings=PLAIN) == 1      # only define_topic's notice
-    [request] = [v for v in notify.NotificationCentre(lite).outbox() if v.id == triage_id]
+    [request] = [v for v in NotificationCentre(lite).outbox() if v.id == triage_id]
     assert (request.kind, request.status, request.last_error) == (
         "assignment", "dispatched", "任务已办结，无需通知 (the task is done; nobody is told)")
     assert deliveries(lite, triage_id) == []
     assert assignment_notices(lite) == [("define_topic", "organizer_xunchang")]
+
+
+# --- a new channel --------------------------------------------------------------------------------------------------
+class Pigeon(Channel):
+    """A channel only this test knows: it tells every proposer and keeps what it sends."""
+
+    name = "pigeon"
+    sent: list = []
+
+    def reach(self, session, people, kind):
+        """The proposer, with the loft to fly from."""
+        return {p.username: {"loft": "xunchang"} for p in people if p.role == "proposer"}
+
+    def send(self, session, message, now):
+        """Keep the letter, or fail when the loft is closed."""
+        if message.params.get("loft") == "closed":
+            raise DeliveryFailed("鸽舍关闭 (the loft is closed)")
+        Pigeon.sent.append((message.recipient, letter_of(message).title))
+
+
+@pytest.fixture
+def pigeon():
+    """The Pigeon channel, registered for one test."""
+    register(Pigeon)
+    Pigeon.sent = []
+    yield Pigeon
+    del CHANNELS[Pigeon.name]
+
+
+def test_a_new_channel_is_one_class_and_one_register_line(lite, pigeon):
+    instance_id = at_define_topic(lite)
+    message_id = add_request(lite, instance_id, kind="result", to="proposer, supervisor")
+    assert fan_out(lite, message_id) == sorted(inapp("m001", "supervisor_xunchang") + [("pigeon", "m001")])
+    [row] = [r for r in deliveries(lite, message_id) if r.channel == "pigeon"]
+    assert row.params["loft"] == "xunchang" and row.idempotency_key.endswith(":pigeon:m001")
+    notify.deliver_due(lite, lite.clock.now(), settings=PLAIN)
+    assert pigeon.sent == [("m001", row.params["title"])]
+    with lite.unit_of_work() as session:
+        assert session.get(OutboxMessage, row.id).status == "sent"
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+            status="pending", attempts=0, next_attempt_at=lite.clock.now(), params={**row.params, "loft": "closed"}))
+    notify.deliver_due(lite, lite.clock.now(), settings=PLAIN)        # its failures back off like any channel's
+    with lite.unit_of_work() as session:
+        failed = session.get(OutboxMessage, row.id)
+        assert (failed.status, failed.attempts, failed.last_error) == ("failed", 1, "鸽舍关闭 (the loft is closed)")
+    assert pigeon.sent == [("m001", row.params["title"])]
+
+
+def test_every_webhook_format_the_settings_accept_has_a_payload_class():
+    assert tuple(FORMATS) == WEBHOOK_FORMATS
 
 
 # --- delivery -----------------------------------------------------------------------------------------------------
@@ -285,7 +338,7 @@ def test_in_app_is_written_exactly_once(people):
             Notification.idempotency_key == row.idempotency_key)) == 1
         assert sorted(tuple(r) for r in session.execute(select(Notification.username, Notification.kind))) == [
             ("m001", "result"), ("organizer_xunchang", "assignment")]
-    centre = notify.NotificationCentre(people)
+    centre = NotificationCentre(people)
     [notice] = centre.notifications("m001")
     assert (notice.kind, notice.body, notice.instance_id) == ("result", "已办结。", instance_id)
     assert centre.unread_count("m001") == 1
@@ -303,11 +356,11 @@ def test_a_claimed_row_is_not_sent_by_another_worker_until_its_lease_ends(lite):
         session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
             status="sending", attempts=1, next_attempt_at=now + timedelta(seconds=PLAIN.lease_seconds)))
     assert notify.deliver_due(lite, now + timedelta(seconds=60), settings=PLAIN) == 0
-    assert notify.NotificationCentre(lite).unread_count("m001") == 0
+    assert NotificationCentre(lite).unread_count("m001") == 0
     assert notify.deliver_due(lite, now + timedelta(seconds=PLAIN.lease_seconds + 1), settings=PLAIN) == 1
     [row] = deliveries(lite, message_id)
     assert (row.status, row.attempts) == ("sent", 2)
-    assert notify.NotificationCentre(lite).unread_count("m001") == 1
+    assert NotificationCentre(lite).unread_count("m001") == 1
 
 
 def test_failures_back_off_exponentially_then_park_and_can_be_retried(people):
@@ -331,7 +384,7 @@ def test_failures_back_off_exponentially_then_park_and_can_be_retried(people):
         assert (row.status, row.attempts, row.channel) == ("parked", 4, "webhook")
         assert row.last_error == "未配置 webhook gone (no such webhook target)"
     assert delays == [60, 120, 200, None]
-    centre = notify.NotificationCentre(people)
+    centre = NotificationCentre(people)
     assert [m.id for m in centre.outbox("parked")] == [hook.id]
     requeued = centre.retry(hook.id)
     assert (requeued.status, requeued.attempts, requeued.next_attempt_at) == ("pending", 0, people.clock.now())
@@ -344,7 +397,7 @@ def test_failures_back_off_exponentially_then_park_and_can_be_retried(people):
 def test_the_decline_path_tells_the_proposer(people):
     instance_id, _ = run_through_engine(people, copy.deepcopy(SCENARIOS["declined"]), starter="m001")
     assert notify.deliver_due(people, people.clock.now(), settings=PLAIN) == 1
-    [notice] = notify.NotificationCentre(people).notifications("m001")
+    [notice] = NotificationCentre(people).notifications("m001")
     assert (notice.kind, notice.level, notice.instance_id, notice.read) == ("result", 0, instance_id, False)
     assert notice.title == "【办理结果】declined：老街夜间照明不足"
     assert notice.body == "您反映的《declined：老街夜间照明不足》未予受理。理由：属于信访事项，已转有关部门依法办理。"
@@ -355,7 +408,7 @@ def test_mark_read_touches_only_the_persons_own(lite):
     add_request(lite, instance_id, kind="result", to="proposer,user:m014")
     add_request(lite, instance_id, kind="reminder", to="proposer")
     assert notify.deliver_due(lite, lite.clock.now(), settings=PLAIN) == 4     # and define_topic's assignment
-    centre = notify.NotificationCentre(lite)
+    centre = NotificationCentre(lite)
     [assigned] = centre.notifications("organizer_xunchang")
     assert (assigned.kind, assigned.read) == ("assignment", False)
     [m014] = centre.notifications("m014")

@@ -9,6 +9,7 @@ from domain.consultation import hooks as consultation_hooks
 from domain.consultation.demo import load_demo
 from domain.consultation.views import ConsultationSection
 from domain.notifications import dispatch as notify
+from domain.notifications.centre import NotificationCentre
 from domain.people.policy import visible_instances
 from domain.services import Services
 from engine.hooks import HookRegistry, ProcessHooks, plain_title
@@ -67,7 +68,7 @@ def test_a_plain_process_is_listed_under_its_generic_title_not_its_data(both):
 def test_a_plain_process_is_notified_under_its_generic_title(both):
     instance_id, reader = _letter(both.engine)
     notify.deliver_due(both.engine, both.engine.clock.now(), settings=NotificationSettings())
-    [notice] = [n for n in notify.NotificationCentre(both.engine).notifications(reader) if n.instance_id == instance_id]
+    [notice] = [n for n in NotificationCentre(both.engine).notifications(reader) if n.instance_id == instance_id]
     assert notice.title == f"【新待办】意见箱 #{instance_id}"
 
 
@@ -96,5 +97,5 @@ def test_a_process_names_its_instances_through_its_own_hooks(sqlite_url, clock):
     found = services.participation.instances(admin, search="box").items
     assert [i.id for i in found] == [instance_id]   # no search hook
     notify.deliver_due(engine, engine.clock.now(), settings=NotificationSettings())
-    [notice] = notify.NotificationCentre(engine).notifications(reader)
+    [notice] = NotificationCentre(engine).notifications(reader)
     assert notice.title == f"【新待办】意见 {instance_id}"      # no subjects hook: the title

@@ -235,3 +235,15 @@ def test_pages_are_available_in_english(web_engine, client, login):
     page = client.get("/admin/users/m001?lang=en").get_data(as_text=True)
     assert "Grant role" in page and "CPPCC member" in page and "Liaison of a responsible department" in page
     assert "Org units" in client.get("/admin/org-units?lang=en").get_data(as_text=True)
+
+
+def test_org_unit_placement_messages_read_as_before_in_both_languages(client, login):
+    login("admin")
+    taken = {"code": "county", "name": "重复", "kind": "county", "parent": "", "tier": ""}
+    page = _post(client, "/admin/org-units/new", taken, "/admin/org-units/new").get_data(as_text=True)
+    assert 'id="code-error">编码已存在<' in page and "already in use" not in page
+    client.get("/lang/en?next=/overview")
+    loop = {"name": "珙县政协", "kind": "county", "parent": "township_xunchang", "tier": "county"}
+    page = _post(client, "/admin/org-units/county", loop, "/admin/org-units/county").get_data(as_text=True)
+    assert 'id="parent-error">The parent cannot be the unit itself or one below it<' in page
+    assert "上级不能是本单位" not in page

@@ -1,11 +1,11 @@
 """Who may do what on the pages: every person × every page and task action, on a 巡场镇 consultation whose
 department answers are open, with another person's claimed task and another township's instance.
 
-The expectations follow engine/access.py: county-wide roles (admin, office, supervisor, platform lead, process owner
-at county level) see every instance; members of an org unit see its instances; people on an instance's tasks (by
-assignment, completion or org unit) see it; its starter sees it. Acting on a task needs its role in its org unit
-(or being its assignee); releasing and reassigning also suit the unit's supervisor/platform lead and the county
-office; returning is for the assignee only.
+The expectations follow domain/people/policy.py: county-wide roles (admin, office, supervisor, platform lead,
+process owner at county level) see every instance; members of an org unit see its instances; people on an
+instance's tasks (by assignment, completion or org unit) see it; its starter sees it. Acting on a task needs its
+role in its org unit (or being its assignee); releasing and reassigning also suit the unit's supervisor/platform
+lead and the county office; returning is for the assignee only.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.notifications import dispatch as notify
+from domain.notifications.centre import NotificationCentre
 from engine.settings import NotificationSettings
 from engine.store.models import OutboxMessage
 from tests.support.consultation import SCENARIOS
@@ -54,7 +55,7 @@ def test_the_header_shows_the_unread_count_and_the_centre_lists_them(client, log
 def test_mark_one_then_all_read(client, login, declined, web_engine):
     login("m001")
     page = client.get("/notifications").get_data(as_text=True)
-    newest, oldest = notify.NotificationCentre(web_engine).notifications("m001")
+    newest, oldest = NotificationCentre(web_engine).notifications("m001")
     response = client.post(f"/notifications/{newest.id}/read", data={"csrf_token": csrf_of(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/notifications"
     page = client.get("/notifications").get_data(as_text=True)
@@ -70,11 +71,11 @@ def test_mark_one_then_all_read(client, login, declined, web_engine):
 
 
 def test_nobody_marks_someone_elses_notification(client, login, declined, web_engine):
-    [theirs] = notify.NotificationCentre(web_engine).notifications("m014")
+    [theirs] = NotificationCentre(web_engine).notifications("m014")
     login("m001")
     page = client.get("/notifications").get_data(as_text=True)
     assert client.post(f"/notifications/{theirs.id}/read", data={"csrf_token": csrf_of(page)}).status_code == 302
-    assert notify.NotificationCentre(web_engine).unread_count("m014") == 1
+    assert NotificationCentre(web_engine).unread_count("m014") == 1
     assert f'id="n{theirs.id}"' not in page and page.count("<li ") == 2
 
 
@@ -123,7 +124,7 @@ def test_admins_see_parked_messages_with_their_error_and_retry_them(client, logi
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert f"消息 {parked} 已重新排队，将在下一次投递时发送。" in page and "没有这类消息。" in page
-    [view] = [m for m in notify.NotificationCentre(web_engine).outbox() if m.id == parked]
+    [view] = [m for m in NotificationCentre(web_engine).outbox() if m.id == parked]
     assert (view.status, view.attempts) == ("pending", 0)
     pending = client.get("/admin/outbox?status=pending").get_data(as_text=True)
     assert "<code>xunchang-robot</code>" in pending and "下次尝试" in pending

@@ -1,0 +1,127 @@
+"""The notification centre and the outbox as read by people and admins: views of rows, and the service that lists,
+marks read, retries and delivers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from domain.notifications import dispatch
+from domain.notifications.models import Notification
+from engine.settings import NotificationSettings, Settings
+from engine.store.models import OutboxMessage
+from engine.views import _plain
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One entry of a person's notification centre."""
+
+    id: int
+    kind: str
+    level: int
+    title: str
+    body: str
+    task_id: str | None
+    instance_id: int | None
+    created_at: datetime
+    read: bool
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """One outbox row: a service task's request (channel `dispatch`) or one delivery of it."""
+
+    id: int
+    idempotency_key: str
+    instance_id: int | None
+    task_id: str | None
+    operator: str
+    channel: str
+    recipient: str | None
+    kind: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return _plain(asdict(self))
+
+
+def outbox_view(row: OutboxMessage) -> OutboxView:
+    """An outbox row as a view; requests not yet dispatched show channel `dispatch`."""
+    return OutboxView(row.id, row.idempotency_key, row.instance_id, row.task_id, row.operator,
+                      "dispatch" if row.recipient is None else row.channel, row.recipient,
+                      (row.params or {}).get("kind"), row.status, row.attempts or 0, row.last_error, row.created_at,
+                      row.next_attempt_at, row.sent_at)
+
+
+def notification_view(row: Notification) -> NotificationView:
+    """A notification as a view."""
+    return NotificationView(row.id, row.kind, row.level, row.title, row.body, row.task_id, row.instance_id,
+                            row.created_at, row.read_at is not None)
+
+
+class NotificationCentre:
+    """The notification centre and the outbox as services; each call is one transaction."""
+
+    def __init__(self, engine, settings: Settings | NotificationSettings | None = None):
+        self.engine = engine
+        self.settings = settings
+
+    def unread_count(self, username: str) -> int:
+        """How many of the person's notifications are unread."""
+        with self.engine.reading() as session:
+            return session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.username == username, Notification.read_at.is_(None))) or 0
+
+    def notifications(self, username: str, unread_only: bool = False, limit: int = 50,
+                      offset: int = 0) -> list[NotificationView]:
+        """The person's notifications, newest first."""
+        query = select(Notification).where(Notification.username == username)
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        with self.engine.reading() as session:
+            return [notification_view(n) for n in session.scalars(
+                query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset))]
+
+    def mark_read(self, username: str, ids: list[int] | None = None) -> int:
+        """Mark some (or, without ids, all) of the person's unread notifications read; returns how many."""
+        query = update(Notification).where(Notification.username == username, Notification.read_at.is_(None))
+        if ids is not None:
+            query = query.where(Notification.id.in_(ids))
+        with self.engine.unit_of_work() as session:
+            return session.execute(query.values(read_at=self.engine.clock.now())).rowcount
+
+    def outbox(self, status: str | None = None, limit: int = 200) -> list[OutboxView]:
+        """Outbox rows, newest first, optionally of one status."""
+        query = select(OutboxMessage)
+        if status:
+            query = query.where(OutboxMessage.status == status)
+        with self.engine.reading() as session:
+            return [outbox_view(r) for r in session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))]
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Rows per status."""
+        with self.engine.reading() as session:
+            rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+            return dict(rows.all())
+
+    def retry(self, message_id: int) -> OutboxView:
+        """Re-queue a parked or failing delivery."""
+        with self.engine.unit_of_work() as session:
+            return outbox_view(dispatch.retry(session, message_id, self.engine.clock.now()))
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """Dispatch and deliver what is due now."""
+        return dispatch.deliver_due(self.engine, self.engine.clock.now(), limit, self.settings)
