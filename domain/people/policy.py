@@ -1,4 +1,4 @@
-"""Who may see an instance (one rule for pages, the API and the CLI), and who may act on and manage a task."""
+"""Who may see an instance: one rule for pages, the API and the CLI."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def can_view_instance(session: Session, user: UserView, instance_id: int) -> boo
                                                            visible_instances(user))) is not None
 
 
-# --- who may act on and manage a task (the engine asks through its TaskPolicy protocol) ------------------------
+# --- who may act on and manage a task (the engine asks through its TaskPolicy protocol; moved from Engine) ------
 class TaskPolicy:
     """The county's answer to the engine's two task questions (engine.policy.TaskPolicy), on its directory rules."""
 
