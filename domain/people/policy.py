@@ -50,7 +50,7 @@ def can_view_instance(session: Session, user: UserView, instance_id: int) -> boo
                                                            visible_instances(user))) is not None
 
 
-# --- who may act on and manage a task (the engine asks through its TaskPolicy protocol) ------------------------
+# --- who may act on and manage a task (the engine asks through its TaskPolicy protocol; moved from Engine) ------
 class TaskPolicy:
     """The county's answer to the engine's two task questions (engine.policy.TaskPolicy), on its directory rules."""
 

@@ -74,7 +74,8 @@ def test_scale_data_is_spread_like_the_brief_and_the_union_diagnostic_matches_th
             assert 0 < sum(t.assignee is not None for t in ready) < len(ready)
             for user in ("office", "m001", "organizer_xunchang", "liaison_housing"):
                 ids, total = union_inbox(session, user)
-                expected = [v.id for v in queries.list_tasks(session, engine.cache, user, None, limit=50)]
+                expected = [v.id for v in queries.list_tasks(session, engine.cache, user, None,
+                                                             engine.directory_rules.roles, limit=50)]
                 count = session.scalar(select(func.count()).select_from(HumanTask)
                                        .where(queries.inbox_filter(session, user)))
                 assert (ids, total) == (expected, count)
