@@ -18,7 +18,7 @@ from domain.consultation.vocabulary import TIER_NAMES
 from domain.notifications import dispatch
 from domain.notifications.centre import NotificationCentre
 from domain.people.accounts import Accounts
-from domain.people.policy import TASKS
+from domain.people.policy import ESCALATION_LADDER, TASKS
 from domain.people.roles import RULES
 from domain.wiring import standard_hooks
 from domain.work.extensions import Extensions
@@ -46,6 +46,7 @@ class Services:
         self.policy = TASKS
         self.engine = Engine(sessions, clock, hooks=standard_hooks() if hooks is None else hooks,
                              calendar=workdays, policy=self.policy, directory_rules=DIRECTORY_RULES,
+                             escalation_ladder=ESCALATION_LADDER,
                              on_task_added=(dispatch.notify_assignment,))     # the people who may act are told
         self.accounts = Accounts(self.engine.unit_of_work, self.engine.clock, self.engine.reading)
         self.participation = Participation(self.engine, self.policy)

@@ -26,7 +26,7 @@ from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from engine.store.uow import STALE_MESSAGE, Transactions
-from engine.sweeping import Sweeping
+from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, StartableProcess, TaskView
 
 TaskListener = Callable[[Session, HumanTask, datetime], object]
@@ -47,7 +47,8 @@ class Engine(Sweeping, StoreAccess):
     def __init__(self, sessions: sessionmaker, clock: Clock | None = None, cache: versions.VersionCache | None = None,
                  hooks: HookRegistry | None = None, *, calendar: deadlines.WorkingDays = deadlines.MONDAY_TO_FRIDAY,
                  policy: TaskPolicy | None = None, directory_rules: DirectoryRules = PLAIN_RULES,
-                 on_task_added: Iterable[TaskListener] = ()):
+                 on_task_added: Iterable[TaskListener] = (),
+                 escalation_ladder: tuple[str, str, str] = ESCALATION_LADDER):
         self.sessions = sessions
         self.transactions = Transactions(sessions)
         self.clock = clock or SystemClock()
@@ -58,6 +59,7 @@ class Engine(Sweeping, StoreAccess):
         self.directory_rules = directory_rules
         self.policy = policy if policy is not None else RoleHolders(directory_rules)
         self.on_task_added = tuple(on_task_added)
+        self.escalation_ladder = escalation_ladder
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """A session that commits when the block succeeds and rolls back otherwise; a nested block joins it."""

@@ -17,6 +17,11 @@ from engine.clock import FrozenClock
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound
 from engine.store.models import Deadline, ProcessInstance
 
+# Whom a step's reminder (level 0) and escalations (levels 1, 2) address when its diagram has no deadline events; the
+# words are audiences the `notify` operator resolves. The engine's default keeps every notice with the task's holder;
+# the product passes its own ladder (domain/people/policy.py).
+ESCALATION_LADDER = ("assignee", "assignee", "assignee")
+
 
 class Sweeping:
     """Timers, deadlines and instances in error."""
@@ -138,7 +143,7 @@ class Sweeping:
                 else:     # a diagram without deadline events still gets its reminders and escalations
                     fallback.append(runtime.ServiceCall(f"{row.id}-{action}", row.scope, "notify", {
                         "kind": "reminder" if action == "remind" else "escalation", "level": level,
-                        "to": ("assignee", "supervisor", "county_leadership")[level], "message": ""}))
+                        "to": self.escalation_ladder[level], "message": ""}))
 
         advance = runtime.run(workflow, FrozenClock(now), on_task=deliver)
         advance.service_calls.extend(fallback)

@@ -6,20 +6,21 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 
-def _plain(value):
+def plain_data(value):
+    """A value made JSON-ready: datetimes as ISO strings, tuples as lists, recursively."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 
 class _AsDict:
     def as_dict(self) -> dict:
         """JSON-ready dict (datetimes as ISO strings)."""
-        return _plain(asdict(self))
+        return plain_data(asdict(self))
 
 
 @dataclass(frozen=True)

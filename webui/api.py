@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict
-from datetime import datetime
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
 from engine.bpmn.forms import field_errors
+from engine.views import plain_data
 
 from . import engine_of, openapi, services_of
 from .errors import error_response
@@ -134,30 +134,20 @@ def require_token():
 
 
 # --- responses ----------------------------------------------------------------------------------------
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _instance(detail) -> dict:
     body = detail.instance.as_dict()
     body.update(org_unit_name=detail.org_unit_name, title=detail.title,
-                comments=[_plain(asdict(c)) for c in detail.comments])
+                comments=[plain_data(asdict(c)) for c in detail.comments])
     if hasattr(detail.section, "as_dict"):      # the process's own fields (the consultation's topic, suggestions…)
-        body.update(_plain(detail.section.as_dict()))
-    body["tasks"] = [_plain({"id": t.id, "name": t.name, "task_spec": t.task_spec, "status": t.status,
+        body.update(plain_data(detail.section.as_dict()))
+    body["tasks"] = [plain_data({"id": t.id, "name": t.name, "task_spec": t.task_spec, "status": t.status,
                              "assignee": t.assignee, "due_at": t.due_at, "completed_at": t.completed_at,
                              "completed_by": t.completed_by}) for t in detail.tasks]
     return body
 
 
 def _page(page, **extra) -> dict:
-    return {"items": [_plain(asdict(item)) for item in page.items], "total": page.total, "page": page.page,
+    return {"items": [plain_data(asdict(item)) for item in page.items], "total": page.total, "page": page.page,
             "per_page": page.per_page, "pages": page.pages, **extra}
 
 

@@ -12,7 +12,7 @@ from domain.notifications import dispatch
 from domain.notifications.models import Notification
 from engine.settings import NotificationSettings, Settings
 from engine.store.models import OutboxMessage
-from engine.views import _plain
+from engine.views import plain_data
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class NotificationView:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return _plain(asdict(self))
+        return plain_data(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class OutboxView:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return _plain(asdict(self))
+        return plain_data(asdict(self))
 
 
 def outbox_view(row: OutboxMessage) -> OutboxView:

@@ -25,6 +25,9 @@ AUDIENCES: dict[str, tuple[tuple[str, str | None], ...]] = {
     "supervisor": (("supervisor", None),),
     "county_leadership": (("platform_lead", COUNTY), ("supervisor", COUNTY)),
 }
+# Whom a step's reminder and its two escalation levels address (the engine's fallback for diagrams without deadline
+# events): the holder, the unit's supervisors, the county's leadership.
+ESCALATION_LADDER = ("assignee", "supervisor", "county_leadership")
 
 
 # --- seeing instances -------------------------------------------------------------------------------------------

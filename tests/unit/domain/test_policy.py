@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from domain.consultation.demo import load_demo
 from domain.people import policy
 from domain.people.accounts import CODE_TAKEN, PARENT_BELOW, UserView
 from engine.errors import PermissionDenied, ValidationFailed
-from engine.store import directory
 from engine.store.models import HumanTask
 
 
@@ -64,11 +64,11 @@ def test_audiences_name_the_roles_they_reach():
 
 
 @pytest.fixture
-def accounts(sqlite_service):
+def accounts(sqlite_services):
     """Accounts over the demo directory."""
-    with sqlite_service.unit_of_work() as session:
-        directory.load_demo(session, sqlite_service.clock.now())
-    return sqlite_service.accounts
+    with sqlite_services.engine.unit_of_work() as session:
+        load_demo(session, sqlite_services.engine.clock.now())
+    return sqlite_services.accounts
 
 
 def test_org_unit_placement_is_checked_by_the_service(accounts):

@@ -42,10 +42,12 @@ def test_a_bare_engine_has_the_defaults_and_services_give_it_the_product(sqlite_
         bare = Engine(services.engine.sessions, clock)
         assert bare.calendar is deadlines.MONDAY_TO_FRIDAY and bare.directory_rules is PLAIN_RULES
         assert isinstance(bare.policy, RoleHolders) and bare.on_task_added == ()
+        assert bare.escalation_ladder == ("assignee",) * 3
         engine = services.engine
         assert engine.calendar is workdays and engine.directory_rules is DIRECTORY_RULES
         assert DIRECTORY_RULES.roles is RULES.roles
         assert isinstance(engine.policy, TaskPolicy) and services.participation.policy is engine.policy
+        assert engine.escalation_ladder == ("assignee", "supervisor", "county_leadership")
         assert not hasattr(engine, "accounts") and not hasattr(engine, "participation")
     finally:
         services.close()
