@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from . import engine_of
+from .casefile import render_case
 from .security import current_user, login_required
 
 bp = Blueprint("instances", __name__, template_folder="templates")
@@ -30,7 +31,7 @@ def detail(instance_id: int):
     row = detail.instance
     deciding = current_user().has_role("supervisor", row.org_unit) or current_user().has_role("supervisor", "county")
     return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
-                           extensions=detail.extensions)
+                           extensions=detail.extensions, case_html=render_case(detail.casefile, detail.org_names))
 
 
 @bp.post("/instances/<int:instance_id>/comment")

@@ -1,0 +1,163 @@
+"""The case file (卷宗): every form submitted on an instance so far, in order, with who and when, each read with its
+JSON schema and UI schema and with the fields its viewer may not see left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.people import visibility
+from domain.people.accounts import UserView
+from engine.bpmn import runtime
+from engine.bpmn.specs import ParsedBundle
+from engine.store import submissions, versions
+from engine.store.models import HumanTask, ProcessInstance, User
+from engine.store.submissions import SubmissionView
+
+MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class CaseEntry:
+    """One submitted form as its viewer may see it."""
+
+    number: int             # 1, 2, … in the order submitted
+    task_id: str | None
+    task_spec: str
+    name: str
+    item_label: str | None
+    step: int | None
+    round: int              # the how-many-th time this form (for this item) was submitted: loops show each round
+    actor: str | None
+    submitted_at: datetime
+    schema: dict
+    ui: dict
+    data: dict
+    hidden: tuple[str, ...]     # restricted fields the viewer may not see
+
+
+@dataclass(frozen=True)
+class CaseGroup:
+    """Consecutive entries of one step (or one entry, for a form outside any step)."""
+
+    step: int | None
+    entries: tuple[CaseEntry, ...]
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """The case so far: entries in order, grouped by step, with the names of the people they mention."""
+
+    entries: tuple[CaseEntry, ...]
+    people: dict
+
+    @property
+    def groups(self) -> tuple[CaseGroup, ...]:
+        """Entries grouped by consecutive step; a form outside any step stands alone."""
+        groups: list[list[CaseEntry]] = []
+        for entry in self.entries:
+            if groups and entry.step is not None and groups[-1][-1].step == entry.step:
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        return tuple(CaseGroup(g[0].step, tuple(g)) for g in groups)
+
+    def entry_of(self, task_id: str) -> CaseEntry | None:
+        """What was submitted on one task, if it was."""
+        return next((e for e in self.entries if e.task_id == task_id), None)
+
+
+def restricted_fields(parsed: ParsedBundle) -> dict[str, tuple[str, ...]]:
+    """Every field any form of the version restricts to an audience (`ui:audience`), with that audience."""
+    restricted: dict[str, tuple[str, ...]] = {}
+    for element_id in parsed.elements:
+        restricted.update(visibility.audiences(parsed.form(element_id)[1]))
+    return restricted
+
+
+def hidden_for(user: UserView, parsed: ParsedBundle, row: ProcessInstance) -> frozenset[str]:
+    """The instance data keys `user` may not see on this instance."""
+    return visibility.hidden_fields(user, restricted_fields(parsed), row.org_unit_code)
+
+
+def case_file(session: Session, user: UserView, row: ProcessInstance, parsed: ParsedBundle, workflow) -> CaseFile:
+    """The instance's case file as `user` may see it: recorded submissions, else (older instances) the completed
+    forms read from the workflow state and the task projection."""
+    recorded = submissions.of_instance(session, row.id)
+    seen = {s.task_id for s in recorded}
+    older = [s for s in _from_state(session, row, parsed, workflow) if s.task_id not in seen] \
+        if not any(s.task_id is None for s in recorded) else []
+    entries, rounds = [], {}
+    for number, sub in enumerate(older + recorded, start=1):
+        schema, ui = _form(parsed, sub.task_spec)
+        if not schema:
+            continue
+        key = (sub.task_spec, sub.item_label)
+        rounds[key] = rounds.get(key, 0) + 1
+        hidden = visibility.hidden_fields(user, visibility.audiences(ui), row.org_unit_code)
+        data = {k: v for k, v in sub.data.items() if k not in hidden}
+        entries.append(CaseEntry(number, sub.task_id, sub.task_spec, sub.name, sub.item_label, sub.step,
+                                 rounds[key], sub.actor, sub.submitted_at, schema, ui or {}, data,
+                                 tuple(sorted(hidden & set(sub.data)))))
+    return CaseFile(tuple(entries), _people(session, entries))
+
+
+def _form(parsed: ParsedBundle, spec_id: str) -> tuple[dict | None, dict | None]:
+    schema, ui, _ = parsed.form(spec_id)
+    return schema, ui
+
+
+def _from_state(session: Session, row: ProcessInstance, parsed: ParsedBundle, workflow) -> list[SubmissionView]:
+    """Completed forms of an instance started before submissions were recorded: the start form, then each completed
+    task the projection names, with the form's fields from the task's data."""
+    found = []
+    start_schema, _ = versions.start_form(parsed)
+    start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
+    start = next(iter(workflow.get_tasks(state=TaskState.COMPLETED, spec_name=start_id)), None) if start_schema \
+        else None
+    if start is not None:
+        found.append(_view(parsed, None, start_id, None, start.data, start_schema, row.started_by, row.created_at))
+    done = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "completed",
+                                                   HumanTask.completed_by.isnot(None))
+                           .order_by(HumanTask.completed_at, HumanTask.created_at))
+    for human in done:
+        task, (schema, _) = runtime.find_task(workflow, human.id), _form(parsed, human.task_spec)
+        if task is not None and schema:
+            found.append(_view(parsed, human.id, human.task_spec, human.item_label, task.data, schema,
+                               human.completed_by, human.completed_at))
+    return found
+
+
+def _view(parsed, task_id, spec_id, item_label, data, schema, actor, at) -> SubmissionView:
+    info = parsed.elements.get(spec_id)
+    fields = schema.get("properties") or {}
+    return SubmissionView(task_id, spec_id, (info.name if info and info.name else spec_id), item_label,
+                          info.step if info else None, {k: v for k, v in data.items() if k in fields}, actor, at)
+
+
+def _people(session: Session, entries: list[CaseEntry]) -> dict:
+    """Display names of the submitters and of every username a form's values may hold (people pickers)."""
+    names = {e.actor for e in entries if e.actor}
+    for entry in entries:
+        names |= set(_strings(entry.data))
+    names = [n for n in names if 0 < len(n) <= MAX_NAME]
+    if not names:
+        return {}
+    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
+
+
+def _strings(value):
+    """Every short string in a JSON value."""
+    if isinstance(value, str):
+        if len(value) <= MAX_NAME:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
