@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from domain.people.accounts import UserView
+from domain.people.policy import COUNTY_WIDE
 
 AUDIENCE = "ui:audience"
 
@@ -17,9 +18,10 @@ def audiences(ui: dict | None) -> dict[str, tuple[str, ...]]:
 
 def may_see_field(user: UserView, audience: Iterable[str], org_unit: str | None) -> bool:
     """Whether `user` may see a field restricted to `audience` on an instance of `org_unit`: they hold one of its
-    roles in the instance's org unit or county-wide ("office" is the county office; "organizer" the platform's)."""
+    roles in the instance's org unit (its platform's organizer), or a county-wide one at the county (the office,
+    the county's supervisors)."""
     held = set(user.memberships)
-    return any((role, org_unit) in held or (role, "county") in held for role in audience)
+    return any((role, org_unit) in held or (role in COUNTY_WIDE and (role, "county") in held) for role in audience)
 
 
 def hidden_fields(user: UserView, restricted: dict[str, tuple[str, ...]], org_unit: str | None) -> frozenset[str]:
