@@ -70,3 +70,13 @@ def test_the_case_file_in_the_browser(walk):
     page.locator("details.case-step summary").first.click()
     expect(page.locator("details.case-step").first).to_contain_text(PHONE)
     keep(walk, "instance-office")
+
+    engine.complete_task(review.id, scenario.answer("review_plan", {}), actor="lead_xunchang")
+    report = advance_to(engine, instance_id, scenario, "approve_report")
+    page = as_person(walk, "lead_xunchang")
+    page.goto(f"/tasks/{report.id}")
+    newest = page.locator("details.case-step[open]")
+    expect(newest).to_contain_text("关于老街夜间照明的协商报告")
+    page.locator("details.case-step", has_text="增设老街路灯 20 盏").locator("summary").click()
+    expect(page.locator("table.case-table").first).to_contain_text("优化夜间公交班次")
+    keep(walk, "approve_report")
