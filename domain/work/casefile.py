@@ -6,17 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.people import visibility
 from domain.people.accounts import UserView
-from engine.bpmn import runtime
 from engine.bpmn.specs import ParsedBundle
-from engine.store import submissions, versions
-from engine.store.models import HumanTask, ProcessInstance, User
-from engine.store.submissions import SubmissionView
+from engine.store import submissions
+from engine.store.models import ProcessInstance, User
 
 MAX_NAME = 64
 
@@ -89,7 +86,7 @@ def case_file(session: Session, user: UserView, row: ProcessInstance, parsed: Pa
     forms read from the workflow state and the task projection."""
     recorded = submissions.of_instance(session, row.id)
     seen = {s.task_id for s in recorded}
-    older = [s for s in _from_state(session, row, parsed, workflow) if s.task_id not in seen] \
+    older = [s for s in submissions.from_state(session, row, parsed, workflow) if s.task_id not in seen] \
         if not any(s.task_id is None for s in recorded) else []
     entries, rounds = [], {}
     for number, sub in enumerate(older + recorded, start=1):
@@ -109,34 +106,6 @@ def case_file(session: Session, user: UserView, row: ProcessInstance, parsed: Pa
 def _form(parsed: ParsedBundle, spec_id: str) -> tuple[dict | None, dict | None]:
     schema, ui, _ = parsed.form(spec_id)
     return schema, ui
-
-
-def _from_state(session: Session, row: ProcessInstance, parsed: ParsedBundle, workflow) -> list[SubmissionView]:
-    """Completed forms of an instance started before submissions were recorded: the start form, then each completed
-    task the projection names, with the form's fields from the task's data."""
-    found = []
-    start_schema, _ = versions.start_form(parsed)
-    start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
-    start = next(iter(workflow.get_tasks(state=TaskState.COMPLETED, spec_name=start_id)), None) if start_schema \
-        else None
-    if start is not None:
-        found.append(_view(parsed, None, start_id, None, start.data, start_schema, row.started_by, row.created_at))
-    done = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "completed",
-                                                   HumanTask.completed_by.isnot(None))
-                           .order_by(HumanTask.completed_at, HumanTask.created_at))
-    for human in done:
-        task, (schema, _) = runtime.find_task(workflow, human.id), _form(parsed, human.task_spec)
-        if task is not None and schema:
-            found.append(_view(parsed, human.id, human.task_spec, human.item_label, task.data, schema,
-                               human.completed_by, human.completed_at))
-    return found
-
-
-def _view(parsed, task_id, spec_id, item_label, data, schema, actor, at) -> SubmissionView:
-    info = parsed.elements.get(spec_id)
-    fields = schema.get("properties") or {}
-    return SubmissionView(task_id, spec_id, (info.name if info and info.name else spec_id), item_label,
-                          info.step if info else None, {k: v for k, v in data.items() if k in fields}, actor, at)
 
 
 def _people(session: Session, entries: list[CaseEntry]) -> dict:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import JSON, ForeignKey, Integer, String, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.bpmn import runtime
 from engine.bpmn.specs import ParsedBundle
+from engine.store import versions
 from engine.store.db import Base, UTCDateTime
+from engine.store.models import HumanTask, ProcessInstance
 
 
 class TaskSubmission(Base):
@@ -58,3 +62,42 @@ def of_instance(session: Session, instance_id: int) -> list[SubmissionView]:
                            .order_by(TaskSubmission.id))
     return [SubmissionView(r.task_id, r.task_spec, r.name, r.item_label, r.step, r.data or {}, r.actor,
                            r.submitted_at) for r in rows]
+
+
+def from_state(session: Session, row: ProcessInstance, parsed: ParsedBundle, workflow) -> list[SubmissionView]:
+    """For an instance started before submissions were recorded: its start form and each completed task the
+    projection names, with the form's fields from the (loaded) workflow's task data, oldest first."""
+    found = []
+    start_schema, _ = versions.start_form(parsed)
+    start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None
+    start = next(iter(workflow.get_tasks(state=TaskState.COMPLETED, spec_name=start_id)), None) if start_schema \
+        else None
+    if start is not None:
+        found.append(_view(parsed, None, start_id, None, start.data, start_schema, row.started_by, row.created_at))
+    done = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "completed",
+                                                   HumanTask.completed_by.isnot(None))
+                           .order_by(HumanTask.completed_at, HumanTask.created_at))
+    for human in done:
+        task, schema = runtime.find_task(workflow, human.id), parsed.form(human.task_spec)[0]
+        if task is not None and schema:
+            found.append(_view(parsed, human.id, human.task_spec, human.item_label, task.data, schema,
+                               human.completed_by, human.completed_at))
+    return found
+
+
+def backfill(session: Session, row: ProcessInstance, parsed: ParsedBundle, workflow) -> int:
+    """Record an older instance's submissions from its state (once: none may be recorded yet); returns how many."""
+    if session.scalar(select(exists().where(TaskSubmission.instance_id == row.id))):
+        return 0
+    found = from_state(session, row, parsed, workflow)
+    session.add_all(TaskSubmission(instance_id=row.id, task_id=s.task_id, task_spec=s.task_spec, name=s.name,
+                                   item_label=s.item_label, step=s.step, data=s.data, actor=s.actor,
+                                   submitted_at=s.submitted_at) for s in found)
+    return len(found)
+
+
+def _view(parsed, task_id, spec_id, item_label, data, schema, actor, at) -> SubmissionView:
+    info = parsed.elements.get(spec_id)
+    fields = schema.get("properties") or {}
+    return SubmissionView(task_id, spec_id, (info.name if info and info.name else spec_id), item_label,
+                          info.step if info else None, {k: v for k, v in data.items() if k in fields}, actor, at)

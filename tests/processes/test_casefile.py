@@ -6,7 +6,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from sqlalchemy import delete
 
+from engine.store import submissions
+from engine.store.models import ProcessInstance
+from engine.store.submissions import TaskSubmission
 from tests.support.consultation import SCENARIOS, run_through_engine
 
 
@@ -42,3 +46,28 @@ def test_a_member_sees_the_case_without_the_proposers_contact(consultation, cold
     assert "contact_phone" not in detail.instance.data and "contact_name" not in detail.instance.data
     research = [e for e in detail.casefile.entries if e.task_spec == "research"]
     assert sorted(e.actor for e in research) == ["m001", "m014"] and all(e.item_label for e in research)
+
+
+@pytest.mark.parametrize("name", ["township", "county"])
+def test_an_older_instance_is_backfilled_from_its_state_as_it_was_recorded(consultation, name):
+    instance_id, _ = run_through_engine(consultation, copy.deepcopy(SCENARIOS[name]))
+    with consultation.unit_of_work() as session:
+        recorded = submissions.of_instance(session, instance_id)
+        session.execute(delete(TaskSubmission).where(TaskSubmission.instance_id == instance_id))
+    with consultation.unit_of_work() as session:     # as an instance started before migration 0007
+        row = session.get(ProcessInstance, instance_id)
+        parsed, workflow = consultation._load(row)
+        assert submissions.backfill(session, row, parsed, workflow) == len(recorded)
+        assert submissions.backfill(session, row, parsed, workflow) == 0      # once only
+    with consultation.reading() as session:
+        backfilled = submissions.of_instance(session, instance_id)
+
+    def who(views):
+        return sorted((s.task_id or "", s.task_spec, s.actor, s.item_label, s.step) for s in views)
+
+    assert who(backfilled) == who(recorded)
+    by_task = {s.task_id: s.data for s in backfilled}
+    for sub in recorded:    # (b) is approximate: the state keeps an earlier round's field a later one left out, and
+        assert set(sub.data) <= set(by_task[sub.task_id]), sub.task_spec     # values as post-scripts changed them
+        assert sub.task_spec == "hold_meeting" or {k: v for k, v in by_task[sub.task_id].items()
+                                                   if k in sub.data} == sub.data
