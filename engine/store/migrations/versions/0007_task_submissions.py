@@ -5,8 +5,9 @@ Revises: 0006
 Create Date: 2026-12-01 13:40:00
 
 Every submitted form (the start form and each completed user task) with its cleaned data, who and when: the case
-file reads these, not the workflow state. Instances started earlier have no rows; the case file reads their
-completed forms from the stored state and the human_task projection instead.
+file reads these, not the workflow state. Instances started earlier have no rows here: the case file reads their
+completed forms from the loaded state and the human_task projection instead (`submissions.from_state`), and
+`submissions.backfill` records them once. That needs the parsed versions and SpiffWorkflow, so it is not run here.
 """
 import sqlalchemy as sa
 from alembic import op
