@@ -21,7 +21,7 @@ from engine.clock import Clock, SystemClock
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
 from engine.hooks import HookRegistry
 from engine.policy import RoleHolders, TaskPolicy, lacks, lacks_en
-from engine.store import assignments, directory, projection, queries, versions
+from engine.store import assignments, directory, projection, queries, submissions, versions  # submissions: case file
 from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
@@ -115,6 +115,9 @@ class Engine(Sweeping, StoreAccess):
             session.add(row)
             session.flush()
             self.hooks.call(process_id, "on_start", session, row, clean, now)
+            start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None  # case file
+            if start_id and versions.start_form(parsed)[0]:                                           # case file
+                submissions.record(session, row.id, parsed, start_id, clean, actor, now)              # case file
             self.audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
             self._save(session, row, parsed, workflow, advance, actor)
             return row.id
@@ -171,6 +174,8 @@ class Engine(Sweeping, StoreAccess):
                 runtime.check_storable(task)     # the form and the post-script's results, before anything moves on
 
             advance = runtime.run(workflow, self.clock, on_task=complete)
+            submissions.record(session, row.id, parsed, human.task_spec, clean, actor, self.clock.now(),   # case file
+                               task_id=task_id, item_label=human.item_label)                              # case file
             self.audit(session, row.id, "task_completed", actor, task_id,
                        {"task": human.task_spec, "name": human.name, "fields": sorted(clean)})
             added = self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from domain.people import policy
 
 from . import services_of
+from .casefile import render_case
 from .security import current_user, login_required
 
 bp = Blueprint("instances", __name__, template_folder="templates")
@@ -32,7 +33,7 @@ def detail(instance_id: int):
     row = detail.instance
     deciding = policy.may_decide_extension(current_user(), row.org_unit)
     return render_template("instances/detail.html", detail=detail, view=row, deciding=deciding,
-                           extensions=detail.extensions)
+                           extensions=detail.extensions, case_html=render_case(detail.casefile, detail.org_names))
 
 
 @bp.post("/instances/<int:instance_id>/comment")

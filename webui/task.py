@@ -19,6 +19,7 @@ from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptErro
 from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
+from .casefile import render_case, submitted_values
 from .errors import readable
 from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
 from .security import current_user, login_required
@@ -68,7 +69,10 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
                            item=page.item, instructions=render_markdown(task.instructions),
                            can_act=user.username in task.candidates and task.status == "ready",
                            kept=kept and bool(task.form), typed=typed,
-                           reassign_to=_reassign_choices(task, user)), status
+                           reassign_to=_reassign_choices(task, user),
+                           case_html=render_case(detail.casefile, detail.org_names, task.id),     # the case file
+                           submitted=detail.casefile.entry_of(task.id) if detail.casefile else None,
+                           submitted_html=submitted_values(detail.casefile, detail.org_names, task.id)), status
 
 
 def _reassign_choices(task, user) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@ they are given."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from domain.people import accounts
 from domain.people import policy as access
 from domain.people.accounts import UserView
+from domain.work import casefile as cases
 from domain.work import extensions, inbox
 from engine.bpmn import runtime
 from engine.errors import NotFound, PermissionDenied
@@ -46,6 +47,7 @@ class InstanceDetail:
     people: dict      # username → display name, for everyone named on the page
     org_names: dict   # org unit code → name
     extensions: tuple = ()
+    casefile: cases.CaseFile | None = None     # every form submitted so far, as this viewer may see it
 
 
 @dataclass(frozen=True)
@@ -84,21 +86,22 @@ def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPag
     human = visible_task(session, user, task_id)
     task = engine.task_view(session, human)
     row = session.get(ProcessInstance, human.instance_id)
-    _, workflow = engine.load(row)
+    parsed, workflow = engine.load(row)
     members = accounts.holders(session, "member", task.org_unit) if task.org_unit else []
     holders = accounts.holders(session, task.role, task.org_unit) if task.role and task.org_unit else []
-    return TaskPage(task, _detail(engine, session, row, workflow), inbox.draft_of(session, task_id, user.username),
-                    runtime.item_of(workflow, task_id), tuple(members), tuple(holders))
+    return TaskPage(task, _detail(engine, session, user, row, parsed, workflow),
+                    inbox.draft_of(session, task_id, user.username), runtime.item_of(workflow, task_id),
+                    tuple(members), tuple(holders))
 
 
 def instance_detail(engine, session: Session, user: UserView, instance_id: int) -> InstanceDetail:
     """The instance page, for a person who may see it, with one workflow load."""
     row = visible_instance(session, user, instance_id)
-    _, workflow = engine.load(row)
-    return _detail(engine, session, row, workflow)
+    parsed, workflow = engine.load(row)
+    return _detail(engine, session, user, row, parsed, workflow)
 
 
-def _detail(engine, session: Session, row: ProcessInstance, workflow) -> InstanceDetail:
+def _detail(engine, session: Session, user: UserView, row: ProcessInstance, parsed, workflow) -> InstanceDetail:
     version = session.get(ProcessVersion, row.version_id)
     section = engine.hooks.details(session, row)
     tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
@@ -108,6 +111,9 @@ def _detail(engine, session: Session, row: ProcessInstance, workflow) -> Instanc
     bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
     view = engine.instance_view(session, row, workflow)
+    hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data
+    view = replace(view, data={k: v for k, v in view.data.items() if k not in hidden}) if hidden else view
+    case = cases.case_file(session, user, row, parsed, workflow)
     named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
         {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
     people = dict(session.execute(select(User.username, User.display_name)
@@ -115,7 +121,7 @@ def _detail(engine, session: Session, row: ProcessInstance, workflow) -> Instanc
     return InstanceDetail(
         view, engine.hooks.title(session, row.id, row.process_id), section, names.get(row.org_unit_code), tasks,
         tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
-        people, names, tuple(extensions.of_instance(session, row.id)))
+        {**case.people, **people}, names, tuple(extensions.of_instance(session, row.id)), case)
 
 
 def _markers(workflow, tasks, now: datetime) -> dict:

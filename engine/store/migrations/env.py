@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from engine.store import models  # noqa: F401 - registers the tables on Base.metadata
+from engine.store import models, submissions  # noqa: F401 - registers the tables on Base.metadata
 from engine.store.db import Base
 
 config = context.config
