@@ -15,3 +15,9 @@ def consultation(service):
         load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
     return service
+
+
+@pytest.fixture
+def consultation_services(consultation, services):
+    """The services whose engine is `consultation` (accounts, participation, extensions)."""
+    return services

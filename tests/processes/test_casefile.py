@@ -15,11 +15,11 @@ from tests.support.consultation import SCENARIOS, run_through_engine
 
 
 @pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
-def test_every_submission_of_a_county_consultation_is_in_its_case_file(consultation, cold):
+def test_every_submission_of_a_county_consultation_is_in_its_case_file(consultation, consultation_services, cold):
     scenario = copy.deepcopy(SCENARIOS["county"])      # a topic rejected, a plan and a report revised, a revisit
     instance_id, done = run_through_engine(consultation, scenario, cold=cold)
-    office = consultation.accounts.user("office")
-    case = consultation.participation.instance_detail(instance_id, office).casefile
+    office = consultation_services.accounts.user("office")
+    case = consultation_services.participation.instance_detail(instance_id, office).casefile
     assert [(e.task_spec, e.actor) for e in case.entries] == [("intake", "m001"), *done]
     assert [e.number for e in case.entries] == list(range(1, len(done) + 2))
     plans = [e for e in case.entries if e.task_spec == "draft_plan"]
@@ -35,11 +35,11 @@ def test_every_submission_of_a_county_consultation_is_in_its_case_file(consultat
 
 
 @pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
-def test_a_member_sees_the_case_without_the_proposers_contact(consultation, cold):
+def test_a_member_sees_the_case_without_the_proposers_contact(consultation, consultation_services, cold):
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id, done = run_through_engine(consultation, scenario, cold=cold)
-    member = consultation.accounts.user("m014")          # a researcher of this consultation
-    detail = consultation.participation.instance_detail(instance_id, member)
+    member = consultation_services.accounts.user("m014")          # a researcher of this consultation
+    detail = consultation_services.participation.instance_detail(instance_id, member)
     intake = detail.casefile.entries[0]
     assert intake.hidden == ("contact_name", "contact_phone")
     assert "contact_phone" not in intake.data and intake.data["description"] == "老街路灯长期损坏，夜间出行不便。"
@@ -56,7 +56,7 @@ def test_an_older_instance_is_backfilled_from_its_state_as_it_was_recorded(consu
         session.execute(delete(TaskSubmission).where(TaskSubmission.instance_id == instance_id))
     with consultation.unit_of_work() as session:     # as an instance started before migration 0007
         row = session.get(ProcessInstance, instance_id)
-        parsed, workflow = consultation._load(row)
+        parsed, workflow = consultation.load(row)
         assert submissions.backfill(session, row, parsed, workflow) == len(recorded)
         assert submissions.backfill(session, row, parsed, workflow) == 0      # once only
     with consultation.reading() as session:

@@ -34,8 +34,8 @@ def started(engine, scenario: Scenario) -> int:
     return engine.start_instance("consultation", scenario.intake(), actor="m001")
 
 
-def name_of(engine, username: str) -> str:
-    return engine.accounts.user(username).display_name
+def name_of(services, username: str) -> str:
+    return services.accounts.user(username).display_name
 
 
 def case_of(html: str) -> str:
@@ -49,17 +49,17 @@ def page(login, path: str, user: str) -> str:
     return response.get_data(as_text=True)
 
 
-def test_the_platform_leads_approval_page_shows_the_plan_the_organizer_submitted(web_engine, login):
+def test_the_platform_leads_approval_page_shows_the_plan_the_organizer_submitted(web_engine, web_services, login):
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id = started(web_engine, scenario)
     review = advance_to(web_engine, instance_id, scenario, "review_plan")
     lead = review.candidates[0]
     html = page(login, f"/tasks/{review.id}", lead)
     assert GOAL in html and OUTLINE in html and "珙桐议事厅" in html
-    assert all(name_of(web_engine, m) in html for m in scenario.researchers)
+    assert all(name_of(web_services, m) in html for m in scenario.researchers)
     assert "老街夜间照明与出行安全" in html and "老街路灯长期损坏，夜间出行不便。" in html   # topic, citizen's text
     assert "2026年4月15日" in html and "城乡建设" in html           # dates formatted, codes as their titles
-    assert name_of(web_engine, "organizer_xunchang") in html and "2026-03-02 09:00" in html    # who and when (Beijing)
+    assert name_of(web_services, "organizer_xunchang") in html and "2026-03-02 09:00" in html   # who, when (Beijing)
     assert html.count("<details") >= 3 and html.count("<details class=\"case-step\" open") == 1
 
 
@@ -94,7 +94,7 @@ def test_a_finished_task_shows_what_was_submitted_and_the_done_tab_links_there(w
 
 @pytest.mark.parametrize("user, sees", [("m014", False), ("office", True), ("organizer_xunchang", True),
                                         ("supervisor_xunchang", True), ("lead_xunchang", False)])
-def test_the_proposers_contact_only_for_those_whose_role_needs_it(web_engine, login, client, user, sees):
+def test_the_proposers_contact_only_for_those_whose_role_needs_it(web_engine, web_services, login, client, user, sees):
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id = started(web_engine, scenario)
     research = advance_to(web_engine, instance_id, scenario, "research")     # m014 researches: sees the instance
@@ -105,7 +105,7 @@ def test_the_proposers_contact_only_for_those_whose_role_needs_it(web_engine, lo
     if user == "m014":
         task_html = client.get(f"/tasks/{research.id}").get_data(as_text=True)
         assert OUTLINE in task_html and PHONE not in task_html and CONTACT not in task_html
-    token = web_engine.accounts.issue_token(user)
+    token = web_services.accounts.issue_token(user)
     body = client.get(f"/api/v1/instances/{instance_id}", headers={"Authorization": f"Bearer {token}"})
     assert body.status_code == 200
     data = body.get_json()["data"]
@@ -113,7 +113,8 @@ def test_the_proposers_contact_only_for_those_whose_role_needs_it(web_engine, lo
     assert (PHONE in body.get_data(as_text=True)) == sees and data["description"].startswith("老街路灯")
 
 
-def test_an_instance_without_recorded_submissions_shows_its_forms_from_the_stored_state(web_engine, login):
+def test_an_instance_without_recorded_submissions_shows_its_forms_from_the_stored_state(
+        web_engine, web_services, login):
     scenario = copy.deepcopy(SCENARIOS["township"])
     instance_id = started(web_engine, scenario)
     advance_to(web_engine, instance_id, scenario, "review_plan")
@@ -121,7 +122,7 @@ def test_an_instance_without_recorded_submissions_shows_its_forms_from_the_store
         session.execute(delete(TaskSubmission).where(TaskSubmission.instance_id == instance_id))
     html = page(login, f"/instances/{instance_id}", "office")
     assert GOAL in html and OUTLINE in html and PHONE in html and "老街路灯长期损坏" in html
-    assert name_of(web_engine, "organizer_xunchang") in html
+    assert name_of(web_services, "organizer_xunchang") in html
     assert PHONE not in page(login, f"/instances/{instance_id}", "m001")
 
 
