@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext, lazy_gettext
 
 from domain.consultation.vocabulary import TIER_LEVEL_NAMES
-from domain.people import policy
+from domain.people import policy, roles
 from domain.people.accounts import CODE_TAKEN, ORG_KINDS, PARENT_BELOW, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
@@ -18,10 +18,7 @@ from .security import allowed_if
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 PER_PAGE = 50
-ROLE_NAMES = {"admin": lazy_gettext("管理员"), "process_owner": lazy_gettext("流程管理员"),
-              "supervisor": lazy_gettext("督办人员"), "office": lazy_gettext("政协办公室"),
-              "platform_lead": lazy_gettext("平台负责人"), "organizer": lazy_gettext("协商组织者"),
-              "member": lazy_gettext("政协委员"), "department": lazy_gettext("承办单位联络员")}
+ROLE_NAMES = {code: lazy_gettext(name) for code, name in roles.ROLE_NAMES.items()}     # the directory's words
 KIND_NAMES = {"county": lazy_gettext("县政协"), "committee": lazy_gettext("专门委员会"),
               "sector": lazy_gettext("界别"), "township": lazy_gettext("乡镇"),
               "village": lazy_gettext("村（社区）"), "department": lazy_gettext("承办单位")}

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
+from domain.people.roles import ROLE_NAMES
 from engine.clock import LOCAL_TZ
 
 
@@ -35,9 +36,7 @@ def status_names() -> dict:
 
 def role_names() -> dict:
     """Role code → name."""
-    return {"admin": _("管理员"), "process_owner": _("流程管理员"), "supervisor": _("督办人员"),
-            "office": _("政协办公室"), "platform_lead": _("平台负责人"), "organizer": _("协商组织者"),
-            "member": _("政协委员"), "department": _("承办单位联络员")}
+    return {code: _(name) for code, name in ROLE_NAMES.items()}      # the directory's words (domain/people/roles.py)
 
 
 def adoption_names() -> dict:
