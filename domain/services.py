@@ -23,6 +23,7 @@ from domain.people.roles import RULES
 from domain.wiring import standard_hooks
 from domain.work.extensions import Extensions
 from domain.work.participation import Participation
+from domain.work.uploads import Uploads
 from engine.clock import Clock
 from engine.failures import Swept
 from engine.hooks import HookRegistry
@@ -51,6 +52,7 @@ class Services:
         self.accounts = Accounts(self.engine.unit_of_work, self.engine.clock, self.engine.reading)
         self.participation = Participation(self.engine, self.policy)
         self.extensions = Extensions(self.engine, self.policy)
+        self.uploads = Uploads(self.engine, self.policy, settings.instance_path / "uploads" if settings else None)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -63,8 +65,11 @@ class Services:
         return cls(make_session_factory(make_engine(url)), clock, hooks=hooks)
 
     def deliveries(self, engine: Engine, now: datetime) -> Swept:
-        """The sweep's delivery part: dispatch and deliver the outbox messages due at `now`."""
-        return dispatch.run_deliveries(engine, now, settings=self.settings)
+        """The sweep's delivery part: dispatch and deliver the outbox messages due at `now`, then delete the evidence
+        files of abandoned drafts and refused submits (a crash there is reported as this part's)."""
+        delivered = dispatch.run_deliveries(engine, now, settings=self.settings)
+        self.uploads.sweep(now)
+        return delivered
 
     def sweep(self, now: datetime | None = None) -> SweepResult:
         """One sweep: timers, deadlines, then deliveries (the same `run_sweep` the thread and Celery call)."""

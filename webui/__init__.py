@@ -7,6 +7,7 @@ import os
 import pkgutil
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext
@@ -55,6 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
     app.extensions["xieshang"] = app.config.get("SERVICES") or Services.from_settings(settings)
     app.extensions["xieshang_settings"] = settings
+    if services_of(app).uploads.folder is None:      # services built without settings keep files where the app does
+        services_of(app).uploads.folder = Path(app.config["UPLOAD_PATH"])
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)

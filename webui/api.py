@@ -13,10 +13,13 @@ from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
 from engine.bpmn.forms import field_errors
+from engine.errors import ValidationFailed
 from engine.views import plain_data
 
 from . import engine_of, openapi, services_of
 from .errors import error_response
+from .files import download_response
+from .formparse import file_references
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -200,8 +203,26 @@ def task(task_id: str):
 def complete(task_id: str):
     """Complete the task with form data; 422 with field errors, 409 on a stale revision."""
     body = _payload("CompleteRequest")
+    view = services_of(current_app).participation.task_for(task_id, g.user)
+    references = file_references(view.form or {}, view.ui, body["data"])
+    _require_own_files(references, task_id)
     instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username, body.get("revision"))
+    services_of(current_app).uploads.attach(g.user, task_id, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id)
+
+
+def _require_own_files(references: list[tuple[str, str]], task_id: str) -> None:
+    """A form names only uploads its submitter made for this task (422 with the fields otherwise)."""
+    foreign = services_of(current_app).uploads.foreign(g.user, task_id, [ref for _path, ref in references])
+    if foreign:
+        message = "文件引用无效：只能使用您本人为此任务上传的文件 (not a file you uploaded for this task)"
+        raise ValidationFailed({path: [message] for path, ref in references if ref in foreign})
+
+
+@bp.get("/files/<upload_id>")
+def download(upload_id: str):
+    """An evidence file, for those who may see its instance."""
+    return download_response(upload_id)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 
+from .files import size_text
 from .formparse import choices, field_kind, ordered
 from .formrender import _el
 from .labels import role_names
@@ -22,19 +23,19 @@ def render_case(casefile, org_names: dict, shown_task: str | None = None) -> Mar
     """The case file's HTML; the form submitted on `shown_task` (the task page's own task) is marked."""
     if casefile is None or not casefile.entries:
         return _EMPTY
-    values = partial(entry_values, people=casefile.people, units=org_names)
+    values = partial(entry_values, people=casefile.people, units=org_names, files=casefile.files)
     return Markup(render_template("casefile/case.html", case=casefile, values=values, shown_task=shown_task))
 
 
 def submitted_values(casefile, org_names: dict, task_id: str) -> Markup:
     """What was submitted on one finished task, read-only; empty when nothing was (or it was not recorded)."""
     entry = casefile.entry_of(task_id) if casefile is not None else None
-    return entry_values(entry, casefile.people, org_names) if entry is not None else _EMPTY
+    return entry_values(entry, casefile.people, org_names, casefile.files) if entry is not None else _EMPTY
 
 
-def entry_values(entry, people: dict, units: dict) -> Markup:
-    """One submitted form as a definition list: labels, chosen titles, names, dates, lists and tables."""
-    render = _Reader(people, units)
+def entry_values(entry, people: dict, units: dict, files: dict | None = None) -> Markup:
+    """One submitted form as a definition list: labels, chosen titles, names, dates, lists, tables and file links."""
+    render = _Reader(people, units, files or {})
     body = render.properties(entry.schema, entry.ui, entry.data)
     notes = [_withheld(entry)] if entry.hidden else []
     if not body and not notes:
@@ -63,8 +64,8 @@ def _empty(value) -> bool:
 class _Reader:
     """Reads values as a person would: titles for codes, names for usernames and org units."""
 
-    def __init__(self, people: dict, units: dict):
-        self.people, self.units = people, units
+    def __init__(self, people: dict, units: dict, files: dict):
+        self.people, self.units, self.files = people, units, files
 
     def properties(self, schema: dict, ui: dict, data: dict) -> Markup:
         properties = schema.get("properties") or {}
@@ -100,8 +101,12 @@ class _Reader:
         if isinstance(value, str) and _DATE.match(value):
             year, month, day = (int(part) for part in _DATE.match(value).groups())
             return Markup("{}").format(gettext("%(y)d年%(m)d月%(d)d日", y=year, m=month, d=day))
+        if kind == "file" and value in self.files:
+            name, size = self.files[value]
+            link = _el("a", name, href=url_for("files.download", upload_id=value), class_="file-link")
+            return Markup("{}（{}）").format(link, size_text(size))
         if kind == "file":
-            return _el("span", value, class_="file-ref")
+            return _el("span", gettext("（文件已不存在）"), class_="file-ref muted")
         text = str(value)
         return _el("div", text, class_="long") if "\n" in text or len(text) > 80 else Markup("{}").format(text)
 

@@ -251,6 +251,33 @@ def _store(value, path: str, store_file):
     return value
 
 
+def file_references(schema: dict, ui: dict | None, data: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(path, reference) of every file field with a value in `data`, rows and nested objects included."""
+    found, ui = [], ui or {}
+    for name, prop in (schema.get("properties") or {}).items():
+        path, value, options = f"{prefix}/{name}" if prefix else name, (data or {}).get(name), ui.get(name) or {}
+        kind = field_kind(prop, options)
+        if kind == "file" and isinstance(value, str) and value:
+            found.append((path, value))
+        elif kind == "object" and isinstance(value, dict):
+            found += file_references(prop, options, value, path)
+        elif kind == "rows" and isinstance(value, list):
+            for index, row in enumerate(value):
+                if isinstance(row, dict):
+                    found += file_references(prop.get("items") or {}, options.get("items") or {}, row,
+                                             f"{path}/{index}")
+    return found
+
+
+def without_values(value, dropped: set[str]):
+    """A copy of `value` with every string in `dropped` left out (refused file references)."""
+    if isinstance(value, dict):
+        return {k: without_values(v, dropped) for k, v in value.items() if not (isinstance(v, str) and v in dropped)}
+    if isinstance(value, list):
+        return [without_values(v, dropped) for v in value]
+    return value
+
+
 def check_upload(storage) -> str | None:
     """Why an upload is refused (a message for the person), or None when its size, name and content are fine."""
     name = storage.filename or ""

@@ -46,6 +46,7 @@ class FieldContext:
 
     people: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, tuple[str, str, str]] = field(default_factory=dict)   # reference → (name, size, URL)
     units: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -184,7 +185,7 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
         return _checkbox(render, path, prop, ui, value)
     if kind == "file":
         current = render.context.files.get(path) or (value if isinstance(value, str) else "")
-        return _wrap(render, path, prop, ui, mark, _file(path, current))
+        return _wrap(render, path, prop, ui, mark, _file(path, current, render.context.uploads.get(current)))
     if kind == "lines":
         ui = {"ui:help": gettext("每行填写一项"), **ui}
         lines = "\n".join(token(v) for v in value) if isinstance(value, list) else token(value)
@@ -298,12 +299,19 @@ def _checkbox(render, path, prop, ui, value):
     return _el("div", parts, class_="field has-error" if messages else "field")
 
 
-def _file(path, current):
+def _file(path, current, stored=None):
+    """A file input; a kept upload shows its original name (a download link when stored) and travels hidden."""
     accept = ",".join(sorted(UPLOAD_TYPES))
 
     def control(fid, described, invalid):
         parts = [_el("input", type="file", name=path, accept=accept, **_aria(fid, described, invalid, None))]
-        if current:
+        if current and stored:
+            name, size, url = stored
+            link = Markup("{}（{}）").format(_el("a", name, href=url), size)
+            parts.append(_el("p", Markup(gettext("已上传：%(name)s（选择新文件将替换它）", name=link)),
+                             class_="uploaded"))
+            parts.append(_el("input", type="hidden", name=path, value=current))
+        elif current:
             name = current.rsplit("/", 1)[-1]
             parts.append(_el("p", gettext("已上传：%(name)s（选择新文件将替换它）", name=name), class_="uploaded"))
             parts.append(_el("input", type="hidden", name=path, value=current))

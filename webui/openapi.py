@@ -143,6 +143,8 @@ def _parameters() -> dict:
     return {
         "TaskId": {"name": "task_id", "in": "path", "required": True, "description": "任务编号 (task id, a UUID)",
                    "schema": {"type": "string", "pattern": UUID_PATTERN}},
+        "FileId": {"name": "upload_id", "in": "path", "required": True, "description": "文件编号 (upload id)",
+                   "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
         "InstanceId": {"name": "instance_id", "in": "path", "required": True, "description": "实例编号 (instance id)",
                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
         "Page": query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "页码 (page)"),
@@ -237,6 +239,10 @@ def _paths() -> dict:
         "/instances/{instance_id}": {"get": _op(
             "getInstance", "事项详情 (an instance: status, step, data, events, suggestions)",
             ("200", "事项 (the instance)", "Instance"), (400, 403, 404), params=("InstanceId",), tag="instances")},
+        "/files/{upload_id}": {"get": _op(
+            "getFile", "下载证明材料 (download an evidence file; for those who may see its instance)",
+            ("200", "文件，作为附件 (the file, as an attachment)", None), (400, 403, 404), params=("FileId",),
+            tag="instances")},
         "/intake": {"post": _op(
             "submitIntake", "提交社情民意 (public intake; anonymous allowed)",
             ("201", "回执 (receipt with tracking code)", "IntakeReceipt"), (400, 422),

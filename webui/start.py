@@ -10,9 +10,10 @@ from engine.errors import ValidationFailed
 from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
-from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
+from .files import attach, my_files, read_form
+from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
 from .security import current_user, login_required
-from .task import PLATFORM_KINDS, store_upload
+from .task import PLATFORM_KINDS
 
 bp = Blueprint("start", __name__, template_folder="templates")
 
@@ -24,18 +25,18 @@ def index():
     return render_template("start/index.html", processes=engine_of(current_app).startable_processes())
 
 
-def _context(process) -> FieldContext:
+def _context(process, data: dict | None = None) -> FieldContext:
     """People pickers offer the county's holders of the field's role (members by default); units: the platforms."""
     accounts = services_of(current_app).accounts
     people = {path: accounts.eligible(role or "member", "county")
               for path, role in people_fields(process.form, process.ui).items()}
     units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
-    return FieldContext(people=people, files={}, units=units)
+    return FieldContext(people=people, files={}, units=units, uploads=my_files(process.form, process.ui, data))
 
 
 def _page(process, data: dict | None = None, errors: dict | None = None, message: str | None = None,
           status: int = 200):
-    form_html = render_form(process.form, process.ui, data or {}, errors or {}, _context(process)) \
+    form_html = render_form(process.form, process.ui, data or {}, errors or {}, _context(process, data)) \
         if process.form else Markup("")
     return render_template("start/form.html", process=process, form_html=form_html, message=message), status
 
@@ -54,7 +55,7 @@ def start(process_id: str):
     engine, user = engine_of(current_app), current_user()
     process = engine.startable_process(process_id)
     try:
-        data = parse_form(process.form or {}, process.ui, request.form, request.files, store_upload)
+        data = read_form(process.form or {}, process.ui, None)
     except UploadRejected as exc:
         return _page(process, exc.data, exc.errors, status=422)
     action = row_action(request.form)
@@ -64,6 +65,7 @@ def start(process_id: str):
         instance_id = engine.start_instance(process_id, data if process.form else {}, user.username)
     except ValidationFailed as exc:
         return _page(process, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
+    attach(process.form or {}, process.ui, None, instance_id, data)
     flash(_("已发起：%(name)s", name=process.name), "success")
     mine = engine.list_tasks(user.username, instance_id)
     if mine:

@@ -3,9 +3,7 @@ task actions (claim, release, reassign 转办, return 退回, comment, mark read
 
 from __future__ import annotations
 
-import secrets
 from functools import wraps
-from pathlib import Path
 
 import nh3
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -21,7 +19,8 @@ from engine.store.assignments import people_fields
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
 from .errors import readable
-from .formrender import FieldContext, UploadRejected, apply_row_action, parse_form, render_form, row_action
+from .files import attach, my_files, read_form
+from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
 from .security import current_user, login_required
 
 bp = Blueprint("task", __name__, template_folder="templates")
@@ -34,24 +33,15 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(nh3.clean(_markdown.render(text or ""))) if text else Markup("")
 
 
-def _context(page) -> FieldContext:
+def _context(page, data: dict | None = None) -> FieldContext:
     """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
-    units below it); org-unit pickers offer the platform units."""
+    units below it); org-unit pickers offer the platform units; the person's uploads the form names, as links."""
     task, accounts = page.task, services_of(current_app).accounts
     roles = people_fields(task.form, task.ui)
     offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
     people = {path: offered[role] for path, role in roles.items()}
     units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
-    return FieldContext(people=people, files={}, units=units)
-
-
-def store_upload(path: str, upload) -> str:
-    """Uploads live outside the web root, under the instance folder, with a random name."""
-    folder = Path(current_app.config["UPLOAD_PATH"])
-    folder.mkdir(parents=True, exist_ok=True)
-    reference = f"{secrets.token_hex(12)}{Path(upload.filename or '').suffix.lower()}"
-    upload.save(folder / reference)
-    return reference
+    return FieldContext(people=people, files={}, units=units, uploads=my_files(task.form, task.ui, data))
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
@@ -64,7 +54,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     if data is None:
         fields = (task.form or {}).get("properties", {})
         data = page.draft or {k: v for k, v in detail.instance.data.items() if k in fields}
-    form_html = render_form(task.form, task.ui, data, errors or {}, _context(page)) if task.form else Markup("")
+    form_html = render_form(task.form, task.ui, data, errors or {}, _context(page, data)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),
                            can_act=user.username in task.candidates and task.status == "ready",
@@ -114,7 +104,7 @@ def submit(task_id: str):
     services, user = services_of(current_app), current_user()
     task = services.participation.task_for(task_id, user)
     try:
-        data = parse_form(task.form or {}, task.ui, request.form, request.files, store_upload)
+        data = read_form(task.form or {}, task.ui, task_id)      # files stored only for those who may act
     except UploadRejected as exc:
         return _page(task_id, exc.data, exc.errors, status=422)
     action = row_action(request.form)
@@ -125,7 +115,8 @@ def submit(task_id: str):
         if request.form.get("action") == "draft":
             services.participation.save_draft(task_id, user, data)
             return _page(task_id, data, message=_("草稿已保存。"))
-        services.engine.complete_task(task_id, data, user.username, int(revision) if revision.isdigit() else None)
+        instance_id = services.engine.complete_task(task_id, data, user.username,
+                                                    int(revision) if revision.isdigit() else None)
     except ValidationFailed as exc:
         return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
     except ConcurrentUpdate:
@@ -139,6 +130,7 @@ def submit(task_id: str):
         failed = _("提交未成功：流程处理您提交的内容时出错（%(error)s）。"
                    "您填写的内容仍在下方，可修改后重新提交，或联系流程管理员。", error=exc.message)
         return _page(task_id, data, message=failed, status=422)
+    attach(task.form or {}, task.ui, task_id, instance_id, data)
     flash(_("已提交：%(name)s", name=task.name), "success")
     return redirect(url_for("inbox.index"))
 

@@ -54,6 +54,12 @@ def can_view_instance(session: Session, user: UserView, instance_id: int) -> boo
                                                            visible_instances(user))) is not None
 
 
+def may_download(user: UserView, owner: str, sees_instance: bool, attached: bool) -> bool:
+    """Whether `user` may download a stored file: its owner always; anyone who may see its instance once a submitted
+    form names it."""
+    return user.username == owner or (attached and sees_instance)
+
+
 # --- restricted form fields (`"ui:audience": [roles]` in a UI schema) on a case file and in the API ---------------
 AUDIENCE = "ui:audience"
 

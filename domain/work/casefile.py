@@ -3,7 +3,7 @@ JSON schema and UI schema and with the fields its viewer may not see left out.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.people import policy
 from domain.people.accounts import UserView
+from domain.work.models import Upload
 from engine.bpmn.specs import ParsedBundle
 from engine.store import submissions
 from engine.store.models import ProcessInstance, User
@@ -51,6 +52,7 @@ class CaseFile:
 
     entries: tuple[CaseEntry, ...]
     people: dict
+    files: dict = field(default_factory=dict)     # upload id → (original name, size) of the evidence submitted
 
     @property
     def groups(self) -> tuple[CaseGroup, ...]:
@@ -100,7 +102,14 @@ def case_file(session: Session, user: UserView, row: ProcessInstance, parsed: Pa
         entries.append(CaseEntry(number, sub.task_id, sub.task_spec, sub.name, sub.item_label, sub.step,
                                  rounds[key], sub.actor, sub.submitted_at, schema, ui or {}, data,
                                  tuple(sorted(hidden & set(sub.data)))))
-    return CaseFile(tuple(entries), _people(session, entries))
+    return CaseFile(tuple(entries), _people(session, entries), _files(session, row.id))
+
+
+def _files(session: Session, instance_id: int) -> dict:
+    """The evidence files submitted forms of the instance name, by upload id: (original name, size)."""
+    rows = session.execute(select(Upload.id, Upload.filename, Upload.size).where(
+        Upload.instance_id == instance_id, Upload.attached_at.isnot(None))).all()
+    return {upload_id: (name, size) for upload_id, name, size in rows}
 
 
 def _form(parsed: ParsedBundle, spec_id: str) -> tuple[dict | None, dict | None]:

@@ -1,10 +1,10 @@
-"""Tables of the work around tasks: drafts, comments, read marks and extension requests."""
+"""Tables of the work around tasks: drafts, comments, read marks, extension requests and uploaded evidence."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.db import Base, UTCDateTime
@@ -57,3 +57,20 @@ class ExtensionRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Upload(Base):
+    """One stored evidence file: who uploaded it for which task, what it is; stored under the uploads folder by id."""
+
+    __tablename__ = "upload"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)           # opaque and random: the file's name
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="SET NULL"),
+                                                    index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))                   # None: a start form's upload
+    filename: Mapped[str] = mapped_column(String(255))                        # as the person named it, shown only
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)        # set when a submitted form names it
