@@ -20,6 +20,7 @@ from . import engine_of, services_of
 from .casefile import render_case, submitted_values
 from .errors import readable
 from .files import attach, my_files, read_form
+from .formparse import file_references, without_values
 from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
 from .security import current_user, login_required
 
@@ -53,7 +54,7 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     task, detail = page.task, page.detail
     if data is None:
         fields = (task.form or {}).get("properties", {})
-        data = page.draft or {k: v for k, v in detail.instance.data.items() if k in fields}
+        data = page.draft or _earlier(task, {k: v for k, v in detail.instance.data.items() if k in fields})
     form_html = render_form(task.form, task.ui, data, errors or {}, _context(page, data)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),
@@ -63,6 +64,11 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
                            case_html=render_case(detail.casefile, detail.org_names, task.id),     # the case file
                            submitted=detail.casefile.entry_of(task.id) if detail.casefile else None,
                            submitted_html=submitted_values(detail.casefile, detail.org_names, task.id)), status
+
+
+def _earlier(task, data: dict) -> dict:
+    """Values an earlier step left, to start the form with; not its files (a form names only its own uploads)."""
+    return without_values(data, {ref for _path, ref in file_references(task.form or {}, task.ui, data)})
 
 
 def _reassign_choices(task, user) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from domain.people import policy
 from domain.work.models import Upload
 from tests.support.consultation import SCENARIOS
+from tests.unit.domain.test_consultation_public import drive
 from tests.unit.webui.conftest import csrf_of
 from tests.unit.webui.test_casefile import advance_to, started
 from tests.unit.webui.test_formrender import SMALL_PDF
@@ -186,3 +187,32 @@ def test_files_left_on_a_task_someone_else_finished_are_swept(web_engine, web_se
     web_services.sweep()
     assert rows(web_services) == [] and stored_files(web_services) == []
     assert refused
+
+
+
+def test_a_second_follow_up_visit_starts_without_the_first_visits_file(web_engine, web_services, login):
+    scenario = copy.deepcopy(SCENARIOS["township_solved_twice_unsatisfied"])
+    instance_id = started(web_engine, scenario)
+    drive(web_engine, instance_id, scenario, stop_before="follow_up_visit")
+    (first,) = web_engine.list_tasks(instance_id=instance_id)
+    visitor = first.candidates[0]
+    client = login(visitor)
+    visit = {"implementation_status": "仅部分路段完成", "residents_satisfaction": "unsatisfied",
+             "residents_feedback": "新街口仍然很暗"}
+    page = client.get(f"/tasks/{first.id}").get_data(as_text=True)
+    response = client.post(f"/tasks/{first.id}", content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(page), "revision": str(first.revision), "action": "submit", **visit,
+        "evidence": upload()})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    (row,) = rows(web_services)
+    assert web_engine.show_instance(instance_id).data["evidence"] == row.id      # what the next round would start with
+    drive(web_engine, instance_id, scenario, stop_before="follow_up_visit")
+    (second,) = web_engine.list_tasks(instance_id=instance_id)
+    assert second.task_spec == "follow_up_visit" and second.id != first.id
+    client = login(second.candidates[0])
+    page = client.get(f"/tasks/{second.id}").get_data(as_text=True)
+    assert f'value="{row.id}"' not in page and f'href="/files/{row.id}"' in page      # in the case file only
+    response = client.post(f"/tasks/{second.id}", data={
+        "csrf_token": csrf_of(page), "revision": str(second.revision), "action": "submit",
+        "implementation_status": "全部完成", "residents_satisfaction": "satisfied"})
+    assert response.status_code == 302, response.get_data(as_text=True)
