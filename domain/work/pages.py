@@ -116,7 +116,7 @@ def _detail(engine, session: Session, user: UserView, row: ProcessInstance, pars
     hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data
     view = replace(view, data={k: v for k, v in view.data.items() if k not in hidden}) if hidden else view
     case = cases.case_file(session, user, row, parsed, workflow)
-    lines = timeline(view.events, case, tasks)
+    lines = timeline(view.events, case, tasks, {key: info.name for key, info in parsed.elements.items() if info.name})
     named = {n for line in lines for n in line.usernames} | {c.author for c in comment_rows} | \
         {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
     people = dict(session.execute(select(User.username, User.display_name)

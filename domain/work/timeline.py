@@ -35,16 +35,16 @@ class TimelineEntry:
         return {n for n in (self.actor, self.from_user, self.to_user, *self.holders) if n}
 
 
-def timeline(events, case: CaseFile | None, tasks) -> tuple[TimelineEntry, ...]:
-    """The events as timeline lines, oldest first."""
+def timeline(events, case: CaseFile | None, tasks, element_names: dict | None = None) -> tuple[TimelineEntry, ...]:
+    """The events as timeline lines, oldest first; `element_names` names the diagram's elements (a notice's sender)."""
     by_id = {t.id: t for t in tasks}
-    return tuple(_entry(event, case, by_id, tasks) for event in events)
+    return tuple(_entry(event, case, by_id, tasks, element_names or {}) for event in events)
 
 
-def _entry(event, case: CaseFile | None, by_id: dict, tasks) -> TimelineEntry:
+def _entry(event, case: CaseFile | None, by_id: dict, tasks, element_names: dict) -> TimelineEntry:
     detail, kind = event.detail or {}, event.kind
     task = by_id.get(event.task_id)
-    name = detail.get("name") or (task.name if task is not None else None)
+    name = detail.get("name") or (task.name if task is not None else None) or element_names.get(detail.get("element"))
     base = {"kind": kind, "at": event.at, "actor": event.actor, "task_name": name}
     if kind == "task_completed":
         entry = case.entry_of(event.task_id) if case is not None and event.task_id else None

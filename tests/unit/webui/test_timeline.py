@@ -46,8 +46,8 @@ def test_an_escalation_names_the_level_the_step_and_who_held_the_late_task(web_e
     login("office")
     text = _timeline(client, instance_id)
     page = re.sub(r"<[^>]+>|\s+", "", client.get(f"/instances/{instance_id}").get_data(as_text=True))
-    assert "状态：办理中·正在办理：确定协商主题已超期" in page    # in words, not only in colour
     name = web_services.accounts.user(holder).display_name
+    assert f"状态：办理中·正在办理：确定协商主题·办理人：{name}已超期" in page    # in words, not only colour
     assert f"超期督办：升级至第 1 级 · 确定协商主题 超期未办：{name}" in text
     assert f"超期督办：升级至第 2 级 · 确定协商主题 超期未办：{name}" in text
     english = client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True)
