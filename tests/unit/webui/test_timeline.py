@@ -54,6 +54,20 @@ def test_an_escalation_names_the_level_the_step_and_who_held_the_late_task(web_e
     assert "escalated to level 2" in english and "Late: " in english
 
 
+def test_an_escalation_of_an_unclaimed_task_names_the_role_that_should_have_taken_it(web_engine, web_services,
+                                                                                    client, login):
+    instance_id, scenario = _started(web_engine)
+    task = _advance_to(web_engine, instance_id, scenario, "define_topic")
+    if task.assignee:
+        web_engine.release_task(task.id, task.assignee)
+    web_services.sweep(task.due_at + timedelta(seconds=1))
+    login("office")
+    text = _timeline(client, instance_id)
+    assert re.search(r"超期督办：升级至第 1 级 · 确定协商主题 超期未办：无人认领（[^）]+）", text)
+    english = client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True)
+    assert "nobody had claimed it (" in english and "无人认领" not in english
+
+
 def test_reassignment_and_extensions_are_told_from_whom_to_whom(web_engine, web_services, client, login):
     instance_id, scenario = _started(web_engine)
     task = _advance_to(web_engine, instance_id, scenario, "research")
