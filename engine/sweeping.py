@@ -15,7 +15,7 @@ from engine import deadlines, failures
 from engine.bpmn import runtime
 from engine.clock import FrozenClock
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound
-from engine.store.models import Deadline, ProcessInstance
+from engine.store.models import Deadline, HumanTask, ProcessInstance
 
 # Whom a step's reminder (level 0) and escalations (levels 1, 2) address when its diagram has no deadline events; the
 # words are audiences the `notify` operator resolves. The engine's default keeps every notice with the task's holder;
@@ -131,6 +131,7 @@ class Sweeping:
         instance = self.instance(session, row.instance_id)
         parsed, workflow = self.load(instance)
         actions = deadlines.due_actions(row, now)
+        late = _holders(session, row)      # who held the step's tasks when the deadline acted, for the record
         fallback = []
 
         def deliver():
@@ -153,8 +154,8 @@ class Sweeping:
             else:
                 row.level = max(row.level, 1 if action == "overdue" else 2)
             self.audit(session, instance.id, "reminder_sent" if action == "remind" else "escalated", None, None,
-                       {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat()},
-                       at=now)
+                       {"step": row.step, "scope": row.scope, "level": row.level, "due": row.due_at.isoformat(),
+                        **late}, at=now)
         row.next_action_at = deadlines.next_action(row)
         self._save(session, instance, parsed, workflow, advance, None, at=now)
         return True
@@ -188,3 +189,12 @@ class Sweeping:
                 failures.record(session, self.instance(session, instance_id), exc, now, actor, source="retry")
         with self.unit_of_work() as session:
             return failures.error_view(session, self.instance(session, instance_id))
+
+
+def _holders(session: Session, deadline: Deadline) -> dict:
+    """The assignees of the deadline's open tasks, and the roles of those nobody has claimed."""
+    which = HumanTask.step == deadline.step if deadline.step is not None else HumanTask.task_spec == deadline.scope
+    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == deadline.instance_id,
+                                                    HumanTask.status == "ready", which)).all()
+    return {"holders": sorted({t.assignee for t in tasks if t.assignee}),
+            "roles": sorted({t.role for t in tasks if not t.assignee and t.role})}

@@ -45,6 +45,7 @@ class Consultation(Base):
     report_title: Mapped[str | None] = mapped_column(String(200))
     instruction: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
+    public_reason: Mapped[str | None] = mapped_column(Text)      # a declined topic's explanation for the proposer
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,7 +1,7 @@
 """What anyone holding a tracking code may see about a topic: its progress and, once published, its results.
 
 Only public fields leave this module: never contact details, usernames, staff names, comments, plans,
-instructions or the office's reasons for declining.
+instructions or the office's internal reason for declining (only what it wrote for the proposer leaves).
 """
 
 from __future__ import annotations
@@ -73,9 +73,10 @@ class PublicProgress:
     status: str
     status_label: str
     acceptance: PublicStep
-    steps: tuple[PublicStep, ...]
+    steps: tuple[PublicStep, ...]      # empty for a declined topic: it ended at acceptance
     declined_notice: str | None
     results: PublicResults | None
+    declined_reason: str | None = None   # what the office wrote for the proposer (给提出人的说明), if it did
 
 
 def normalize_code(text: str | None) -> str | None:
@@ -102,7 +103,8 @@ def public_progress(session: Session, tracking_code: str) -> PublicProgress | No
         names.get(item.township) or _label(choices, "township", item.township), item.village or None,
         _local_date(item.created_at), status, PUBLIC_STATUS_NAMES.get(status, PUBLIC_STATUS_NAMES["intake"]),
         _acceptance(status, step), _steps(status, step), DECLINED_NOTICE if status == "declined" else None,
-        _results(session, record, choices) if record is not None and record.published_at else None)
+        _results(session, record, choices) if record is not None and record.published_at else None,
+        (record.public_reason or None) if record is not None and status == "declined" else None)
 
 
 def _acceptance(status: str, step: int) -> PublicStep:
@@ -113,6 +115,9 @@ def _acceptance(status: str, step: int) -> PublicStep:
 
 
 def _steps(status: str, step: int) -> tuple[PublicStep, ...]:
+    if status == "declined":      # the six steps never began: none of them is waiting
+        return ()
+
     def state(number: int) -> str:
         if status == "completed" or (number < step and status in {"in_progress", "cancelled"}):
             return "done"

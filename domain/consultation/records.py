@@ -95,6 +95,8 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     consultation.report_title = data.get("report_title") or consultation.report_title
     consultation.instruction = data.get("instruction_text") or consultation.instruction
     consultation.satisfaction = data.get("residents_satisfaction") or consultation.satisfaction
+    if consultation.status == "declined":
+        consultation.public_reason = data.get("public_reason") or consultation.public_reason
     if published and consultation.published_at is None:
         consultation.published_at = now
     consultation.updated_at = now

@@ -76,11 +76,12 @@ def _tab_condition(user: UserView, tab: str):
                 HumanTask.status == "ready")
 
 
-def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned", search: str = "",
+def inbox(session: Session, user: UserView, now: datetime, tab: str | None = "assigned", search: str = "",
           step: int | None = None, tier: str | None = None, page: int = 1, per_page: int = 20,
           hooks: HookRegistry | None = None) -> InboxPage:
-    """One page of a tab, soonest due first (most recent first in `done`); titles from each process's hooks."""
-    tab = tab if tab in TABS else "assigned"
+    """One page of a tab, soonest due first (most recent first in `done`); titles from each process's hooks.
+
+    `tab=None` lands on the first tab that has items (the assigned tab when all are empty)."""
     page = max(1, page)
     hooks = hooks if hooks is not None else HookRegistry()
     filters = []
@@ -99,6 +100,9 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str = "assigned"
 
     counts = {name: session.scalar(select(func.count()).select_from(base(_tab_condition(user, name)).subquery()))
               for name in TABS}
+    if tab is None:
+        tab = next((name for name in TABS if counts[name]), "assigned")
+    tab = tab if tab in TABS else "assigned"
     query = base(_tab_condition(user, tab))
     if tab == "done":
         query = query.order_by(HumanTask.completed_at.desc())

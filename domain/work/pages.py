@@ -15,6 +15,7 @@ from domain.people import policy as access
 from domain.people.accounts import UserView
 from domain.work import casefile as cases
 from domain.work import extensions, inbox
+from domain.work.timeline import TimelineEntry, timeline
 from engine.bpmn import runtime
 from engine.errors import NotFound, PermissionDenied
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
@@ -48,6 +49,7 @@ class InstanceDetail:
     org_names: dict   # org unit code → name
     extensions: tuple = ()
     casefile: cases.CaseFile | None = None     # every form submitted so far, as this viewer may see it
+    timeline: tuple[TimelineEntry, ...] = ()   # what happened, oldest first
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,15 @@ def _detail(engine, session: Session, user: UserView, row: ProcessInstance, pars
     hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data
     view = replace(view, data={k: v for k, v in view.data.items() if k not in hidden}) if hidden else view
     case = cases.case_file(session, user, row, parsed, workflow)
-    named = {e.actor for e in view.events} | {c.author for c in comment_rows} | \
+    lines = timeline(view.events, case, tasks, {key: info.name for key, info in parsed.elements.items() if info.name})
+    named = {n for line in lines for n in line.usernames} | {c.author for c in comment_rows} | \
         {t.assignee for t in tasks} | {t.completed_by for t in tasks} | set(getattr(section, "usernames", ()))
     people = dict(session.execute(select(User.username, User.display_name)
                                   .where(User.username.in_([n for n in named if n]))).all())
     return InstanceDetail(
         view, engine.hooks.title(session, row.id, row.process_id), section, names.get(row.org_unit_code), tasks,
         tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at) for c in comment_rows), bpmn, markers,
-        {**case.people, **people}, names, tuple(extensions.of_instance(session, row.id)), case)
+        {**case.people, **people}, names, tuple(extensions.of_instance(session, row.id)), case, lines)
 
 
 def _markers(workflow, tasks, now: datetime) -> dict:

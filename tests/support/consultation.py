@@ -53,7 +53,8 @@ class Scenario:
     def _triage(self, data):
         if self.decline:
             return {"decision": "decline", "tier": data["tier"], "org_unit": data["org_unit"],
-                    "decline_reason": "属于信访事项，已转有关部门依法办理。"}
+                    "decline_reason": "内部核查：与县信访局 2026-118 号件重复。",
+                    "public_reason": "属于信访事项，已转有关部门依法办理。"}
         return {"decision": "accept", "tier": data["tier"], "org_unit": data["org_unit"]}
 
     def _define_topic(self, data):

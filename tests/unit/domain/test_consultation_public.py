@@ -7,9 +7,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from domain.consultation import hooks as consultation_hooks
 from domain.consultation.demo import load_demo
+from domain.consultation.models import Consultation
 from domain.consultation.public import DECLINED_NOTICE, normalize_code, public_progress
 from engine.clock import LOCAL_TZ
 from tests.conftest import CONSULTATION
@@ -134,13 +136,25 @@ def test_results_are_public_only_once_published(services, consultation):
     assert not [word for word in private_words(services.accounts, done) if word in text]
 
 
-def test_a_declined_topic_says_so_without_the_reason(services, consultation):
+def test_a_declined_topic_shows_the_office_words_for_the_proposer_and_no_pending_steps(services, consultation):
     scenario = replace(SCENARIOS["declined"], counters={})
     receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
     done = drive(consultation, receipt.instance_id, scenario)
     progress = progress_of(consultation, receipt.tracking_code)
     assert (progress.status, progress.status_label) == ("declined", "不予受理")
-    assert states(progress) == ["declined"] + ["pending"] * 6
+    assert states(progress) == ["declined"]            # it ended at acceptance: the six steps are not waiting
+    assert progress.declined_reason == "属于信访事项，已转有关部门依法办理。"
     assert progress.declined_notice == DECLINED_NOTICE and progress.results is None
-    assert "信访" not in repr(progress)
+    assert "2026-118" not in repr(progress) and "内部核查" not in repr(progress)   # the internal reason stays in
     assert not [word for word in private_words(services.accounts, done) if word in repr(progress)]
+
+
+def test_a_topic_declined_before_the_public_reason_shows_the_general_notice(services, consultation):
+    scenario = replace(SCENARIOS["declined"], counters={})
+    receipt = consultation_hooks.submit_intake(consultation, scenario.intake())
+    drive(consultation, receipt.instance_id, scenario)
+    with consultation.unit_of_work() as session:      # as an older triage form left it: no words for the proposer
+        session.scalar(select(Consultation).where(Consultation.instance_id == receipt.instance_id)).public_reason = None
+    progress = progress_of(consultation, receipt.tracking_code)
+    assert progress.declined_reason is None and progress.declined_notice == DECLINED_NOTICE
+    assert states(progress) == ["declined"]

@@ -76,7 +76,7 @@ def test_a_plan_returned_and_revised_twice_shows_every_round(web_engine, login):
     instance_id = started(web_engine, scenario)
     advance_to(web_engine, instance_id, scenario, "review_plan", times=3)
     html = page(login, f"/instances/{instance_id}", "office")
-    assert html.count("请补充群众代表名单。") == 2 and "第 3 次" in html and "第 2 次" in html
+    assert case_of(html).count("请补充群众代表名单。") == 2 and "第 3 次" in html and "第 2 次" in html
     assert case_of(html).count(GOAL) == 3
 
 

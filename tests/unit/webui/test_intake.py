@@ -249,3 +249,21 @@ def test_english_is_available(client, web_engine):
     assert "Step 1 · Determine the topic" in tracking and "Being reviewed" in tracking
     assert "Infrastructure" in tracking and "确定协商主题" not in tracking
     assert "Tracking code not found" in client.get("/track/XS-2222-2222").get_data(as_text=True)
+
+
+def test_a_declined_topic_shows_the_office_words_and_ends_at_acceptance(web_services, client, web_engine):
+    scenario = replace(SCENARIOS["declined"], counters={})
+    post_intake(client)
+    code = only_code(web_engine)
+    (task,) = web_engine.list_tasks()
+    done = drive(web_engine, task.instance_id, scenario)
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    assert "不予受理的说明" in page and "属于信访事项，已转有关部门依法办理。" in page
+    assert "办理在受理环节结束，未进入协商六步。" in page
+    for step in ("确定协商主题", "拟定协商方案", "回访督促问效", "未开始", "第 1 步"):
+        assert step not in page                         # no step is listed as pending
+    assert "2026-118" not in page and "内部核查" not in page      # the internal reason stays inside
+    names = {web_services.accounts.user(username).display_name for _, username in done} | {u for _, u in done}
+    assert not [word for word in names if word in page]
+    english = client.get(f"/track/{code}?lang=en").get_data(as_text=True)
+    assert "Why the topic was not accepted" in english and "ended at acceptance" in english
