@@ -1,7 +1,7 @@
 """consultation public reason
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 14:40:00
 
 What the office wrote for the proposer when it declined a topic (the triage form's "给提出人的说明"), shown on the
@@ -10,8 +10,8 @@ public tracking page. Topics declined earlier have none: the tracking page shows
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
