@@ -15,6 +15,7 @@ from engine.hooks import HookRegistry
 from engine.store.models import HumanTask, ProcessInstance
 
 TABS = ("assigned", "claimable", "involved", "done")
+WORK_TABS = ("assigned", "claimable")    # where a person lands: the tabs with work to do, never their history
 AT_RISK_WINDOW = timedelta(days=1)
 
 
@@ -101,7 +102,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = "as
     counts = {name: session.scalar(select(func.count()).select_from(base(_tab_condition(user, name)).subquery()))
               for name in TABS}
     if tab is None:
-        tab = next((name for name in TABS if counts[name]), "assigned")
+        tab = next((name for name in WORK_TABS if counts[name]), "assigned")
     tab = tab if tab in TABS else "assigned"
     query = base(_tab_condition(user, tab))
     if tab == "done":

@@ -97,3 +97,6 @@ def test_the_inbox_opens_the_tab_that_has_work_and_keeps_an_explicit_choice(web_
     assert re.search(r'tab=claimable[^>]*class="on"', landing) and "这里没有任务" not in landing
     chosen = client.get("/inbox?tab=assigned").get_data(as_text=True)
     assert re.search(r'tab=assigned[^>]*class="on"', chosen) and "这里没有任务" in chosen
+    login("m001")               # the proposer: the triage shows under 我参与的, which is others' work, not theirs
+    own = client.get("/inbox").get_data(as_text=True)
+    assert re.search(r'tab=assigned[^>]*class="on"', own) and "这里没有任务" in own
