@@ -18,7 +18,7 @@ def _int(name: str) -> int | None:
 @bp.get("/inbox")
 @login_required
 def index():
-    """One tab of the inbox; without an explicit `?tab=` it opens my tasks, or the claimable ones when only they have work."""
+    """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work."""
     page = services_of(current_app).participation.inbox(
         current_user(), tab=request.args.get("tab") or None, search=request.args.get("q", "").strip()[:100],
         step=_int("step"), tier=request.args.get("tier") or None, page=_int("page") or 1)
