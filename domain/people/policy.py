@@ -10,8 +10,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from domain.people.roles import RULES
-from engine.errors import PermissionDenied
-from engine.policy import lacks, lacks_en
+from engine.policy import RoleHolders
 from engine.store import directory
 from engine.store.directory import DirectoryRules
 from engine.store.models import HumanTask, ProcessInstance
@@ -84,29 +83,13 @@ def hidden_fields(user: UserView, restricted: dict[str, tuple[str, ...]], org_un
 
 
 # --- who may act on and manage a task (the engine asks through its TaskPolicy protocol; moved from Engine) ------
-class TaskPolicy:
-    """The county's answer to the engine's two task questions (engine.policy.TaskPolicy), on its directory rules."""
+class TaskPolicy(RoleHolders):
+    """The county's answer to the engine's two task questions (engine.policy.TaskPolicy), on its directory rules:
+    who may act is the engine's rule (the assignee, or an active holder of the task's role, with the county's
+    inherited roles); who manages another person's task is the county's."""
 
     def __init__(self, rules: DirectoryRules = RULES):
-        self.rules = rules
-
-    def require_candidate(self, session: Session, human: HumanTask, actor: str) -> None:
-        """The actor may act on the task now: its assignee, or a holder of its role, still active and still holding
-        the role (a claimed task is not kept by someone whose role was revoked)."""
-        if human.assignee and human.assignee != actor:
-            raise PermissionDenied(f"此任务已指派给 {human.assignee} (assigned to {human.assignee})")
-        if not human.assignee and not human.role:
-            raise PermissionDenied("此任务尚无办理人，请管理员转办 (nobody is assigned to this task; an admin can "
-                                   "reassign it)")
-        if human.assignee and not human.role:
-            allowed = directory.is_active(session, actor)
-        elif human.assignee:
-            allowed = directory.may_act(session, actor, human.role, human.org_unit_code, self.rules.inherited_roles)
-        else:
-            allowed = (human.role, human.org_unit_code) in directory.memberships_of(session, actor)
-        if not allowed:
-            raise PermissionDenied(f"{actor} {lacks(human)}，不能办理此任务 ({actor} {lacks_en(human)}; "
-                                   "cannot act on this task)")
+        super().__init__(rules)
 
     def is_manager(self, session: Session, human: HumanTask, actor: str) -> bool:
         """Supervisors and leads of the task's unit and the county office manage its tasks; admins manage the tasks
@@ -117,6 +100,8 @@ class TaskPolicy:
 
 
 TASKS = TaskPolicy()
+
+
 # --- work around tasks ------------------------------------------------------------------------------------------
 def may_decide_extension(user: UserView, org_unit: str | None) -> bool:
     """Supervisors of the instance's org unit, and the county's supervisors, decide extensions."""
