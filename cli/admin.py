@@ -1,12 +1,17 @@
-"""`xieshang init` and `xieshang demo`: set up the database and load the demo county."""
+"""`xieshang init`, `xieshang demo` and `xieshang backfill`: set up the database, load the demo county, and record
+older instances' submitted forms for their case files."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy import exists, select
 
 from cli.common import emit, engine_of
 from domain.consultation import demo as demo_directory
-from engine.store import db
+from engine.failures import cause_of
+from engine.store import db, submissions
+from engine.store.models import ProcessInstance
+from engine.store.submissions import TaskSubmission
 
 
 @click.command()
@@ -36,3 +41,30 @@ def demo(ctx, as_json, once):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
     if as_json:
         emit(accounts)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what was recorded.")
+@click.pass_context
+def backfill(ctx, as_json):
+    """Record the submitted forms of instances started before submissions were recorded (read from their state),
+    so their case files no longer depend on the stored state; each instance alone, once."""
+    engine = engine_of(ctx)
+    with engine.reading() as session:
+        recorded = exists().where(TaskSubmission.instance_id == ProcessInstance.id)
+        pending = list(session.scalars(select(ProcessInstance.id).where(~recorded).order_by(ProcessInstance.id)))
+    done, failed = {}, {}
+    for instance_id in pending:
+        try:
+            with engine.unit_of_work() as session:
+                row = engine.instance(session, instance_id)
+                parsed, workflow = engine.load(row)
+                done[instance_id] = submissions.backfill(session, row, parsed, workflow)
+        except engine.transient_errors:
+            raise                           # the database is down: nothing to record per instance
+        except Exception as exc:  # noqa: BLE001 - one instance that cannot load stays as it was; the others go on
+            failed[instance_id] = cause_of(exc)
+    if as_json:
+        emit({"recorded": done, "failed": failed})
+    else:
+        click.echo(f"backfilled {len(done)} instances ({sum(done.values())} forms); {len(failed)} failed", err=True)

@@ -21,6 +21,7 @@ from engine.settings import Settings
 COMMANDS = {
     "init": "cli.admin:init",
     "demo": "cli.admin:demo",
+    "backfill": "cli.admin:backfill",
     "validate": "cli.process:validate",
     "deploy": "cli.process:deploy",
     "start": "cli.process:start",

@@ -101,3 +101,26 @@ def test_database_not_initialised_is_explained(tmp_path, monkeypatch):
     monkeypatch.setenv("XIESHANG_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     result = CliRunner().invoke(cli, ["tasks", "--json"])
     assert result.exit_code == 1 and "xieshang init" in result.stderr
+
+
+def test_backfill_records_older_instances_forms_once_and_skips_a_broken_one(run, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    run("demo")
+    run("deploy", str(DATA / "mini"))
+    ids = [json.loads(run("start", "mini", "--data", json.dumps({"title": t, "count": 1}), "--as", "m001",
+                          "--json")[1])["instance_id"] for t in ("路灯", "井盖")]
+    [task] = [t for t in json.loads(run("tasks", "--as", "office", "--json")[1]) if t["instance_id"] == ids[0]]
+    assert run("complete", task["id"], "--data", '{"approved": true}', "--as", "office")[0] == 0
+    database = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with database.begin() as connection:       # as instances started before submissions were recorded
+        connection.execute(text("DELETE FROM task_submission"))
+        connection.execute(text("UPDATE process_instance SET state = '{broken' WHERE id = :id"), {"id": ids[1]})
+    code, out, _ = run("backfill", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["recorded"] == {str(ids[0]): 2} and list(result["failed"]) == [str(ids[1])]
+    with database.connect() as connection:
+        rows = connection.execute(text("SELECT instance_id, task_spec, actor FROM task_submission")).all()
+    assert sorted(r.actor for r in rows) == ["m001", "office"] and {r.instance_id for r in rows} == {ids[0]}
+    assert json.loads(run("backfill", "--json")[1])["recorded"] == {}          # once: recorded instances are skipped
+    database.dispose()
