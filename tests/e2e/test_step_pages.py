@@ -16,6 +16,7 @@ import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,7 +24,7 @@ from sqlalchemy import select
 
 from engine.store.models import User
 from tests.conftest import CONSULTATION
-from tests.e2e.test_walkthrough import DEVICE_NAMES, fill_form, sign_in
+from tests.e2e.test_walkthrough import DEVICE_NAMES, PASSWORD, fill_form
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.test_formrender import SMALL_PDF
 
@@ -205,22 +206,52 @@ def _read(prop: dict, ui: dict, value, names: dict) -> list[str]:
 
 # --- the person at their page ---------------------------------------------------------------------------------------
 
-def as_person(walk, username: str) -> Page:
-    """A fresh browser context signed in as `username` (no screenshots of the sign-in: the step pages are the point)."""
-    if walk.user == username and walk.page is not None:
-        return walk.page
-    page = walk.open(username)
-    sign_in(page, username)
-    return page
+class People:
+    """The people at the browser: each signs in once (straight to the page they came for) and keeps their own
+    context for their later steps; the walk's current page is always the person's who acts now."""
+
+    def __init__(self, walk):
+        self.walk, self.contexts = walk, {}
+
+    def at(self, username: str, path: str) -> Page:
+        """`username`'s browser showing `path`."""
+        walk = self.walk
+        if username in self.contexts:
+            walk.context, walk.page = self.contexts[username]
+            walk.user = username
+            walk.page.goto(path)
+            return walk.page
+        walk.context = walk.page = None          # not closed: the previous person comes back later
+        page = walk.open(username)
+        self.contexts[username] = (walk.context, page)
+        page.goto(f"/login?next={quote(path)}")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.wait_for_url(f"**{path}")
+        return page
+
+    def close(self) -> None:
+        """Close every context but the current one (the walk closes that, after a failure's screenshot)."""
+        for context, _page in self.contexts.values():
+            if context is not self.walk.context:
+                context.close()
 
 
-def open_step(case: Case, task, number: int) -> Page:
+@pytest.fixture
+def people(walk):
+    """Signed-in contexts per person for this walk."""
+    crowd = People(walk)
+    yield crowd
+    crowd.close()
+
+
+def open_step(case: Case, people: People, task, number: int) -> Page:
     """The person who must act (claiming first where several could) opens the task page; it is kept as a PNG."""
     actor = task.assignee or task.candidates[0]
     if not task.assignee and len(task.candidates) > 1:
         case.engine.claim_task(task.id, actor)
-    page = as_person(case.walk, actor)
-    page.goto(f"/tasks/{task.id}")
+    page = people.at(actor, f"/tasks/{task.id}")
     expect(page.locator("form.task-form")).to_be_visible()
     path = case.walk.shot(task.task_spec)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -315,12 +346,15 @@ def check_evidence_download(case: Case, page: Page) -> str:
         link.click()
     assert download.value.suggested_filename == EVIDENCE
     assert Path(download.value.path()).read_bytes() == SMALL_PDF
-    return link.get_attribute("href")
+    href = link.get_attribute("href")
+    answer = page.request.get(href)
+    assert answer.status == 200 and answer.body() == SMALL_PDF
+    return href
 
 
-def check_outsider(case: Case, href: str, task_id: str) -> None:
+def check_outsider(case: Case, people: People, href: str, task_id: str) -> None:
     """A signed-in member of another township sees neither the case, nor its task, nor its file."""
-    page = as_person(case.walk, OUTSIDER)
+    page = people.at(OUTSIDER, "/inbox")
     assert page.request.get(f"/instances/{case.instance_id}").status in {403, 404}
     assert page.request.get(f"/tasks/{task_id}").status in {403, 404}
     answer = page.request.get(href)
@@ -330,7 +364,7 @@ def check_outsider(case: Case, href: str, task_id: str) -> None:
 # --- the walk ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("walk", ["desktop", "phone"], indirect=True)
-def test_every_step_shows_the_person_acting_what_earlier_steps_submitted(walk):
+def test_every_step_shows_the_person_acting_what_earlier_steps_submitted(walk, people):
     """Township case with one unsatisfied follow-up (so supervision and re-answers happen); a county case for the
     topic approval. Each step's first task is opened by its person; all others complete through the engine."""
     device = DEVICE_NAMES[walk.device]
@@ -342,13 +376,13 @@ def test_every_step_shows_the_person_acting_what_earlier_steps_submitted(walk):
 
     def visit(case: Case, task) -> None:
         number = STEPS.index(task.task_spec) + 1 if task.task_spec in STEPS else 50 + len(seen)
-        page = open_step(case, task, number)
+        page = open_step(case, people, task, number)
         seen[task.task_spec] = check_needs(case, page, task)
         check_phone(case, page, task)
         if task.task_spec == "research":
             research_with_evidence(case, task, page)
         elif task.task_spec == "summarize_research":
-            check_outsider(case, check_evidence_download(case, page), task.id)
+            check_outsider(case, people, check_evidence_download(case, page), task.id)
 
     visit(county, county.advance_to("approve_topic"))
     county.engine.cancel_instance(county.instance_id, actor="admin", reason="e2e: only its topic approval was needed")
@@ -359,4 +393,3 @@ def test_every_step_shows_the_person_acting_what_earlier_steps_submitted(walk):
             township.complete(task)
     assert township.engine.show_instance(township.instance_id).status == "completed"
     assert set(STEPS) <= set(seen), f"steps never reached: {sorted(set(STEPS) - set(seen))}"
-    walk.close()
