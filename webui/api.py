@@ -8,15 +8,16 @@ import json
 import re
 from dataclasses import asdict
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
 from engine.bpmn.forms import field_errors
-from engine.errors import ValidationFailed
+from engine.errors import ConcurrentUpdate, InvalidState, PermissionDenied, ValidationFailed
 from engine.views import plain_data
 
 from . import engine_of, openapi, services_of
+from .conflicts import conflict_of, raced
 from .errors import error_response
 from .files import download_response
 from .formparse import file_references
@@ -206,9 +207,27 @@ def complete(task_id: str):
     view = services_of(current_app).participation.task_for(task_id, g.user)
     references = file_references(view.form or {}, view.ui, body["data"])
     _require_own_files(references, task_id)
-    instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username, body.get("revision"))
+    try:
+        instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username,
+                                                           body.get("revision"))
+    except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:
+        return _conflict(view, exc, body.get("revision"))
     services_of(current_app).uploads.attach(g.user, task_id, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id)
+
+
+def _conflict(view, error, revision: int | None):
+    """409 when someone else was first: an error code, who finished the task and when, in the asked-for language."""
+    detail = services_of(current_app).participation.instance_detail(view.instance_id, g.user)
+    conflict = conflict_of(detail, view.id, g.user.username)
+    if not raced(error, conflict, view, g.user.username, revision):
+        raise error             # not a race: the person may simply not act on this task (403)
+    response, status = error_response(409, conflict.message, {
+        "code": conflict.code, "instance_id": conflict.instance_id, "completed_by": conflict.completed_by,
+        "completed_by_name": conflict.completed_by_name,
+        "completed_at": conflict.completed_at.isoformat() if conflict.completed_at else None,
+        "instance_url": url_for("instances.detail", instance_id=conflict.instance_id)})
+    return response, status
 
 
 def _require_own_files(references: list[tuple[str, str]], task_id: str) -> None:
