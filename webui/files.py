@@ -10,7 +10,7 @@ from domain.work.uploads import NewFile, QuotaExceeded, UploadView, new_id
 from engine.errors import EngineError, InvalidState, PermissionDenied
 
 from . import services_of
-from .formparse import UploadRejected, file_references, parse_form, without_values
+from .formparse import UploadRejected, field_kind, file_references, parse_form, without_values
 from .security import current_user, login_required
 
 bp = Blueprint("files", __name__)
@@ -50,11 +50,28 @@ def read_form(schema: dict, ui: dict | None, task_id: str | None) -> dict:
     except (InvalidState, PermissionDenied) as exc:
         raise FormConflict(without_values(data, new), exc) from exc
     except QuotaExceeded as exc:
-        message = gettext("您尚未提交的附件共 %(used).1f MB，加上本次 %(size).1f MB 将超过 %(limit)d MB 上限。"
-                          "请先提交已填写的表单；未提交的文件 7 天后自动清除。",
-                          used=exc.used / _MB, size=exc.adding / _MB, limit=exc.quota // _MB)
+        message = quota_message(exc)
         _refuse({path: [message] for path, _upload in pending}, without_values(data, new))
     return data
+
+
+def quota_message(exc: QuotaExceeded) -> str:
+    """Why the files were refused for the quota, in the reader's language."""
+    return gettext("您尚未提交的附件共 %(used).1f MB，加上本次 %(size).1f MB 将超过 %(limit)d MB 上限。"
+                   "请先提交已填写的表单；未提交的文件 7 天后自动清除。",
+                   used=exc.used / _MB, size=exc.adding / _MB, limit=exc.quota // _MB)
+
+
+def has_file_field(schema: dict, ui: dict | None) -> bool:
+    """Whether a form takes files anywhere (rows and nested objects included)."""
+    ui = ui or {}
+    for name, prop in (schema.get("properties") or {}).items():
+        options = ui.get(name) or {}
+        kind = field_kind(prop, options)
+        if kind == "file" or (kind == "object" and has_file_field(prop, options)) or (
+                kind == "rows" and has_file_field(prop.get("items") or {}, options.get("items") or {})):
+            return True
+    return False
 
 
 def _refuse(errors: dict, data: dict) -> None:

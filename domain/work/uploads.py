@@ -118,6 +118,15 @@ class Uploads:
                 self.path_of(upload_id).unlink(missing_ok=True)
             raise
 
+    def check_room(self, user: UserView, task_id: str | None, adding: int) -> None:
+        """Before any byte is read: PermissionDenied/InvalidState/NotFound unless the person may act on the task now
+        (None: a start form), QuotaExceeded when `adding` more bytes would pass their quota."""
+        with self.engine.reading() as session:
+            self._require_actor(session, user, task_id)
+            used = self.unattached_bytes(session, user.username)
+        if used + adding > self.quota:
+            raise QuotaExceeded(used, adding, self.quota)
+
     def unattached_bytes(self, session: Session, username: str) -> int:
         """How much of the person's quota their unattached files take."""
         return session.scalar(select(func.coalesce(func.sum(Upload.size), 0))
