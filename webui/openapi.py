@@ -164,7 +164,7 @@ def _parameters() -> dict:
         "TaskId": {"name": "task_id", "in": "path", "required": True, "description": "任务编号 (task id, a UUID)",
                    "schema": {"type": "string", "pattern": UUID_PATTERN}},
         "FileId": {"name": "upload_id", "in": "path", "required": True, "description": "文件编号 (upload id)",
-                   "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
+                   "schema": {"type": "string", "pattern": "^([0-9a-f]{32}|[0-9a-f]{24}[.][a-z0-9]{1,7})$"}},
         "InstanceId": {"name": "instance_id", "in": "path", "required": True, "description": "实例编号 (instance id)",
                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
         "Page": query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "页码 (page)"),
