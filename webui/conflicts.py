@@ -5,11 +5,13 @@ page (which keeps what the person typed) and the API's 409 body (an error code p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -17,9 +19,20 @@ from engine.errors import PermissionDenied
 
 from . import services_of
 from .casefile import entry_values
+from .errors import readable
 from .formparse import file_references
 from .labels import localtime
 from .security import current_user
+
+_ENGLISH_TAIL = re.compile(r"\s*\([^()\n]*[A-Za-z][^()\n]*\)\s*$")     # "中文 (English)": the part in parentheses
+
+
+def wholly_local(message: str) -> str:
+    """An engine message ("中文 (English)") in the reader's language only: the English part on English pages, the
+    Chinese part on Chinese ones (never half of each)."""
+    if str(get_locale()) == "en":
+        return readable(message)
+    return _ENGLISH_TAIL.sub("", message or "") or message
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
-from .conflicts import conflict_of, kept_values, raced
+from .conflicts import conflict_of, kept_values, raced, wholly_local
 from .errors import readable
 from .files import FormConflict, attach, my_files, read_form
 from .formparse import file_references, without_values
@@ -99,7 +99,7 @@ def _keeps_input(view):
             return view(task_id)
         except (ConcurrentUpdate, InvalidState) as exc:
             typed = request.form.get("reason") or request.form.get("body") or ""
-            return _page(task_id, message=readable(exc.message), status=409, typed=typed)
+            return _page(task_id, message=wholly_local(exc.message), status=409, typed=typed)
 
     return wrapper
 

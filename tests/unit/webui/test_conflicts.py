@@ -141,3 +141,17 @@ def test_a_task_claimed_by_a_colleague_meanwhile_is_a_conflict_with_the_input_ke
     office = web_services.accounts.user("office").display_name
     assert lost.status_code == 409 and f"此任务已由 {office} 认领" in alert_of(html) and TYPED in html
     assert web_engine.get_task(task.id).status == "ready"
+
+
+def test_claiming_a_task_a_colleague_just_claimed_says_so_in_one_language(app, web_engine, web_services, triage):
+    _, task = triage
+    second = session_of(app, "office2")
+    page = second.get(f"/tasks/{task.id}").get_data(as_text=True)
+    web_engine.claim_task(task.id, "office")
+    zh = second.post(f"/tasks/{task.id}/claim", data={"csrf_token": csrf_of(page)}).get_data(as_text=True)
+    alert = zh.split('role="alert">', 1)[1].split("</div>", 1)[0]
+    assert "任务已由 office 认领" in alert and "already" not in alert
+    second.get("/lang/en")
+    en = second.post(f"/tasks/{task.id}/claim", data={"csrf_token": csrf_of(page)}).get_data(as_text=True)
+    alert = en.split('role="alert">', 1)[1].split("</div>", 1)[0]
+    assert "Already claimed by office" in alert and not _CJK.search(alert)
