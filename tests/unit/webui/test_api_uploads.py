@@ -147,3 +147,44 @@ def test_permission_and_quota_are_checked_before_the_body_is_read(client, web_se
         assert response.status_code == status, (user, response.get_json())
     assert response.get_json()["code"] == "quota_exceeded"
     assert rows(web_services) == [] and stored_files(web_services) == []
+
+
+@pytest.fixture
+def mini_with_file(web_engine, tmp_path):
+    """The mini process again, its start form taking an attachment (a new version of `mini`)."""
+    import json
+    import shutil
+
+    from tests.conftest import DATA
+
+    bundle = tmp_path / "mini"
+    shutil.copytree(DATA / "mini", bundle)
+    schema_path = bundle / "forms" / "start.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    schema["properties"]["attachment"] = {"type": "string", "title": "附件", "maxLength": 64}
+    schema_path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    (bundle / "forms" / "start.ui.json").write_text(json.dumps({"attachment": {"ui:widget": "file"}}),
+                                                    encoding="utf-8")
+    diagram = bundle / "mini.bpmn"
+    schema_line = '<spiffworkflow:property name="formJsonSchemaFilename" value="forms/start.schema.json" />'
+    diagram.write_text(diagram.read_text(encoding="utf-8").replace(schema_line, schema_line + (
+        '<spiffworkflow:property name="formUiSchemaFilename" value="forms/start.ui.json" />')), encoding="utf-8")
+    web_engine.deploy([bundle], actor="owner")
+    return "mini"
+
+
+def test_a_start_form_file_is_uploaded_then_named_when_starting(client, web_services, send, mini_with_file):
+    uploaded = send("m001", f"process_id={mini_with_file}")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    reference = uploaded.get_json()["id"]
+    assert uploaded.get_json()["task_id"] is None and uploaded.get_json()["process_id"] == "mini"
+    theirs = send("m014", f"process_id={mini_with_file}").get_json()["id"]
+    headers = {"Authorization": f"Bearer {web_services.accounts.issue_token('m001')}"}
+    forged = client.post("/api/v1/instances", headers=headers,
+                         json={"process_id": "mini", "data": {"title": "路灯", "attachment": theirs}})
+    assert forged.status_code == 422 and "attachment" in forged.get_json()["field_errors"]
+    started = client.post("/api/v1/instances", headers=headers,
+                          json={"process_id": "mini", "data": {"title": "路灯", "attachment": reference}})
+    assert started.status_code == 201, started.get_json()
+    mine = next(r for r in rows(web_services) if r.id == reference)
+    assert mine.attached_at is not None and mine.instance_id == started.get_json()["instance_id"]
