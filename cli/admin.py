@@ -1,13 +1,14 @@
 """`xieshang init`, `xieshang demo` and `xieshang backfill`: set up the database, load the demo county, and record
-older instances' submitted forms for their case files."""
+older instances' submitted forms and evidence files for their case files."""
 
 from __future__ import annotations
 
 import click
 from sqlalchemy import exists, select
 
-from cli.common import emit, engine_of
+from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
+from domain.work import legacy_uploads
 from engine.failures import cause_of
 from engine.store import db, submissions
 from engine.store.models import ProcessInstance
@@ -48,7 +49,8 @@ def demo(ctx, as_json, once):
 @click.pass_context
 def backfill(ctx, as_json):
     """Record the submitted forms of instances started before submissions were recorded (read from their state),
-    so their case files no longer depend on the stored state; each instance alone, once."""
+    so their case files no longer depend on the stored state; each instance alone, once. Then adopt evidence files
+    stored before upload records existed that those forms name; files nothing names are listed, not deleted."""
     engine = engine_of(ctx)
     with engine.reading() as session:
         recorded = exists().where(TaskSubmission.instance_id == ProcessInstance.id)
@@ -64,7 +66,20 @@ def backfill(ctx, as_json):
             raise                           # the database is down: nothing to record per instance
         except Exception as exc:  # noqa: BLE001 - one instance that cannot load stays as it was; the others go on
             failed[instance_id] = cause_of(exc)
+    files = legacy_uploads.adopt(services_of(ctx).uploads)
     if as_json:
-        emit({"recorded": done, "failed": failed})
-    else:
-        click.echo(f"backfilled {len(done)} instances ({sum(done.values())} forms); {len(failed)} failed", err=True)
+        emit({"recorded": done, "failed": failed,
+              "files": {"adopted": {a.reference: {"instance_id": a.instance_id, "owner": a.owner, "task_id": a.task_id}
+                                    for a in files.adopted},
+                        "unreferenced": list(files.unreferenced)}})
+        return
+    click.echo(f"backfilled {len(done)} instances ({sum(done.values())} forms); {len(failed)} failed", err=True)
+    click.echo(f"evidence files stored before upload records: {len(files.adopted)} adopted, "
+               f"{len(files.unreferenced)} named by no form (left in place)", err=True)
+    for name in files.unreferenced:
+        click.echo(f"  not named by any form: {files_root(ctx) / name}", err=True)
+
+
+def files_root(ctx):
+    """The uploads folder of this invocation."""
+    return services_of(ctx).uploads.root()

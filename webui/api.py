@@ -8,18 +8,21 @@ import json
 import re
 from dataclasses import asdict
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
+from domain.work.uploads import NewFile, QuotaExceeded, new_id
 from engine.bpmn.forms import field_errors
-from engine.errors import ValidationFailed
+from engine.errors import ConcurrentUpdate, InvalidState, PermissionDenied, ValidationFailed
 from engine.views import plain_data
 
 from . import engine_of, openapi, services_of
+from .conflicts import conflict_of, raced
 from .errors import error_response
-from .files import download_response
-from .formparse import file_references
+from .files import download_response, has_file_field, quota_message
+from .formparse import check_upload, file_references
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,6 +32,7 @@ TASK_ID = re.compile(openapi.UUID_PATTERN)
 DIGITS = re.compile(r"[0-9]{1,10}")
 REQUESTS = openapi.request_schemas()
 BAD_LOGIN = "用户名或密码不正确 (wrong username or password)"
+PART_HEADERS = 8 * 1024    # a multipart body holds at least its length less this of file: the quota's early check
 
 
 # --- request parsing ----------------------------------------------------------------------------------
@@ -206,9 +210,27 @@ def complete(task_id: str):
     view = services_of(current_app).participation.task_for(task_id, g.user)
     references = file_references(view.form or {}, view.ui, body["data"])
     _require_own_files(references, task_id)
-    instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username, body.get("revision"))
+    try:
+        instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username,
+                                                           body.get("revision"))
+    except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:
+        return _conflict(view, exc, body.get("revision"))
     services_of(current_app).uploads.attach(g.user, task_id, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id)
+
+
+def _conflict(view, error, revision: int | None):
+    """409 when someone else was first: an error code, who finished the task and when, in the asked-for language."""
+    detail = services_of(current_app).participation.instance_detail(view.instance_id, g.user)
+    conflict = conflict_of(detail, view.id, g.user.username)
+    if not raced(error, conflict, view, g.user.username, revision):
+        raise error             # not a race: the person may simply not act on this task (403)
+    response, status = error_response(409, conflict.message, {
+        "code": conflict.code, "instance_id": conflict.instance_id, "completed_by": conflict.completed_by,
+        "completed_by_name": conflict.completed_by_name,
+        "completed_at": conflict.completed_at.isoformat() if conflict.completed_at else None,
+        "instance_url": url_for("instances.detail", instance_id=conflict.instance_id)})
+    return response, status
 
 
 def _require_own_files(references: list[tuple[str, str]], task_id: str) -> None:
@@ -217,6 +239,52 @@ def _require_own_files(references: list[tuple[str, str]], task_id: str) -> None:
     if foreign:
         message = "文件引用无效：只能使用您本人为此任务上传的文件 (not a file you uploaded for this task)"
         raise ValidationFailed({path: [message] for path, ref in references if ref in foreign})
+
+
+@bp.post("/uploads")
+def upload():
+    """Store one evidence file for a task (`task_id`) or a start form (`process_id`) the person may fill in; 201 with
+    the reference to put into the form data. Who may, and the quota, are checked before the body is read."""
+    target = _query(request.args, openapi.query_schemas("UploadTask", "UploadProcess"))
+    task_id, process_id = target.get("task_id"), target.get("process_id")
+    if (task_id is None) == (process_id is None):
+        _fail(400, gettext("请用 task_id 或 process_id（二者选一）指明文件用于哪个表单"))
+    if task_id is not None:
+        if not TASK_ID.fullmatch(task_id):
+            _fail(400, gettext("任务编号须为 UUID"))
+        task_id = task_id.lower()
+        form = services_of(current_app).participation.task_for(task_id, g.user)    # 404/403 before anything else
+    else:
+        form = engine_of(current_app).startable_process(process_id)                 # 404 for an unknown process
+    if not has_file_field(form.form or {}, form.ui):
+        _refuse_file(gettext("此表单没有附件字段，不能上传文件"), "no_file_field")
+    if request.mimetype != "multipart/form-data":
+        _fail(400, gettext("请以 multipart/form-data 上传，文件放在 file 字段"))
+    length = request.content_length
+    if length is None or length > (request.max_content_length or 0):
+        _fail(413, gettext("请求须注明 Content-Length，且不超过 %(limit)d MB",
+                           limit=(request.max_content_length or 0) // (1024 * 1024)))
+    uploads = services_of(current_app).uploads
+    try:
+        uploads.check_room(g.user, task_id, max(0, length - PART_HEADERS))   # may act, room left: nothing read yet
+    except QuotaExceeded as exc:
+        _refuse_file(quota_message(exc), "quota_exceeded")
+    files = request.files.getlist("file")
+    if len(files) != 1 or len(request.files) != 1 or not files[0].filename:
+        _fail(400, gettext("请在 file 字段中上传一个文件（一次一个）"))
+    problem = check_upload(files[0])
+    if problem:
+        _refuse_file(problem, "bad_file")
+    try:
+        (stored,) = uploads.store(g.user, task_id, [NewFile(new_id(), files[0].filename, files[0].stream)])
+    except QuotaExceeded as exc:
+        _refuse_file(quota_message(exc), "quota_exceeded")
+    return jsonify(id=stored.id, filename=stored.filename, content_type=stored.content_type, size=stored.size,
+                   sha256=stored.sha256, task_id=task_id, process_id=process_id), 201
+
+
+def _refuse_file(message: str, code: str) -> None:
+    _fail(422, message, {"code": code, "field_errors": {"file": [message]}})
 
 
 @bp.get("/files/<upload_id>")
@@ -263,7 +331,11 @@ def reassign(task_id: str):
 def start():
     """Start an instance of the latest version of a process (any signed-in person may, for now)."""
     body = _payload("StartRequest")
+    process = engine_of(current_app).startable_process(body["process_id"])
+    references = file_references(process.form or {}, process.ui, body.get("data", {}))
+    _require_own_files(references, None)
     instance_id = engine_of(current_app).start_instance(body["process_id"], body.get("data", {}), g.user.username)
+    services_of(current_app).uploads.attach(g.user, None, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id), 201, {"Location": f"{bp.url_prefix}/instances/{instance_id}"}
 
 

@@ -7,20 +7,30 @@ from flask import Blueprint, current_app, request, send_file, url_for
 from flask_babel import gettext
 
 from domain.work.uploads import NewFile, QuotaExceeded, UploadView, new_id
+from engine.errors import EngineError, InvalidState, PermissionDenied
 
 from . import services_of
-from .formparse import UploadRejected, file_references, parse_form, without_values
+from .formparse import UploadRejected, field_kind, file_references, parse_form, without_values
 from .security import current_user, login_required
 
 bp = Blueprint("files", __name__)
 _MB = 1024 * 1024
 
 
+class FormConflict(Exception):
+    """The task closed or went to someone else after the page was read: nothing was stored; `data` is what the person
+    typed (without the files just sent), `error` the engine's reason."""
+
+    def __init__(self, data: dict, error: EngineError):
+        super().__init__(error.message)
+        self.data, self.error = data, error
+
+
 def read_form(schema: dict, ui: dict | None, task_id: str | None) -> dict:
     """The posted form as data, its new files stored for the signed-in person and `task_id` (None: a start form).
 
     Raises UploadRejected (nothing stored) for a bad file, a reference that is not the person's upload for this task,
-    or a full quota; PermissionDenied (nothing stored) when the person may not act on the task."""
+    or a full quota; FormConflict (nothing stored) when the task is no longer open to the person."""
     pending: list[tuple[str, NewFile]] = []
 
     def collect(path: str, storage) -> str:
@@ -37,12 +47,31 @@ def read_form(schema: dict, ui: dict | None, task_id: str | None) -> dict:
         _refuse({path: [message] for path, ref in kept if ref in foreign}, without_values(data, foreign | new))
     try:
         services.uploads.store(user, task_id, [upload for _path, upload in pending])
+    except (InvalidState, PermissionDenied) as exc:
+        raise FormConflict(without_values(data, new), exc) from exc
     except QuotaExceeded as exc:
-        message = gettext("您尚未提交的附件共 %(used).1f MB，加上本次 %(size).1f MB 将超过 %(limit)d MB 上限。"
-                          "请先提交已填写的表单；未提交的文件 7 天后自动清除。",
-                          used=exc.used / _MB, size=exc.adding / _MB, limit=exc.quota // _MB)
+        message = quota_message(exc)
         _refuse({path: [message] for path, _upload in pending}, without_values(data, new))
     return data
+
+
+def quota_message(exc: QuotaExceeded) -> str:
+    """Why the files were refused for the quota, in the reader's language."""
+    return gettext("您尚未提交的附件共 %(used).1f MB，加上本次 %(size).1f MB 将超过 %(limit)d MB 上限。"
+                   "请先提交已填写的表单；未提交的文件 7 天后自动清除。",
+                   used=exc.used / _MB, size=exc.adding / _MB, limit=exc.quota // _MB)
+
+
+def has_file_field(schema: dict, ui: dict | None) -> bool:
+    """Whether a form takes files anywhere (rows and nested objects included)."""
+    ui = ui or {}
+    for name, prop in (schema.get("properties") or {}).items():
+        options = ui.get(name) or {}
+        kind = field_kind(prop, options)
+        if kind == "file" or (kind == "object" and has_file_field(prop, options)) or (
+                kind == "rows" and has_file_field(prop.get("items") or {}, options.get("items") or {})):
+            return True
+    return False
 
 
 def _refuse(errors: dict, data: dict) -> None:

@@ -19,6 +19,9 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LANGUAGES:
         return chosen
+    if request.path.startswith("/api/"):        # API clients may also say so the usual way
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        return "en" if best == "en" else DEFAULT
     return DEFAULT
 
 

@@ -30,12 +30,24 @@ DESCRIPTION = """协商流程的 JSON 接口 (the consultation engine's JSON API
   gives a token; send it as `Authorization: Bearer <token>`. Browser session cookies are not accepted here.
 * 谁可以发起 (who may start an instance): any signed-in person, for now.
 * 匿名 (anonymous): only `POST /tokens`, `POST /intake` (the public intake form) and this document.
-* 错误 (errors): JSON `{error, message, status}` (+ `field_errors` on 422); messages are Chinese first with English in
-  parentheses. 400 malformed request, 401 no or bad token, 403 not allowed, 404 unknown id, 409 conflict (stale
-  `revision`, task already claimed or closed), 422 data that fails the task's form.
+* 错误 (errors): JSON `{error, message, status}` (+ `field_errors` on 422, `code` where a client may act on it);
+  messages are Chinese first with English in parentheses, or wholly in the language asked for (`?lang=en`,
+  `Accept-Language`) for a completeTask conflict and for uploads. 400 malformed request, 401 no or bad token,
+  403 not allowed, 404 unknown id, 409 conflict (stale `revision`, task already claimed or closed), 413 body too
+  large, 422 data that fails the task's form.
+* 附件 (files): `POST /uploads?task_id=…` (multipart, part `file`) stores one file and answers its `id`; put the id
+  into the file field of the data you send to completeTask (or startInstance with `?process_id=…`).
 * 文本 (text): JSON in UTF-8; strings must not contain U+0000 or unpaired surrogates (400). Unknown fields and
   query parameters are ignored.
 """
+
+
+CONFLICT_CODES = ("task_completed", "task_cancelled", "task_taken", "stale_revision")
+UPLOAD_RULES = """Name exactly one of `task_id` (a task you may act on now) or `process_id` (a process whose start form
+you fill in). Who may, and your quota of files not yet submitted, are checked before the body is read: nothing is
+stored on a refusal. One file per request in the part `file`: PDF, JPG, PNG, Word or Excel, at most 10 MB, its
+content matching its extension. The reference is accepted only in a form you submit on that same task (or start
+form); files never submitted are removed after 7 days. Messages follow `?lang=en` or `Accept-Language`."""
 
 
 def _ref(name: str) -> dict:
@@ -67,9 +79,12 @@ def _schemas() -> dict:
     page = dict(total=INTEGER, page=INTEGER, per_page=INTEGER, pages=INTEGER)
     return {
         "Error": _obj(("error", "message", "status"), error=STRING, message=STRING, status=INTEGER,
-                      field_errors={"type": "object", "additionalProperties": STRINGS}),
+                      code=STRING, field_errors={"type": "object", "additionalProperties": STRINGS}),
+        "Conflict": _obj(("error", "message", "status"), error=STRING, message=STRING, status={"const": 409},
+                         code={"enum": list(CONFLICT_CODES)}, instance_id=INTEGER, instance_url=STRING,
+                         completed_by=_null(STRING), completed_by_name=_null(STRING), completed_at=_null(TIME)),
         "ValidationError": _obj(("error", "message", "status", "field_errors"), error=STRING, message=STRING,
-                                status={"const": 422},
+                                status={"const": 422}, code=STRING,
                                 field_errors={"type": "object", "additionalProperties": STRINGS}),
         "TokenRequest": _obj(("username", "password"), username=STRING, password=STRING,
                              label={"type": "string", "maxLength": 100}),
@@ -112,6 +127,8 @@ def _schemas() -> dict:
                          title=_null(STRING), topic=_null(STRING), tracking_code=_null(STRING),
                          report_title=_null(STRING), instruction=_null(STRING), published_at=_null(TIME),
                          suggestions=_list("Suggestion"), tasks=_list("TaskSummary"), comments=_list("Comment")),
+        "Upload": _obj(id=STRING, filename=STRING, content_type=STRING, size=INTEGER, sha256=STRING,
+                       task_id=_null(STRING), process_id=_null(STRING)),
         "IntakeRequest": _obj(("data",), data=OBJECT),
         "IntakeReceipt": _obj(tracking_code=STRING, instance_id=INTEGER),
     }
@@ -131,7 +148,10 @@ def _responses() -> dict:
         "Unauthorized": _error("缺少或无效的令牌 (no or invalid token)", headers=challenge),
         "Forbidden": _error("没有权限 (not allowed)"),
         "NotFound": _error("找不到 (unknown id)"),
-        "Conflict": _error("冲突 (stale revision, task claimed by someone else, or closed)"),
+        "Conflict": _error("冲突 (stale revision, task claimed by someone else, or closed); completing a task "
+                           "someone else finished says who and when, with `code` task_completed | task_cancelled | "
+                           "task_taken | stale_revision", "Conflict"),
+        "TooLarge": _error("请求体过大或未注明长度 (body too large, or no Content-Length)"),
         "Unprocessable": _error("数据不符合表单 (data fails the form)", "ValidationError"),
     }
 
@@ -144,7 +164,7 @@ def _parameters() -> dict:
         "TaskId": {"name": "task_id", "in": "path", "required": True, "description": "任务编号 (task id, a UUID)",
                    "schema": {"type": "string", "pattern": UUID_PATTERN}},
         "FileId": {"name": "upload_id", "in": "path", "required": True, "description": "文件编号 (upload id)",
-                   "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
+                   "schema": {"type": "string", "pattern": "^([0-9a-f]{32}|[0-9a-f]{24}[.][a-z0-9]{1,7})$"}},
         "InstanceId": {"name": "instance_id", "in": "path", "required": True, "description": "实例编号 (instance id)",
                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
         "Page": query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "页码 (page)"),
@@ -156,6 +176,10 @@ def _parameters() -> dict:
                      "assigned 待办 | claimable 可认领 | involved 我参与的 | done 已办"),
         "Step": query("step", {"type": "integer", "minimum": 0, "maximum": MAX_STEP}, "环节 (step of the method)"),
         "Status": query("status", {"enum": list(STATUSES)}, "状态 (status)"),
+        "UploadTask": query("task_id", {"type": "string", "pattern": UUID_PATTERN},
+                            "文件用于哪个任务的表单 (the task whose form takes the file)"),
+        "UploadProcess": query("process_id", {"type": "string", "minLength": 1, "maxLength": 100},
+                               "或：文件用于哪个流程的发起表单 (or: the process whose start form takes it)"),
     }
 
 
@@ -174,7 +198,7 @@ def _op(op_id: str, summary: str, ok: tuple[str, str, str | None], errors: tuple
     if links:
         responses[status]["links"] = links
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             422: "Unprocessable"}
+             413: "TooLarge", 422: "Unprocessable"}
     codes = errors if public else (401, *errors)
     for code in sorted(set(codes)):
         responses[str(code)] = {"$ref": f"#/components/responses/{names[code]}"}
@@ -187,6 +211,17 @@ def _op(op_id: str, summary: str, ok: tuple[str, str, str | None], errors: tuple
         operation["requestBody"] = {"required": True, "content": {"application/json": media}}
     if public:
         operation["security"] = []
+    return operation
+
+
+def _upload_op() -> dict:
+    """POST /uploads: one file as multipart/form-data, for a task or a start form named in the query."""
+    operation = _op("uploadFile", "上传证明材料 (upload one evidence file for a form; put the answer's `id` into "
+                    "the form data of completeTask / startInstance)", ("201", "已保存 (stored)", "Upload"),
+                    (400, 403, 404, 409, 413, 422), params=("UploadTask", "UploadProcess"), tag="tasks")
+    binary = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}
+    operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": binary}}}
+    operation["description"] = UPLOAD_RULES
     return operation
 
 
@@ -239,6 +274,7 @@ def _paths() -> dict:
         "/instances/{instance_id}": {"get": _op(
             "getInstance", "事项详情 (an instance: status, step, data, events, suggestions)",
             ("200", "事项 (the instance)", "Instance"), (400, 403, 404), params=("InstanceId",), tag="instances")},
+        "/uploads": {"post": _upload_op()},
         "/files/{upload_id}": {"get": _op(
             "getFile", "下载证明材料 (download an evidence file; for those who may see its instance)",
             ("200", "文件，作为附件 (the file, as an attachment)", None), (400, 403, 404), params=("FileId",),

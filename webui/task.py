@@ -13,13 +13,14 @@ from markupsafe import Markup
 
 from domain.people import policy
 from domain.people.roles import TIER_KINDS
-from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
+from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, PermissionDenied, ScriptError, ValidationFailed
 from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
+from .conflicts import conflict_of, kept_values, raced, wholly_local
 from .errors import readable
-from .files import attach, my_files, read_form
+from .files import FormConflict, attach, my_files, read_form
 from .formparse import file_references, without_values
 from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
 from .security import current_user, login_required
@@ -46,12 +47,18 @@ def _context(page, data: dict | None = None) -> FieldContext:
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
-          status: int = 200, typed: str = ""):
-    """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone."""
+          status: int = 200, typed: str = "", refused: Exception | None = None):
+    """The task page from one engine read; a refused submission (409) shows what was typed even if the task is gone,
+    and why (`refused`: the engine's error, explained from the task as it is now)."""
     kept = status == 409 and data is not None
     user = current_user()
     page = services_of(current_app).participation.task_page(task_id, user)
     task, detail = page.task, page.detail
+    conflict = conflict_of(detail, task_id, user.username) if refused is not None else None
+    posted = request.form.get("revision", "")
+    if refused is not None and not raced(refused, conflict, task, user.username,
+                                         int(posted) if posted.isdigit() else None):
+        raise refused           # not a race: the person may simply not act on this task (403)
     if data is None:
         fields = (task.form or {}).get("properties", {})
         data = page.draft or _earlier(task, {k: v for k, v in detail.instance.data.items() if k in fields})
@@ -59,7 +66,8 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),
                            can_act=user.username in task.candidates and task.status == "ready",
-                           kept=kept and bool(task.form), typed=typed,
+                           kept=kept and bool(task.form), typed=typed, conflict=conflict,
+                           kept_html=kept_values(task.form, task.ui, data, detail) if kept and task.form else None,
                            reassign_to=_reassign_choices(task, user),
                            case_html=render_case(detail.casefile, detail.org_names, task.id),     # the case file
                            submitted=detail.casefile.entry_of(task.id) if detail.casefile else None,
@@ -91,7 +99,7 @@ def _keeps_input(view):
             return view(task_id)
         except (ConcurrentUpdate, InvalidState) as exc:
             typed = request.form.get("reason") or request.form.get("body") or ""
-            return _page(task_id, message=readable(exc.message), status=409, typed=typed)
+            return _page(task_id, message=wholly_local(exc.message), status=409, typed=typed)
 
     return wrapper
 
@@ -113,6 +121,8 @@ def submit(task_id: str):
         data = read_form(task.form or {}, task.ui, task_id)      # files stored only for those who may act
     except UploadRejected as exc:
         return _page(task_id, exc.data, exc.errors, status=422)
+    except FormConflict as exc:        # closed or taken since the page was read: nothing stored, the input kept
+        return _page(task_id, exc.data, status=409, refused=exc.error)
     action = row_action(request.form)
     if action is not None:
         return _page(task_id, apply_row_action(task.form or {}, data, action))
@@ -125,11 +135,8 @@ def submit(task_id: str):
                                                     int(revision) if revision.isdigit() else None)
     except ValidationFailed as exc:
         return _page(task_id, data, exc.field_errors, _("请修改标出的内容后重新提交。"), 422)
-    except ConcurrentUpdate:
-        stale = _("提交未成功：该事项刚被他人更新。您填写的内容仍在下方，请核对后重新提交。")
-        return _page(task_id, data, message=stale, status=409)
-    except InvalidState as exc:
-        return _page(task_id, data, message=readable(exc.message), status=409)
+    except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:     # someone else was first
+        return _page(task_id, data, status=409, refused=exc)
     except HookFailed as exc:     # our own bug: nothing was saved; say so plainly and keep what was typed
         return _page(task_id, data, message=readable(exc.message), status=500)
     except ScriptError as exc:      # nothing was saved: the person keeps what they typed and may try again

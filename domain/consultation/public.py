@@ -107,6 +107,12 @@ def public_progress(session: Session, tracking_code: str) -> PublicProgress | No
         (record.public_reason or None) if record is not None and status == "declined" else None)
 
 
+def progress_steps(status: str, step: int | None) -> tuple[PublicStep, ...]:
+    """Acceptance and the six steps, each done, current, pending (or declined), for a consultation's status and step:
+    what /track and the instance page show."""
+    return (_acceptance(status, step or 0), *_steps(status, step or 0))
+
+
 def _acceptance(status: str, step: int) -> PublicStep:
     state = {"intake": "current", "declined": "declined"}.get(status, "done")
     if status == "cancelled" and not step:

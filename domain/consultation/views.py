@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.consultation.public import PublicStep, progress_steps
 from engine.store.models import OrgUnit, ProcessInstance
 
 
@@ -40,6 +41,7 @@ class ConsultationSection:
     instruction: str | None
     published_at: datetime | None
     suggestions: tuple[SuggestionView, ...]
+    steps: tuple[PublicStep, ...] = ()      # acceptance and the six steps with their state, as /track shows them
 
     @property
     def usernames(self) -> tuple[str, ...]:
@@ -83,7 +85,7 @@ def details(session: Session, instance: ProcessInstance) -> ConsultationSection 
         select(Suggestion).where(Suggestion.consultation_id == record.id).order_by(Suggestion.number)))
     code = session.scalar(select(IntakeItem.tracking_code).where(IntakeItem.id == record.intake_id))
     return ConsultationSection(record.title, record.topic, code, record.plan, record.report_title, record.instruction,
-                               record.published_at, suggestions)
+                               record.published_at, suggestions, progress_steps(record.status, record.step))
 
 
 def tracking_code_of(session: Session, instance_id: int) -> str | None:

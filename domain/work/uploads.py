@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from engine.store.models import HumanTask
 QUOTA_BYTES = 200 * 1024 * 1024          # a person's files not yet attached to a submitted form
 ABANDONED_AFTER = timedelta(days=7)      # an unattached file this old belongs to an abandoned draft
 _CHUNK = 1024 * 1024
+LEGACY_NAME = re.compile(r"[0-9a-f]{24}\.[a-z0-9]{1,7}")    # before records: secrets.token_hex(12) + lower-case suffix
 
 
 class QuotaExceeded(EngineError):
@@ -108,7 +110,8 @@ class Uploads:
                     digest = self._write(new)
                     written.append(new.id)
                     rows.append(Upload(id=new.id, owner=user.username, instance_id=instance_id, task_id=task_id,
-                                       filename=_name(new.filename), content_type=_type(new.filename), size=size,
+                                       filename=_name(new.filename), content_type=content_type_of(new.filename),
+                                       size=size,
                                        sha256=digest, created_at=now))
                 session.add_all(rows)
                 session.flush()
@@ -117,6 +120,15 @@ class Uploads:
             for upload_id in written:       # nothing half-saved: a file without its row goes at once
                 self.path_of(upload_id).unlink(missing_ok=True)
             raise
+
+    def check_room(self, user: UserView, task_id: str | None, adding: int) -> None:
+        """Before any byte is read: PermissionDenied/InvalidState/NotFound unless the person may act on the task now
+        (None: a start form), QuotaExceeded when `adding` more bytes would pass their quota."""
+        with self.engine.reading() as session:
+            self._require_actor(session, user, task_id)
+            used = self.unattached_bytes(session, user.username)
+        if used + adding > self.quota:
+            raise QuotaExceeded(used, adding, self.quota)
 
     def unattached_bytes(self, session: Session, username: str) -> int:
         """How much of the person's quota their unattached files take."""
@@ -185,7 +197,8 @@ class Uploads:
 
     def path_of(self, upload_id: str) -> Path:
         """Where the file with this id is stored (ids are hex: nothing the person typed reaches the path)."""
-        if not upload_id or not all(c in "0123456789abcdef" for c in upload_id):
+        hexadecimal = bool(upload_id) and all(c in "0123456789abcdef" for c in upload_id)
+        if not (hexadecimal or LEGACY_NAME.fullmatch(upload_id or "")):
             return self.root() / "-"      # never a real file
         return self.root() / upload_id
 
@@ -222,6 +235,7 @@ def _name(filename: str | None) -> str:
     return name[-255:]
 
 
-def _type(filename: str | None) -> str:
+def content_type_of(filename: str | None) -> str:
+    """The media type a file's name suggests."""
     return mimetypes.guess_type(_name(filename))[0] or "application/octet-stream"
 

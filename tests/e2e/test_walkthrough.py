@@ -264,7 +264,7 @@ def test_topic_goes_from_intake_to_published_results(walk):
     assert engine.fire_due_timers() == [instance_id]
     do_task(walk, instance_id, "follow_up_visit", scenario.answer("follow_up_visit", {}))
     check_instance_page(walk, instance_id, answers=len(scenario.suggestions))
-    expect(walk.page.locator("h1 .badge")).to_have_text("已完成")
+    expect(walk.page.locator("#instance-status .badge")).to_have_text("已完成")
 
     check_published(walk, code, scenario.suggestions)
     walk.close()

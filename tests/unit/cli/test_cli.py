@@ -124,3 +124,20 @@ def test_backfill_records_older_instances_forms_once_and_skips_a_broken_one(run,
     assert sorted(r.actor for r in rows) == ["m001", "office"] and {r.instance_id for r in rows} == {ids[0]}
     assert json.loads(run("backfill", "--json")[1])["recorded"] == {}          # once: recorded instances are skipped
     database.dispose()
+
+
+def test_backfill_adopts_legacy_evidence_files_and_lists_the_others(run, tmp_path):
+    legacy, stray = "0123456789abcdef01234567.pdf", "fedcba9876543210fedcba98.png"
+    run("demo")
+    run("deploy", str(DATA / "mini"))
+    code, out, _ = run("start", "mini", "--data", json.dumps({"title": legacy, "count": 1}), "--as", "m001", "--json")
+    instance_id = json.loads(out)["instance_id"]
+    (tmp_path / "uploads").mkdir(exist_ok=True)
+    (tmp_path / "uploads" / legacy).write_bytes(b"%PDF-1.4 legacy")
+    (tmp_path / "uploads" / stray).write_bytes(b"\x89PNG stray")
+    code, out, err = run("backfill", "--json")
+    files = json.loads(out)["files"]
+    assert code == 0 and files["adopted"] == {legacy: {"instance_id": instance_id, "owner": "m001", "task_id": None}}
+    assert files["unreferenced"] == [stray] and (tmp_path / "uploads" / stray).is_file()
+    code, _, err = run("backfill")
+    assert code == 0 and "0 adopted, 1 named by no form" in err and stray in err

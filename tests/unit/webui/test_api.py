@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from engine.service import STALE_MESSAGE
 from tests.conftest import DATA
 from tests.support.consultation import SCENARIOS
 
@@ -168,7 +167,7 @@ def test_completing_a_task_moves_the_instance_on(call, world, web_engine):
     assert response.status_code == 200 and response.get_json() == {"instance_id": world.here.instance_id}
     assert [t.task_spec for t in web_engine.list_tasks(instance_id=world.here.instance_id)] == ["draft_plan"]
     _error(call("POST", f"/tasks/{world.here.task.id}/complete", user="organizer_xunchang", json={"data": TOPIC}),
-           409, "已办结")
+           409, "提交过此任务")
 
 
 def test_invalid_form_data_is_422_with_field_errors_and_nothing_changes(call, world, web_engine):
@@ -181,7 +180,7 @@ def test_invalid_form_data_is_422_with_field_errors_and_nothing_changes(call, wo
 def test_a_stale_revision_is_409(call, world, web_engine):
     web_engine.claim_task(world.here.task.id, "organizer_xunchang")     # bumps the instance's revision
     _error(call("POST", f"/tasks/{world.here.task.id}/complete", user="organizer_xunchang",
-                json={"data": TOPIC, "revision": world.here.task.revision}), 409, STALE_MESSAGE)
+                json={"data": TOPIC, "revision": world.here.task.revision}), 409, "该事项刚被他人更新")
     assert web_engine.get_task(world.here.task.id).status == "ready"
 
 
