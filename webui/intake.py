@@ -37,6 +37,7 @@ TOPIC_FIELDS = ("title", "description", "category", "scope", "township", "villag
 FIELDS = (*TOPIC_FIELDS, "contact_name", "contact_phone")                 # the public's
 MEMBER_FIELDS = TOPIC_FIELDS                                               # a member is known: no contact asked
 RESIDENT_FIELDS = (*TOPIC_FIELDS, "source", "contact_name", "contact_phone")   # recorded for a resident
+REQUIRED = "此项为必填项"
 LIMIT = 4000        # no field of the intake form is longer than its 2000-character description
 SOURCES_BY_CODE = tuple((term.code, term.zh) for term in SOURCES)
 RESIDENT_SOURCE_CHOICES = tuple((term.code, term.zh) for term in SOURCES if term.code in RESIDENT_SOURCES)
@@ -110,7 +111,8 @@ def record():
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         source = form["source"] if form["source"] in RESIDENT_SOURCES else ""
-        errors, receipt = _start(_submission(form, source) | {"recorded_by": user.username}, user.username)
+        errors, receipt = _start(_submission(form, source) | {"recorded_by": user.username}, user.username,
+                                 required=("source", "contact_name"))
         if receipt is not None:
             return _to_receipt(receipt.tracking_code, form["title"], "resident", instance_id=receipt.instance_id,
                                resident=form["contact_name"])
@@ -162,10 +164,10 @@ def _submission(form: dict[str, str], source: str) -> dict[str, str]:
     return data | {"source": source}
 
 
-def _start(data: dict, actor: str | None) -> tuple[dict[str, list[str]], object]:
-    """Start the consultation, or the messages by field: the village checked against the directory first, so
-    its message comes with the form's own."""
-    errors = _village_errors(data)
+def _start(data: dict, actor: str | None, required: tuple[str, ...] = ()) -> tuple[dict[str, list[str]], object]:
+    """Start the consultation, or the messages by field: the village (checked against the directory) and the
+    fields this page requires whatever else was chosen are checked first, so their messages come with the form's."""
+    errors = _village_errors(data) | {name: [REQUIRED] for name in required if not data.get(name)}
     if errors:
         try:
             clean_submission(engine_of(current_app).startable_process(PROCESS_ID).form, data)
