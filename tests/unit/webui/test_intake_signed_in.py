@@ -66,7 +66,8 @@ def test_a_member_raises_a_topic_credited_to_them(login, client, web_engine):
     mine = client.get("/intake/propose").get_data(as_text=True)        # their own list, with the tracking code
     assert TOPIC["title"] in mine and code in mine and "受理中" in mine
     listed = client.get("/instances").get_data(as_text=True)
-    assert re.search(rf"{TOPIC['title']}</a></td>\s*<td class=\"starter\">{name_of(web_engine, 'm001')}</td>", listed)
+    assert re.search(rf"{TOPIC['title']}</a></td>\s*<td class=\"starter labelled\" data-label=\"发起人\">"
+                     rf"{name_of(web_engine, 'm001')}</td>", listed)
     case = client.get(f"/instances/{instance.id}").get_data(as_text=True)
     assert re.search(rf"<dt>提出委员</dt><dd>{name_of(web_engine, 'm001')}</dd>", case)
     assert "<dt>村（社区）</dt><dd>清溪社区</dd>" in case and "<dt>来源渠道</dt><dd>委员提出</dd>" in case
@@ -225,3 +226,14 @@ def test_routing_prefills_the_triage_for_every_source(login, client, web_engine,
     assert tracked.status_code == 200 and TOPIC["title"] in tracked.get_data(as_text=True)
     with web_engine.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(IntakeItem)) == 1
+
+
+def test_the_instance_list_says_who_raised_each_topic(login, client, web_engine):
+    assert post(client, "/intake", TOPIC | {"title": "公众反映的路灯问题"}).status_code == 302
+    login("organizer_xunchang")
+    assert post(client, "/intake/record", TOPIC | RESIDENT).status_code == 302
+    login("office")
+    listed = client.get("/instances").get_data(as_text=True)
+    assert re.search(r"公众反映的路灯问题</a></td>\s*<td class=\"starter labelled\" data-label=\"发起人\">公众</td>", listed)
+    assert re.search(rf"{TOPIC['title']}</a></td>\s*<td class=\"starter labelled\" data-label=\"发起人\">"
+                     rf"{name_of(web_engine, 'organizer_xunchang')}</td>", listed)
