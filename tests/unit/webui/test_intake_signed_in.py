@@ -13,6 +13,7 @@ from domain.consultation.models import IntakeItem
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.store.models import AuditEvent, ProcessInstance, User
 from tests.unit.webui.conftest import csrf_of
+from tests.unit.webui.test_i18n import _assert_english, _process_and_people_data
 
 TOPIC = {"title": "清溪社区停车难", "description": "社区道路狭窄，夜间车辆乱停，消防通道经常被堵。",
          "category": "governance", "scope": "village", "township": "township_xunchang",
@@ -238,3 +239,17 @@ def test_the_instance_list_says_who_raised_each_topic(login, client, web_engine)
     assert re.search(rf"公众反映的路灯问题{starter}公众</td>", listed)
     assert re.search(rf"{TOPIC['title']}</a></td>\s*<td class=\"starter labelled\" data-label=\"发起人\">"
                      rf"{name_of(web_engine, 'organizer_xunchang')}</td>", listed)
+
+
+@pytest.mark.parametrize("username, path, words", [
+    ("m001", "/intake/propose", ("Raise a topic for consultation", "Raised by member", "Topics I raised")),
+    ("organizer_xunchang", "/intake/record", ("Record a topic for a resident", "Deliberation hall", "Phone call",
+                                              "Topics I recorded", "Recorded by"))])
+def test_the_signed_in_intake_pages_read_in_english(login, client, web_engine, username, path, words):
+    login(username)
+    client.get("/lang/en")
+    assert post(client, path, TOPIC | RESIDENT).status_code == 302
+    receipt = client.get("/intake/receipt").get_data(as_text=True)
+    data = [TOPIC["title"], RESIDENT["contact_name"], *_process_and_people_data(web_engine)]   # longest first
+    _assert_english(receipt, data, "Open the case file")
+    _assert_english(client.get(path).get_data(as_text=True), data, *words)
