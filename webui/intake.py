@@ -16,6 +16,7 @@ from domain.consultation.intake import (
     VILLAGE_UNKNOWN,
     VILLAGE_WITHOUT_TOWNSHIP,
     raised_by,
+    village_problem,
     villages_by_township,
 )
 from domain.consultation.public import normalize_code
@@ -182,16 +183,8 @@ def _start(data: dict, actor: str | None, required: tuple[str, ...] = ()) -> tup
 
 
 def _village_errors(data: dict) -> dict[str, list[str]]:
-    village = data.get("village")
-    if not village:
-        return {}
-    villages = _villages()
-    township = next((t for t, rows in villages.items() if any(code == village for code, _ in rows)), None)
-    if township is None:
-        return {"village": [VILLAGE_UNKNOWN]}
-    if not data.get("township"):
-        return {"village": [VILLAGE_WITHOUT_TOWNSHIP]}
-    return {"village": [VILLAGE_ELSEWHERE]} if township != data["township"] else {}
+    problem = village_problem(_villages(), data) if data.get("village") else None
+    return {"village": [problem]} if problem else {}
 
 
 def _raised(username: str, sources: tuple[str, ...]):

@@ -108,16 +108,20 @@ def _check_recorder(session: Session, actor: str | None, data: dict) -> None:
         raise ValidationFailed({"township": [TOWNSHIP_NOT_OWN]})
 
 
-def _check_village(session: Session, data: dict) -> None:
+def village_problem(villages: dict[str, list[tuple[str, str]]], data: dict) -> str | None:
+    """Why the chosen village cannot stand (not in the directory, no township, another township's), or None."""
     village = data.get("village")
     if not village:
-        return
-    parent = aliased(OrgUnit)
-    found = session.execute(select(parent.code).select_from(OrgUnit).join(parent, parent.id == OrgUnit.parent_id)
-                            .where(OrgUnit.code == village, OrgUnit.kind == "village")).first()
-    if found is None:
-        raise ValidationFailed({"village": [VILLAGE_UNKNOWN]})
+        return None
+    township = next((t for t, rows in villages.items() if any(code == village for code, _ in rows)), None)
+    if township is None:
+        return VILLAGE_UNKNOWN
     if not data.get("township"):
-        raise ValidationFailed({"village": [VILLAGE_WITHOUT_TOWNSHIP]})
-    if found[0] != data["township"]:
-        raise ValidationFailed({"village": [VILLAGE_ELSEWHERE]})
+        return VILLAGE_WITHOUT_TOWNSHIP
+    return VILLAGE_ELSEWHERE if township != data["township"] else None
+
+
+def _check_village(session: Session, data: dict) -> None:
+    problem = village_problem(villages_by_township(session), data) if data.get("village") else None
+    if problem:
+        raise ValidationFailed({"village": [problem]})
