@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from domain.people import policy
 from engine.errors import ValidationFailed
 from engine.store.assignments import people_fields
 
@@ -16,13 +17,31 @@ from .security import current_user, login_required
 from .task import PLATFORM_KINDS
 
 bp = Blueprint("start", __name__, template_folder="templates")
+# Processes with pages of their own for starting: the consultation comes in by one of its intake forms (a member's
+# own topic, one recorded for a resident, or the public's), which fix its source and credit the right person.
+OWN_PAGES = {"consultation": "intake"}
+
+
+def _own_page(process_id: str) -> str | None:
+    """Where the signed-in person starts a process that has its own pages; None for the generic start form."""
+    if OWN_PAGES.get(process_id) != "intake":
+        return None
+    user = current_user()
+    if policy.may_record_for_residents(user.memberships):
+        return url_for("intake.record")
+    if policy.may_propose_topic(user.memberships):
+        return url_for("intake.propose")
+    return url_for("intake.submit")
 
 
 @bp.get("/start")
 @login_required
 def index():
-    """Every deployed process at its latest version."""
-    return render_template("start/index.html", processes=engine_of(current_app).startable_processes())
+    """Every deployed process at its latest version (a process with pages of its own links there)."""
+    processes = engine_of(current_app).startable_processes()
+    links = {p.process_id: _own_page(p.process_id) or url_for("start.form", process_id=p.process_id)
+             for p in processes}
+    return render_template("start/index.html", processes=processes, links=links)
 
 
 def _context(process, data: dict | None = None) -> FieldContext:
@@ -44,14 +63,19 @@ def _page(process, data: dict | None = None, errors: dict | None = None, message
 @bp.get("/start/<process_id>")
 @login_required
 def form(process_id: str):
-    """The process's start form (just a 发起 button when its start event has none)."""
-    return _page(engine_of(current_app).startable_process(process_id))
+    """The process's start form (just a 发起 button when its start event has none); its own page if it has one."""
+    own = _own_page(process_id)
+    return redirect(own) if own else _page(engine_of(current_app).startable_process(process_id))
 
 
 @bp.post("/start/<process_id>")
 @login_required
 def start(process_id: str):
-    """Start the process; then the person's first task of it, if any, else the instance page."""
+    """Start the process; then the person's first task of it, if any, else the instance page. A process with pages of
+    its own starts only there: nothing is started here, the person is sent to that page's form."""
+    own = _own_page(process_id)
+    if own:
+        return redirect(own, code=303)
     engine, user = engine_of(current_app), current_user()
     process = engine.startable_process(process_id)
     try:

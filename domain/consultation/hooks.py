@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from domain.consultation import public, records
+from domain.consultation import intake, public, records
 from domain.consultation import views as consultation_views
 from domain.consultation.vocabulary import STEP_NAMES
 from engine.hooks import HookRegistry, ProcessHooks, Scope
@@ -25,7 +25,9 @@ def scope(data: dict) -> Scope:
 
 
 def on_start(session: Session, instance: ProcessInstance, data: dict, now: datetime) -> None:
-    """Record the intake item (with its tracking code) and the consultation."""
+    """Check the way the topic came in fits who raised it (domain.consultation.intake), then record the intake item
+    (with its tracking code) and the consultation."""
+    intake.check_start(session, instance.started_by, data)
     records.record_intake(session, instance, data, now)
 
 
@@ -43,9 +45,10 @@ class IntakeReceipt:
     tracking_code: str
 
 
-def submit_intake(engine, data: dict) -> IntakeReceipt:
-    """Start a consultation from the public intake form (nobody signed in); returns its tracking code."""
-    instance_id = engine.start_instance(PROCESS_ID, data, actor=None)
+def submit_intake(engine, data: dict, actor: str | None = None) -> IntakeReceipt:
+    """Start a consultation from an intake form (the public's with nobody signed in, a member's own topic, or one
+    recorded for a resident); returns its tracking code."""
+    instance_id = engine.start_instance(PROCESS_ID, data, actor=actor)
     with engine.reading() as session:
         code = consultation_views.tracking_code_of(session, instance_id)
     return IntakeReceipt(instance_id, code)

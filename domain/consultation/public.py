@@ -97,10 +97,11 @@ def public_progress(session: Session, tracking_code: str) -> PublicProgress | No
     status = record.status if record else "intake"
     step = (record.step or 0) if record else 0
     choices = _choices(session, item.instance_id)
-    names = _org_names(session, [item.township])
+    names = _org_names(session, [item.township, item.village])
     return PublicProgress(
         item.tracking_code, item.title, _label(choices, "category", item.category),
-        names.get(item.township) or _label(choices, "township", item.township), item.village or None,
+        names.get(item.township) or _label(choices, "township", item.township),
+        names.get(item.village) or item.village or None,      # a village from the directory, or as typed before
         _local_date(item.created_at), status, PUBLIC_STATUS_NAMES.get(status, PUBLIC_STATUS_NAMES["intake"]),
         _acceptance(status, step), _steps(status, step), DECLINED_NOTICE if status == "declined" else None,
         _results(session, record, choices) if record is not None and record.published_at else None,

@@ -39,12 +39,17 @@ TIERS = (
 )
 TIER_LEVELS = (Term("county", "县级", "County"), Term("committee", "专委会级", "Committee"),
                Term("township", "乡镇级", "Township"))
-# Where a topic comes from (the intake form's `source`): the online direct line, a hall, or a member.
+# Where a topic comes from (the intake form's `source`): the online direct line, a member's own proposal, or what a
+# resident raised offline and staff recorded for them (`RESIDENT_SOURCES`: at a hall, on a visit, by phone, other).
 SOURCES = (
     Term("online", "线上直通车", "Online direct line"),
     Term("hall", "线下议事厅", "Deliberation hall"),
+    Term("visit", "走访", "Home visit"),
+    Term("phone", "来电", "Phone call"),
+    Term("other", "其他", "Other"),
     Term("member", "委员提出", "Raised by a member"),
 )
+RESIDENT_SOURCES = ("hall", "visit", "phone", "other")
 # What the public tracking page says of a topic, by its consultation record's status.
 PUBLIC_STATUSES = (
     Term("intake", "受理中", "Being reviewed"),

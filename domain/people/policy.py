@@ -118,6 +118,27 @@ def may_hand_roleless_task_to_anyone(user: UserView) -> bool:
     return user.is_admin
 
 
+# --- how a topic comes in (the consultation's intake) ---------------------------------------------------------
+def may_propose_topic(memberships: Iterable[tuple[str, str]]) -> bool:
+    """CPPCC members raise a topic of their own (委员提出), credited to them."""
+    return any(role == "member" for role, _ in memberships)
+
+
+def may_record_for_residents(memberships: Iterable[tuple[str, str]]) -> bool:
+    """The county office and the platforms' organizers record what residents raised offline (at a hall, on a
+    visit, by phone) on their behalf."""
+    return any(role == "office" and org == COUNTY or role == "organizer" for role, org in memberships)
+
+
+def recording_townships(memberships: Iterable[tuple[str, str]], townships: Iterable[str]) -> frozenset[str] | None:
+    """The townships whose residents' topics a person may record: None for any (the county office, the county's and
+    the committees' organizers); a township's organizer only their own township's."""
+    held, local = set(memberships), frozenset(townships)
+    if any(role == "office" and org == COUNTY or role == "organizer" and org not in local for role, org in held):
+        return None
+    return frozenset(org for role, org in held if role == "organizer" and org in local)
+
+
 # --- who is told ------------------------------------------------------------------------------------------------
 def audience(name: str, org_unit: str | None) -> tuple[tuple[str, str | None], ...] | None:
     """The (role, org unit) pairs a notification addressed to `name` reaches, or None when `name` is no audience."""

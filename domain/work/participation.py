@@ -3,7 +3,7 @@ and the task and instance pages (built in domain/work/pages.py) — each checked
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from domain.work import inbox, pages
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.hooks import HookRegistry, guarded
-from engine.store.models import HumanTask, ProcessInstance
+from engine.store.models import HumanTask, ProcessInstance, User
 from engine.views import InstanceSummary, TaskView
 
 MAX_COMMENT = 2000
@@ -137,6 +137,7 @@ class InstancePage:
     total: int
     page: int
     per_page: int
+    started_by: dict = field(default_factory=dict)   # instance id → name of who raised it (absent: the public)
 
     @property
     def pages(self) -> int:
@@ -160,4 +161,8 @@ def list_instances(session, user: UserView, hooks: HookRegistry, search: str = "
     titles = hooks.titles(session, [(i.id, i.process_id) for i in rows])
     items = tuple(InstanceSummary(i.id, i.process_id, titles[i.id], i.status, i.step, i.tier, i.org_unit_code,
                                   i.updated_at) for i in rows)
-    return InstancePage(items, total, max(page, 1), per_page)
+    starters = {i.started_by for i in rows if i.started_by}
+    names = dict(session.execute(select(User.username, User.display_name)
+                                 .where(User.username.in_(starters))).all()) if starters else {}
+    started_by = {i.id: names.get(i.started_by, i.started_by) for i in rows if i.started_by}
+    return InstancePage(items, total, max(page, 1), per_page, started_by)

@@ -90,11 +90,12 @@ def test_unknown_and_malformed_codes_find_nothing(consultation):
 
 def test_a_new_topic_waits_for_acceptance(consultation, clock):
     clock.set(datetime(2026, 3, 2, 17, 30, tzinfo=UTC))   # 01:30 on 3 March in Beijing
-    code = submit(consultation, SCENARIOS["township"], village="老街社区")
+    code = submit(consultation, SCENARIOS["township"], village="township_xunchang_v07")
     progress = progress_of(consultation, code.lower())
     assert progress.tracking_code == code
     assert progress.title == "township：老街夜间照明不足"
-    assert (progress.category_name, progress.township_name, progress.village) == ("城乡建设", "巡场镇", "老街社区")
+    # The village is chosen from the directory: the page names it, never its code.
+    assert (progress.category_name, progress.township_name, progress.village) == ("城乡建设", "巡场镇", "新街社区")
     assert progress.submitted_on == date(2026, 3, 3)
     assert (progress.status, progress.status_label) == ("intake", "受理中")
     assert states(progress) == ["current"] + ["pending"] * 6

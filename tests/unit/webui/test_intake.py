@@ -23,7 +23,8 @@ from webui.ratelimit import RateLimiter
 redis_server = redis_support.redis_server   # the session's redis-server fixture
 
 VALID = {"title": "老街路灯坏了", "description": "老街路灯长期损坏，夜间出行不便，老人孩子经常摔倒。",
-         "category": "infrastructure", "scope": "township", "township": "township_xunchang", "village": "老街社区",
+         "category": "infrastructure", "scope": "township", "township": "township_xunchang",
+         "village": "township_xunchang_v07",
          "contact_name": "张女士", "contact_phone": "138 0000 1234"}
 
 
@@ -58,7 +59,12 @@ def test_the_form_is_public_and_has_every_field(client):
     for name in ("title", "description", "category", "scope", "township", "village", "contact_name",
                  "contact_phone"):
         assert f'name="{name}"' in page
-    assert page.count('<option value="township_') == 13 and "玉和苗族乡" in page
+    township = page[page.index('name="township"'):page.index('name="village"')]
+    assert township.count('<option value="township_') == 13 and "玉和苗族乡" in township
+    village = page[page.index('name="village"'):page.index("</select>", page.index('name="village"'))]
+    assert village.count("<optgroup") == 13 and village.count('<option value="township_') == 177
+    assert '<optgroup label="巡场镇" data-township="township_xunchang">' in village
+    assert '<option value="township_xunchang_v07">新街社区</option>' in village
     assert 'name="website" value="" autocomplete="off" tabindex="-1"' in page
 
 
@@ -72,7 +78,8 @@ def test_anonymous_submit_starts_a_consultation_and_shows_its_code(client, web_e
     (task,) = web_engine.list_tasks()
     assert (task.task_spec, task.org_unit) == ("triage", "county") and "office" in task.candidates
     data = web_engine.show_instance(task.instance_id).data
-    assert (data["source"], data["contact_phone"], data["village"]) == ("online", "13800001234", "老街社区")
+    assert (data["source"], data["contact_phone"]) == ("online", "13800001234")
+    assert data["village"] == "township_xunchang_v07" and "proposer" not in data and "recorded_by" not in data
     assert data["title"] == VALID["title"]
 
 
@@ -189,12 +196,16 @@ def test_the_limiter_lets_requests_through_when_redis_is_down(caplog):
 
 
 def test_user_text_is_escaped_on_the_receipt_and_the_tracking_page(client, web_engine):
-    post_intake(client, title="<script>alert(1)</script>", village="<img src=x onerror=alert(2)>")
+    refused = post_intake(client, title="<script>alert(1)</script>", village="<img src=x onerror=alert(2)>")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<img src=x" not in page and "<script>alert(1)" not in page
+    assert '<p class="field-error" id="err-village">请从所选乡镇的村（社区）列表中选择</p>' in page
+    post_intake(client, title="<script>alert(1)</script>")
     code = only_code(web_engine)
     for page in (client.get("/intake/receipt").get_data(as_text=True),
                  client.get(f"/track/{code}").get_data(as_text=True)):
         assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "新街社区" in page     # the tracking page names the village from the directory, not its code
 
 
 def test_unknown_codes_reveal_nothing(client, web_engine):

@@ -40,7 +40,8 @@ def _submit(client, task_id: str, fields: dict) -> None:
 def test_the_start_page_lists_the_deployed_processes(login):
     client = login("m001")
     page = client.get("/start").get_data(as_text=True)
-    assert 'href="/start/consultation"' in page and 'href="/start/mini"' in page and "有事来协商" in page
+    assert 'href="/intake/propose"' in page and 'href="/start/mini"' in page and "有事来协商" in page
+    assert 'href="/start/consultation"' not in page       # the consultation starts from its intake pages
     assert 'href="/start"' in client.get("/inbox").get_data(as_text=True)      # in the navigation
     english = client.get("/start?lang=en").get_data(as_text=True)
     assert "Start new" in english
@@ -59,12 +60,18 @@ def test_a_start_form_shows_field_errors_beside_the_fields_and_keeps_the_input(l
     assert refused.status_code in (400, 403)      # no CSRF token: refused
 
 
-def test_the_consultation_starts_from_its_intake_form(login, web_engine):
-    client = login("m001")
-    page = client.get("/start/consultation").get_data(as_text=True)
-    assert 'name="description"' in page
-    response = client.post("/start/consultation", data={"csrf_token": csrf_of(page), "title": "路"})
-    assert response.status_code == 422 and 'value="路"' in response.get_data(as_text=True)
+def test_the_consultation_starts_from_the_intake_page_that_fits_the_person(login, client, web_engine):
+    """A member is sent to their own topic's form, the office and organizers to the form for residents, anyone else
+    to the public's; a post to the generic form starts nothing."""
+    for username, page in (("m001", "/intake/propose"), ("office", "/intake/record"),
+                           ("organizer_xunchang", "/intake/record"), ("liaison_drc", "/intake")):
+        login(username)
+        assert client.get("/start/consultation").headers["Location"] == page
+        token = csrf_of(client.get("/start").get_data(as_text=True))
+        posted = client.post("/start/consultation", data={"csrf_token": token, "title": "路灯坏了很久了",
+                                                          "source": "hall"})
+        assert posted.status_code == 303 and posted.headers["Location"] == page
+    assert not web_engine.list_tasks()
 
 
 @pytest.mark.parametrize("folder", ["spiffarena_flat", "spiffarena_flat_lanes"])
