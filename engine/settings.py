@@ -70,7 +70,8 @@ class SmsSettings:
     def from_mapping(cls, values: dict, env: dict[str, str]) -> SmsSettings:
         """Build from the TOML table and XIESHANG_SMS_* variables (XIESHANG_SMS_TEMPLATE_<MOMENT> per moment)."""
         def pick(key: str, default=""):
-            return env.get(f"XIESHANG_SMS_{key.upper()}") or values.get(key) or default
+            found = env.get(f"XIESHANG_SMS_{key.upper()}") or values.get(key)
+            return default if found is None or found == "" else found
 
         templates = {str(k): str(v) for k, v in (values.get("templates") or {}).items()}
         templates.update({k[len("XIESHANG_SMS_TEMPLATE_"):].lower(): v for k, v in env.items()

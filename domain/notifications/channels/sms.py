@@ -74,13 +74,18 @@ class Provider:
         """The signed HTTP request that sends `template` with `values` to `phone`."""
         raise NotImplementedError
 
-    def check(self, reply: dict) -> None:
-        """Raise DeliveryFailed (retried) or DeliveryRefused (parked) unless the reply says the message went out."""
+    def error_of(self, reply: dict) -> tuple[str, str] | None:
+        """The provider's (code, message) when the reply says the message did not go out; None when it did."""
         raise NotImplementedError
 
-    def _judge(self, code: str, text: str) -> None:
-        error = f"{self.name} SMS: {code} {text}"[:MAX_ERROR]
-        raise (DeliveryRefused if code in self.refused_codes else DeliveryFailed)(error)
+    def check(self, reply: dict, where: str) -> None:
+        """Raise DeliveryRefused (parked) for a number the provider will never reach, DeliveryFailed (retried) for any
+        other error in the reply."""
+        error = self.error_of(reply)
+        if error is not None:
+            code, text = error
+            kind = DeliveryRefused if code in self.refused_codes else DeliveryFailed
+            raise kind(f"{where}: {code} {text}"[:MAX_ERROR])
 
 
 class Aliyun(Provider):
@@ -105,10 +110,11 @@ class Aliyun(Provider):
         return urllib.request.Request(self.cfg.url, data=body, method="POST", headers={
             "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "xieshang-notify/1"})
 
-    def check(self, reply):
+    def error_of(self, reply):
         """`Code` "OK" means sent."""
-        if reply.get("Code") != "OK":
-            self._judge(str(reply.get("Code")), str(reply.get("Message", "")))
+        if reply.get("Code") == "OK":
+            return None
+        return str(reply.get("Code") or "NoCode"), str(reply.get("Message", ""))
 
 
 def aliyun_signature(params: dict[str, str], secret: str, method: str = "POST") -> str:
@@ -141,18 +147,17 @@ class Tencent(Provider):
                                                      self.service, host, body, timestamp)
         return urllib.request.Request(self.cfg.url, data=body, method="POST", headers=headers)
 
-    def check(self, reply):
+    def error_of(self, reply):
         """No `Error` and every `SendStatusSet` entry "Ok" means sent."""
         answer = reply.get("Response") if isinstance(reply.get("Response"), dict) else {}
         error = answer.get("Error")
         if isinstance(error, dict):
-            self._judge(str(error.get("Code")), str(error.get("Message", "")))
-        statuses = answer.get("SendStatusSet") or []
+            return str(error.get("Code")), str(error.get("Message", ""))
+        statuses = [s for s in answer.get("SendStatusSet") or [] if isinstance(s, dict)]
         if not statuses:
-            raise DeliveryFailed("tencent SMS: reply has no SendStatusSet")
-        for status in statuses:
-            if status.get("Code") != "Ok":
-                self._judge(str(status.get("Code")), str(status.get("Message", "")))
+            return "NoSendStatus", "reply has no SendStatusSet"
+        failed = next((s for s in statuses if s.get("Code") != "Ok"), None)
+        return None if failed is None else (str(failed.get("Code")), str(failed.get("Message", "")))
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -190,17 +195,25 @@ def send_sms(cfg: SmsSettings, phone: str | None, moment: str, values: dict, now
     try:
         with urllib.request.urlopen(request, timeout=cfg.timeout) as response:   # noqa: S310 - URL from admin config
             raw = response.read(MAX_REPLY)
-    except urllib.error.HTTPError as exc:
-        raw = exc.read(MAX_REPLY) if exc.fp is not None else b""
-        if not raw:
-            raise DeliveryFailed(f"{where}: HTTP {exc.code} {exc.reason}"[:MAX_ERROR]) from None
+    except urllib.error.HTTPError as exc:      # the provider's own error codes can come with a 4xx/5xx
+        reply = _json(exc.read(MAX_REPLY) if exc.fp is not None else b"")
+        code, text = (provider.error_of(reply) if reply else None) or ("", "")
+        error = f"{where}: HTTP {exc.code} {exc.reason} {code} {text}".strip()[:MAX_ERROR]
+        raise (DeliveryRefused if code in provider.refused_codes else DeliveryFailed)(error) from None
     except (OSError, ValueError) as exc:       # refused, timed out, bad URL
         raise DeliveryFailed(f"{where}: {type(exc).__name__}: {exc}"[:MAX_ERROR]) from None
+    reply = _json(raw)
+    if reply is None:
+        raise DeliveryFailed(f"{where}: reply is not a JSON object: {raw[:200]!r}")
+    provider.check(reply, where)
+
+
+def _json(raw: bytes) -> dict | None:
     try:
-        reply = json.loads(raw or b"{}")
+        found = json.loads(raw or b"null")
     except ValueError:
-        raise DeliveryFailed(f"{where}: reply is not JSON: {raw[:200]!r}") from None
-    provider.check(reply if isinstance(reply, dict) else {})
+        return None
+    return found if isinstance(found, dict) else None
 
 
 class Sms(Channel):
