@@ -74,7 +74,7 @@ def tell_proposer(session: Session, instance_id: int, moment: str, now: datetime
     if not (phone or in_app) or session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
         return None
     params = {"kind": moment, "to": "proposer" if in_app else "", "moment": moment, "message": message[:500],
-              "values": dict(values)}
+              "values": dict(values), "channels": ["inapp", "sms"] if in_app else ["sms"]}   # never group robots
     if phone:
         params["phone"] = phone
     row = OutboxMessage(idempotency_key=key, instance_id=instance_id, task_id=None, operator="notify",

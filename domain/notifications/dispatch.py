@@ -101,7 +101,8 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
                     "link": link if cfg.base_url else None, "org_unit": instance.org_unit_code if instance else None,
                     **(extra or {})}, created_at=now, next_attempt_at=now)
 
-    senders = build_channels(cfg)
+    only = params.get("channels")       # a request may name the channels it is for (e.g. ["sms"])
+    senders = [c for c in build_channels(cfg) if not isinstance(only, list) or c.name in only]
     reached = [(channel, channel.reach(session, people, kind)) for channel in senders]
     for person in people:
         acts = person.task is not None and person.role == person.task.role     # may act on it: link the task
