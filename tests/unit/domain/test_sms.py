@@ -139,7 +139,8 @@ def sms_rows(engine) -> list[OutboxMessage]:
 
 @pytest.mark.parametrize("provider", ["aliyun", "tencent"])
 def test_each_key_moment_is_one_text_message_however_often_the_sweep_runs(lite, fake, provider):
-    cfg = settings(fake, provider)
+    robots = NotificationSettings.from_mapping({"webhooks": [{"name": "all", "url": "http://127.0.0.1:9/"}]}, {})
+    cfg = dataclasses.replace(robots, sms=sms(fake, provider))
     township, _ = run_through_engine(lite, copy.deepcopy(SCENARIOS["township"]))
     declined, _ = run_through_engine(lite, copy.deepcopy(SCENARIOS["declined"]))
     quiet_intake = {k: v for k, v in SCENARIOS["township"].intake().items() if k != "contact_phone"}
@@ -163,6 +164,9 @@ def test_each_key_moment_is_one_text_message_however_often_the_sweep_runs(lite, 
         [(township, "accepted"), (township, "meeting_held"), (township, "published"), (declined, "declined")])
     assert {r.status for r in rows} == {"sent"} and {r.recipient for r in rows} == {"138****1234"}
     assert quiet not in {r.instance_id for r in rows}
+    with lite.unit_of_work() as session:                   # the text-message asks never reach group robots
+        robot_keys = session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.channel == "webhook"))
+        assert [k for k in robot_keys if ":moment:" in k] == []
 
 
 def test_a_replayed_save_or_a_second_request_adds_no_message(lite, fake):
