@@ -2,7 +2,19 @@
 HMAC-SHA1) or Tencent Cloud (SendSms, TC3-HMAC-SHA256): the provider is chosen by `[notifications.sms]`.
 
 Providers only send pre-approved templates, so a delivery carries the moment's template variables, each cut to a
-bounded length. Numbers appear masked (138****1234) everywhere but in the request itself."""
+bounded length. Numbers appear masked (138****1234) everywhere but in the request itself. Configuration:
+
+    [notifications.sms]                 # or XIESHANG_SMS_PROVIDER, XIESHANG_SMS_ACCESS_KEY_ID, ... (these win)
+    provider = "aliyun"                 # or "tencent"
+    access_key_id = "LTAI..."           # keep the secret in XIESHANG_SMS_ACCESS_KEY_SECRET
+    sign_name = "有事来协商"
+    app_id = "1400000000"               # Tencent's SmsSdkAppId only
+    [notifications.sms.templates]       # or XIESHANG_SMS_TEMPLATE_ACCEPTED, ...; a moment without one is not sent
+    accepted = "SMS_1"                  # variables: title, code  (the tracking code)
+    declined = "SMS_2"                  #            title, reason (the public reason)
+    meeting_held = "SMS_3"              #            title, date
+    published = "SMS_4"                 #            title, report
+Tencent takes the variables by position, in the order listed."""
 
 from __future__ import annotations
 
