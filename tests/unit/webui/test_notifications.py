@@ -16,7 +16,7 @@ from domain.notifications.centre import NotificationCentre
 from domain.notifications.models import Notification
 from engine.settings import NotificationSettings
 from engine.store.models import OutboxMessage
-from tests.support.consultation import SCENARIOS
+from tests.support.consultation import SCENARIOS, run_through_engine
 from tests.unit.webui.conftest import csrf_of
 
 PLAIN = NotificationSettings()
@@ -232,3 +232,22 @@ def test_counts_over_99_show_as_99_plus(client, login, web_engine):
     assert NotificationCentre(web_engine).unread_count("m014") == 120
     assert len(NotificationCentre(web_engine).page("m014", size=10_000).items) == 100       # MAX_PAGE at most
     assert len(NotificationCentre(web_engine).page("m014", size=0).items) == 1
+
+
+def test_the_outbox_page_shows_text_messages_with_masked_numbers(client, login, web_engine):
+    from domain.notifications.channels import Sms
+
+    cfg = dataclasses.replace(PLAIN, sms=dataclasses.replace(
+        PLAIN.sms, provider="aliyun", endpoint="http://127.0.0.1:9/", access_key_id="k", access_key_secret="s",
+        sign_name="签名", templates=(("declined", "SMS_2"),), timeout=0.5))
+    assert Sms(cfg).about({"phone": "13800001234", "moment": "accepted"}) == ()    # no template: not told
+    instance_id, _ = run_through_engine(web_engine, copy.deepcopy(SCENARIOS["declined"]))
+    for _ in range(cfg.max_attempts):
+        notify.run_deliveries(web_engine, web_engine.clock.now(), 500, cfg)
+        web_engine.clock.set(web_engine.clock.now() + timedelta(seconds=cfg.backoff_cap_seconds))
+    login("admin")
+    page = client.get("/admin/outbox?status=parked").get_data(as_text=True)
+    assert "<code>138****1234</code>" in page and "aliyun SMS to 138****1234: URLError" in page
+    assert "13800001234" not in page and f"事项 #{instance_id}" in page and "<td>短信<br>" in page
+    english = client.get("/admin/outbox?status=parked&lang=en").get_data(as_text=True)
+    assert "<td>Text message (SMS)<br>" in english
