@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 KINDS = ("assignment", "reminder", "escalation", "extension", "result")
 WEBHOOK_FORMATS = ("json", "wecom", "dingtalk")     # each is a payload class in domain/notifications/channels
+SMS_PROVIDERS = ("aliyun", "tencent")          # each is a signed-request adapter in domain/notifications/channels/sms
+SMS_ENDPOINTS = {"aliyun": "https://dysmsapi.aliyuncs.com/", "tencent": "https://sms.tencentcloudapi.com/"}
 DEFAULT_RULES = {"default": {"inapp": ["*"], "email": ["reminder", "escalation", "extension", "result"]}}
 
 
@@ -35,6 +37,63 @@ class WebhookTarget:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    """The `[notifications.sms]` table (XIESHANG_SMS_* variables win): the text-message provider, its keys, the
+    approved sign name and one approved template per moment (e.g. accepted = "SMS_123")."""
+
+    provider: str | None = None               # one of SMS_PROVIDERS; None: no text message is sent
+    endpoint: str = ""                        # empty: the provider's public endpoint
+    access_key_id: str = ""
+    access_key_secret: str | None = field(default=None, repr=False)
+    sign_name: str = ""
+    app_id: str = ""                          # Tencent's SmsSdkAppId (unused by Aliyun)
+    region: str = ""                          # empty: the provider's default region
+    templates: tuple[tuple[str, str], ...] = ()     # (moment, template code)
+    max_param_chars: int = 35                 # each template variable is cut to this many characters
+    timeout: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether text messages are sent at all."""
+        return bool(self.provider)
+
+    def template(self, moment: str) -> str | None:
+        """The approved template for a moment, None when the moment is not told by text message."""
+        return dict(self.templates).get(moment)
+
+    @property
+    def url(self) -> str:
+        """Where requests go."""
+        return self.endpoint or SMS_ENDPOINTS.get(self.provider or "", "")
+
+    @classmethod
+    def from_mapping(cls, values: dict, env: dict[str, str]) -> SmsSettings:
+        """Build from the TOML table and XIESHANG_SMS_* variables (XIESHANG_SMS_TEMPLATE_<MOMENT> per moment)."""
+        def pick(key: str, default=""):
+            found = env.get(f"XIESHANG_SMS_{key.upper()}") or values.get(key)
+            return default if found is None or found == "" else found
+
+        templates = {str(k): str(v) for k, v in (values.get("templates") or {}).items()}
+        templates.update({k[len("XIESHANG_SMS_TEMPLATE_"):].lower(): v for k, v in env.items()
+                          if k.startswith("XIESHANG_SMS_TEMPLATE_") and v})
+        provider = pick("provider") or None
+        if provider is not None and provider not in SMS_PROVIDERS:
+            raise ValueError(f"notifications.sms.provider must be one of {', '.join(SMS_PROVIDERS)}: {provider}")
+        endpoint = str(pick("endpoint"))
+        if endpoint and not endpoint.startswith(("https://", "http://")):
+            raise ValueError(f"notifications.sms.endpoint must be an http(s) URL: {endpoint}")
+        if provider and not (pick("access_key_id") and pick("access_key_secret") and pick("sign_name")):
+            raise ValueError("notifications.sms needs access_key_id, access_key_secret and sign_name")
+        max_chars, timeout = int(pick("max_param_chars", 35)), float(pick("timeout", 5.0))
+        if not 1 <= max_chars <= 100 or not 0 < timeout <= 60:
+            raise ValueError("notifications.sms: max_param_chars must be 1–100 and timeout 0–60 seconds")
+        return cls(provider=provider, endpoint=endpoint, access_key_id=str(pick("access_key_id")),
+                   access_key_secret=str(pick("access_key_secret")) or None, sign_name=str(pick("sign_name")),
+                   app_id=str(pick("app_id")), region=str(pick("region")), templates=tuple(sorted(templates.items())),
+                   max_param_chars=max_chars, timeout=timeout)
+
+
+@dataclass(frozen=True)
 class NotificationSettings:
     """The `[notifications]` table: SMTP server, webhook targets, per-role rules, retry policy."""
 
@@ -52,6 +111,7 @@ class NotificationSettings:
     backoff_cap_seconds: int = 6 * 3600
     lease_seconds: int = 300
     base_url: str = ""
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     def allows(self, role: str | None, channel: str, kind: str) -> bool:
         """Whether people reached through `role` get `kind` messages on `channel` (role rule, else default)."""
@@ -92,7 +152,8 @@ class NotificationSettings:
             backoff_seconds=int(values.get("backoff_seconds", defaults.backoff_seconds)),
             backoff_cap_seconds=int(values.get("backoff_cap_seconds", defaults.backoff_cap_seconds)),
             lease_seconds=int(values.get("lease_seconds", defaults.lease_seconds)),
-            base_url=str(values.get("base_url", "")).rstrip("/"))
+            base_url=str(values.get("base_url", "")).rstrip("/"),
+            sms=SmsSettings.from_mapping(values.get("sms", {}), env))
 
 
 @dataclass(frozen=True)

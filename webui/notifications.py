@@ -1,4 +1,5 @@
-"""The notification centre: a person's notifications, unread count in the header, mark one or all read."""
+"""The notification centre: a person's notifications a page at a time (plain links, no script needed), unread count
+in the header, notices of finished tasks shown as done, mark one or all read."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from .security import current_user, login_required
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
 
-PER_PAGE = 50
+PER_PAGE = 20
+MAX_COUNT_SHOWN = 99
 KIND_NAMES = {"assignment": lazy_gettext("新待办"), "reminder": lazy_gettext("办理提醒"),
               "escalation": lazy_gettext("逾期督办"), "extension": lazy_gettext("延期"),
               "result": lazy_gettext("办理结果")}
@@ -33,9 +35,14 @@ def _unread_count() -> int:
     return g.unread_notifications
 
 
+def count_label(count: int) -> str:
+    """A count as a badge shows it: at most 99, then "99+"."""
+    return str(count) if count <= MAX_COUNT_SHOWN else f"{MAX_COUNT_SHOWN}+"
+
+
 @bp.app_context_processor
 def _header():
-    return {"unread_notifications": _unread_count}
+    return {"unread_notifications": _unread_count, "count_label": count_label}
 
 
 @bp.context_processor
@@ -46,12 +53,13 @@ def _names():
 @bp.get("/notifications")
 @login_required
 def index():
-    """The person's notifications, newest first (all, or only unread)."""
+    """The person's notifications, newest first (all, or only unread), PER_PAGE at a time; `before` pages back."""
     unread_only = request.args.get("show") == "unread"
-    page = max(request.args.get("page", 1, type=int), 1)
-    items = centre().notifications(current_user().username, unread_only, PER_PAGE + 1, (page - 1) * PER_PAGE)
-    return render_template("notifications/index.html", items=items[:PER_PAGE], more=len(items) > PER_PAGE,
-                           page=page, unread_only=unread_only, sees_outbox=policy.may_see_outbox(current_user()))
+    before = request.args.get("before", type=int)
+    page = centre().page(current_user().username, unread_only, before if before and before > 0 else None, PER_PAGE)
+    return render_template("notifications/index.html", items=page.items, next_before=page.next_before,
+                           paged=before is not None, unread_only=unread_only,
+                           sees_outbox=policy.may_see_outbox(current_user()))
 
 
 @bp.post("/notifications/<int:notification_id>/read")

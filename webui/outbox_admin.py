@@ -18,7 +18,7 @@ STATUS_NAMES = {"pending": lazy_gettext("待发送"), "sending": lazy_gettext("�
                 "failed": lazy_gettext("失败待重试"), "parked": lazy_gettext("已搁置"), "sent": lazy_gettext("已发送"),
                 "dispatched": lazy_gettext("已分发")}
 CHANNEL_NAMES = {"inapp": lazy_gettext("站内通知"), "email": lazy_gettext("邮件"), "webhook": lazy_gettext("Webhook"),
-                 "dispatch": lazy_gettext("分发")}
+                 "sms": lazy_gettext("短信"), "dispatch": lazy_gettext("分发")}
 
 
 @bp.get("/outbox")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from domain.consultation import intake, public, records
+from domain.consultation import intake, moments, public, records
 from domain.consultation import views as consultation_views
 from domain.consultation.vocabulary import STEP_NAMES
 from engine.hooks import HookRegistry, ProcessHooks, Scope
@@ -32,9 +32,11 @@ def on_start(session: Session, instance: ProcessInstance, data: dict, now: datet
 
 
 def on_save(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance) -> None:
-    """Bring the consultation, its suggestions and answers up to date; note when the results were published."""
+    """Bring the consultation, its suggestions and answers up to date; note when the results were published; ask
+    for the proposer to be told the key moments this save made happen."""
     published = any(call.operator == "publish" for call in advance.service_calls)
     records.sync_consultation(session, instance, data, now, published=published)
+    moments.tell(session, instance, data, now, advance)
 
 
 @dataclass(frozen=True)

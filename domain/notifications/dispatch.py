@@ -9,7 +9,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain.notifications.channels import CHANNELS, MAX_ERROR, DeliveryFailed, Recipient, build_channels, channel_of
+from domain.notifications.channels import (
+    CHANNELS,
+    MAX_ERROR,
+    Channel,
+    DeliveryFailed,
+    DeliveryRefused,
+    Recipient,
+    build_channels,
+    channel_of,
+)
 from domain.people import policy
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound
@@ -21,7 +30,8 @@ from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
 
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",
          "overdue": "escalation", "escalation": "escalation", "escalate": "escalation", "extension": "extension",
-         "result": "result", "declined": "result", "completed": "result"}
+         "result": "result", "declined": "result", "completed": "result", "accepted": "result",
+         "meeting_held": "result", "published": "result"}
 IMPLIED_LEVEL = {"overdue": 1, "escalate": 2}
 TITLES = {"assignment": "新待办", "reminder": "办理提醒", "escalation": "逾期督办", "extension": "延期申请",
           "result": "办理结果"}
@@ -78,30 +88,33 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
     subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}
 
-    def add(channel: str, recipient: str, task: HumanTask | None, extra: dict | None = None, acts=False) -> None:
-        key = f"{message.idempotency_key}:{channel}:{recipient}"
+    def add(channel: Channel, recipient: str, task: HumanTask | None, extra: dict | None = None, acts=False) -> None:
+        key = channel.delivery_key(message, recipient)
         body = str(params.get("message") or BODIES[kind].format(task=task.name if task else subject))
         due = f"\n办理期限：{task.due_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if task and task.due_at else ""
         link = f"{cfg.base_url}/tasks/{task.id}" if task and acts else (
             f"{cfg.base_url}/instances/{message.instance_id}" if message.instance_id else "")
         rows[key] = OutboxMessage(
             idempotency_key=key, instance_id=message.instance_id, task_id=task.id if task else params.get("task_id"),
-            operator=message.operator, channel=channel, recipient=recipient, status="pending", attempts=0,
+            operator=message.operator, channel=channel.name, recipient=recipient, status="pending", attempts=0,
             params={"kind": kind, "level": level, "title": _title(kind, level, subject), "body": body + due,
                     "link": link if cfg.base_url else None, "org_unit": instance.org_unit_code if instance else None,
                     **(extra or {})}, created_at=now, next_attempt_at=now)
 
-    senders = build_channels(cfg)
-    reached = [(channel.name, channel.reach(session, people, kind)) for channel in senders]
+    only = params.get("channels")       # a request may name the channels it is for (e.g. ["sms"])
+    senders = [c for c in build_channels(cfg) if not isinstance(only, list) or c.name in only]
+    reached = [(channel, channel.reach(session, people, kind)) for channel in senders]
     for person in people:
         acts = person.task is not None and person.role == person.task.role     # may act on it: link the task
-        for name, extras in reached:
+        for channel, extras in reached:
             if person.username in extras:
-                add(name, person.username, person.task, extras[person.username], acts)
+                add(channel, person.username, person.task, extras[person.username], acts)
     units = {instance.org_unit_code if instance else None} | {t.org_unit_code for t in tasks}
     for channel in senders:
         for recipient, extra in channel.targets(units, kind, level):
-            add(channel.name, recipient, tasks[0] if len(tasks) == 1 else None, extra)
+            add(channel, recipient, tasks[0] if len(tasks) == 1 else None, extra)
+        for recipient, extra in channel.about(params):
+            add(channel, recipient, None, extra)
     existing = set(session.scalars(select(OutboxMessage.idempotency_key).where(
         OutboxMessage.idempotency_key.in_(list(rows))))) if rows else set()
     created = [row for key, row in rows.items() if key not in existing]
@@ -205,6 +218,9 @@ def deliver(session: Session, message: OutboxMessage, now: datetime,
     session.commit()
     try:
         channel_of(message, cfg).send(session, message, now)
+    except DeliveryRefused as exc:     # can never succeed (e.g. not a mobile number): parked now, others go on
+        message.last_error, message.status, message.next_attempt_at = str(exc)[:MAX_ERROR], "parked", None
+        return False
     except DeliveryFailed as exc:
         _failed(message, str(exc), now, cfg)
         return False

@@ -14,7 +14,8 @@ class Notification(Base):
     """An in-app notification for one person (the notification centre)."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"),)
+    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"),
+                      Index("ix_notification_user_newest", "username", "created_at", "id"))   # keyset pages
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
     username: Mapped[str] = mapped_column(String(64))

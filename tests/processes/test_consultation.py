@@ -133,6 +133,10 @@ def test_county_consultation_through_the_engine_writes_its_records(consultation,
             (1, "dept_housing", "adopted", 2), (2, "dept_transport", "adopted", 2)]
         assert str(rows[0].promised_date) == "2026-09-30"
         messages = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == instance_id)).all()
+        asks = {m.idempotency_key: m.params["channels"] for m in messages if ":moment:" in m.idempotency_key}
+        assert asks == {f"{instance_id}:moment:{moment}": ["sms"]            # the proposer's phone hears these
+                        for moment in ("accepted", "meeting_held", "published")}
+        messages = [m for m in messages if m.idempotency_key not in asks]
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
         service_calls = [m for m in messages if m.params.get("kind") != "assignment"]
         assert sorted(m.operator for m in service_calls) == ["notify", "publish"]

@@ -20,6 +20,10 @@ class DeliveryFailed(Exception):
     """A send that did not go through; the message says why (kept as the outbox row's last error)."""
 
 
+class DeliveryRefused(DeliveryFailed):
+    """A send that can never go through (a number no provider reaches, no template): parked at once, not retried."""
+
+
 @dataclass(frozen=True)
 class Recipient:
     """A person to tell, the role through which they are told, and the task it is about."""
@@ -76,8 +80,16 @@ class Channel:
         """Configured destinations that are not people (group robots): (recipient, extra params) pairs."""
         return ()
 
+    def about(self, params: dict) -> Iterable[tuple[str, dict]]:
+        """Destinations a request names itself (a phone a proposer left): (recipient, extra params) pairs."""
+        return ()
+
+    def delivery_key(self, request: OutboxMessage, recipient: str) -> str:
+        """The idempotency key of this channel's delivery of `request` to `recipient`."""
+        return f"{request.idempotency_key}:{self.name}:{recipient}"
+
     def send(self, session: Session, message: OutboxMessage, now: datetime) -> None:
-        """Deliver one row of this channel; raises DeliveryFailed."""
+        """Deliver one row of this channel; raises DeliveryFailed (retried) or DeliveryRefused (parked)."""
         raise NotImplementedError
 
 

@@ -39,13 +39,16 @@ def run(tmp_path, monkeypatch, clock):
 
 def test_cli_lists_notifications_and_the_outbox(run):
     code, out, _ = run("outbox", "--json")
-    request, assignment = json.loads(out)            # newest first: the decline's notice, then triage's assignment
+    moment, request, assignment = json.loads(out)    # newest first: the SMS ask, the decline's notice, triage's
+    assert (moment["idempotency_key"], moment["channel"], moment["kind"]) == ("1:moment:declined", "dispatch",
+                                                                              "declined")
     assert code == 0 and (request["channel"], request["status"], request["attempts"], request["kind"]) == (
         "dispatch", "pending", 0, "declined")
     assert (assignment["channel"], assignment["status"], assignment["kind"]) == ("dispatch", "pending", "assignment")
     assert run("outbox", "deliver", "--json")[1].strip() == '{\n  "sent": 1\n}'     # triage is done: nobody to tell
     code, out, _ = run("outbox", "--json")
-    delivery, request, assignment = json.loads(out)
+    delivery, moment, request, assignment = json.loads(out)
+    assert (moment["status"], moment["last_error"]) == ("dispatched", "没有接收人 (no recipients for this message)")
     assert {k: delivery[k] for k in ("channel", "recipient", "status", "attempts", "last_error", "kind")} == {
         "channel": "inapp", "recipient": "m001", "status": "sent", "attempts": 1, "last_error": None,
         "kind": "result"}
@@ -66,7 +69,7 @@ def test_cli_lists_notifications_and_the_outbox(run):
 
 def test_cli_retry_refuses_what_is_not_parked(run):
     run("outbox", "deliver")
-    delivery, request, _ = json.loads(run("outbox", "--json")[1])
+    delivery, _moment, request, _ = json.loads(run("outbox", "--json")[1])
     assert (delivery["recipient"], delivery["status"], request["recipient"]) == ("m001", "sent", None)
     code, _, err = run("outbox", "retry", str(delivery["id"]))
     assert code == 1 and "only parked or failed messages" in err

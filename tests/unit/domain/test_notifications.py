@@ -246,7 +246,8 @@ def test_each_new_task_tells_its_assignee_or_else_its_candidates(lite):
     with lite.unit_of_work() as session:
         requests = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient.is_(None))).all()
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
-    assert sorted(r.idempotency_key for r in requests) == sorted(f"{instance_id}:{t.id}:assignment" for t in tasks)
+    assert sorted(r.idempotency_key for r in requests) == sorted(
+        [f"{instance_id}:{t.id}:assignment" for t in tasks] + [f"{instance_id}:moment:accepted"])   # + the SMS ask
     assert {r.status for r in requests} == {"dispatched"} and len(tasks) == 6
 
 

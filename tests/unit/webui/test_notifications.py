@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from domain.notifications import dispatch as notify
 from domain.notifications.centre import NotificationCentre
+from domain.notifications.models import Notification
 from engine.settings import NotificationSettings
 from engine.store.models import OutboxMessage
-from tests.support.consultation import SCENARIOS
+from tests.support.consultation import SCENARIOS, run_through_engine
 from tests.unit.webui.conftest import csrf_of
 
 PLAIN = NotificationSettings()
@@ -148,3 +151,103 @@ def test_english_outbox(client, login, parked):
     page = client.get("/admin/outbox?lang=en").get_data(as_text=True)
     assert "<h1>Delivery queue</h1>" in page and ">Parked <span" in page and ">Retry</button>" in page
     assert "Error: " in page
+
+
+def notice_of(page: str, notification_id: int) -> str:
+    start = page.index(f'id="n{notification_id}"')
+    return page[start:page.index("</li>", start)]
+
+
+def test_a_task_finished_by_someone_else_shows_done_for_everyone(client, login, web_engine):
+    scenario = copy.deepcopy(SCENARIOS["township"])
+    instance_id = web_engine.start_instance("consultation", scenario.intake(), actor="m001")
+    notify.deliver_due(web_engine, web_engine.clock.now(), settings=PLAIN)
+    [mine] = NotificationCentre(web_engine).notifications("office2")
+    login("office2")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert '<span class="bell-count">1</span>' in bell(page) and ">去办理</a>" in notice_of(page, mine.id)
+    [triage] = web_engine.list_tasks(instance_id=instance_id)
+    web_engine.complete_task(triage.id, scenario.answer("triage", web_engine.show_instance(instance_id).data),
+                             "office")                                     # office took it, not office2
+    page = client.get("/notifications").get_data(as_text=True)
+    entry = notice_of(page, mine.id)
+    assert 'class="done"' in page and "已办结" in entry and "该任务已办结，无需处理。" in entry
+    assert "去办理" not in entry and "标为已读" not in entry and "bell-count" not in bell(page)
+    assert "没有未读通知。" in client.get("/notifications?show=unread").get_data(as_text=True)
+    for person in ("office", "office2"):                                  # the one who did it, too
+        assert NotificationCentre(web_engine).unread_count(person) == 0
+        [view] = NotificationCentre(web_engine).notifications(person)
+        assert view.done and not view.unread and not view.read
+    english = client.get("/notifications?lang=en").get_data(as_text=True)
+    assert ">Done</span>" in english and "This task has been finished; nothing left to do." in english
+
+
+def test_a_cancelled_instances_task_notices_are_done(client, login, web_engine):
+    instance_id = web_engine.start_instance("consultation", SCENARIOS["township"].intake(), actor="m001")
+    notify.deliver_due(web_engine, web_engine.clock.now(), settings=PLAIN)
+    assert NotificationCentre(web_engine).unread_count("office") == 1
+    web_engine.cancel_instance(instance_id, "admin", "重复提交")
+    assert NotificationCentre(web_engine).unread_count("office") == 0
+    login("office")
+    assert "已办结" in client.get("/notifications").get_data(as_text=True)
+
+
+def many_notices(engine, username: str, count: int) -> list[int]:
+    """`count` unread result notices for `username`, one a minute, oldest first; returns their ids."""
+    start = engine.clock.now()
+    with engine.unit_of_work() as session:
+        rows = [Notification(idempotency_key=f"bulk:{username}:{i}", username=username, kind="result", level=0,
+                             title=f"通知第{i:03d}条", body="", created_at=start + timedelta(minutes=i))
+                for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def test_the_centre_pages_with_plain_links(client, login, web_engine):
+    ids = many_notices(web_engine, "m014", 45)
+    login("m014")
+    first = client.get("/notifications").get_data(as_text=True)
+    assert first.count("<li ") == 20 and "通知第044条" in first and "通知第025条" in first
+    assert "通知第024条" not in first
+    assert "回到最新" not in first
+    older = re.search(r'<a class="button" rel="next" href="([^"]+)">更早的通知</a>', first).group(1)
+    assert older == f"/notifications?before={ids[25]}"
+    second = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
+    assert second.count("<li ") == 20 and "通知第024条" in second and "通知第005条" in second
+    assert "通知第025条" not in second and 'href="/notifications">回到最新</a>' in second
+    third = client.get(re.search(r'rel="next" href="([^"]+)"', second).group(1)).get_data(as_text=True)
+    assert third.count("<li ") == 5 and "通知第000条" in third and 'rel="next"' not in third
+    unread = client.get("/notifications?show=unread").get_data(as_text=True)
+    assert 'rel="next" href="/notifications?show=unread&amp;before=' in unread
+    assert client.get("/notifications?before=-3").status_code == 200        # a bad cursor: the newest page
+    assert client.get("/notifications?before=abc").get_data(as_text=True).count("<li ") == 20
+
+
+def test_counts_over_99_show_as_99_plus(client, login, web_engine):
+    many_notices(web_engine, "m014", 120)
+    login("m014")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert '<span class="bell-count">99+</span>' in bell(page) and '<span class="count">99+</span>' in page
+    assert NotificationCentre(web_engine).unread_count("m014") == 120
+    assert len(NotificationCentre(web_engine).page("m014", size=10_000).items) == 100       # MAX_PAGE at most
+    assert len(NotificationCentre(web_engine).page("m014", size=0).items) == 1
+
+
+def test_the_outbox_page_shows_text_messages_with_masked_numbers(client, login, web_engine):
+    from domain.notifications.channels import Sms
+
+    cfg = dataclasses.replace(PLAIN, sms=dataclasses.replace(
+        PLAIN.sms, provider="aliyun", endpoint="http://127.0.0.1:9/", access_key_id="k", access_key_secret="s",
+        sign_name="签名", templates=(("declined", "SMS_2"),), timeout=0.5))
+    assert Sms(cfg).about({"phone": "13800001234", "moment": "accepted"}) == ()    # no template: not told
+    instance_id, _ = run_through_engine(web_engine, copy.deepcopy(SCENARIOS["declined"]))
+    for _ in range(cfg.max_attempts):
+        notify.run_deliveries(web_engine, web_engine.clock.now(), 500, cfg)
+        web_engine.clock.set(web_engine.clock.now() + timedelta(seconds=cfg.backoff_cap_seconds))
+    login("admin")
+    page = client.get("/admin/outbox?status=parked").get_data(as_text=True)
+    assert "<code>138****1234</code>" in page and "aliyun SMS to 138****1234: URLError" in page
+    assert "13800001234" not in page and f"事项 #{instance_id}" in page and "<td>短信<br>" in page
+    english = client.get("/admin/outbox?status=parked&lang=en").get_data(as_text=True)
+    assert "<td>Text message (SMS)<br>" in english
