@@ -301,11 +301,20 @@ def _checks(path, options, value, style, radio=False):
             box_id = fid if number == 0 else f"{fid}-{number}"
             box = _el("input", type="radio" if radio else "checkbox", name=path, value=option, id=box_id,
                       checked=option in chosen, aria_invalid="true" if invalid else None)
-            boxes.append(_el("label", Markup("{}{}").format(box, _el("span", title)), for_=box_id))
+            boxes.append(_el("label", Markup("{}{}").format(box, _choice_text(title, style)), for_=box_id))
         hint = gettext("输入姓名或单位筛选") if style == "people-list" else None   # forms.js adds a filter box
         return _el("div", boxes, class_=f"choices {style}", data_filter=hint)
 
     return control
+
+
+def _choice_text(title: str, style: str) -> Markup:
+    """A choice's words; a person's name stands out, their unit and role under it (the separator stays in the
+    text, so copying or filtering reads "name · unit · role")."""
+    name, _sep, rest = title.partition(" · ") if style == "people-list" else (title, "", "")
+    if not rest:
+        return _el("span", title)
+    return _el("span", [name, _el("span", " · ", class_="sep"), _el("small", rest)], class_="person")
 
 
 def _checkbox(render, path, prop, ui, value):

@@ -92,6 +92,9 @@
     }
   });
 
+  /* Text to match: lower case, without spaces or the · between name, unit and role. */
+  function words(text) { return text.toLowerCase().replace(/[\s\u00b7]+/g, ""); }
+
   function addFilter(list) {
     var labels = list.querySelectorAll("label");
     if (labels.length < 9) { return; }
@@ -101,9 +104,9 @@
     box.placeholder = list.dataset.filter;
     box.setAttribute("aria-label", list.dataset.filter);
     box.addEventListener("input", function () {
-      var query = box.value.trim().toLowerCase();
+      var query = words(box.value);
       labels.forEach(function (label) {
-        var text = label.textContent.toLowerCase();   // name · unit · role, as shown
+        var text = words(label.textContent);   // name · unit · role, as shown
         label.hidden = query !== "" && text.indexOf(query) < 0;
       });
     });
