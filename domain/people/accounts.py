@@ -158,13 +158,19 @@ class Accounts:
             return described(session, people, role)
 
     def places(self, kind: str, org_unit: str | None) -> list[tuple[str, str, str]]:
-        """(code, name, name of the unit it belongs to) of the units of `kind` at or below `org_unit` (all of
-        them when none is below it): the halls a plan may choose from."""
+        """(code, name, township it belongs to) of the units of `kind` at or below `org_unit` (all of them when
+        none is below it): the halls a plan may choose from, grouped by township."""
         with self._uow() as session:
             found = directory.places(session, kind, org_unit)
-            parents = dict(session.execute(select(OrgUnit.id, OrgUnit.name)
-                                           .where(OrgUnit.id.in_({u.parent_id for u in found}))).all())
-            return [(u.code, u.name, parents.get(u.parent_id, "")) for u in found]
+            units = {u.id: u for u in session.scalars(select(OrgUnit))}
+
+            def township(unit_id):   # a village's hall is listed under its township
+                parent = units.get(unit_id)
+                if parent is not None and parent.kind == "village":
+                    parent = units.get(parent.parent_id)
+                return parent.name if parent is not None else ""
+
+            return [(u.code, u.name, township(u.parent_id)) for u in found]
 
     def described(self, people: list[tuple[str, str]], role: str | None = None) -> list[PersonChoice]:
         """(username, name) pairs as choices with their unit, in their order."""

@@ -133,6 +133,7 @@ def test_the_plan_offers_its_townships_halls_and_researchers_by_name_and_unit(we
     _id, draft, _ = _task(web_engine, "draft_plan")
     html = login("organizer_xunchang").get(f"/tasks/{draft.id}").get_data(as_text=True)
     venue = _dom(html).xpath(".//select[@name='venue']")[0]
+    assert [g.get("label") for g in venue.xpath("optgroup")] == ["巡场镇"]    # villages' rooms under their township
     names = [o.text for o in venue.xpath(".//option")]
     assert "巡场镇珙桐议事厅" in names and "清溪社区珙桐议事室" in names and names[-1] == "其他地点（在下方填写）"
     assert not [n for n in names if n.startswith("珙泉")], "another township's halls are offered"
@@ -157,6 +158,10 @@ def test_a_hall_of_another_township_and_a_missing_other_place_are_refused(web_en
     response = _post(client, draft, page, venue="other", venue_other="老街社区活动中心", **fields)
     assert response.status_code == 302
     assert web_engine.show_instance(_id).data["venue_other"] == "老街社区活动中心"
+    review = web_engine.list_tasks(instance_id=_id)[0]
+    case = _dom(case_of(login(review.candidates[0]).get(f"/tasks/{review.id}").get_data(as_text=True)))
+    venue = case.xpath(".//dt[.='协商地点']/following-sibling::dd[1]")[-1].text_content()
+    assert venue == "其他地点" and "老街社区活动中心" in case.text_content()
 
 
 def test_meeting_attendance_records_members_department_staff_and_residents(web_engine, web_services, login, client):
@@ -183,6 +188,14 @@ def test_meeting_attendance_records_members_department_staff_and_residents(web_e
     case = case_of(login(report.candidates[0]).get(f"/tasks/{report.id}").get_data(as_text=True))
     assert liaison in case and "张桂芳" in case and "群众代表" in case
     assert "liaison_housing" not in _visible_text(case)
+
+
+def test_a_committee_case_offers_every_hall_grouped_by_township(web_engine, login):
+    scenario = copy.deepcopy(SCENARIOS["committee"])
+    _id, draft, _ = _task(web_engine, "draft_plan", scenario)
+    html = login(draft.candidates[0]).get(f"/tasks/{draft.id}").get_data(as_text=True)
+    venue = _dom(html).xpath(".//select[@name='venue']")[0]
+    assert len(venue.xpath("optgroup")) == 13 and len(venue.xpath(".//optgroup/option")) == 190
 
 
 def test_a_person_not_offered_as_researcher_is_refused(web_engine, login, client):
