@@ -150,12 +150,12 @@ class Accounts:
             return described(session, eligible(session, role, org_unit, INHERITED_ROLES), role)
 
     def offered_anywhere(self, role: str) -> list[PersonChoice]:
-        """The active holders of `role` in any unit (department staff), with their unit."""
+        """The active holders of `role` in any unit (department staff), with their unit, unit by unit."""
         with self._uow() as session:
             people = session.execute(
                 select(User.username, User.display_name).join(Membership, Membership.user_id == User.id)
                 .where(Membership.role == role, User.active).distinct().order_by(User.username)).all()
-            return described(session, people, role)
+            return sorted(described(session, people, role), key=lambda c: (c.unit, c.username))   # by unit
 
     def places(self, kind: str, org_unit: str | None) -> list[tuple[str, str, str]]:
         """(code, name, township it belongs to) of the units of `kind` at or below `org_unit` (all of them when
