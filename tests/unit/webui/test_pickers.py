@@ -213,3 +213,15 @@ def test_department_rows_in_the_inbox_name_their_suggestion(web_engine, login, s
     inbox = login("liaison_housing").get("/inbox?tab=claimable").get_data(as_text=True)
     rows = _dom(inbox).xpath(".//table[contains(@class,'inbox')]//tr[.//a[.='办理答复']]")
     assert [r.xpath(".//*[contains(@class,'item-label')]")[0].text for r in rows] == ["增设老街路灯 20 盏"]
+
+
+def test_the_instance_page_names_the_plans_hall(web_engine, login, client):
+    _id, draft, _ = _task(web_engine, "draft_plan")
+    page = login("organizer_xunchang").get(f"/tasks/{draft.id}").get_data(as_text=True)
+    response = _post(client, draft, page, plan_goal="摸清照明缺口", meeting_date="2026-04-15", researchers="m001",
+                     venue="township_xunchang_v01_hall", research_questions="路灯损坏数量")
+    assert response.status_code == 302
+    detail = _dom(client.get(f"/instances/{_id}").get_data(as_text=True))
+    plan = detail.xpath(".//div[contains(@class,'card')][h2='协商方案']")[0]
+    assert plan.xpath(".//dt[.='地点']/following-sibling::dd[1]")[0].text_content() == "清溪社区珙桐议事室"
+    assert "township_xunchang_v01_hall" not in plan.text_content()
