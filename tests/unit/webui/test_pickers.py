@@ -225,3 +225,17 @@ def test_the_instance_page_names_the_plans_hall(web_engine, login, client):
     plan = detail.xpath(".//div[contains(@class,'card')][h2='协商方案']")[0]
     assert plan.xpath(".//dt[.='地点']/following-sibling::dd[1]")[0].text_content() == "清溪社区珙桐议事室"
     assert "township_xunchang_v01_hall" not in plan.text_content()
+
+
+@pytest.mark.parametrize("venue", [{"venue": "township_xunchang_v01_hall"},
+                                   {"venue": "other", "venue_other": "老街社区活动中心"}])
+def test_the_timeline_reads_a_plan_as_done_not_as_a_decision_on_its_venue(web_engine, login, client, venue):
+    _id, draft, _ = _task(web_engine, "draft_plan")
+    page = login("organizer_xunchang").get(f"/tasks/{draft.id}").get_data(as_text=True)
+    response = _post(client, draft, page, plan_goal="摸清照明缺口", meeting_date="2026-04-15", researchers="m001",
+                     research_questions="路灯损坏数量", **venue)
+    assert response.status_code == 302
+    timeline = _dom(client.get(f"/instances/{_id}").get_data(as_text=True)).xpath(".//*[contains(@class,'timeline')]")
+    text = " ".join(t.text_content() for t in timeline)
+    assert "拟定协商方案" in text
+    assert "township_xunchang_v01_hall" not in text and "other" not in text and "老街社区活动中心" not in text
