@@ -21,7 +21,8 @@ PER_PAGE = 50
 ROLE_NAMES = {code: lazy_gettext(name) for code, name in roles.ROLE_NAMES.items()}     # the directory's words
 KIND_NAMES = {"county": lazy_gettext("县政协"), "committee": lazy_gettext("专门委员会"),
               "sector": lazy_gettext("界别"), "township": lazy_gettext("乡镇"),
-              "village": lazy_gettext("村（社区）"), "department": lazy_gettext("承办单位")}
+              "village": lazy_gettext("村（社区）"), "hall": lazy_gettext("议事厅（室）"),
+              "department": lazy_gettext("承办单位")}
 # The service's messages about where a unit goes, as this page has always worded them (translated, one language).
 PLACEMENT = {CODE_TAKEN: lazy_gettext("编码已存在"), PARENT_BELOW: lazy_gettext("上级不能是本单位或其下级")}
 TIER_NAMES = {code: lazy_gettext(name) for code, name in TIER_LEVEL_NAMES.items()}   # the method's vocabulary
@@ -44,7 +45,7 @@ def _directory() -> dict:
     """Org units grouped by kind (in ORG_KINDS order), and each unit's label (villages name their township)."""
     units = _accounts().org_units()
     names = {u.code: u.name for u in units}
-    labels = {u.code: f"{u.name} · {names.get(u.parent, u.parent)}" if u.kind == "village" else u.name
+    labels = {u.code: f"{u.name} · {names.get(u.parent, u.parent)}" if u.kind in ("village", "hall") else u.name
               for u in units}
     groups = [(kind, [u for u in units if u.kind == kind]) for kind in ORG_KINDS]
     return {"units": units, "unit_names": names, "unit_labels": labels, "groups": [g for g in groups if g[1]]}

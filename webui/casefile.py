@@ -10,6 +10,8 @@ from flask import render_template, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 
+from engine.store.assignments import OTHER
+
 from .files import size_text
 from .formparse import choices, field_kind, ordered
 from .formrender import _el
@@ -91,8 +93,8 @@ class _Reader:
     def scalar(self, prop: dict, ui: dict, kind: str, value) -> Markup:
         if kind in ("people", "people_multi"):
             return Markup("{}").format(self.people.get(value, value))
-        if kind == "orgunit":
-            return Markup("{}").format(self.units.get(value, value))
+        if kind == "orgunit":    # "other": a place written out in the field after it
+            return Markup("{}").format(self.units.get(value) or (gettext("其他地点") if value == OTHER else value))
         for option, title in choices(prop, ui) or []:
             if option == value and not (isinstance(option, bool) ^ isinstance(value, bool)):
                 return Markup("{}").format(title)

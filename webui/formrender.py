@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from flask_babel import gettext
 from markupsafe import Markup
 
+from engine.store.assignments import OTHER
+
 from .formparse import (
     UPLOAD_MAX_BYTES,
     UPLOAD_TYPES,
@@ -44,10 +46,11 @@ class FieldContext:
     """What a form needs besides its schema: people and org units to choose from and the current uploads, by field
     path."""
 
-    people: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    people: dict[str, list[tuple[str, str]]] = field(default_factory=dict)     # path → (username, label)
     files: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, tuple[str, str, str]] = field(default_factory=dict)   # reference → (name, size, URL)
-    units: list[tuple[str, str]] = field(default_factory=list)
+    units: list[tuple] = field(default_factory=list)           # (code, name) or (code, name, group, tier)
+    places: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # path → (code, name, group)
 
 
 def field_id(path: str) -> str:
@@ -170,7 +173,12 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
                          group=True, deep=True)
         kind = "lines"   # nobody to choose from: let usernames be typed, one a line
     if kind == "orgunit":
-        return _wrap(render, path, prop, ui, mark, _select(path, _units(render.context, value), value, mark))
+        options = ui.get("ui:options") or {}
+        if options.get("kind"):
+            groups = _places(render.context.places.get(path) or [], value, bool(options.get("other")))
+            return _wrap(render, path, prop, ui, mark, _grouped(path, groups, value, mark))
+        groups = _units(render.context, value)
+        return _wrap(render, path, prop, ui, mark, _grouped(path, groups, value, mark, options.get("tier_field")))
     if kind in ("select", "radio"):
         options = [(token(v), t) for v, t in choices(prop, ui)]
         if kind == "select":
@@ -265,6 +273,22 @@ def _select(path, options, value, mark):
     return control
 
 
+def _grouped(path, groups, value, mark, tier_field=None):
+    """A select whose options sit in labelled groups (`<optgroup>`); an option may carry the tier it fits, and
+    `tier_field` names the radio group forms.js narrows it by (the server checks the pair either way)."""
+    chosen = token(value)
+
+    def control(fid, described, invalid):
+        items = [_el("option", gettext("请选择"), value="")]
+        for label, options in groups:
+            tags = [_el("option", title, value=v, selected=v == chosen, data_tier=tier)
+                    for v, title, tier in options]
+            items.append(_el("optgroup", tags, label=label) if label else _EMPTY.join(tags))
+        return _el("select", items, name=path, data_tier_field=tier_field, **_aria(fid, described, invalid, mark))
+
+    return control
+
+
 def _checks(path, options, value, style, radio=False):
     """Radios (one value) or checkboxes (a list): the first gets the field's id, the others id-1, id-2 …"""
     chosen = {token(value)} if radio else {token(v) for v in value} if isinstance(value, list) else set()
@@ -277,11 +301,20 @@ def _checks(path, options, value, style, radio=False):
             box_id = fid if number == 0 else f"{fid}-{number}"
             box = _el("input", type="radio" if radio else "checkbox", name=path, value=option, id=box_id,
                       checked=option in chosen, aria_invalid="true" if invalid else None)
-            boxes.append(_el("label", Markup("{}{}").format(box, _el("span", title)), for_=box_id))
-        hint = gettext("输入姓名筛选") if style == "people-list" else None   # forms.js adds a filter box
+            boxes.append(_el("label", Markup("{}{}").format(box, _choice_text(title, style)), for_=box_id))
+        hint = gettext("输入姓名或单位筛选") if style == "people-list" else None   # forms.js adds a filter box
         return _el("div", boxes, class_=f"choices {style}", data_filter=hint)
 
     return control
+
+
+def _choice_text(title: str, style: str) -> Markup:
+    """A choice's words; a person's name stands out, their unit and role under it (the separator stays in the
+    text, so copying or filtering reads "name · unit · role")."""
+    name, _sep, rest = title.partition(" · ") if style == "people-list" else (title, "", "")
+    if not rest:
+        return _el("span", title)
+    return _el("span", [name, _el("span", " · ", class_="sep"), _el("small", rest)], class_="person")
 
 
 def _checkbox(render, path, prop, ui, value):
@@ -333,12 +366,31 @@ def _people(context: FieldContext, path: str, value) -> list[tuple[str, str]]:
     return options + [(str(user), str(user)) for user in chosen if str(user) not in known]
 
 
-def _units(context: FieldContext, value) -> list[tuple[str, str]]:
-    """The org units offered, as "name（code）"; a value not offered stays, so what was typed is not lost."""
-    options = [(code, gettext("%(name)s（%(code)s）", name=name, code=code)) for code, name in context.units]
-    if isinstance(value, str) and value and value not in {code for code, _name in options}:
-        options.append((value, value))
-    return options
+def _units(context: FieldContext, value) -> list[tuple[str, list]]:
+    """The org units offered by name, in their groups (county, committees, sectors, townships); a value not offered
+    stays as it was sent, so nothing is lost (the server names the problem)."""
+    groups: dict[str, list] = {}
+    for unit in context.units:
+        code, name, group, tier = (*unit, "", None)[:4]
+        groups.setdefault(str(group or ""), []).append((code, name, tier))
+    return _kept(list(groups.items()), value)
+
+
+def _places(places: list[tuple[str, str, str]], value, other: bool) -> list[tuple[str, list]]:
+    """The places offered, grouped by where they are; "other" last when a written-out place is allowed."""
+    groups: dict[str, list] = {}
+    for code, name, group in places:
+        groups.setdefault(str(group or ""), []).append((code, name, None))
+    listed = list(groups.items())
+    if other:
+        listed.append(("", [(OTHER, gettext("其他地点（在下方填写）"), None)]))
+    return _kept(listed, value)
+
+
+def _kept(groups: list[tuple[str, list]], value) -> list[tuple[str, list]]:
+    if isinstance(value, str) and value and all(value != code for _g, opts in groups for code, _n, _t in opts):
+        groups = [*groups, ("", [(value, value, None)])]
+    return groups
 
 
 def _rows(render, path, prop, ui, value, mark) -> Markup:

@@ -8,13 +8,12 @@ from markupsafe import Markup
 
 from domain.people import policy
 from engine.errors import ValidationFailed
-from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
 from .files import attach, my_files, read_form
 from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
+from .pickers import field_context
 from .security import current_user, login_required
-from .task import PLATFORM_KINDS
 
 bp = Blueprint("start", __name__, template_folder="templates")
 # Processes with pages of their own for starting: the consultation comes in by one of its intake forms (a member's
@@ -45,12 +44,9 @@ def index():
 
 
 def _context(process, data: dict | None = None) -> FieldContext:
-    """People pickers offer the county's holders of the field's role (members by default); units: the platforms."""
-    accounts = services_of(current_app).accounts
-    people = {path: accounts.eligible(role or "member", "county")
-              for path, role in people_fields(process.form, process.ui).items()}
-    units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
-    return FieldContext(people=people, files={}, units=units, uploads=my_files(process.form, process.ui, data))
+    """Pickers for the county as a whole (webui/pickers.py): its members by default, the platform units."""
+    return field_context(services_of(current_app).accounts, process.form, process.ui, "county",
+                         my_files(process.form, process.ui, data))
 
 
 def _page(process, data: dict | None = None, errors: dict | None = None, message: str | None = None,

@@ -12,9 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from domain.people import policy
-from domain.people.roles import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, PermissionDenied, ScriptError, ValidationFailed
-from engine.store.assignments import people_fields
 
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
@@ -23,10 +21,10 @@ from .errors import readable
 from .files import FormConflict, attach, my_files, read_form
 from .formparse import file_references, without_values
 from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
+from .pickers import field_context, labelled
 from .security import current_user, login_required
 
 bp = Blueprint("task", __name__, template_folder="templates")
-PLATFORM_KINDS = {kind for kinds in TIER_KINDS.values() for kind in kinds}
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
@@ -36,14 +34,10 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def _context(page, data: dict | None = None) -> FieldContext:
-    """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
-    units below it); org-unit pickers offer the platform units; the person's uploads the form names, as links."""
-    task, accounts = page.task, services_of(current_app).accounts
-    roles = people_fields(task.form, task.ui)
-    offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
-    people = {path: offered[role] for path, role in roles.items()}
-    units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
-    return FieldContext(people=people, files={}, units=units, uploads=my_files(task.form, task.ui, data))
+    """Pickers for the instance's org unit (webui/pickers.py); the person's uploads the form names, as links."""
+    task = page.task
+    return field_context(services_of(current_app).accounts, task.form, task.ui, task.org_unit,
+                         my_files(task.form, task.ui, data))
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
@@ -80,14 +74,15 @@ def _earlier(task, data: dict) -> dict:
 
 
 def _reassign_choices(task, user) -> list[tuple[str, str]]:
-    """Who the task may go to: holders of its role; for a task with no role (it went to the starter), admins may
-    hand it to anyone active."""
+    """Who the task may go to, as "name · unit · role": holders of its role; for a task with no role (it went to
+    the starter), admins may hand it to anyone active."""
     accounts = services_of(current_app).accounts
     if not task.role:
-        return accounts.active_people() if policy.may_hand_roleless_task_to_anyone(user) else []
+        return labelled(accounts.described(accounts.active_people())) \
+            if policy.may_hand_roleless_task_to_anyone(user) else []
     if not task.org_unit or task.assignee != user.username:
         return []
-    return accounts.eligible(task.role, task.org_unit)
+    return labelled(accounts.offered(task.role, task.org_unit))
 
 
 def _keeps_input(view):

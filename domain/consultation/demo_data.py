@@ -133,6 +133,15 @@ def _villages() -> list[OrgUnitSeed]:
     return units
 
 
+def _halls(villages: list[OrgUnitSeed]) -> list[OrgUnitSeed]:
+    """珙桐议事厅 (one per township) and 珙桐议事室 (one per village or community), each under its own unit: the
+    places a plan's meeting is held; coded <unit>_hall."""
+    townships = [OrgUnitSeed(f"township_{pinyin}_hall", f"{name}珙桐议事厅", "hall", f"township_{pinyin}", "township")
+                 for pinyin, name, *_ in _TOWNSHIPS]
+    return townships + [OrgUnitSeed(f"{v.code}_hall", f"{v.name}珙桐议事室", "hall", v.code, "township")
+                        for v in villages]
+
+
 def org_units() -> list[OrgUnitSeed]:
     """All demo org units, parents listed before children."""
     units = [OrgUnitSeed(COUNTY_CODE, COUNTY_NAME, "county", None, "county")]
@@ -142,7 +151,8 @@ def org_units() -> list[OrgUnitSeed]:
         OrgUnitSeed(f"township_{pinyin}", name, "township", COUNTY_CODE, "township")
         for pinyin, name, *_ in _TOWNSHIPS
     ]
-    units += _villages()
+    villages = _villages()
+    units += villages + _halls(villages)
     units += [OrgUnitSeed(c, n, "department", COUNTY_CODE, None) for c, n in _pairs(_DEPARTMENTS)]
     return units
 

@@ -89,7 +89,7 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     consultation.org_unit_code = data.get("org_unit") or consultation.org_unit_code
     consultation.step = instance.step
     consultation.status = _status(instance, data)
-    plan_keys = ("plan_goal", "meeting_date", "venue", "researchers", "research_questions")
+    plan_keys = ("plan_goal", "meeting_date", "venue", "venue_other", "researchers", "research_questions")
     if any(k in data for k in plan_keys):
         consultation.plan = {k: data[k] for k in plan_keys if k in data}
     consultation.report_title = data.get("report_title") or consultation.report_title

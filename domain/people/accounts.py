@@ -13,14 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.people import policy
+from domain.people.labels import PersonChoice, described
 from domain.people.models import ApiToken
 from domain.people.roles import INHERITED_ROLES, ROLES
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from engine.store import directory
 from engine.store.directory import eligible, hash_password, verify_password
 from engine.store.models import Membership, OrgUnit, User
 
-ORG_KINDS = ("county", "committee", "sector", "township", "village", "department")
+ORG_KINDS = ("county", "committee", "sector", "township", "village", "hall", "department")
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")
 CODE = re.compile(r"^[a-z0-9_]{2,64}$")
 MIN_PASSWORD = 8
@@ -141,6 +143,39 @@ class Accounts:
         """(username, display name) of those who may act as `role` in `org_unit` (members: also units below it)."""
         with self._uow() as session:
             return eligible(session, role, org_unit, INHERITED_ROLES)
+
+    def offered(self, role: str, org_unit: str | None) -> list[PersonChoice]:
+        """Those who may act as `role` in `org_unit`, with their unit, for people pickers."""
+        with self._uow() as session:
+            return described(session, eligible(session, role, org_unit, INHERITED_ROLES), role)
+
+    def offered_anywhere(self, role: str) -> list[PersonChoice]:
+        """The active holders of `role` in any unit (department staff), with their unit, unit by unit."""
+        with self._uow() as session:
+            people = session.execute(
+                select(User.username, User.display_name).join(Membership, Membership.user_id == User.id)
+                .where(Membership.role == role, User.active).distinct().order_by(User.username)).all()
+            return sorted(described(session, people, role), key=lambda c: (c.unit, c.username))   # by unit
+
+    def places(self, kind: str, org_unit: str | None) -> list[tuple[str, str, str]]:
+        """(code, name, township it belongs to) of the units of `kind` at or below `org_unit` (all of them when
+        none is below it): the halls a plan may choose from, grouped by township."""
+        with self._uow() as session:
+            found = directory.places(session, kind, org_unit)
+            units = {u.id: u for u in session.scalars(select(OrgUnit))}
+
+            def township(unit_id):   # a village's hall is listed under its township
+                parent = units.get(unit_id)
+                if parent is not None and parent.kind == "village":
+                    parent = units.get(parent.parent_id)
+                return parent.name if parent is not None else ""
+
+            return [(u.code, u.name, township(u.parent_id)) for u in found]
+
+    def described(self, people: list[tuple[str, str]], role: str | None = None) -> list[PersonChoice]:
+        """(username, name) pairs as choices with their unit, in their order."""
+        with self._uow() as session:
+            return described(session, people, role)
 
     def active_people(self) -> list[tuple[str, str]]:
         """(username, display name) of every active account, by username."""

@@ -18,7 +18,8 @@ TIER_KINDS = MappingProxyType({"county": ("county",), "committee": ("committee",
 ROLE_NAMES = MappingProxyType({
     "admin": "管理员", "process_owner": "流程管理员", "supervisor": "督办人员", "office": "政协办公室",
     "platform_lead": "平台负责人", "organizer": "协商组织者", "member": "政协委员", "department": "承办单位联络员"})
-KIND_NAMES = MappingProxyType({"county": "县政协", "committee": "专委会", "sector": "界别小组", "township": "乡镇"})
+KIND_NAMES = MappingProxyType({"county": "县政协", "committee": "专委会", "sector": "界别小组", "township": "乡镇",
+                               "village": "村（社区）", "hall": "议事厅（室）"})
 
 # The tiers' names are the method's words (domain/consultation/vocabulary.py): the composition root adds them.
 RULES = DirectoryRules(roles=ROLES, inherited_roles=INHERITED_ROLES, tier_kinds=TIER_KINDS, role_names=ROLE_NAMES,

@@ -77,6 +77,8 @@ def decision_of(entry: CaseEntry) -> tuple[str | None, bool, str | None]:
         for field, test in tests.items():
             if field not in data or not isinstance(test, dict) or "const" not in test:
                 continue
+            if not _choice(entry.schema, field):   # only a choice is a decision (a hall or "other" is not)
+                continue
             title = _choice_title(entry.schema, field, data[field])
             if _same(data[field], test["const"]):
                 required = (rule.get("then") or {}).get("required") or []
@@ -84,6 +86,11 @@ def decision_of(entry: CaseEntry) -> tuple[str | None, bool, str | None]:
                 return title, True, reason
             first = first or title
     return first, False, None
+
+
+def _choice(schema: dict, field: str) -> bool:
+    prop = schema.get("properties", {}).get(field) or {}
+    return bool(prop.get("oneOf") or prop.get("enum"))
 
 
 def _choice_title(schema: dict, field: str, value) -> str:

@@ -3,12 +3,13 @@ and host the chosen tier. Checked by the engine, so pages, the API and the CLI a
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
 from engine.store import directory
 from engine.store.directory import PLAIN_RULES, DirectoryRules
-from engine.store.models import HumanTask
+from engine.store.models import HumanTask, User
 
 
 def people_fields(schema: dict | None, ui: dict | None) -> dict[str, str | None]:
@@ -23,18 +24,46 @@ def people_fields(schema: dict | None, ui: dict | None) -> dict[str, str | None]
     return found
 
 
+def anywhere_fields(schema: dict | None, ui: dict | None) -> set[str]:
+    """People pickers whose people may hold the role in any unit (`ui:options.scope: anywhere`), not only the
+    instance's."""
+    return {name for name in people_fields(schema, ui)
+            if ((ui or {}).get(name) or {}).get("ui:options", {}).get("scope") == "anywhere"}
+
+
+def place_fields(schema: dict | None, ui: dict | None) -> dict[str, dict]:
+    """Top-level org-unit pickers that choose a place of some kind (`ui:options.kind`) at or below the instance's
+    org unit, with their options (`other: true` also accepts OTHER, "somewhere else, written out")."""
+    found = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        field_ui = (ui or {}).get(name) or {}
+        options = field_ui.get("ui:options") or {}
+        if field_ui.get("ui:widget") == "orgunit" and options.get("kind") and prop.get("type") == "string":
+            found[name] = options
+    return found
+
+
+OTHER = "other"
+
+
 def _shown(name) -> str:
     """A submitted name on one line (a pasted list arrives as one value with line breaks)."""
     return "（空）" if name is None else " ".join(str(name).split()) or "（空）"
 
 
 def person_problem(session: Session, username, role: str | None, org_unit: str | None,
-                   rules: DirectoryRules = PLAIN_RULES) -> str | None:
-    """Why `username` cannot be named here, or None when they can."""
+                   rules: DirectoryRules = PLAIN_RULES, anywhere: bool = False) -> str | None:
+    """Why `username` cannot be named here (`anywhere`: as a holder of `role` in any unit), or None when they can."""
     shown = _shown(username)
     if not isinstance(username, str) or not directory.is_active(session, username):
         return (f"“{shown}”不是系统中的有效用户，请从名单中选择 "
                 f"(“{shown}” is not an active user; choose people from the list)")
+    shown = session.scalar(select(User.display_name).where(User.username == username)) or shown   # a name, as listed
+    if role and anywhere:
+        if directory.holds_role(session, username, role):
+            return None
+        role_name = rules.role_names.get(role, role)
+        return f"{shown} 不是{role_name}，请从名单中选择 ({shown} is not a {role}; choose people from the list)"
     if role and not directory.may_act(session, username, role, org_unit, rules.inherited_roles):
         unit = directory.org_unit(session, org_unit)
         where = unit.name if unit else (org_unit or "本单位")
@@ -58,18 +87,38 @@ def org_unit_problem(session: Session, code, tier: str | None, rules: DirectoryR
     return None
 
 
+def place_problem(session: Session, code, options: dict, org_unit: str | None,
+                  rules: DirectoryRules = PLAIN_RULES) -> str | None:
+    """Why `code` is not one of the places of kind `options["kind"]` offered for `org_unit`, or None."""
+    if code is None or (options.get("other") and code == OTHER):
+        return None
+    kind = options["kind"]
+    if isinstance(code, str) and code in {u.code for u in directory.places(session, kind, org_unit)}:
+        return None
+    unit = directory.org_unit(session, code) if isinstance(code, str) else None
+    shown = unit.name if unit else _shown(code)
+    kind_name = rules.kind_names.get(kind, kind)
+    return (f"“{shown}”不是本平台可选的{kind_name}，请从名单中选择 "
+            f"(“{shown}” is not a {kind} of this platform; choose one from the list)")
+
+
 def submission_errors(session: Session, schema: dict | None, ui: dict | None, clean: dict,
                       org_unit: str | None, tier: str | None,
                       rules: DirectoryRules = PLAIN_RULES) -> dict[str, list[str]]:
     """Field errors for the people and the org unit a submission names; `org_unit`/`tier`: the instance's."""
     errors: dict[str, list[str]] = {}
     org_unit = clean.get("org_unit") if isinstance(clean.get("org_unit"), str) else org_unit
+    anywhere = anywhere_fields(schema, ui)
     for path, role in people_fields(schema, ui).items():
         value = clean.get(path)
         for name in value if isinstance(value, list) else [] if value is None else [value]:
-            problem = person_problem(session, name, role, org_unit, rules)
+            problem = person_problem(session, name, role, org_unit, rules, path in anywhere)
             if problem:
                 errors.setdefault(path, []).append(problem)
+    for path, options in place_fields(schema, ui).items():
+        problem = place_problem(session, clean.get(path), options, org_unit, rules)
+        if problem:
+            errors[path] = [problem]
     if "org_unit" in clean:      # the instance's org unit (the engine reads `org_unit` and `tier` from its data)
         problem = org_unit_problem(session, clean["org_unit"], clean.get("tier") or tier, rules)
         if problem:

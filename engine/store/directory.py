@@ -169,3 +169,18 @@ def active_usernames(session: Session, usernames: Iterable[str]) -> set[str]:
 def org_unit(session: Session, code: str | None) -> OrgUnit | None:
     """The org unit with this code, or None."""
     return session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if code else None
+
+
+def places(session: Session, kind: str, code: str | None) -> list[OrgUnit]:
+    """Units of `kind` at or below the org unit `code`, by code; every unit of `kind` when none is below it
+    (a unit with no places of its own, such as a committee, meets anywhere)."""
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.kind == kind).order_by(OrgUnit.code)))
+    within = units_within(session, code) if code else set()
+    return [u for u in units if u.code in within] or units
+
+
+def holds_role(session: Session, username: str, role: str) -> bool:
+    """Whether an active user holds `role` in any unit."""
+    return session.scalar(
+        select(Membership.id).join(User, User.id == Membership.user_id)
+        .where(User.username == username, User.active, Membership.role == role).limit(1)) is not None

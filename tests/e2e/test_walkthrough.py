@@ -188,7 +188,10 @@ def define_topic_after_a_mistake(walk, instance_id: int, data: dict) -> None:
 
 def answer_as(walk, liaison: str, instance_id: int, suggestion: str, data: dict) -> None:
     """A department's liaison answers the one suggestion addressed to it."""
-    as_person(walk, liaison)
+    page = as_person(walk, liaison)
+    page.goto("/inbox?tab=claimable")     # the department's row says which suggestion it is about
+    row = _inbox_row(page, instance_id, TASK_NAMES["answer_suggestion"])
+    expect(row.locator(".item-label")).to_have_text(suggestion)
     task_id = open_task(walk, instance_id, "answer_suggestion")
     expect(walk.page.locator(".card.item")).to_contain_text(suggestion)
     fill_form(walk.page, data)

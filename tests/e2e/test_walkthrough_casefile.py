@@ -78,5 +78,7 @@ def test_the_case_file_in_the_browser(walk):
     newest = page.locator("details.case-step[open]")
     expect(newest).to_contain_text("关于老街夜间照明的协商报告")
     page.locator("details.case-step", has_text="增设老街路灯 20 盏").locator("summary").click()
-    expect(page.locator("table.case-table").first).to_contain_text("优化夜间公交班次")
+    meeting = page.locator("details.case-step", has_text="增设老街路灯 20 盏")
+    expect(meeting.locator("table.case-table", has_text="增设老街路灯 20 盏")).to_contain_text("优化夜间公交班次")
+    expect(meeting.locator("table.case-table", has_text="张桂芳")).to_contain_text("群众代表")   # residents, by name
     keep(walk, "approve_report")

@@ -66,7 +66,10 @@ class Scenario:
         return {"topic_approved": True, "approval_comment": "同意"}
 
     def _draft_plan(self, data):
-        return {"plan_goal": "摸清照明缺口，提出改造方案", "meeting_date": "2026-04-15", "venue": "珙桐议事厅",
+        unit = data.get("org_unit") or ""    # a township's own hall; elsewhere a place written out
+        venue = {"venue": f"{unit}_hall"} if unit.startswith("township_") else \
+            {"venue": "other", "venue_other": "县政协机关三楼会议室"}
+        return {"plan_goal": "摸清照明缺口，提出改造方案", "meeting_date": "2026-04-15", **venue,
                 "participants_note": "委员、群众代表、部门负责人", "researchers": list(self.researchers),
                 "research_questions": "路灯损坏数量、维护责任、资金来源"}
 
@@ -82,7 +85,12 @@ class Scenario:
         return {"research_summary": LONG}
 
     def _hold_meeting(self, data):
-        return {"meeting_held_on": "2026-04-15", "attendees": list(self.researchers), "minutes": LONG,
+        departments = sorted({f"liaison_{dept.removeprefix('dept_')}" for _text, dept in self.suggestions})
+        return {"meeting_held_on": "2026-04-15", "attendees": list(self.researchers),
+                "department_attendees": departments,
+                "other_attendees": [{"name": "张桂芳", "identity": "resident"},
+                                    {"name": "李德明", "identity": "stakeholder"}],
+                "minutes": LONG,
                 "suggestions": [{"text": text, "department": dept} for text, dept in self.suggestions]}
 
     def _draft_report(self, data):

@@ -26,7 +26,8 @@ def test_org_unit_counts_match_the_article():
     """13 townships, 177 halls, 5 committees, 8 sectors and 15 departments under one county."""
     counts = Counter(unit.kind for unit in UNITS)
     assert counts == {
-        "county": 1, "committee": 5, "sector": 8, "township": 13, "village": 177, "department": 15,
+        "county": 1, "committee": 5, "sector": 8, "township": 13, "village": 177, "hall": 190,
+        "department": 15,
     }
     assert CODES["county"].name == "珙县政协"
     assert CODES["township_xunchang"].name == "巡场镇"
@@ -45,11 +46,13 @@ def test_codes_are_unique_and_parents_precede_children():
 def test_parents_and_tiers_follow_the_kinds():
     """Villages hang under townships; everything else hangs under the county."""
     expected_tier = {"county": "county", "committee": "committee", "sector": "committee",
-                     "township": "township", "village": "township", "department": None}
+                     "township": "township", "village": "township", "hall": "township", "department": None}
     for unit in UNITS:
         assert unit.tier == expected_tier[unit.kind], unit.code
         if unit.kind == "village":
             assert CODES[unit.parent].kind == "township"
+        elif unit.kind == "hall":
+            assert CODES[unit.parent].kind in ("township", "village")
         elif unit.kind != "county":
             assert unit.parent == "county"
 
@@ -58,7 +61,7 @@ def test_village_names_are_plausible_and_unique_within_each_township():
     """Villages end in 村 or 社区, are coded <township>_vNN and the county seat has the most."""
     per_township = Counter(CODES[code].parent for code in _codes_of("village"))
     for township in _codes_of("township"):
-        villages = [u for u in UNITS if u.parent == township]
+        villages = [u for u in UNITS if u.parent == township and u.kind == "village"]
         assert len({u.name for u in villages}) == len(villages)
         assert [u.code for u in villages] == [f"{township}_v{i:02d}" for i in range(1, len(villages) + 1)]
         assert all(u.name.endswith(("村", "社区")) for u in villages)
@@ -140,3 +143,14 @@ def test_demo_data_is_deterministic():
     assert demo_data.org_units() == UNITS
     assert demo_data.users() == USERS
     assert demo_data.DEMO_PASSWORD == "xieshang-demo"
+
+
+def test_every_township_and_village_has_one_hall_named_after_it():
+    """珙桐议事厅 in each township, 珙桐议事室 in each village or community, coded <unit>_hall."""
+    halls = [u for u in UNITS if u.kind == "hall"]
+    assert Counter(h.parent for h in halls) == Counter(_codes_of("township") + _codes_of("village"))
+    for hall in halls:
+        parent = CODES[hall.parent]
+        assert hall.code == f"{parent.code}_hall"
+        assert hall.name == parent.name + ("珙桐议事厅" if parent.kind == "township" else "珙桐议事室")
+    assert CODES["township_xunchang_hall"].name == "巡场镇珙桐议事厅"

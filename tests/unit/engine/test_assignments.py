@@ -115,8 +115,11 @@ def test_research_goes_only_to_members_of_the_instance_unit(services, people):
         people.complete_task(task.id, data, task.candidates[0])
     messages = refused.value.field_errors["researchers"]
     assert len(messages) == 4 and "None" not in str(messages)
-    assert messages[0] == "m002 不是巡场镇的政协委员，不能被安排此项工作 (m002 is not a member of township_xunchang)"
-    assert messages[1].startswith("“ghost_user_zz”不是系统中的有效用户") and "admin 不是巡场镇的政协委员" in messages[2]
+    m002, admin = (services.accounts.user(u).display_name for u in ("m002", "admin"))   # named as the list shows them
+    assert messages[0] == (f"{m002} 不是巡场镇的政协委员，不能被安排此项工作 "
+                           f"({m002} is not a member of township_xunchang)")
+    assert messages[1].startswith("“ghost_user_zz”不是系统中的有效用户")
+    assert f"{admin} 不是巡场镇的政协委员" in messages[2]
     assert messages[3].startswith("“钟诚 杜英智”不是系统中的有效用户")
     assert [t.task_spec for t in people.list_tasks(instance_id=instance_id)] == ["draft_plan"]     # nothing changed
     m002 = services.accounts.user("m002")
@@ -133,7 +136,8 @@ def test_county_research_may_go_to_any_county_member_and_committee_research_to_i
     with pytest.raises(ValidationFailed) as refused:
         people.complete_task(task.id, scenario.answer("draft_plan", {}) | {"researchers": ["m001"]},
                              task.candidates[0])
-    assert refused.value.field_errors["researchers"][0].startswith("m001 不是农业农村委员会的政协委员")
+    m001 = services.accounts.user("m001").display_name
+    assert refused.value.field_errors["researchers"][0].startswith(f"{m001} 不是农业农村委员会的政协委员")
     people.complete_task(task.id, scenario.answer("draft_plan", {}) | {"researchers": ["m003"]}, task.candidates[0])
 
 

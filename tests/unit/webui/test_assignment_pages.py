@@ -52,17 +52,20 @@ def test_the_researchers_field_is_a_people_picker_on_county_and_committee_tiers(
         assert f'name="researchers" value="{outsider}"' not in body
 
 
-def test_a_bad_researcher_is_named_beside_the_field_and_the_rest_is_kept(client, login, web_engine):
+def test_a_bad_researcher_is_named_beside_the_field_and_the_rest_is_kept(client, login, web_engine, web_services):
     instance_id, task, scenario = _at(web_engine, "township", "draft_plan")
     login(task.candidates[0])
-    fields = {k: v for k, v in scenario.answer("draft_plan", {}).items() if k != "researchers"}
+    plan = scenario.answer("draft_plan", {"org_unit": "township_xunchang"})
+    fields = {k: v for k, v in plan.items() if k != "researchers"}
     response = _post(client, task, {**fields, "researchers": ["m001", "ghost_user_zz", "m002"]})
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "请修改标出的内容后重新提交" in body
     message = _field_error(body, "researchers")
     assert "“ghost_user_zz”不是系统中的有效用户，请从名单中选择" in message
-    assert "m002 不是巡场镇的政协委员，不能被安排此项工作" in message and "None" not in body
-    assert 'value="珙桐议事厅"' in body and "路灯损坏数量、维护责任、资金来源" in body and 'value="2026-04-15"' in body
+    m002 = web_services.accounts.user("m002").display_name
+    assert f"{m002} 不是巡场镇的政协委员，不能被安排此项工作" in message and "None" not in body
+    assert re.search(r'value="township_xunchang_hall" selected', body)
+    assert "路灯损坏数量、维护责任、资金来源" in body and 'value="2026-04-15"' in body
     assert re.search(r'name="researchers" value="m001"[^>]*checked', body)          # the good choice is kept
     assert re.search(r'name="researchers" value="ghost_user_zz"[^>]*checked', body)  # and so is the bad one
     assert [t.task_spec for t in web_engine.list_tasks(instance_id=instance_id)] == ["draft_plan"]
@@ -73,7 +76,7 @@ def test_triage_to_a_unit_that_does_not_exist_is_refused_beside_the_field(client
     login("office")
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert '<select name="org_unit"' in page and 'value="township_xunchang" selected' in page
-    assert '<option value="sector_economy">经济界别小组（sector_economy）</option>' in page
+    assert '<option value="sector_economy" data-tier="committee">经济界别小组</option>' in page   # a name, no code
     response = _post(client, task, {"decision": "accept", "tier": "county", "org_unit": "township_nowhere"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -91,7 +94,9 @@ def test_the_api_refuses_the_same_names_with_field_errors(web_services, client, 
                            headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 422
     errors = response.get_json()["field_errors"]["researchers"]
-    assert [e.split(" ")[0] for e in errors] == ["m002", "“ghost_user_zz”不是系统中的有效用户，请从名单中选择", "admin"]
+    names = [web_services.accounts.user(u).display_name for u in ("m002", "admin")]
+    ghost = "“ghost_user_zz”不是系统中的有效用户，请从名单中选择"
+    assert [e.split(" ")[0] for e in errors] == [names[0], ghost, names[1]]
 
 
 def test_a_task_outside_any_lane_shows_the_starter_and_no_none(client, login, web_engine):

@@ -132,7 +132,7 @@ def test_signed_in_pages_are_english(client, login, web_engine, mini):
     assert not any(f">{label}<" in inbox for label in NAV_ZH)
     claimed = client.post(f"/tasks/{task.id}/claim", data={"csrf_token": csrf_of(inbox)}, follow_redirects=True)
     _assert_english(claimed.get_data(as_text=True), data, "Claimed.", "Release", "Reason for returning",
-                    "Reassign to", " (office2)</option>")
+                    "Reassign to", " · CPPCC office</option>")
     client.post(f"/tasks/{task.id}/comment", data={"csrf_token": csrf_of(inbox), "body": "Looks fine"})
     task_page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     _assert_english(task_page, data, "Save draft", "Comments", "Looks fine", "History", "Claimed", "Started")

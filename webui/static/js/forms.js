@@ -92,6 +92,9 @@
     }
   });
 
+  /* Text to match: lower case, without spaces or the · between name, unit and role. */
+  function words(text) { return text.toLowerCase().replace(/[\s\u00b7]+/g, ""); }
+
   function addFilter(list) {
     var labels = list.querySelectorAll("label");
     if (labels.length < 9) { return; }
@@ -101,9 +104,9 @@
     box.placeholder = list.dataset.filter;
     box.setAttribute("aria-label", list.dataset.filter);
     box.addEventListener("input", function () {
-      var query = box.value.trim().toLowerCase();
+      var query = words(box.value);
       labels.forEach(function (label) {
-        var text = (label.textContent + " " + label.querySelector("input").value).toLowerCase();
+        var text = words(label.textContent);   // name · unit · role, as shown
         label.hidden = query !== "" && text.indexOf(query) < 0;
       });
     });
@@ -111,8 +114,30 @@
     list.parentNode.insertBefore(box, list);
   }
 
+  /* An org-unit select that names a tier field offers only the units of the chosen tier; one that no longer fits
+     is cleared. Without JS every unit is offered and the server refuses a unit outside the tier. */
+  function narrowByTier(select) {
+    var radios = document.querySelectorAll('input[type=radio][name="' + select.dataset.tierField + '"]');
+    function narrow() {
+      var checked = Array.prototype.find.call(radios, function (r) { return r.checked; });
+      var tier = checked ? checked.value : "";
+      select.querySelectorAll("option[data-tier]").forEach(function (option) {
+        var off = tier !== "" && option.dataset.tier !== tier;
+        option.hidden = off;
+        option.disabled = off;
+        if (off && option.selected) { select.value = ""; }
+      });
+      select.querySelectorAll("optgroup").forEach(function (group) {
+        group.hidden = !group.querySelector("option:not([hidden])");
+      });
+    }
+    radios.forEach(function (radio) { radio.addEventListener("change", narrow); });
+    narrow();
+  }
+
   function start() {
     document.querySelectorAll(".people-list[data-filter]").forEach(addFilter);
+    document.querySelectorAll("select[data-tier-field]").forEach(narrowByTier);
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
   }
