@@ -48,6 +48,8 @@ class FieldContext:
     files: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, tuple[str, str, str]] = field(default_factory=dict)   # reference → (name, size, URL)
     units: list[tuple[str, str]] = field(default_factory=list)
+    unit_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # per org-unit field (`a/*/b`)
+    unit_names: dict[str, str] = field(default_factory=dict)   # code → name, for read-only org units
 
 
 def field_id(path: str) -> str:
@@ -155,6 +157,8 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
     kind = field_kind(prop, ui)
     if kind == "hidden":
         return _el("input", type="hidden", name=path, value=token(value))
+    if prop.get("readOnly") and kind not in ("object", "rows"):
+        return _read_only(render, path, prop, ui, kind, value)
     if kind == "object":
         legend = _el("legend", _heading(_label(prop, ui, path), mark))
         nested = _properties(render, path, prop, ui, value if isinstance(value, dict) else {}, fresh)
@@ -170,7 +174,8 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
                          group=True, deep=True)
         kind = "lines"   # nobody to choose from: let usernames be typed, one a line
     if kind == "orgunit":
-        return _wrap(render, path, prop, ui, mark, _select(path, _units(render.context, value), value, mark))
+        options = _units(render.context, value, path)
+        return _wrap(render, path, prop, ui, mark, _select(path, options, value, mark))
     if kind in ("select", "radio"):
         options = [(token(v), t) for v, t in choices(prop, ui)]
         if kind == "select":
@@ -333,9 +338,27 @@ def _people(context: FieldContext, path: str, value) -> list[tuple[str, str]]:
     return options + [(str(user), str(user)) for user in chosen if str(user) not in known]
 
 
-def _units(context: FieldContext, value) -> list[tuple[str, str]]:
-    """The org units offered, as "name（code）"; a value not offered stays, so what was typed is not lost."""
-    options = [(code, gettext("%(name)s（%(code)s）", name=name, code=code)) for code, name in context.units]
+def _read_only(render, path, prop, ui, kind, value) -> Markup:
+    """A value the person sees but does not change (the engine keeps the task's own): as words, carried hidden."""
+    shown = token(value)
+    if kind == "orgunit":
+        shown = render.context.unit_names.get(shown, shown)
+    elif kind in ("select", "radio"):
+        shown = dict((token(v), t) for v, t in choices(prop, ui)).get(shown, shown)
+
+    def control(fid, described, invalid):
+        return _EMPTY.join([_el("p", shown or "—", id=fid, class_="read-only", aria_describedby=described),
+                            _el("input", type="hidden", name=path, value=token(value))])
+
+    return _wrap(render, path, prop, ui, None, control, group=False)
+
+
+def _units(context: FieldContext, value, path: str = "") -> list[tuple[str, str]]:
+    """The org units offered (the field's own choices, else the platform units), as "name（code）"; a value not
+    offered stays, so what was typed is not lost."""
+    offered = context.unit_choices.get(path) or context.unit_choices.get(re.sub(r"/\d+(?=/|$)", "/*", path)) \
+        or context.units
+    options = [(code, gettext("%(name)s（%(code)s）", name=name, code=code)) for code, name in offered]
     if isinstance(value, str) and value and value not in {code for code, _name in options}:
         options.append((value, value))
     return options
@@ -348,6 +371,8 @@ def _rows(render, path, prop, ui, value, mark) -> Markup:
     messages = render.take(path, fid, label, False)
     items, item_ui = prop.get("items") or {}, ui.get("items") or {}
     title = str(items.get("title") or label)
+    options = ui.get("ui:options") or {}
+    addable, removable = options.get("addable", True) is not False, options.get("removable", True) is not False
     rows = [row if isinstance(row, dict) else {} for row in value] if isinstance(value, list) and value else [{}]
     help_text = ui.get("ui:help") or prop.get("description")
     described = " ".join(i for i, on in ((f"{fid}-help", help_text), (f"{fid}-error", messages)) if on) or None
@@ -363,11 +388,13 @@ def _rows(render, path, prop, ui, value, mark) -> Markup:
                      class_="row-remove danger", aria_label=gettext("删除%(row)s", row=number))
         parts.append(_el("fieldset", [_el("legend", number, class_="row-number"),
                                       _el("input", type="hidden", name=path, value=str(index)),
-                                      _properties(render, row_path, items, item_ui, row, False), remove],
+                                      _properties(render, row_path, items, item_ui, row, False),
+                                      remove if removable else _EMPTY],
                          class_="row", id=field_id(row_path), data_index=str(index)))
     full = len(rows) >= prop.get("maxItems", len(rows) + 1)
-    parts.append(_el("button", gettext("＋ 添加%(title)s", title=title), type="submit", name="_add", value=path,
-                     formnovalidate=True, class_="row-add", disabled=full))
+    if addable:
+        parts.append(_el("button", gettext("＋ 添加%(title)s", title=title), type="submit", name="_add", value=path,
+                         formnovalidate=True, class_="row-add", disabled=full))
     return _el("fieldset", parts, class_="field rows has-error" if messages else "field rows", id=fid,
                aria_describedby=described, data_path=path, data_id=fid, data_max=prop.get("maxItems"),
                data_title=title)

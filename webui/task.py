@@ -14,7 +14,7 @@ from markupsafe import Markup
 from domain.people import policy
 from domain.people.roles import TIER_KINDS
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
-from engine.store.assignments import people_fields
+from engine.store.assignments import org_unit_fields, people_fields
 
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
@@ -36,13 +36,18 @@ def render_markdown(text: str | None) -> Markup:
 
 def _context(page, data: dict | None = None) -> FieldContext:
     """People pickers offer those who may act in the instance's org unit (its members, by default, counting the
-    units below it); org-unit pickers offer the platform units; the person's uploads the form names, as links."""
+    units below it); org-unit pickers offer the units of the kinds they name (else the platform units); the person's
+    uploads the form names, as links."""
     task, accounts = page.task, services_of(current_app).accounts
     roles = people_fields(task.form, task.ui)
     offered = {role: accounts.eligible(role or "member", task.org_unit) for role in set(roles.values())}
     people = {path: offered[role] for path, role in roles.items()}
-    units = [(u.code, u.name) for u in accounts.org_units() if u.kind in PLATFORM_KINDS]
-    return FieldContext(people=people, files={}, units=units, uploads=my_files(task.form, task.ui, data))
+    all_units = accounts.org_units()
+    units = [(u.code, u.name) for u in all_units if u.kind in PLATFORM_KINDS]
+    unit_choices = {path: [(u.code, u.name) for u in all_units if u.kind in kinds]
+                    for path, kinds in org_unit_fields(task.form, task.ui).items() if kinds}
+    return FieldContext(people=people, files={}, units=units, uploads=my_files(task.form, task.ui, data),
+                        unit_choices=unit_choices, unit_names={u.code: u.name for u in all_units})
 
 
 def _page(task_id: str, data: dict | None = None, errors: dict | None = None, message: str | None = None,
