@@ -18,8 +18,16 @@ from engine.bpmn.serialization import state_serializer
 from engine.bpmn.specs import load_bundle
 from engine.bpmn.storable import Unstorable, check_state_size
 from engine.clock import LOCAL_TZ, Clock, SystemClock
-from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid, \
-    ValidationFailed
+from engine.errors import (
+    ConcurrentUpdate,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    ScriptError,
+    SpecInvalid,
+    ValidationFailed,
+)
 from engine.hooks import HookRegistry
 from engine.policy import RoleHolders, TaskPolicy, lacks, lacks_en
 from engine.store import assignments, directory, projection, queries, submissions, versions  # submissions: case file

@@ -80,5 +80,6 @@ def rule_errors(schema: dict | None, clean: dict, task_data: dict, today: date) 
         excluded = task_data.get(key) if isinstance(key, str) else None
         if isinstance(excluded, list) and isinstance(value, str | int) and value in excluded:
             errors.setdefault(path, []).append(
-                "此前已经选过这一项，不能再次选择，请选择其他选项 (this was chosen before for this item; choose another)")
+                "此前已经选过这一项，不能再次选择，请选择其他选项 "
+                "(this was chosen before for this item; choose another)")
     return errors

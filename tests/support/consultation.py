@@ -136,8 +136,8 @@ class Scenario:
         visits = []
         for visit in data["visits"]:
             if unhappy and (self.unsatisfied_ids is None or visit["suggestion_id"] in self.unsatisfied_ids):
-                visits.append({**visit, "implementation_status": "仅部分路段完成", "residents_satisfaction": "unsatisfied",
-                               "residents_feedback": "新街口仍然很暗"})
+                visits.append({**visit, "implementation_status": "仅部分路段完成",
+                               "residents_satisfaction": "unsatisfied", "residents_feedback": "新街口仍然很暗"})
             else:
                 visits.append({**visit, "implementation_status": "全部完成", "residents_satisfaction": "satisfied"})
         return {"visits": visits}
@@ -237,3 +237,26 @@ def run_through_engine(engine, scenario: Scenario, starter: str = "m001",
         step().complete_task(task.id, data, actor=actor, revision=task.revision)
         done.append((task.task_spec, actor))
     raise AssertionError("did not finish in 500 steps")
+
+
+def advance(engine, instance_id: int, scenario: Scenario, stop_before: str | None = None) -> list[tuple[str, str]]:
+    """Complete the instance's tasks with the scenario's data (firing timers when only they are left) until a task
+    `stop_before` is ready (None: until the instance ends); returns [(task, actor)]."""
+    done = []
+    for _ in range(500):
+        tasks = engine.list_tasks(instance_id=instance_id)
+        if any(task.task_spec == stop_before for task in tasks):
+            return done
+        if not tasks:
+            view = engine.show_instance(instance_id)
+            if stop_before is None and view.status == "completed":
+                return done
+            assert view.next_timer_at is not None, f"{stop_before} never came ({view.status})"
+            engine.clock.set(view.next_timer_at + timedelta(seconds=1))
+            assert engine.fire_due_timers() == [instance_id]
+            continue
+        task = tasks[0]
+        data = scenario.answer(task.task_spec, engine.show_instance(instance_id).data | {"_org_unit": task.org_unit})
+        engine.complete_task(task.id, data, actor=task.candidates[0], revision=task.revision)
+        done.append((task.task_spec, task.candidates[0]))
+    raise AssertionError("did not get there in 500 steps")
