@@ -117,13 +117,14 @@ class Scenario:
         return answer
 
     def _answer_suggestion(self, data):
-        department = data.get("_org_unit") or data["suggestion"]["department"]
+        department = data.get("_org_unit") or (data.get("suggestion") or {}).get("department")
         if department in self.refusing:
             return {"adoption": "not_ours", "reason": "该事项属于供电企业职责，不属于本单位职责。"}
         return self._answer()
 
     def _reassign_department(self, data):
-        return {"new_department": self.reassign_to[self._count("reassign") - 1], "reassign_note": "按职责改派"}
+        picks = self.reassign_to or ("svc_power",)
+        return {"new_department": picks[(self._count("reassign") - 1) % len(picks)], "reassign_note": "按职责改派"}
 
     def _settle_suggestion(self, data):
         return {"department": self.settle_department, **self._answer("adopted")}
@@ -134,7 +135,9 @@ class Scenario:
     def _follow_up_visit(self, data):
         unhappy = self._count("visit") <= self.unsatisfied_rounds
         visits = []
-        for visit in data["visits"]:
+        held = data.get("visits") or [{"suggestion_id": number, "text": text, "department": department}
+                                      for number, (text, department) in enumerate(self.suggestions, start=1)]
+        for visit in held:
             if unhappy and (self.unsatisfied_ids is None or visit["suggestion_id"] in self.unsatisfied_ids):
                 visits.append({**visit, "implementation_status": "仅部分路段完成",
                                "residents_satisfaction": "unsatisfied", "residents_feedback": "新街口仍然很暗"})
