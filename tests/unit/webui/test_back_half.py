@@ -9,7 +9,7 @@ import copy
 from domain.consultation.demo_data import department_codes
 from tests.support.consultation import SCENARIOS, advance
 from tests.unit.webui.conftest import csrf_of
-from tests.unit.webui.test_casefile import started
+from tests.unit.webui.test_casefile import case_of, started
 
 
 def _task(engine, instance_id: int, spec: str):
@@ -83,3 +83,14 @@ def test_the_reassign_task_says_who_sent_it_back_and_offers_departments_only(web
     assert offered == len(department_codes()) and 'value="svc_power_xunchang"' in picker
     assert 'value="gov_xunchang"' in picker and 'value="township_xunchang"' not in picker
     assert "国网珙县供电公司巡场供电所" in picker
+
+
+def test_the_case_file_shows_every_round_of_a_re_routed_suggestion(web_engine, login):
+    scenario = copy.deepcopy(SCENARIOS["rerouted"])
+    instance_id = started(web_engine, scenario)
+    advance(web_engine, instance_id, scenario, "follow_up_visit")
+    page = login("office").get(f"/instances/{instance_id}").get_data(as_text=True)
+    case = case_of(page)
+    assert case.count("办理答复") >= 3 and "重新指定承办单位" in case      # two first answers, the new department's
+    assert "不属于本单位职责" in case and "该事项属于供电企业职责" in case
+    assert "国网珙县供电公司巡场供电所" in case and "按职责改派" in case
