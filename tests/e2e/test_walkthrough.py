@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from engine.clock import LOCAL_TZ
 from tests.support.consultation import SCENARIOS
 
 pytestmark = pytest.mark.e2e
@@ -197,13 +199,16 @@ def answer_as(walk, liaison: str, instance_id: int, suggestion: str, data: dict)
 
 
 def record_instruction_after_a_future_date(walk, instance_id: int, data: dict) -> None:
-    """A 批示 dated tomorrow is refused beside its field, everything typed kept; today's date goes through."""
+    """A 批示 dated tomorrow (on the server's clock) is refused beside its field, everything typed kept; a past date
+    goes through."""
     page = walk.page
+    today = walk.server.clock.now().astimezone(LOCAL_TZ).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
     task_id = open_task(walk, instance_id, "record_instruction")
-    fill_form(page, data | {"instructed_on": "2026-03-03"})     # the server's clock stands at 2026-03-02
+    fill_form(page, data | {"instructed_on": tomorrow})
     page.get_by_role("button", name="提交", exact=True).click()
-    expect(page.locator("#f-instructed_on-error")).to_contain_text("不能晚于今天（2026-03-02）")
-    expect(page.locator("#f-instructed_on")).to_have_value("2026-03-03")
+    expect(page.locator("#f-instructed_on-error")).to_contain_text(f"不能晚于今天（{today.isoformat()}）")
+    expect(page.locator("#f-instructed_on")).to_have_value(tomorrow)
     expect(page.locator("#f-instruction_text")).to_have_value(data["instruction_text"])
     walk.shot("record_instruction-error")
     fill_form(page, {"instructed_on": data["instructed_on"]})
