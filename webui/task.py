@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from domain.people import policy
 from domain.people.roles import TIER_KINDS
+from engine.bpmn.formrules import keep_read_only
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, ScriptError, ValidationFailed
 from engine.store.assignments import org_unit_fields, people_fields
 
@@ -60,6 +61,8 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     if data is None:
         fields = (task.form or {}).get("properties", {})
         data = page.draft or _earlier(task, {k: v for k, v in detail.instance.data.items() if k in fields})
+    elif task.form:      # read-only fields show what the task holds, never what a post claimed
+        data = keep_read_only(task.form, data, detail.instance.data)
     form_html = render_form(task.form, task.ui, data, errors or {}, _context(page, data)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),

@@ -35,6 +35,7 @@ def test_the_follow_up_visit_lists_each_suggestion_read_only(web_engine, login):
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert 'id="f-visits--1--residents_feedback-error"' in html and "仍很暗" in html     # kept, message beside it
+    assert "被改写的建议" not in html and ">增设老街路灯 20 盏</p>" in html              # the held text, not the post's
     response = client.post(f"/tasks/{visit.id}", data=posted | {"visits/1/residents_feedback": "新街口仍然很暗"})
     assert response.status_code == 302, response.get_data(as_text=True)
     data = web_engine.show_instance(instance_id).data
