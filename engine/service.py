@@ -12,13 +12,22 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import deadlines, failures
-from engine.bpmn import runtime, specs
+from engine.bpmn import formrules, runtime, specs
 from engine.bpmn.forms import clean_submission
 from engine.bpmn.serialization import state_serializer
 from engine.bpmn.specs import load_bundle
 from engine.bpmn.storable import Unstorable, check_state_size
-from engine.clock import Clock, SystemClock
-from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, Problem, ScriptError, SpecInvalid
+from engine.clock import LOCAL_TZ, Clock, SystemClock
+from engine.errors import (
+    ConcurrentUpdate,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    ScriptError,
+    SpecInvalid,
+    ValidationFailed,
+)
 from engine.hooks import HookRegistry
 from engine.policy import RoleHolders, TaskPolicy, lacks, lacks_en
 from engine.store import assignments, directory, projection, queries, submissions, versions  # submissions: case file
@@ -164,7 +173,10 @@ class Engine(Sweeping, StoreAccess):
             if task is None or task not in runtime.ready_user_tasks(workflow):
                 raise InvalidState(f"任务 {task_id} 当前不可办理 (task is not ready)")
             schema, ui, _ = parsed.form(task.task_spec.bpmn_id)
-            clean = clean_submission(schema, data)
+            clean = clean_submission(schema, formrules.keep_read_only(schema, data, task.data))
+            ruled = formrules.rule_errors(schema, clean, task.data, self.clock.now().astimezone(LOCAL_TZ).date())
+            if ruled:
+                raise ValidationFailed(ruled)
             assignments.check_submission(session, schema, ui, clean, human.org_unit_code or row.org_unit_code,
                                          human.tier or row.tier, self.directory_rules)
 

@@ -51,6 +51,8 @@ class FieldContext:
     uploads: dict[str, tuple[str, str, str]] = field(default_factory=dict)   # reference → (name, size, URL)
     units: list[tuple] = field(default_factory=list)           # (code, name) or (code, name, group, tier)
     places: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # path → (code, name, group)
+    unit_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # per org-unit field (`a/*/b`)
+    unit_names: dict[str, str] = field(default_factory=dict)   # code → name, for read-only org units
 
 
 def field_id(path: str) -> str:
@@ -158,6 +160,8 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
     kind = field_kind(prop, ui)
     if kind == "hidden":
         return _el("input", type="hidden", name=path, value=token(value))
+    if prop.get("readOnly") and kind not in ("object", "rows"):
+        return _read_only(render, path, prop, ui, kind, value)
     if kind == "object":
         legend = _el("legend", _heading(_label(prop, ui, path), mark))
         nested = _properties(render, path, prop, ui, value if isinstance(value, dict) else {}, fresh)
@@ -177,7 +181,8 @@ def _field(render, path, prop, ui, value, mark, fresh) -> Markup:
         if options.get("kind"):
             groups = _places(render.context.places.get(path) or [], value, bool(options.get("other")))
             return _wrap(render, path, prop, ui, mark, _grouped(path, groups, value, mark))
-        groups = _units(render.context, value)
+        chosen = _chosen_units(render.context, path)
+        groups = _kept([("", chosen)], value) if chosen is not None else _units(render.context, value)
         return _wrap(render, path, prop, ui, mark, _grouped(path, groups, value, mark, options.get("tier_field")))
     if kind in ("select", "radio"):
         options = [(token(v), t) for v, t in choices(prop, ui)]
@@ -366,6 +371,21 @@ def _people(context: FieldContext, path: str, value) -> list[tuple[str, str]]:
     return options + [(str(user), str(user)) for user in chosen if str(user) not in known]
 
 
+def _read_only(render, path, prop, ui, kind, value) -> Markup:
+    """A value the person sees but does not change (the engine keeps the task's own): as words, carried hidden."""
+    shown = token(value)
+    if kind == "orgunit":
+        shown = render.context.unit_names.get(shown, shown)
+    elif kind in ("select", "radio"):
+        shown = dict((token(v), t) for v, t in choices(prop, ui)).get(shown, shown)
+
+    def control(fid, described, invalid):
+        return _EMPTY.join([_el("p", shown or "—", id=fid, class_="read-only", aria_describedby=described),
+                            _el("input", type="hidden", name=path, value=token(value))])
+
+    return _wrap(render, path, prop, ui, None, control, group=False)
+
+
 def _units(context: FieldContext, value) -> list[tuple[str, list]]:
     """The org units offered by name, in their groups (county, committees, sectors, townships); a value not offered
     stays as it was sent, so nothing is lost (the server names the problem)."""
@@ -393,6 +413,13 @@ def _kept(groups: list[tuple[str, list]], value) -> list[tuple[str, list]]:
     return groups
 
 
+def _chosen_units(context: FieldContext, path: str) -> list | None:
+    """The units a field of its own kinds offers (`ui:options.kinds`, rows included), or None for the platform
+    units."""
+    offered = context.unit_choices.get(path) or context.unit_choices.get(re.sub(r"/\d+(?=/|$)", "/*", path))
+    return None if offered is None else [(code, name, None) for code, name in offered]
+
+
 def _rows(render, path, prop, ui, value, mark) -> Markup:
     """A fieldset per row, numbered, each with a remove button; an add button after them (no JS needed)."""
     render.has_rows = True
@@ -400,6 +427,8 @@ def _rows(render, path, prop, ui, value, mark) -> Markup:
     messages = render.take(path, fid, label, False)
     items, item_ui = prop.get("items") or {}, ui.get("items") or {}
     title = str(items.get("title") or label)
+    options = ui.get("ui:options") or {}
+    addable, removable = options.get("addable", True) is not False, options.get("removable", True) is not False
     rows = [row if isinstance(row, dict) else {} for row in value] if isinstance(value, list) and value else [{}]
     help_text = ui.get("ui:help") or prop.get("description")
     described = " ".join(i for i, on in ((f"{fid}-help", help_text), (f"{fid}-error", messages)) if on) or None
@@ -415,11 +444,13 @@ def _rows(render, path, prop, ui, value, mark) -> Markup:
                      class_="row-remove danger", aria_label=gettext("删除%(row)s", row=number))
         parts.append(_el("fieldset", [_el("legend", number, class_="row-number"),
                                       _el("input", type="hidden", name=path, value=str(index)),
-                                      _properties(render, row_path, items, item_ui, row, False), remove],
+                                      _properties(render, row_path, items, item_ui, row, False),
+                                      remove if removable else _EMPTY],
                          class_="row", id=field_id(row_path), data_index=str(index)))
     full = len(rows) >= prop.get("maxItems", len(rows) + 1)
-    parts.append(_el("button", gettext("＋ 添加%(title)s", title=title), type="submit", name="_add", value=path,
-                     formnovalidate=True, class_="row-add", disabled=full))
+    if addable:
+        parts.append(_el("button", gettext("＋ 添加%(title)s", title=title), type="submit", name="_add", value=path,
+                         formnovalidate=True, class_="row-add", disabled=full))
     return _el("fieldset", parts, class_="field rows has-error" if messages else "field rows", id=fid,
                aria_describedby=described, data_path=path, data_id=fid, data_max=prop.get("maxItems"),
                data_title=title)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext
 
 from domain.people import roles
 from domain.people.labels import PersonChoice
-from engine.store.assignments import anywhere_fields, people_fields, place_fields
+from engine.store.assignments import anywhere_fields, org_unit_fields, people_fields, place_fields
 
 from .formrender import FieldContext
 
@@ -41,8 +41,12 @@ def field_context(accounts, form: dict | None, ui: dict | None, org_unit: str | 
     for path, role in people_fields(form, ui).items():
         people[path] = labelled(accounts.offered_anywhere(role) if path in anywhere and role
                                 else accounts.offered(role or "member", org_unit))
-    units = sorted(accounts.org_units(), key=lambda u: list(UNIT_GROUPS).index(u.kind) if u.kind in UNIT_GROUPS
+    every = accounts.org_units()
+    units = sorted(every, key=lambda u: list(UNIT_GROUPS).index(u.kind) if u.kind in UNIT_GROUPS
                    else len(UNIT_GROUPS))
     platform = [(u.code, u.name, str(UNIT_GROUPS[u.kind]), u.tier) for u in units if u.kind in UNIT_GROUPS]
     places = {path: accounts.places(options["kind"], org_unit) for path, options in place_fields(form, ui).items()}
-    return FieldContext(people=people, files={}, units=platform, places=places, uploads=uploads)
+    unit_choices = {path: [(u.code, u.name) for u in every if u.kind in kinds]
+                    for path, kinds in org_unit_fields(form, ui).items() if kinds}
+    return FieldContext(people=people, files={}, units=platform, places=places, uploads=uploads,
+                        unit_choices=unit_choices, unit_names={u.code: u.name for u in every})

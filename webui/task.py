@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from domain.people import policy
+from engine.bpmn.formrules import keep_read_only
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, PermissionDenied, ScriptError, ValidationFailed
 
 from . import engine_of, services_of
@@ -56,6 +57,8 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     if data is None:
         fields = (task.form or {}).get("properties", {})
         data = page.draft or _earlier(task, {k: v for k, v in detail.instance.data.items() if k in fields})
+    elif task.form:      # read-only fields show what the task holds, never what a post claimed
+        data = keep_read_only(task.form, data, detail.instance.data)
     form_html = render_form(task.form, task.ui, data, errors or {}, _context(page, data)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),

@@ -33,6 +33,12 @@ _DEPARTMENTS = (
     "dept_hr:县人力资源和社会保障局 dept_emergency:县应急管理局 dept_economy:县经济商务和信息化局"
 )
 
+# Public-service bodies that answer suggestions like any department (供电、供水、燃气、通信).
+_SERVICE_BODIES = (
+    "svc_power:国网珙县供电公司 svc_power_xunchang:国网珙县供电公司巡场供电所 svc_water:珙县自来水公司 "
+    "svc_gas:珙县燃气公司 svc_telecom:中国电信珙县分公司"
+)
+
 # (pinyin, name, number of villages and communities, community name stems); the county seat has the most.
 _TOWNSHIPS = (
     ("xunchang", "巡场镇", 26, "清溪 金河 芙蓉 桐林 滨河 巡场 新街 东环"),
@@ -114,8 +120,16 @@ def township_codes() -> list[str]:
 
 
 def department_codes() -> list[str]:
-    """Codes of the fifteen departments (承办单位)."""
-    return [code for code, _ in _pairs(_DEPARTMENTS)]
+    """Codes of every department (承办单位): the fifteen county departments, the thirteen township governments and
+    the public-service bodies, in that order."""
+    return [code for code, _ in _departments()]
+
+
+def _departments() -> list[tuple[str, str]]:
+    """(code, name) of every unit that answers suggestions: county departments, township governments (a township's
+    people's government answers for the township, apart from its consultation platform) and public-service bodies."""
+    governments = [(f"gov_{pinyin}", f"{name}人民政府") for pinyin, name, *_ in _TOWNSHIPS]
+    return _pairs(_DEPARTMENTS) + governments + _pairs(_SERVICE_BODIES)
 
 
 def _villages() -> list[OrgUnitSeed]:
@@ -153,7 +167,7 @@ def org_units() -> list[OrgUnitSeed]:
     ]
     villages = _villages()
     units += villages + _halls(villages)
-    units += [OrgUnitSeed(c, n, "department", COUNTY_CODE, None) for c, n in _pairs(_DEPARTMENTS)]
+    units += [OrgUnitSeed(c, n, "department", COUNTY_CODE, None) for c, n in _departments()]
     return units
 
 

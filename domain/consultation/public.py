@@ -179,6 +179,10 @@ def _choices_of(files: dict[str, str]) -> dict[str, dict[str, str]]:
             properties = json.loads(files[path]).get("properties") or {}
         except (ValueError, AttributeError):
             continue
+        for prop in list(properties.values()):     # a list's rows hold choice fields too (a visit per suggestion)
+            items = prop.get("items") if isinstance(prop, dict) else None
+            if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+                properties = {**items["properties"], **properties}
         for field in _CHOICE_FIELDS:
             options = (properties.get(field) or {}).get("oneOf") or []
             for option in options:

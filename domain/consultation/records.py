@@ -72,9 +72,22 @@ def _sync_suggestions(session: Session, consultation: Consultation, data: dict) 
         row.department_code = str(item.get("department", row.department_code))
     _apply_answers(existing, data.get("answers"), 1)
     _apply_answers(existing, data.get("reanswers"), 2)
-    satisfaction = data.get("residents_satisfaction")
-    for row in existing.values():
-        row.satisfaction = satisfaction
+    by_suggestion = _latest_satisfaction(data)
+    for number, row in existing.items():
+        # each suggestion's own word from its latest visit; an instance visited before per-suggestion visits
+        # existed carries one satisfaction for the whole topic
+        row.satisfaction = by_suggestion.get(number) if by_suggestion else data.get("residents_satisfaction")
+
+
+def _latest_satisfaction(data: dict) -> dict[int, str]:
+    """Suggestion number → residents' satisfaction at its latest follow-up visit (visits logged so far, then the
+    visit being recorded now)."""
+    found: dict[int, str] = {}
+    for visit in list(data.get("visit_log") or []) + list(data.get("visits") or []):
+        if isinstance(visit, dict) and isinstance(visit.get("suggestion_id"), int) \
+                and isinstance(visit.get("residents_satisfaction"), str):
+            found[visit["suggestion_id"]] = visit["residents_satisfaction"]
+    return found
 
 
 def sync_consultation(session: Session, instance: ProcessInstance, data: dict, now: datetime,
@@ -93,7 +106,7 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     if any(k in data for k in plan_keys):
         consultation.plan = {k: data[k] for k in plan_keys if k in data}
     consultation.report_title = data.get("report_title") or consultation.report_title
-    consultation.instruction = data.get("instruction_text") or consultation.instruction
+    consultation.instruction = _instruction(data) or consultation.instruction
     consultation.satisfaction = data.get("residents_satisfaction") or consultation.satisfaction
     if consultation.status == "declined":
         consultation.public_reason = data.get("public_reason") or consultation.public_reason
@@ -101,6 +114,13 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
         consultation.published_at = now
     consultation.updated_at = now
     _sync_suggestions(session, consultation, data)
+
+
+def _instruction(data: dict) -> str | None:
+    """The leadership's instruction (批示), or the office's note that there is none."""
+    if data.get("instruction_status") == "none" and data.get("no_instruction_note"):
+        return f"暂无批示：{data['no_instruction_note']}"
+    return data.get("instruction_text")
 
 
 def _status(instance: ProcessInstance, data: dict) -> str:

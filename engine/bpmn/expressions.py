@@ -15,7 +15,7 @@ EVAL_TAGS = {f"{BPMN}{t}" for t in ("conditionExpression", "timeDuration", "time
                                       "formalExpression")}
 EVAL_TAGS |= {f"{SPIFF}messagePayload"}
 EXEC_TAGS = {f"{BPMN}script", f"{SPIFF}preScript", f"{SPIFF}postScript"}
-EXPRESSION_PROPERTIES = {"orgUnit", "assignee"}
+EXPRESSION_PROPERTIES = {"orgUnit", "assignee", "dueDate"}
 
 
 def _owner_id(node) -> str | None:

@@ -46,6 +46,51 @@ def place_fields(schema: dict | None, ui: dict | None) -> dict[str, dict]:
 OTHER = "other"
 
 
+def org_unit_fields(schema: dict | None, ui: dict | None, prefix: str = "") -> dict[str, tuple[str, ...]]:
+    """Fields drawn as org-unit pickers (`ui:widget: orgunit`), rows of lists included (`suggestions/*/department`),
+    with the kinds of unit they accept (`ui:options.kinds`; empty: any)."""
+    found = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        field_ui = (ui or {}).get(name) or {}
+        path = f"{prefix}/{name}" if prefix else name
+        if not isinstance(prop, dict) or not isinstance(field_ui, dict):
+            continue
+        options = field_ui.get("ui:options") or {}
+        if field_ui.get("ui:widget") == "orgunit" and prop.get("type") == "string" and not options.get("kind"):
+            found[path] = tuple(options.get("kinds") or ())     # a place picker (`kind`) is checked on its own
+        items = prop.get("items")
+        if prop.get("type") == "array" and isinstance(items, dict) and items.get("properties"):
+            found.update(org_unit_fields(items, field_ui.get("items") or {}, f"{path}/*"))
+    return found
+
+
+def _values_at(data, parts: list[str], prefix: str = ""):
+    """(path, value) pairs of `data` at a field path whose `*` parts stand for every row."""
+    if not parts:
+        yield prefix, data
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        for index, row in enumerate(data if isinstance(data, list) else []):
+            yield from _values_at(row, rest, f"{prefix}/{index}" if prefix else str(index))
+    elif isinstance(data, dict) and head in data:
+        yield from _values_at(data[head], rest, f"{prefix}/{head}" if prefix else head)
+
+
+def unit_of_kind_problem(session: Session, code, kinds: tuple[str, ...], rules: DirectoryRules = PLAIN_RULES) \
+        -> str | None:
+    """Why `code` cannot be chosen in a picker of `kinds` units, or None when it can."""
+    unit = directory.org_unit(session, code) if isinstance(code, str) else None
+    shown = _shown(code)
+    if unit is None:
+        return f"没有组织单位“{shown}”，请从名单中选择 (there is no org unit “{shown}”; choose one from the list)"
+    if kinds and unit.kind not in kinds:
+        fitting = "或".join(rules.kind_names.get(k, k) for k in kinds)
+        return (f"{unit.name}不是{fitting}，请从名单中选择 "
+                f"({unit.code} is not a {' or '.join(kinds)} unit; choose one from the list)")
+    return None
+
+
 def _shown(name) -> str:
     """A submitted name on one line (a pasted list arrives as one value with line breaks)."""
     return "（空）" if name is None else " ".join(str(name).split()) or "（空）"
@@ -119,6 +164,13 @@ def submission_errors(session: Session, schema: dict | None, ui: dict | None, cl
         problem = place_problem(session, clean.get(path), options, org_unit, rules)
         if problem:
             errors[path] = [problem]
+    for pattern, kinds in org_unit_fields(schema, ui).items():
+        if pattern == "org_unit":
+            continue       # the instance's org unit: checked against its tier below
+        for path, value in _values_at(clean, pattern.split("/")):
+            problem = unit_of_kind_problem(session, value, kinds, rules)
+            if problem:
+                errors.setdefault(path, []).append(problem)
     if "org_unit" in clean:      # the instance's org unit (the engine reads `org_unit` and `tier` from its data)
         problem = org_unit_problem(session, clean["org_unit"], clean.get("tier") or tier, rules)
         if problem:

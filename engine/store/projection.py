@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime, time
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import evaluate, find_task, ready_user_tasks
 from engine.bpmn.specs import ElementInfo, ParsedBundle
+from engine.clock import LOCAL_TZ
 from engine.hooks import PLAIN_SCOPE, Scope
 from engine.store.directory import AnyRole
 from engine.store.models import Deadline, HumanTask, ProcessInstance, User
@@ -69,6 +70,31 @@ def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
     row.escalation_level = deadline.level
 
 
+def own_due(task, info: ElementInfo | None) -> datetime | None:
+    """The task's own due moment from the diagram's `dueDate` expression (a date is due at the end of that day, local
+    time), or None when it has none or its value is no date."""
+    expression = info.properties.get("dueDate") if info else None
+    value = evaluate(task, expression) if expression else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), LOCAL_TZ)
+    return None
+
+
+def _apply_own_due(row: HumanTask, task, info: ElementInfo | None) -> None:
+    """A task with its own due date (e.g. a deadline a person set in an earlier form) is due then, not when its
+    step is; the step's reminders and escalations still follow the step."""
+    due = own_due(task, info)
+    if due is not None:
+        row.due_at = due
+
+
 def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
          deadlines: dict[str, Deadline], actor: str | None = None,
          completed_task: str | None = None, scope: Callable[[dict], Scope] = lambda data: PLAIN_SCOPE,
@@ -91,6 +117,7 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
             added.append(row)
         info = parsed.elements.get(row.task_spec)
         _apply_deadline(row, deadlines.get(info.scope) if info else None)
+        _apply_own_due(row, task, info)
     for task_id, row in open_rows.items():
         if task_id in ready_ids:
             continue

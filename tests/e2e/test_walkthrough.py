@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from engine.clock import LOCAL_TZ
 from tests.support.consultation import SCENARIOS
 
 pytestmark = pytest.mark.e2e
@@ -48,8 +50,8 @@ def fill_form(page: Page, data: dict, prefix: str = "") -> None:
         path = f"{prefix}/{name}" if prefix else name
         if isinstance(value, list) and value and isinstance(value[0], dict):
             for index, row in enumerate(value):
-                if index:
-                    page.locator(f'button[name="_add"][value="{path}"]').click()
+                if index and not page.locator(f"#f-{path.replace('/', '--')}--{index}").count():   # rows given
+                    page.locator(f'button[name="_add"][value="{path}"]').click()                 # stay as they are
                 fill_form(page, row, f"{path}/{index}")
         elif isinstance(value, list):
             for item in value:
@@ -199,6 +201,38 @@ def answer_as(walk, liaison: str, instance_id: int, suggestion: str, data: dict)
     submit_task(walk, task_id, "answer_suggestion")
 
 
+def record_instruction_after_a_future_date(walk, instance_id: int, data: dict) -> None:
+    """A 批示 dated tomorrow (on the server's clock) is refused beside its field, everything typed kept; a past date
+    goes through."""
+    page = walk.page
+    today = walk.server.clock.now().astimezone(LOCAL_TZ).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    task_id = open_task(walk, instance_id, "record_instruction")
+    fill_form(page, data | {"instructed_on": tomorrow})
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator("#f-instructed_on-error")).to_contain_text(f"不能晚于今天（{today.isoformat()}）")
+    expect(page.locator("#f-instructed_on")).to_have_value(tomorrow)
+    expect(page.locator("#f-instruction_text")).to_have_value(data["instruction_text"])
+    walk.shot("record_instruction-error")
+    fill_form(page, {"instructed_on": data["instructed_on"]})
+    submit_task(walk, task_id, "record_instruction")
+
+
+def visit_each_suggestion(walk, instance_id: int, scenario) -> None:
+    """The follow-up visit lists every suggestion with its department, read-only, and takes each one's satisfaction."""
+    page = walk.page
+    task_id = open_task(walk, instance_id, "follow_up_visit")
+    expect(page.locator('button[name="_add"]')).to_have_count(0)
+    for index, (text, _department) in enumerate(scenario.suggestions):
+        expect(page.locator(f"#f-visits--{index}--text")).to_have_text(text)
+    expect(page.locator("#f-visits--0--department")).to_have_text("县住房和城乡建设局")
+    held = [{"suggestion_id": number} for number in range(1, len(scenario.suggestions) + 1)]
+    visits = scenario.answer("follow_up_visit", {"visits": held})["visits"]
+    fill_form(page, {"visits": [{k: v for k, v in row.items() if k != "suggestion_id"} for row in visits]})
+    walk.shot("follow_up_visit-filled")
+    submit_task(walk, task_id, "follow_up_visit")
+
+
 def check_instance_page(walk, instance_id: int, answers: int) -> None:
     """The instance page shows the diagram, the suggestions and how many are answered."""
     page = walk.page
@@ -254,18 +288,18 @@ def test_topic_goes_from_intake_to_published_results(walk):
     as_person(walk, lead)
     do_task(walk, instance_id, "approve_report", scenario.answer("approve_report", {}))
     as_person(walk, "office")
-    do_task(walk, instance_id, "record_instruction", scenario.answer("record_instruction", {}))
+    record_instruction_after_a_future_date(walk, instance_id, scenario.answer("record_instruction", {}))
 
     for text, department in scenario.suggestions:
         answer_as(walk, department.replace("dept_", "liaison_"), instance_id, text,
-                  scenario.answer("answer_suggestion", {}))
+                  scenario.answer("answer_suggestion", {"_org_unit": department}))
     as_person(walk, organizer)
     check_instance_page(walk, instance_id, answers=len(scenario.suggestions))
 
     assert instance_id not in engine.fire_due_timers()   # the follow-up visit waits 30 days
     clock.advance(days=31)
     assert engine.fire_due_timers() == [instance_id]
-    do_task(walk, instance_id, "follow_up_visit", scenario.answer("follow_up_visit", {}))
+    visit_each_suggestion(walk, instance_id, scenario)
     check_instance_page(walk, instance_id, answers=len(scenario.suggestions))
     expect(walk.page.locator("#instance-status .badge")).to_have_text("已完成")
 

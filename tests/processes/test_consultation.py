@@ -35,10 +35,20 @@ EXPECTED_PATHS = {
                "reanswer_suggestion", "follow_up_visit"],
     "township_solved_twice_unsatisfied": MAIN + ["supervise", "reanswer_suggestion", "reanswer_suggestion",
                                                  "follow_up_visit"] * 2,
+    # only the unsatisfied suggestion goes back to its department
+    "mixed_follow_up": MAIN + ["supervise", "reanswer_suggestion", "follow_up_visit"],
+    "no_instruction": MAIN,
+    # the housing bureau sends its suggestion back; the office picks the power supply station, which answers
+    "rerouted": MAIN[:13] + ["reassign_department", "answer_suggestion", "follow_up_visit"],
+    # three re-routings, then the office settles the department and answers
+    "rerouted_to_the_limit": MAIN[:12] + ["reassign_department", "answer_suggestion"] * 3 +
+    ["settle_suggestion", "follow_up_visit"],
 }
 TIERS = {"declined": ("township", "township_xunchang"), "township": ("township", "township_xunchang"),
          "village_not_adopted": ("township", "township_luodu"), "committee": ("committee", "committee_agriculture"),
-         "county": ("county", "county"), "township_solved_twice_unsatisfied": ("township", "township_xunchang")}
+         "county": ("county", "county"), "township_solved_twice_unsatisfied": ("township", "township_xunchang"),
+         "mixed_follow_up": ("township", "township_xunchang"), "no_instruction": ("township", "township_xunchang"),
+         "rerouted": ("township", "township_xunchang"), "rerouted_to_the_limit": ("township", "township_xunchang")}
 FOLLOW_UP_DAYS = {"county": 90, "committee": 60, "township": 30}
 
 
@@ -49,7 +59,7 @@ def parsed():
 
 def test_the_bundle_validates_and_every_user_task_has_a_form_lane_and_step(parsed):
     user_tasks = {i.id: i for i in parsed.elements.values() if i.tag == "userTask"}
-    assert len(user_tasks) == 15
+    assert len(user_tasks) == 17
     for info in user_tasks.values():
         assert parsed.form(info.id)[0] is not None, info.id
         assert parsed.form(info.id)[1] is not None, info.id
@@ -83,7 +93,11 @@ def test_every_branch_and_tier(parsed, clock, name, restore):
     assert data["residents_satisfaction"] == "satisfied"
     assert data["publish_result"] == {"queued": True, "operator": "publish"}
     if scenario.unsatisfied_rounds:
-        assert len(data["reanswers"]) == len(scenario.suggestions)
+        unhappy = scenario.unsatisfied_ids or [s["id"] for s in data["suggestions"]]
+        assert [r["suggestion_id"] for r in data["reanswers"]] == list(unhappy)
+    # every visit recorded each open suggestion's satisfaction; the last word on each is "satisfied"
+    latest = {v["suggestion_id"]: v["residents_satisfaction"] for v in data["visit_log"]}
+    assert latest == {s["id"]: "satisfied" for s in data["suggestions"]}
     # The follow-up visit waited the tier's period (the clock only moves for timers here).
     waited = clock.now() - start
     assert timedelta(days=FOLLOW_UP_DAYS[data["tier"]]) <= waited <= \

@@ -30,6 +30,12 @@ class Scenario:
     suggestions: tuple[tuple[str, str], ...] = (("增设老街路灯 20 盏", "dept_housing"),
                                                   ("优化夜间公交班次", "dept_transport"))
     adoption: str = "adopted"
+    unsatisfied_ids: tuple[int, ...] | None = None     # which suggestions residents are unhappy with (None: all)
+    instruction: str = "received"                      # "none": no leader's instruction (暂无批示)
+    instructed_on: str = "2026-03-01"     # the day before the test clock's start: never in the future
+    refusing: tuple[str, ...] = ()      # departments that answer "不属于本单位职责"
+    reassign_to: tuple[str, ...] = ()   # the departments the office picks, in turn
+    settle_department: str = "dept_civil"
     counters: dict = field(default_factory=dict)
 
     def intake(self) -> dict:
@@ -102,29 +108,50 @@ class Scenario:
         return {"report_decision": "approve"}
 
     def _record_instruction(self, data):
-        return {"instruction_by": "县委副书记", "instruction_text": "请住建局牵头落实。", "instructed_on": "2026-05-06"}
+        if self.instruction == "none":
+            return {"instruction_status": "none", "no_instruction_note": "报告已报送，领导未作批示，按报告意见办理。"}
+        return {"instruction_status": "received", "instruction_by": "县委副书记",
+                "instruction_text": "请住建局牵头落实。", "instructed_on": self.instructed_on}
 
-    def _answer(self):
-        answer = {"adoption": self.adoption}
-        if self.adoption in {"adopted", "partly", "solved"}:
+    def _answer(self, adoption=None):
+        adoption = adoption or self.adoption
+        answer = {"adoption": adoption}
+        if adoption in {"adopted", "partly", "solved"}:
             answer["measures"] = "已列入年度改造计划"
-        if self.adoption in {"adopted", "partly"}:
+        if adoption in {"adopted", "partly"}:
             answer["promised_date"] = "2026-09-30"
-        if self.adoption in {"partly", "not_adopted"}:
+        if adoption in {"partly", "not_adopted"}:
             answer["reason"] = "资金分年度安排"
         return answer
 
     def _answer_suggestion(self, data):
+        department = data.get("_org_unit") or (data.get("suggestion") or {}).get("department")
+        if department in self.refusing:
+            return {"adoption": "not_ours", "reason": "该事项属于供电企业职责，不属于本单位职责。"}
         return self._answer()
+
+    def _reassign_department(self, data):
+        picks = self.reassign_to or ("svc_power",)
+        return {"new_department": picks[(self._count("reassign") - 1) % len(picks)], "reassign_note": "按职责改派"}
+
+    def _settle_suggestion(self, data):
+        return {"department": self.settle_department, **self._answer("adopted")}
 
     def _reanswer_suggestion(self, data):
         return self._answer()
 
     def _follow_up_visit(self, data):
-        if self._count("visit") <= self.unsatisfied_rounds:
-            return {"implementation_status": "仅部分路段完成", "residents_satisfaction": "unsatisfied",
-                    "residents_feedback": "新街口仍然很暗"}
-        return {"implementation_status": "全部完成", "residents_satisfaction": "satisfied"}
+        unhappy = self._count("visit") <= self.unsatisfied_rounds
+        visits = []
+        held = data.get("visits") or [{"suggestion_id": number, "text": text, "department": department}
+                                      for number, (text, department) in enumerate(self.suggestions, start=1)]
+        for visit in held:
+            if unhappy and (self.unsatisfied_ids is None or visit["suggestion_id"] in self.unsatisfied_ids):
+                visits.append({**visit, "implementation_status": "仅部分路段完成",
+                               "residents_satisfaction": "unsatisfied", "residents_feedback": "新街口仍然很暗"})
+            else:
+                visits.append({**visit, "implementation_status": "全部完成", "residents_satisfaction": "satisfied"})
+        return {"visits": visits}
 
     def _supervise(self, data):
         return {"supervision_notice": "请于限期内完成剩余路段。", "supervision_deadline": "2026-12-31"}
@@ -140,6 +167,15 @@ SCENARIOS = {
     "county": Scenario("county", scope="county", category="economy", topic_rejections=1, plan_revisions=1,
                        report_revisions=1, unsatisfied_rounds=1, researchers=("m003",)),
     "township_solved_twice_unsatisfied": Scenario("twice", unsatisfied_rounds=2, adoption="solved"),
+    "mixed_follow_up": Scenario("mixed", unsatisfied_rounds=1, unsatisfied_ids=(2,)),
+    "no_instruction": Scenario("none", instruction="none"),
+    "rerouted": Scenario("rerouted", suggestions=(("老街电网改造，解决电压不稳", "dept_housing"),
+                                                 ("优化夜间公交班次", "dept_transport")),
+                         refusing=("dept_housing",), reassign_to=("svc_power_xunchang",)),
+    "rerouted_to_the_limit": Scenario("limit", suggestions=(("老街电网改造，解决电压不稳", "dept_housing"),),
+                                      refusing=("dept_housing", "dept_drc", "gov_xunchang", "svc_water"),
+                                      reassign_to=("dept_drc", "gov_xunchang", "svc_water"),
+                                      settle_department="svc_power"),
 }
 
 
@@ -208,7 +244,30 @@ def run_through_engine(engine, scenario: Scenario, starter: str = "m001",
         task = tasks[0]
         assert task.candidates, f"nobody may act on {task.task_spec} in {task.org_unit}"
         actor = task.candidates[0]
-        data = scenario.answer(task.task_spec, step().show_instance(instance_id).data)
+        data = scenario.answer(task.task_spec, step().show_instance(instance_id).data | {"_org_unit": task.org_unit})
         step().complete_task(task.id, data, actor=actor, revision=task.revision)
         done.append((task.task_spec, actor))
     raise AssertionError("did not finish in 500 steps")
+
+
+def advance(engine, instance_id: int, scenario: Scenario, stop_before: str | None = None) -> list[tuple[str, str]]:
+    """Complete the instance's tasks with the scenario's data (firing timers when only they are left) until a task
+    `stop_before` is ready (None: until the instance ends); returns [(task, actor)]."""
+    done = []
+    for _ in range(500):
+        tasks = engine.list_tasks(instance_id=instance_id)
+        if any(task.task_spec == stop_before for task in tasks):
+            return done
+        if not tasks:
+            view = engine.show_instance(instance_id)
+            if stop_before is None and view.status == "completed":
+                return done
+            assert view.next_timer_at is not None, f"{stop_before} never came ({view.status})"
+            engine.clock.set(view.next_timer_at + timedelta(seconds=1))
+            assert engine.fire_due_timers() == [instance_id]
+            continue
+        task = tasks[0]
+        data = scenario.answer(task.task_spec, engine.show_instance(instance_id).data | {"_org_unit": task.org_unit})
+        engine.complete_task(task.id, data, actor=task.candidates[0], revision=task.revision)
+        done.append((task.task_spec, task.candidates[0]))
+    raise AssertionError("did not get there in 500 steps")

@@ -29,14 +29,14 @@ def run(tmp_path, monkeypatch):
 def test_demo_json_lists_accounts(run):
     code, out, _ = run("demo", "--json")
     accounts = json.loads(out)
-    assert code == 0 and len(accounts) == 344
+    assert code == 0 and len(accounts) == 380
     office = next(a for a in accounts if a["username"] == "office")
     assert office == {"username": "office", "password": "xieshang-demo", "roles": ["office"], "org_unit": "county"}
     roles = {r for a in accounts for r in a["roles"]}
     assert roles == {"admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member",
                      "department"}
     code, out, _ = run("demo", "--once", "--json")
-    assert code == 0 and len(json.loads(out)) == 344
+    assert code == 0 and len(json.loads(out)) == 380
 
 
 def test_round_trip_through_the_cli(run):

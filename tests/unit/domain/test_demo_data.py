@@ -23,15 +23,19 @@ def _roles_at(code: str) -> Counter:
 
 
 def test_org_unit_counts_match_the_article():
-    """13 townships, 177 halls, 5 committees, 8 sectors and 15 departments under one county."""
+    """13 townships, 177 halls, 5 committees, 8 sectors and 33 departments (15 county departments, 13 township
+    governments, 5 public-service bodies) under one county."""
     counts = Counter(unit.kind for unit in UNITS)
     assert counts == {
         "county": 1, "committee": 5, "sector": 8, "township": 13, "village": 177, "hall": 190,
-        "department": 15,
+        "department": 33,
     }
     assert CODES["county"].name == "珙县政协"
     assert CODES["township_xunchang"].name == "巡场镇"
     assert CODES["dept_housing"].name == "县住房和城乡建设局"
+    assert CODES["gov_xunchang"].name == "巡场镇人民政府" and CODES["gov_luodu"].name == "罗渡苗族乡人民政府"
+    assert CODES["svc_power_xunchang"].name == "国网珙县供电公司巡场供电所"
+    assert [role for role, _ in BY_ORG["gov_xunchang"]] == ["department", "department"]   # two liaisons each
 
 
 def test_codes_are_unique_and_parents_precede_children():

@@ -162,7 +162,7 @@ def test_conditionally_required_fields_are_shown_and_marked():
     for name in ("reason", "measures", "promised_date"):
         label = page.xpath(f'.//label[@for="{field_id(name)}"]')[0]
         assert "条件必填" in label.text_content()
-    assert "部分采纳或未采纳时必填" in page.text_content()
+    assert "部分采纳、未采纳或不属于本单位职责时必填" in page.text_content()
 
 
 def test_suggestions_are_numbered_rows_with_add_and_remove_buttons():

@@ -197,8 +197,11 @@ def test_a_second_follow_up_visit_starts_without_the_first_visits_file(web_engin
     (first,) = web_engine.list_tasks(instance_id=instance_id)
     visitor = first.candidates[0]
     client = login(visitor)
-    visit = {"implementation_status": "仅部分路段完成", "residents_satisfaction": "unsatisfied",
-             "residents_feedback": "新街口仍然很暗"}
+    visit = {"visits": ["0", "1"]}
+    for index in range(2):
+        visit |= {f"visits/{index}/implementation_status": "仅部分路段完成",
+                  f"visits/{index}/residents_satisfaction": "unsatisfied",
+                  f"visits/{index}/residents_feedback": "新街口仍然很暗"}
     page = client.get(f"/tasks/{first.id}").get_data(as_text=True)
     response = client.post(f"/tasks/{first.id}", content_type="multipart/form-data", data={
         "csrf_token": csrf_of(page), "revision": str(first.revision), "action": "submit", **visit,
@@ -214,5 +217,7 @@ def test_a_second_follow_up_visit_starts_without_the_first_visits_file(web_engin
     assert f'value="{row.id}"' not in page and f'href="/files/{row.id}"' in page      # in the case file only
     response = client.post(f"/tasks/{second.id}", data={
         "csrf_token": csrf_of(page), "revision": str(second.revision), "action": "submit",
-        "implementation_status": "全部完成", "residents_satisfaction": "satisfied"})
+        "visits": ["0", "1"], "visits/0/implementation_status": "全部完成",
+        "visits/0/residents_satisfaction": "satisfied", "visits/1/implementation_status": "全部完成",
+        "visits/1/residents_satisfaction": "basically_satisfied"})
     assert response.status_code == 302, response.get_data(as_text=True)
