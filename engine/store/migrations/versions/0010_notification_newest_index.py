@@ -1,6 +1,6 @@
 """notification newest-first index
 
-Revision ID: 0010h4
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 16:45:00
 
@@ -8,7 +8,7 @@ A person's notifications newest first, a page at a time (keyset on created_at, i
 """
 from alembic import op
 
-revision = '0010h4'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
