@@ -5,9 +5,11 @@ rows and open tasks for a department and the office while a suggestion is being 
 from __future__ import annotations
 
 import copy
+import importlib.util
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from domain.consultation import ledger
 from domain.consultation.models import Consultation, Suggestion
@@ -52,3 +54,24 @@ def test_the_ledger_follows_an_unsatisfied_suggestion_through_its_second_answer(
     with consultation.reading() as session:
         [row] = ledger.ledger(session, accounts.user("liaison_transport"), ledger.LedgerFilter(), now).rows
     assert (row.answer_round, row.status, row.open_task) == (2, "reanswered", None)
+
+
+def test_the_migration_fills_in_the_records_of_earlier_instances_from_their_forms(consultation):
+    migration = _migration("0011b_suggestion_ledger.py")
+    instance_id, _done = run_through_engine(consultation, copy.deepcopy(SCENARIOS["rerouted"]))
+    expected = _records(consultation, instance_id)
+    with consultation.unit_of_work() as session:      # as an instance recorded before the ledger's columns
+        session.execute(update(Consultation).values(meeting_date=None))
+        session.execute(update(Suggestion).values(departments_before=None, follow_up=None))
+    with consultation.unit_of_work() as session:
+        migration._backfill(session.connection())
+    assert _records(consultation, instance_id) == expected
+    assert expected[1][0][2] == ["dept_housing"] and expected[1][0][5] == "全部完成"
+
+
+def _migration(name: str):
+    path = Path(__file__).resolve().parents[2] / "engine" / "store" / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location("ledger_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
