@@ -68,8 +68,11 @@ def index():
         else:
             page = records.LedgerPage([], 0, records.LedgerFilter(), records.unit_names(session))
     mine = {org for role, org in user.memberships if role == "department"}
+    held = set(user.memberships)
     body = render_template(
         "ledger/index.html", page=page, bad=bad, query=request.args, choices=choices, mine=mine,
+        acting={row.suggestion_id for row in page.rows
+                if row.open_task and (row.open_task.role, row.open_task.org_unit) in held},
         urging={row.suggestion_id for row in page.rows if _may_urge(user, row)},
         satisfaction_names=satisfaction_names(), ledger_status_names=status_names(),
         adoption_codes=records.ADOPTIONS, satisfaction_codes=records.SATISFACTIONS, sorts=_sort_names())

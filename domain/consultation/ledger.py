@@ -144,10 +144,11 @@ def parse_filter(args: Mapping[str, str], messages: Mapping[str, str]) -> Ledger
 
 @dataclass(frozen=True)
 class OpenTask:
-    """The suggestion's task waiting for someone now: its id, spec, the org unit holding it, due date."""
+    """The suggestion's task waiting for someone now: its id, spec, the role and org unit holding it, due date."""
 
     id: str
     task_spec: str
+    role: str | None
     org_unit: str | None
     due_at: object
     overdue: bool
@@ -293,7 +294,7 @@ def _open_tasks(session: Session, instance_ids: set[int], now) -> dict[tuple[int
             HumanTask.task_spec.in_(ANSWER_TASKS + OFFICE_TASKS)).order_by(HumanTask.created_at)):
         if task.item_label:
             found[(task.instance_id, task.item_label)] = OpenTask(
-                task.id, task.task_spec, task.org_unit_code, task.due_at,
+                task.id, task.task_spec, task.role, task.org_unit_code, task.due_at,
                 bool(task.due_at and task.due_at < now))
     return found
 

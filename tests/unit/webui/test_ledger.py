@@ -133,6 +133,21 @@ def test_a_department_sees_only_its_own_suggestions_and_the_way_to_answer(client
     assert "去答复" not in other
 
 
+def test_a_suggestion_sent_back_waits_for_the_office_which_may_take_it_up(client, login, web_engine, ledger_data):
+    with web_engine.unit_of_work() as session:      # dept_civil answered "not ours": the office re-routes it
+        version_id = session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == "consultation"))
+        case = _case(session, version_id, 5, "农村客运", "committee", "committee_economy", date(2026, 2, 1))
+        _suggestion(session, case, 1, "开通镇村公交", "dept_civil")
+        task_id = _task(session, case, "reassign_department", "开通镇村公交", "county")
+    office = [_text(row) for row in _rows(login("office").get("/ledger?unit=committee_economy").get_data(as_text=True))]
+    assert office == [f"#{case.instance_id} 农村客运 专委会/界别·专事专商 · 经济委员会 · 会议 2026-02-01 "
+                      "建议 1：开通镇村公交 县民政局 尚未答复 — 尚未回访 — 退回政协办公室改派 去办理"]
+    page = login("supervisor_county").get("/ledger?unit=committee_economy").get_data(as_text=True)
+    assert f'href="/tasks/{task_id}"' in page and "去催办" in page and "去办理" not in page
+    civil = login("liaison_civil").get("/ledger").get_data(as_text=True)
+    assert "退回政协办公室改派" in civil and "去答复" not in civil and "去催办" not in civil
+
+
 def test_a_township_supervisor_sees_only_their_township(client, login, ledger_data):
     ids, _tasks = ledger_data
     page = login("supervisor_xunchang").get("/ledger").get_data(as_text=True)
@@ -165,6 +180,8 @@ def test_a_member_sees_the_suggestions_of_the_cases_they_may_see(client, login, 
     ("satisfaction=unsatisfied", {"夜间公交"}),
     ("satisfaction=satisfied,none&tier=township", {"增设老街路灯", "电网改造", "污水管网"}),
     ("overdue=1", {"增设老街路灯"}),
+    ("department=dept_water", set()),          # a department with no suggestions at all
+    ("department=dept_transport&answered=1&adoption=partly", set()),
 ])
 def test_filters_come_from_the_address(client, login, ledger_data, query, expected):
     page = login("office").get(f"/ledger?{query}").get_data(as_text=True)
