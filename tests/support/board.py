@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from domain.consultation.demo import load_demo
-from tests.conftest import CONSULTATION
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
+from tests.conftest import CONSULTATION
 
 NOW = datetime(2026, 6, 10, 1, 0, tzinfo=UTC)
 
