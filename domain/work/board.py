@@ -73,10 +73,13 @@ def scope_codes(session: Session, user: UserView) -> frozenset[str] | None:
 
 
 def _scope_condition(codes: frozenset[str] | None):
+    """Tasks of the units, or of instances of the units (a department's answer on a township's topic); the
+    instances by their own indexed column, so the condition needs no join."""
     if codes is None:
         return None
     ordered = sorted(codes)
-    return or_(HumanTask.org_unit_code.in_(ordered), ProcessInstance.org_unit_code.in_(ordered))
+    return or_(HumanTask.org_unit_code.in_(ordered), HumanTask.instance_id.in_(
+        select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery()))
 
 
 def task_units(session: Session, human: HumanTask) -> frozenset[str]:
@@ -163,8 +166,7 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
                     func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
              .where(HumanTask.status == "ready").group_by(HumanTask.org_unit_code))
     if codes is not None:
-        query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
-            _scope_condition(codes))
+        query = query.where(_scope_condition(codes))
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in session.execute(query):
@@ -291,41 +293,48 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), LOCAL_TZ)
 
 
-def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
-    urges = (select(TaskUrge.task_id, func.count().label("n"), func.max(TaskUrge.at).label("last"))
-             .group_by(TaskUrge.task_id).subquery())
-    extensions = (select(ExtensionRequest.task_id, func.count().label("n"))
-                  .where(ExtensionRequest.status == "approved").group_by(ExtensionRequest.task_id).subquery())
-    urge_n, ext_n = func.coalesce(urges.c.n, 0), func.coalesce(extensions.c.n, 0)
-    query = (select(HumanTask, ProcessInstance.process_id, urge_n.label("urges"), urges.c.last,
-                    ext_n.label("extensions"))
-             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-             .outerjoin(urges, urges.c.task_id == HumanTask.id)
-             .outerjoin(extensions, extensions.c.task_id == HumanTask.id)
-             .where(HumanTask.status == "ready"))
+def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> list:
+    """The WHERE of the list: open tasks `user` watches that match `filters`."""
+    where = [HumanTask.status == "ready"]
     scope = _scope_condition(scope_codes(session, user))
     if scope is not None:
-        query = query.where(scope)
+        where.append(scope)
     if filters.state == "overdue":
-        query = query.where(HumanTask.due_at < now)
+        where.append(HumanTask.due_at < now)
     elif filters.state == "at_risk":
-        query = query.where(HumanTask.due_at >= now, HumanTask.due_at < at_risk_until(session, now, days))
+        where += [HumanTask.due_at >= now, HumanTask.due_at < at_risk_until(session, now, days)]
     if filters.tier:
-        query = query.where(HumanTask.tier == filters.tier)
+        where.append(HumanTask.tier == filters.tier)
     if filters.unit:
-        query = query.where(HumanTask.org_unit_code.in_(sorted(directory.units_within(session, filters.unit))))
+        where.append(HumanTask.org_unit_code.in_(sorted(directory.units_within(session, filters.unit))))
     if filters.department:
-        query = query.where(HumanTask.role == "department", HumanTask.org_unit_code == filters.department)
+        where += [HumanTask.role == "department", HumanTask.org_unit_code == filters.department]
     if filters.step is not None:
-        query = query.where(HumanTask.step == filters.step)
+        where.append(HumanTask.step == filters.step)
     if filters.due_from:
-        query = query.where(HumanTask.due_at >= _day_start(filters.due_from))
+        where.append(HumanTask.due_at >= _day_start(filters.due_from))
     if filters.due_to:
-        query = query.where(HumanTask.due_at < _day_start(filters.due_to + timedelta(days=1)))
+        where.append(HumanTask.due_at < _day_start(filters.due_to + timedelta(days=1)))
     if filters.version is not None:
-        query = query.where(ProcessInstance.version_id == filters.version)
+        where.append(HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+            ProcessInstance.version_id == filters.version).scalar_subquery()))
+    return where
+
+
+def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
+    # per-row counts as correlated subqueries: computed for the rows a page returns (unless sorted by them)
+    urges = select(func.count()).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    last = select(func.max(TaskUrge.at)).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    extensions = select(func.count()).where(ExtensionRequest.instance_id == HumanTask.instance_id,
+                                            ExtensionRequest.task_id == HumanTask.id,
+                                            ExtensionRequest.status == "approved").scalar_subquery()
+    query = (select(HumanTask, ProcessInstance.process_id, urges.label("urges"), last.label("last"),
+                    extensions.label("extensions"))
+             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+             .where(*_conditions(session, user, now, filters, days)))
     column = {"due": HumanTask.due_at, "step": HumanTask.step, "unit": HumanTask.org_unit_code,
-              "escalation": HumanTask.escalation_level, "urges": urge_n, "extensions": ext_n}[filters.sort.lstrip("-")]
+              "escalation": HumanTask.escalation_level, "urges": urges, "extensions": extensions}[
+        filters.sort.lstrip("-")]
     order = column.desc() if filters.sort.startswith("-") else column.asc()
     undated = HumanTask.due_at.is_(None)          # tasks without a deadline last, whichever way (SQLite and PostgreSQL)
     first = (undated, order) if filters.sort.lstrip("-") == "due" else (order,)
@@ -337,7 +346,8 @@ def tasks(session: Session, user: UserView, now: datetime, filters: Filters, pag
     """One page of the open tasks `user` watches that match `filters`; `per_page` is held to 1…MAX_PER_PAGE."""
     per_page, page = max(1, min(MAX_PER_PAGE, per_page)), max(1, page)
     query = _query(session, user, now, filters, days)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(
+        *_conditions(session, user, now, filters, days)))
     rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
     return Page(tuple(_rows(session, rows, now, hooks)), total, page, per_page)
 
@@ -373,8 +383,6 @@ def versions(session: Session) -> list[tuple[int, str, str]]:
 
 def overdue_count(session: Session, user: UserView, now: datetime) -> int:
     """Overdue open tasks within what `user` watches (the supervisor's inbox says so)."""
-    query = select(func.count()).select_from(HumanTask).join(
-        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
-        HumanTask.status == "ready", HumanTask.due_at < now)
+    query = select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < now)
     scope = _scope_condition(scope_codes(session, user))
     return session.scalar(query.where(scope) if scope is not None else query) or 0
