@@ -161,15 +161,21 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
     tasks (the suggestion answers) for both."""
     until = at_risk_until(session, now, days)
     codes = scope_codes(session, user)
-    query = (select(HumanTask.org_unit_code, func.count(),
-                    func.sum(case((HumanTask.due_at < now, 1), else_=0)),
-                    func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
-             .where(HumanTask.status == "ready").group_by(HumanTask.org_unit_code))
-    if codes is not None:
-        query = query.where(_scope_condition(codes))
+    columns = (func.count(), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
+               func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
+    if codes is None:
+        query = select(HumanTask.org_unit_code, *columns).where(HumanTask.status == "ready").group_by(
+            HumanTask.org_unit_code)
+        grouped = ((code, *sums) for code, *sums in session.execute(query))
+    else:       # grouped by both units, then kept in Python: a few hundred groups, no OR over the open tasks
+        query = (select(HumanTask.org_unit_code, ProcessInstance.org_unit_code, *columns)
+                 .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                 .where(HumanTask.status == "ready").group_by(HumanTask.org_unit_code, ProcessInstance.org_unit_code))
+        grouped = ((code, *sums) for code, instance_unit, *sums in session.execute(query)
+                   if code in codes or instance_unit in codes)
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
-    for code, open_, overdue, at_risk in session.execute(query):
+    for code, open_, overdue, at_risk in grouped:
         target = units.board_unit.get(code or "", "")
         sums = counts.setdefault(target, [0, 0, 0])
         sums[0], sums[1], sums[2] = sums[0] + open_, sums[1] + (overdue or 0), sums[2] + (at_risk or 0)
