@@ -13,7 +13,7 @@ from domain.work import board
 from engine.errors import InvalidState
 
 from . import services_of
-from .errors import readable
+from .conflicts import wholly_local
 from .exports import MAX_ROWS, table_response
 from .labels import localtime, step_names
 from .security import current_user, login_required
@@ -80,7 +80,7 @@ def urge(task_id: str):
     try:
         done = services_of(current_app).supervision.urge(current_user(), task_id, request.form.get("note", ""))
     except InvalidState as exc:
-        flash(readable(exc.message), "error")
+        flash(wholly_local(exc.message), "error")
     else:
         flash(_("已催办 %(holder)s（通知 %(n)s 人，累计催办 %(count)s 次）。", holder=done.holder, n=done.told,
                 count=done.urges), "success")
