@@ -153,3 +153,24 @@ def test_urge_refuses_a_long_note_and_a_finished_task(sqlite_services):
         sqlite_services.supervision.urge(office, "t-hall-late", "字" * 201)
     with pytest.raises(InvalidState, match="已办结"):
         sqlite_services.supervision.urge(office, "t-done-late")
+
+
+def test_escalation_notices_name_who_is_late(sqlite_services):
+    from domain.notifications import dispatch
+
+    ids = build(sqlite_services.engine)
+    engine = sqlite_services.engine
+    organizer = sqlite_services.accounts.user("organizer_xunchang").display_name
+    bodies = {}
+    for task_id in ("t-hall-late", "t-dept-late"):
+        with engine.unit_of_work() as session:
+            request = OutboxMessage(idempotency_key=f"esc-{task_id}", instance_id=ids["xunchang"], task_id=task_id,
+                                    operator="notify", channel="dispatch", status="pending", attempts=0,
+                                    params={"kind": "escalation", "level": 1, "to": "supervisor", "task_id": task_id},
+                                    created_at=engine.clock.now(), next_attempt_at=engine.clock.now())
+            session.add(request)
+            session.flush()
+            [row] = dispatch.dispatch(session, request, engine.clock.now(), hooks=engine.hooks)
+            bodies[task_id] = row.params["body"]
+    assert bodies["t-hall-late"].startswith(f"「任务 t-hall-late」已逾期（{organizer}），请督促办理。")
+    assert "已逾期（县住房和城乡建设局·承办单位联络员（待认领）），请督促办理" in bodies["t-dept-late"]
