@@ -71,9 +71,9 @@ def test_list_rows_say_who_holds_the_task_and_how_late_it_is(sqlite_services):
     (board.Filters(state="open", sort="-escalation", unit="township_xunchang"), ["t-hall-late", "t-xunchang-open"]),
     (board.Filters(state="open", version=999999), []),
 ])
-def test_filters_and_sorting(sqlite_services, filters, expected):
-    build(sqlite_services.engine)
-    page = sqlite_services.supervision.tasks(sqlite_services.accounts.user("office"), filters, per_page=100)
+def test_filters_and_sorting(services, filters, expected):
+    build(services.engine)
+    page = services.supervision.tasks(services.accounts.user("office"), filters, per_page=100)
     assert [r.task_id for r in page.rows] == expected
     assert page.total == len(expected)
 
@@ -106,10 +106,10 @@ def recipients(engine, task_id: str) -> list[tuple[str, str]]:
             OutboxMessage.idempotency_key.like("%:urge:%"))))
 
 
-def test_urge_reaches_the_holder_and_the_lead_once(sqlite_services):
-    build(sqlite_services.engine)
-    engine, supervision = sqlite_services.engine, sqlite_services.supervision
-    supervisor = sqlite_services.accounts.user("supervisor_xunchang")
+def test_urge_reaches_the_holder_and_the_lead_once(services):
+    build(services.engine)
+    engine, supervision = services.engine, services.supervision
+    supervisor = services.accounts.user("supervisor_xunchang")
     done = supervision.urge(supervisor, "t-hall-late", "  请本周内   完成 ")
     assert (done.told, done.urges) == (2, 1)
     assert recipients(engine, "t-hall-late") == [("inapp", "lead_xunchang"), ("inapp", "organizer_xunchang")]
@@ -126,7 +126,7 @@ def test_urge_reaches_the_holder_and_the_lead_once(sqlite_services):
         assert (event.actor, event.detail["step"], event.detail["note"]) == ("supervisor_xunchang", 4, "请本周内 完成")
     engine.clock.set(engine.clock.now() + timedelta(minutes=61))
     assert supervision.urge(supervisor, "t-hall-late").urges == 2
-    office_page = supervision.tasks(sqlite_services.accounts.user("office"), board.Filters())
+    office_page = supervision.tasks(services.accounts.user("office"), board.Filters())
     assert {r.task_id: r.urges for r in office_page.rows}["t-hall-late"] == 2
 
 
