@@ -167,12 +167,15 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
         query = select(HumanTask.org_unit_code, *columns).where(HumanTask.status == "ready").group_by(
             HumanTask.org_unit_code)
         grouped = ((code, *sums) for code, *sums in session.execute(query))
-    else:       # grouped by both units, then kept in Python: a few hundred groups, no OR over the open tasks
-        query = (select(HumanTask.org_unit_code, ProcessInstance.org_unit_code, *columns)
-                 .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                 .where(HumanTask.status == "ready").group_by(HumanTask.org_unit_code, ProcessInstance.org_unit_code))
-        grouped = ((code, *sums) for code, instance_unit, *sums in session.execute(query)
-                   if code in codes or instance_unit in codes)
+    else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
+        ordered = sorted(codes)
+        own = select(HumanTask.org_unit_code, *columns).where(
+            HumanTask.status == "ready", HumanTask.org_unit_code.in_(ordered)).group_by(HumanTask.org_unit_code)
+        theirs = select(HumanTask.org_unit_code, *columns).where(
+            HumanTask.status == "ready", HumanTask.org_unit_code.not_in(ordered), HumanTask.instance_id.in_(
+                select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery())
+        ).group_by(HumanTask.org_unit_code)
+        grouped = [tuple(row) for query in (own, theirs) for row in session.execute(query)]
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
