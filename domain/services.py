@@ -17,6 +17,7 @@ from domain.calendar.workdays import WorkCalendar
 from domain.consultation.vocabulary import TIER_NAMES
 from domain.notifications import dispatch
 from domain.notifications.centre import NotificationCentre
+from domain.notifications.urge import Supervision
 from domain.people.accounts import Accounts
 from domain.people.policy import ESCALATION_LADDER, TASKS
 from domain.people.roles import RULES
@@ -52,6 +53,7 @@ class Services:
         self.accounts = Accounts(self.engine.unit_of_work, self.engine.clock, self.engine.reading)
         self.participation = Participation(self.engine, self.policy)
         self.extensions = Extensions(self.engine, self.policy)
+        self.supervision = Supervision(self.engine, settings)        # the overdue board and 催办
         self.uploads = Uploads(self.engine, self.policy, settings.instance_path / "uploads" if settings else None)
 
     @classmethod

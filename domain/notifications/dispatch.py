@@ -20,6 +20,7 @@ from domain.notifications.channels import (
     channel_of,
 )
 from domain.people import policy
+from domain.work.board import holder_words
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
@@ -31,14 +32,14 @@ from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",
          "overdue": "escalation", "escalation": "escalation", "escalate": "escalation", "extension": "extension",
          "result": "result", "declined": "result", "completed": "result", "accepted": "result",
-         "meeting_held": "result", "published": "result"}
+         "meeting_held": "result", "published": "result", "urge": "urge"}
 IMPLIED_LEVEL = {"overdue": 1, "escalate": 2}
 TITLES = {"assignment": "新待办", "reminder": "办理提醒", "escalation": "逾期督办", "extension": "延期申请",
-          "result": "办理结果"}
+          "result": "办理结果", "urge": "催办"}
 LEVELS = {1: "一级", 2: "二级"}
 BODIES = {"assignment": "您有一项新的待办：{task}。", "reminder": "「{task}」即将到期，请及时办理。",
-          "escalation": "「{task}」已逾期，请督促办理。", "extension": "「{task}」有一项延期申请待处理。",
-          "result": "「{task}」已有办理结果。"}
+          "escalation": "「{task}」已逾期{holder}，请督促办理。", "extension": "「{task}」有一项延期申请待处理。",
+          "result": "「{task}」已有办理结果。", "urge": "「{task}」已被催办，请尽快办理。"}
 RETRYABLE = ("pending", "failed")
 STATUSES = ("pending", "sending", "failed", "parked", "sent", "dispatched")
 log = logging.getLogger(__name__)
@@ -87,10 +88,12 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
     people = _recipients(session, instance, tasks, params.get("to", ""))
     subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}
+    holders = holder_words(session, tasks) if kind == "escalation" else {}    # an escalation names who is late
 
     def add(channel: Channel, recipient: str, task: HumanTask | None, extra: dict | None = None, acts=False) -> None:
         key = channel.delivery_key(message, recipient)
-        body = str(params.get("message") or BODIES[kind].format(task=task.name if task else subject))
+        late = f"（{holders[task.id]}）" if task is not None and task.id in holders else ""
+        body = str(params.get("message") or BODIES[kind].format(task=task.name if task else subject, holder=late))
         due = f"\n办理期限：{task.due_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if task and task.due_at else ""
         link = f"{cfg.base_url}/tasks/{task.id}" if task and acts else (
             f"{cfg.base_url}/instances/{message.instance_id}" if message.instance_id else "")

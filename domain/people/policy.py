@@ -153,6 +153,32 @@ def may_hand_roleless_task_to_anyone(user: UserView) -> bool:
     return user.is_admin
 
 
+# --- supervision (督办): the overdue board and urging ------------------------------------------------------------
+SUPERVISING = ("supervisor",)
+
+
+def supervised_units(user: UserView) -> frozenset[str] | None:
+    """The org units whose late work `user` watches on the board (each with every unit below it): None for all
+    (the county-wide roles and admins); a unit's supervisors their own unit (a township's only their township)."""
+    if sees_everything(user):
+        return None
+    return frozenset(org for role, org in user.memberships if role in SUPERVISING)
+
+
+def may_see_board(user: UserView | None) -> bool:
+    """Supervisors (of any unit) and everyone who sees every instance open the overdue board."""
+    return user is not None and (sees_everything(user) or bool(supervised_units(user)))
+
+
+def may_urge(user: UserView, task_units: Iterable[str]) -> bool:
+    """The county office and the county's supervisors urge (催办) any open task; a unit's supervisors the tasks of
+    their unit (`task_units`: the task's unit, its instance's unit and the units above both)."""
+    held = set(user.memberships)
+    if ("office", COUNTY) in held or ("supervisor", COUNTY) in held:
+        return True
+    return any(("supervisor", code) in held for code in task_units)
+
+
 # --- how a topic comes in (the consultation's intake) ---------------------------------------------------------
 def may_propose_topic(memberships: Iterable[tuple[str, str]]) -> bool:
     """CPPCC members raise a topic of their own (委员提出), credited to them."""

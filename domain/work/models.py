@@ -1,10 +1,10 @@
-"""Tables of the work around tasks: drafts, comments, read marks, extension requests and uploaded evidence."""
+"""Tables of the work around tasks: drafts, comments, read marks, extension requests, uploaded evidence and urges."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.db import Base, UTCDateTime
@@ -74,3 +74,16 @@ class Upload(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)        # set when a submitted form names it
+
+
+class TaskUrge(Base):
+    """A supervisor's or the office's 催办 (urge) of an open task: who urged when, with an optional note."""
+
+    __tablename__ = "task_urge"
+    __table_args__ = (Index("ix_task_urge_task_at", "task_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    urged_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -28,6 +28,7 @@ class TimelineEntry:
     to_user: str | None = None
     days: int | None = None
     due: datetime | None = None
+    holder: str | None = None        # an urge's holder in words
 
     @property
     def usernames(self) -> set[str]:
@@ -54,6 +55,9 @@ def _entry(event, case: CaseFile | None, by_id: dict, tasks, element_names: dict
         holders, roles = _late_holders(detail, event.at, tasks)
         return TimelineEntry(**base, step=detail.get("step"), level=detail.get("level"), holders=holders,
                              roles=roles, due=_moment(detail.get("due")))
+    if kind == "task_urged":          # 催办: who was urged (a name, or role and unit), the note
+        return TimelineEntry(**base, step=detail.get("step"), holder=detail.get("holder"),
+                             reason=detail.get("note") or None)
     if kind == "task_reassigned":
         return TimelineEntry(**base, from_user=detail.get("from"), to_user=detail.get("to"))
     if kind in {"task_returned", "instance_cancelled"}:

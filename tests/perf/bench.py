@@ -49,6 +49,7 @@ from tests.perf.bench_data import (
     union_inbox,
     web_inbox,
 )
+from tests.perf.board_bench import board_section
 from tests.perf.sandbox_bench import sandbox_overhead
 from tests.support.consultation import run_through_engine
 
@@ -339,6 +340,12 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
         busiest = max(users, key=lambda u: matches[u[0]])[1]
         parts = _verdicts(out, engine, inbox, inbox_union, overdue, busiest, inbox_plan)
         _web_breakdown(out, engine, bind, busiest)
+        watching = Services.from_url(url, FrozenClock(NOW))
+        try:
+            board_lines, board_figures = board_section(watching, url, runs, prefix)
+        finally:
+            watching.close()
+        out.lines += ["", "  overdue board (domain/work/board.py), p95 as a ratio of the baseline's:", *board_lines]
         out.figures = {
             f"{prefix}rows_instances": info.instances, f"{prefix}rows_human_tasks": info.tasks,
             f"{prefix}rows_ready": info.ready, f"{prefix}build_s": round(info.seconds, 2),
@@ -348,6 +355,7 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
             f"{prefix}inbox_union_p95_ms": round(inbox_union[1], 3),
             f"{prefix}web_inbox_p50_ms": round(web_q[0], 3), f"{prefix}web_inbox_p95_ms": round(web_q[1], 3),
             f"{prefix}overdue_p50_ms": round(overdue[0], 3), f"{prefix}overdue_p95_ms": round(overdue[1], 3),
+            **board_figures,
         }
         return out
     finally:

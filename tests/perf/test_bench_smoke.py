@@ -14,6 +14,10 @@ from engine.store.models import HumanTask
 from tests.perf import bench
 from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh, parse_plain, run_baseline, union_inbox
 
+BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms") + tuple(
+    f"board_{name}_{who}_{figure}" for who in ("office", "supervisor") for name in ("matrix", "list", "list_sorted")
+    for figure in ("p50_ms", "p95_ms", "vs_baseline")) + tuple(
+    f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
     "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
@@ -25,7 +29,7 @@ FIGURES = (
     "views_instance_rows_ms", "views_instance_columns_ms", "rows_instances", "rows_human_tasks", "rows_ready",
     "build_s", "inbox_p50_ms", "inbox_p95_ms", "inbox_memberships_ms", "inbox_select_ms", "inbox_count_ms",
     "inbox_views_ms", "inbox_union_p50_ms", "inbox_union_p95_ms", "web_inbox_p50_ms", "web_inbox_p95_ms",
-    "overdue_p50_ms", "overdue_p95_ms", "target_ratio_met", "target_inbox_met", "target_overdue_met", "bench_s",
+    "overdue_p50_ms", "overdue_p95_ms", *BOARD, "target_ratio_met", "target_inbox_met", "target_overdue_met", "bench_s",
 )
 
 

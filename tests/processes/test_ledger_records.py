@@ -57,7 +57,7 @@ def test_the_ledger_follows_an_unsatisfied_suggestion_through_its_second_answer(
 
 
 def test_the_migration_fills_in_the_records_of_earlier_instances_from_their_forms(consultation):
-    migration = _migration("0011b_suggestion_ledger.py")
+    migration = _migration("0011_suggestion_ledger.py")
     instance_id, _done = run_through_engine(consultation, copy.deepcopy(SCENARIOS["rerouted"]))
     expected = _records(consultation, instance_id)
     with consultation.unit_of_work() as session:      # as an instance recorded before the ledger's columns

@@ -1,6 +1,6 @@
 """suggestion ledger
 
-Revision ID: 0011b
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-01 17:00:00
 
@@ -69,7 +69,7 @@ def _backfill(bind) -> None:
             departments_before=refused.get((instance_id, _label(row.text)), []),
             follow_up=visited.get((instance_id, row.number))))
 
-revision = '0011b'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None

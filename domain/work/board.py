@@ -1,0 +1,397 @@
+"""The overdue board (督办): a platform-unit matrix of overdue and at-risk open tasks, and the list behind each cell
+(filtered, sorted, paged, exported) — all from SQL over the human-task projection, deadlines and org units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from domain.calendar.workdays import add_working_days, year_calendar
+from domain.people import policy
+from domain.people.accounts import UserView
+from domain.people.roles import ROLE_NAMES
+from domain.work.models import ExtensionRequest, TaskUrge
+from engine.clock import LOCAL_TZ
+from engine.hooks import HookRegistry
+from engine.store import directory
+from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
+
+AT_RISK_WORKING_DAYS = 2          # open tasks due within this many working days are at risk (临期)
+# The units a task counts under: the first of these kinds up its org unit's chain (a village hall counts under its
+# township); the board's sections in this order.
+BOARD_KINDS = ("county", "committee", "sector", "township", "department")
+STATES = ("overdue", "at_risk", "open")
+SORTS = ("due", "-due", "step", "-step", "unit", "-unit", "escalation", "-escalation", "urges", "-urges",
+         "extensions", "-extensions")
+MAX_PER_PAGE = 100
+MAX_LATE_SPAN = 3660              # working days late are counted over at most ten years
+
+
+# --- who and where --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Units:
+    """The org tree as the board needs it: each code's name, kind and the board unit it counts under."""
+
+    names: dict[str, str]
+    kinds: dict[str, str]
+    board_unit: dict[str, str]
+
+    @classmethod
+    def load(cls, session: Session) -> Units:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind, OrgUnit.parent_id)).all()
+        by_id = {row.id: row for row in rows}
+        board: dict[str, str] = {}
+        for row in rows:
+            seen, current = 0, row
+            while current is not None and current.kind not in BOARD_KINDS and seen < 20:
+                current, seen = by_id.get(current.parent_id), seen + 1
+            if current is not None and current.kind in BOARD_KINDS:
+                board[row.code] = current.code
+        return cls({r.code: r.name for r in rows}, {r.code: r.kind for r in rows}, board)
+
+    def ancestors(self, session: Session, code: str | None) -> frozenset[str]:
+        """`code` and the units above it (a supervisor of any of them watches a task there)."""
+        found, parents = set(), dict(session.execute(
+            select(OrgUnit.code, OrgUnit.parent_id)).all())
+        codes_by_id = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+        while code and code not in found:
+            found.add(code)
+            parent = parents.get(code)
+            code = codes_by_id.get(parent) if parent is not None else None
+        return frozenset(found)
+
+
+def scope_codes(session: Session, user: UserView) -> frozenset[str] | None:
+    """The org unit codes whose tasks `user` watches on the board (with every unit below them); None for all."""
+    units = policy.supervised_units(user)
+    if units is None:
+        return None
+    return frozenset(code for unit in units for code in directory.units_within(session, unit))
+
+
+def _scope_condition(codes: frozenset[str] | None):
+    """Tasks of the units, or of instances of the units (a department's answer on a township's topic); the
+    instances by their own indexed column, so the condition needs no join."""
+    if codes is None:
+        return None
+    ordered = sorted(codes)
+    return or_(HumanTask.org_unit_code.in_(ordered), HumanTask.instance_id.in_(
+        select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery()))
+
+
+def task_units(session: Session, human: HumanTask) -> frozenset[str]:
+    """The units a task belongs to for supervision: its own unit, its instance's, and every unit above them."""
+    units = Units.load(session)
+    instance_unit = session.scalar(select(ProcessInstance.org_unit_code).where(
+        ProcessInstance.id == human.instance_id))
+    return units.ancestors(session, human.org_unit_code) | units.ancestors(session, instance_unit)
+
+
+def holder_words(session: Session, tasks) -> dict[str, str]:
+    """Who holds each task, in words: the person by name, or the role and unit when nobody has claimed it."""
+    tasks = list(tasks)
+    people = {t.assignee for t in tasks if t.assignee}
+    names = dict(session.execute(select(User.username, User.display_name).where(
+        User.username.in_(sorted(people)))).all()) if people else {}
+    units = {t.org_unit_code for t in tasks if not t.assignee and t.org_unit_code}
+    unit_names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(
+        OrgUnit.code.in_(sorted(units)))).all()) if units else {}
+    words = {}
+    for t in tasks:
+        if t.assignee:
+            words[t.id] = names.get(t.assignee) or t.assignee
+        else:
+            role = ROLE_NAMES.get(t.role or "", t.role or "")
+            words[t.id] = "·".join(w for w in (unit_names.get(t.org_unit_code, t.org_unit_code or ""), role) if w) \
+                + "（待认领）"
+    return words
+
+
+# --- time -----------------------------------------------------------------------------------------------------
+def at_risk_until(session: Session, now: datetime, days: int = AT_RISK_WORKING_DAYS) -> datetime:
+    """Open tasks due before this moment (and not yet overdue) are at risk."""
+    return add_working_days(session, now, days)[0]
+
+
+def working_days_late(session: Session, due_at: datetime | None, now: datetime, cache: dict | None = None) -> int:
+    """Working days (the domain calendar) after the due date up to today, Beijing dates; 0 when not late."""
+    if due_at is None or due_at >= now:
+        return 0
+    cache = {} if cache is None else cache
+    day, today = due_at.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date()
+    count, steps = 0, 0
+    while day < today and steps < MAX_LATE_SPAN:
+        day, steps = day + timedelta(days=1), steps + 1
+        if day.year not in cache:
+            cache[day.year] = year_calendar(session, day.year)
+        count += cache[day.year].is_working(day)
+    return count
+
+
+# --- the matrix -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    """One unit's row: its open, overdue and at-risk task counts."""
+
+    unit: str
+    name: str
+    kind: str
+    open: int = 0
+    overdue: int = 0
+    at_risk: int = 0
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The board: rows per section (unit kind), the totals, and the moment at-risk counts up to."""
+
+    sections: tuple[tuple[str, tuple[Cell, ...]], ...]
+    total: Cell
+    now: datetime
+    at_risk_until: datetime
+    everything: bool = False
+
+
+def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_WORKING_DAYS) -> Matrix:
+    """Open-task counts per board unit within what `user` watches: every county, committee, sector and township
+    unit (zeros included) for the county-wide; their own units for a unit's supervisor; departments with open
+    tasks (the suggestion answers) for both."""
+    until = at_risk_until(session, now, days)
+    codes = scope_codes(session, user)
+    columns = (func.count(), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
+               func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
+    if codes is None:
+        query = select(HumanTask.org_unit_code, *columns).where(HumanTask.status == "ready").group_by(
+            HumanTask.org_unit_code)
+        grouped = ((code, *sums) for code, *sums in session.execute(query))
+    else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
+        ordered = sorted(codes)
+        own = select(HumanTask.org_unit_code, *columns).where(
+            HumanTask.status == "ready", HumanTask.org_unit_code.in_(ordered)).group_by(HumanTask.org_unit_code)
+        theirs = select(HumanTask.org_unit_code, *columns).where(
+            HumanTask.status == "ready", HumanTask.org_unit_code.not_in(ordered), HumanTask.instance_id.in_(
+                select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery())
+        ).group_by(HumanTask.org_unit_code)
+        grouped = [tuple(row) for query in (own, theirs) for row in session.execute(query)]
+    units = Units.load(session)
+    counts: dict[str, list[int]] = {}
+    for code, open_, overdue, at_risk in grouped:
+        target = units.board_unit.get(code or "", "")
+        sums = counts.setdefault(target, [0, 0, 0])
+        sums[0], sums[1], sums[2] = sums[0] + open_, sums[1] + (overdue or 0), sums[2] + (at_risk or 0)
+    shown = [code for code, kind in units.kinds.items() if kind in BOARD_KINDS and (
+        (codes is None and kind != "department") or code in counts or (codes is not None and code in
+                                                                          (policy.supervised_units(user) or ())))]
+    sections = []
+    for kind in BOARD_KINDS:
+        cells = tuple(Cell(code, units.names[code], kind, *counts.get(code, (0, 0, 0)))
+                      for code in shown if units.kinds[code] == kind)
+        if cells:
+            sections.append((kind, cells))
+    everything = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return Matrix(tuple(sections), Cell("", "", "", *everything), now, until, codes is None)
+
+
+# --- the list -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    """What the list is narrowed to; every value already checked (see `parse_filters`)."""
+
+    state: str = "overdue"
+    tier: str | None = None
+    unit: str | None = None
+    step: int | None = None
+    department: str | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    version: int | None = None
+    sort: str = "due"
+    errors: dict = field(default_factory=dict)
+
+
+def parse_filters(args, tiers, steps) -> Filters:
+    """Filters from a query string; a bad value is dropped and named in `errors` (the page says which)."""
+    errors: dict[str, str] = {}
+
+    def text(name: str, limit: int = 64) -> str | None:
+        value = (args.get(name) or "").strip()
+        if len(value) > limit:
+            errors[name] = "too_long"
+            return None
+        return value or None
+
+    def day(name: str) -> date | None:
+        value = text(name, 10)
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            errors[name] = "date"
+            return None
+
+    def number(name: str) -> int | None:
+        value = text(name, 9)
+        if value is None:
+            return None
+        if not value.isdigit():
+            errors[name] = "number"
+            return None
+        return int(value)
+
+    state = text("state") or "overdue"
+    if state not in STATES:
+        errors["state"], state = "choice", "overdue"
+    tier = text("tier")
+    if tier is not None and tier not in tiers:
+        errors["tier"], tier = "choice", None
+    step = number("step")
+    if step is not None and step not in steps:
+        errors["step"], step = "choice", None
+    sort = text("sort") or "due"
+    if sort not in SORTS:
+        errors["sort"], sort = "choice", "due"
+    due_from, due_to = day("from"), day("to")
+    if due_from and due_to and due_from > due_to:
+        errors["to"] = "order"
+    return Filters(state, tier, text("unit"), step, text("department"), due_from, due_to, number("version"), sort,
+                   errors)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One late (or soon late) task."""
+
+    task_id: str
+    instance_id: int
+    title: str
+    step: int | None
+    task_name: str
+    item_label: str | None
+    holder: str
+    assignee: str | None
+    role: str | None
+    unit: str | None
+    unit_name: str
+    tier: str | None
+    due_at: datetime | None
+    days_late: int
+    escalation_level: int
+    extensions: int
+    urges: int
+    last_urged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the list."""
+
+    rows: tuple[Row, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the list has."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), LOCAL_TZ)
+
+
+def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> list:
+    """The WHERE of the list: open tasks `user` watches that match `filters`."""
+    where = [HumanTask.status == "ready"]
+    scope = _scope_condition(scope_codes(session, user))
+    if scope is not None:
+        where.append(scope)
+    if filters.state == "overdue":
+        where.append(HumanTask.due_at < now)
+    elif filters.state == "at_risk":
+        where += [HumanTask.due_at >= now, HumanTask.due_at < at_risk_until(session, now, days)]
+    if filters.tier:
+        where.append(HumanTask.tier == filters.tier)
+    if filters.unit:
+        where.append(HumanTask.org_unit_code.in_(sorted(directory.units_within(session, filters.unit))))
+    if filters.department:
+        where += [HumanTask.role == "department", HumanTask.org_unit_code == filters.department]
+    if filters.step is not None:
+        where.append(HumanTask.step == filters.step)
+    if filters.due_from:
+        where.append(HumanTask.due_at >= _day_start(filters.due_from))
+    if filters.due_to:
+        where.append(HumanTask.due_at < _day_start(filters.due_to + timedelta(days=1)))
+    if filters.version is not None:
+        where.append(HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+            ProcessInstance.version_id == filters.version).scalar_subquery()))
+    return where
+
+
+def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
+    # per-row counts as correlated subqueries: computed for the rows a page returns (unless sorted by them)
+    urges = select(func.count()).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    last = select(func.max(TaskUrge.at)).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    extensions = select(func.count()).where(ExtensionRequest.instance_id == HumanTask.instance_id,
+                                            ExtensionRequest.task_id == HumanTask.id,
+                                            ExtensionRequest.status == "approved").scalar_subquery()
+    query = (select(HumanTask, ProcessInstance.process_id, urges.label("urges"), last.label("last"),
+                    extensions.label("extensions"))
+             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+             .where(*_conditions(session, user, now, filters, days)))
+    column = {"due": HumanTask.due_at, "step": HumanTask.step, "unit": HumanTask.org_unit_code,
+              "escalation": HumanTask.escalation_level, "urges": urges, "extensions": extensions}[
+        filters.sort.lstrip("-")]
+    order = column.desc() if filters.sort.startswith("-") else column.asc()
+    undated = HumanTask.due_at.is_(None)          # tasks without a deadline last, whichever way (SQLite and PostgreSQL)
+    first = (undated, order) if filters.sort.lstrip("-") == "due" else (order,)
+    return query.order_by(*first, undated, HumanTask.due_at.asc(), HumanTask.id)
+
+
+def tasks(session: Session, user: UserView, now: datetime, filters: Filters, page: int = 1, per_page: int = 25,
+          hooks: HookRegistry | None = None, days: int = AT_RISK_WORKING_DAYS) -> Page:
+    """One page of the open tasks `user` watches that match `filters`; `per_page` is held to 1…MAX_PER_PAGE."""
+    per_page, page = max(1, min(MAX_PER_PAGE, per_page)), max(1, page)
+    query = _query(session, user, now, filters, days)
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(
+        *_conditions(session, user, now, filters, days)))
+    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return Page(tuple(_rows(session, rows, now, hooks)), total, page, per_page)
+
+
+def all_tasks(session: Session, user: UserView, now: datetime, filters: Filters, limit: int,
+              hooks: HookRegistry | None = None, days: int = AT_RISK_WORKING_DAYS) -> list[Row]:
+    """Every matching task up to `limit` (an export)."""
+    rows = session.execute(_query(session, user, now, filters, days).limit(limit)).all()
+    return _rows(session, rows, now, hooks)
+
+
+def _rows(session: Session, rows, now: datetime, hooks: HookRegistry | None) -> list[Row]:
+    hooks = hooks if hooks is not None else HookRegistry()
+    titles = hooks.titles(session, {(row[0].instance_id, row[1]) for row in rows})
+    holders = holder_words(session, [row[0] for row in rows])
+    unit_codes = sorted({row[0].org_unit_code for row in rows if row[0].org_unit_code})
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(unit_codes))).all()) \
+        if unit_codes else {}
+    years: dict = {}
+    return [Row(t.id, t.instance_id, titles.get(t.instance_id, ""), t.step, t.name, t.item_label, holders[t.id],
+                t.assignee, t.role, t.org_unit_code, names.get(t.org_unit_code or "", t.org_unit_code or ""), t.tier,
+                t.due_at, working_days_late(session, t.due_at, now, years), t.escalation_level or 0, extensions,
+                urges, last)
+            for t, _process, urges, last, extensions in rows]
+
+
+def versions(session: Session) -> list[tuple[int, str, str]]:
+    """(id, process id, short hash) of every deployed version, newest first (the list's version filter)."""
+    return [(vid, process_id, content_hash[:8]) for vid, process_id, content_hash in session.execute(
+        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.content_hash)
+        .order_by(ProcessVersion.id.desc()).limit(200))]
+
+
+def overdue_count(session: Session, user: UserView, now: datetime) -> int:
+    """Overdue open tasks within what `user` watches (the supervisor's inbox says so)."""
+    query = select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < now)
+    scope = _scope_condition(scope_codes(session, user))
+    return session.scalar(query.where(scope) if scope is not None else query) or 0

@@ -1,0 +1,125 @@
+"""Benchmark part: the overdue board (domain/work/board.py) on the bulk-loaded projection of tests/perf/bench.py.
+
+Timed against a baseline measured in the same run on the same rows: the engine's own overdue list
+(`queries.overdue(session, now, org_units=None, limit=100)`), so the figures read as ratios on any machine.
+Standalone: `python -m tests.perf.board_bench [--rows 100000] [--runs 60]` (SQLite file, bulk SQL inserts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from domain.consultation.demo import load_demo
+from domain.services import Services
+from domain.work import board
+from engine.clock import FrozenClock
+from engine.settings import Settings
+from engine.store import db, queries
+from tests.perf.bench_data import BUNDLE, NOW, build_scale, quantiles
+
+WATCHERS = (("county office", "office"), ("township supervisor", "supervisor_xunchang"))
+PAGE_RUNS = 10
+
+
+def _timed(services: Services, runs: int, fn) -> list[float]:
+    """fn(session) `runs` times after one untimed warm-up, a fresh read session each."""
+    samples = []
+    for index in range(runs + 1):
+        with services.engine.reading() as session:
+            start = time.perf_counter()
+            fn(session)
+            if index:
+                samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _page_times(services: Services, url: str, username: str, paths: tuple[str, ...]) -> dict[str, list[float]]:
+    """Server time of the board's pages through the Flask app (test client: no network, no browser)."""
+    from webui import create_app
+
+    with tempfile.TemporaryDirectory(prefix="xieshang-board-") as tmp:
+        app = create_app({"SETTINGS": Settings(url, None, Path(tmp), None), "SERVICES": services, "TESTING": True,
+                          "SECRET_KEY": "bench"})
+        client = app.test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
+        client.post("/login", data={"username": username, "password": "xieshang-demo", "csrf_token": token})
+        times: dict[str, list[float]] = {}
+        for path in paths:
+            for index in range(PAGE_RUNS + 1):
+                start = time.perf_counter()
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                if index:
+                    times.setdefault(path, []).append(time.perf_counter() - start)
+        return times
+
+
+def board_section(services: Services, url: str, runs: int, prefix: str = "") -> tuple[list[str], dict[str, float]]:
+    """Report lines and name=value figures: matrix and list p50/p95 per watcher, pages' server time, ratios."""
+    users = {key: services.accounts.user(name) for key, name in WATCHERS}
+    base = quantiles(_timed(services, runs, lambda s: queries.overdue(s, NOW, org_units=None, limit=100)))
+    lines = [f"  {'board query (ms)':58} {'p50':>8} {'p95':>8} {'p95/base':>9}",
+             f"  {'baseline: queries.overdue(org_units=None, limit=100)':58} {base[0]:8.2f} {base[1]:8.2f} "
+             f"{1.0:9.2f}"]
+    figures = {f"{prefix}board_baseline_overdue_p50_ms": round(base[0], 3),
+               f"{prefix}board_baseline_overdue_p95_ms": round(base[1], 3)}
+    calls = []
+    for key, user in users.items():
+        short = key.split()[1]
+        calls += [(f"matrix, {key}", f"board_matrix_{short}",
+                   lambda s, u=user: board.matrix(s, u, NOW)),
+                  (f"overdue list page 1 (25 rows), {key}", f"board_list_{short}",
+                   lambda s, u=user: board.tasks(s, u, NOW, board.Filters(), 1, 25, services.engine.hooks)),
+                  (f"overdue list sorted by urges, page 40, {key}", f"board_list_sorted_{short}",
+                   lambda s, u=user: board.tasks(s, u, NOW, board.Filters(sort="-urges"), 40, 25,
+                                                 services.engine.hooks))]
+    for label, name, fn in calls:
+        p50, p95 = quantiles(_timed(services, runs, fn))
+        lines.append(f"  {label:58} {p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
+        figures |= {f"{prefix}{name}_p50_ms": round(p50, 3), f"{prefix}{name}_p95_ms": round(p95, 3),
+                    f"{prefix}{name}_vs_baseline": round(p95 / base[1], 2)}
+    pages = _page_times(services, url, "office", ("/board", "/board/tasks"))
+    for path, samples in pages.items():
+        p50, p95 = quantiles(samples)
+        name = "board_page" if path == "/board" else "board_list_page"
+        lines.append(f"  {'GET ' + path + ' as the office (server time, ' + str(PAGE_RUNS) + ' runs)':58} "
+                     f"{p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
+        figures |= {f"{prefix}{name}_p50_ms": round(p50, 3), f"{prefix}{name}_p95_ms": round(p95, 3)}
+    return lines, figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="human-task rows, a tenth as many instances")
+    parser.add_argument("--runs", type=int, default=60, help="timed runs per query")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="xieshang-board-bench-") as tmp:
+        url = f"sqlite:///{tmp}/board.db"
+        db.upgrade(url)
+        services = Services.from_url(url, FrozenClock(NOW))
+        with services.engine.unit_of_work() as session:
+            load_demo(session, NOW)
+        version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
+        try:
+            from tests.perf.bench import parsed_version
+
+            parsed = parsed_version(services.engine, version_id)
+            info = build_scale(services.engine.sessions.kw["bind"], parsed, version_id, max(1, args.rows // 10),
+                               args.rows)
+            print(f"== Overdue board on SQLite: {info.instances:,} instances, {info.tasks:,} human tasks "
+                  f"({info.ready:,} ready, {info.overdue:,} overdue), built in {info.seconds:.1f} s")
+            lines, figures = board_section(services, url, args.runs)
+            print("\n".join(lines))
+            print()
+            for name, value in figures.items():
+                print(f"{name}={value}")
+        finally:
+            services.close()
+
+
+if __name__ == "__main__":
+    main()

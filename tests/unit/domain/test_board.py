@@ -1,0 +1,176 @@
+"""The overdue board (督办) and 催办 over a hand-built projection (tests/support/board.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from domain.work import board
+from engine.errors import InvalidState, PermissionDenied
+from engine.store.models import AuditEvent, OutboxMessage
+from tests.support.board import EXPECTED, build, local
+
+
+def cells(matrix) -> dict[str, tuple[int, int, int]]:
+    return {c.unit: (c.open, c.overdue, c.at_risk) for _kind, row in matrix.sections for c in row}
+
+
+def test_matrix_counts_overdue_and_at_risk_per_unit_for_the_county(services):
+    build(services.engine)
+    matrix = services.supervision.matrix(services.accounts.user("supervisor_county"))
+    found = cells(matrix)
+    assert {code: found[code] for code in EXPECTED} == EXPECTED
+    assert (matrix.total.open, matrix.total.overdue, matrix.total.at_risk) == (7, 3, 2)
+    assert matrix.at_risk_until == local(12)                       # two working days on
+    assert found["township_didong"] == (0, 0, 0)                   # every township shown, zeros too
+    kinds = [kind for kind, _ in matrix.sections]
+    assert kinds == ["county", "committee", "sector", "township", "department"]
+    assert [c.unit for c in dict(matrix.sections)["department"]] == ["dept_housing"]    # departments with work
+
+
+def test_a_township_supervisor_sees_only_their_township(services):
+    build(services.engine)
+    xunchang = services.accounts.user("supervisor_xunchang")
+    found = cells(services.supervision.matrix(xunchang))
+    assert found == {"township_xunchang": (2, 1, 0), "dept_housing": (1, 1, 0)}
+    page = services.supervision.tasks(xunchang, board.Filters(state="open"))
+    assert {r.task_id for r in page.rows} == {"t-hall-late", "t-xunchang-open", "t-dept-late"}
+    assert services.supervision.overdue_count(xunchang) == 2
+    assert services.supervision.overdue_count(services.accounts.user("office")) == 3
+    assert services.supervision.overdue_count(services.accounts.user("m001")) is None
+    with pytest.raises(PermissionDenied):
+        services.supervision.matrix(services.accounts.user("m001"))
+
+
+def test_list_rows_say_who_holds_the_task_and_how_late_it_is(sqlite_services):
+    build(sqlite_services.engine)
+    page = sqlite_services.supervision.tasks(sqlite_services.accounts.user("office"), board.Filters())
+    rows = {r.task_id: r for r in page.rows}
+    assert list(rows) == ["t-dept-late", "t-county-late", "t-hall-late"]          # overdue, most overdue first
+    assert (rows["t-county-late"].days_late, rows["t-hall-late"].days_late, rows["t-dept-late"].days_late) == (3, 1, 7)
+    organizer = sqlite_services.accounts.user("organizer_xunchang").display_name
+    assert rows["t-hall-late"].holder == organizer
+    assert rows["t-dept-late"].holder == "县住房和城乡建设局·承办单位联络员（待认领）"
+    assert rows["t-dept-late"].unit_name == "县住房和城乡建设局"
+    assert rows["t-dept-late"].escalation_level == 1 and rows["t-dept-late"].step == 6
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (board.Filters(state="at_risk"), ["t-county-risk", "t-gongquan-risk"]),
+    (board.Filters(state="open", tier="committee"), ["t-committee-ok"]),
+    (board.Filters(state="open", unit="township_xunchang"), ["t-hall-late", "t-xunchang-open"]),
+    (board.Filters(state="open", department="dept_housing"), ["t-dept-late"]),
+    (board.Filters(state="open", step=3), ["t-county-risk", "t-gongquan-risk"]),
+    (board.Filters(state="open", due_from=local(9).date(), due_to=local(11).date()),
+     ["t-hall-late", "t-county-risk"]),
+    (board.Filters(state="open", sort="-due"),
+     ["t-committee-ok", "t-gongquan-risk", "t-county-risk", "t-hall-late", "t-county-late", "t-dept-late",
+      "t-xunchang-open"]),
+    (board.Filters(state="open", sort="-escalation", unit="township_xunchang"), ["t-hall-late", "t-xunchang-open"]),
+    (board.Filters(state="open", version=999999), []),
+])
+def test_filters_and_sorting(services, filters, expected):
+    build(services.engine)
+    page = services.supervision.tasks(services.accounts.user("office"), filters, per_page=100)
+    assert [r.task_id for r in page.rows] == expected
+    assert page.total == len(expected)
+
+
+def test_paging_is_bounded_and_covers_every_row_once(sqlite_services):
+    build(sqlite_services.engine)
+    office, seen = sqlite_services.accounts.user("office"), []
+    for number in (1, 2, 3, 4):
+        page = sqlite_services.supervision.tasks(office, board.Filters(state="open"), number, per_page=2)
+        assert page.total == 7 and page.pages == 4
+        seen += [r.task_id for r in page.rows]
+    assert len(seen) == len(set(seen)) == 7
+    assert sqlite_services.supervision.tasks(office, board.Filters(state="open"), 1, per_page=10_000).per_page == \
+        board.MAX_PER_PAGE
+
+
+def test_parse_filters_drops_bad_values_and_names_them():
+    parsed = board.parse_filters({"state": "late", "tier": "moon", "step": "x", "from": "2026-13-01",
+                                  "sort": "drop table", "unit": "u" * 65}, {"county": ""}, {1: ""})
+    assert parsed.state == "overdue" and parsed.tier is None and parsed.step is None and parsed.due_from is None
+    assert parsed.sort == "due" and parsed.unit is None
+    assert set(parsed.errors) == {"state", "tier", "step", "from", "sort", "unit"}
+
+
+# --- 催办 -----------------------------------------------------------------------------------------------------------
+def recipients(engine, task_id: str) -> list[tuple[str, str]]:
+    with engine.reading() as session:
+        return sorted((m.channel, m.recipient) for m in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.task_id == task_id, OutboxMessage.recipient.isnot(None),
+            OutboxMessage.idempotency_key.like("%:urge:%"))))
+
+
+def test_urge_reaches_the_holder_and_the_lead_once(services):
+    build(services.engine)
+    engine, supervision = services.engine, services.supervision
+    supervisor = services.accounts.user("supervisor_xunchang")
+    done = supervision.urge(supervisor, "t-hall-late", "  请本周内   完成 ")
+    assert (done.told, done.urges) == (2, 1)
+    assert recipients(engine, "t-hall-late") == [("inapp", "lead_xunchang"), ("inapp", "organizer_xunchang")]
+    with pytest.raises(InvalidState, match="已于 09:00 催办过"):
+        supervision.urge(supervisor, "t-hall-late")
+    assert len(recipients(engine, "t-hall-late")) == 2                       # the refused double-click told nobody
+    with engine.reading() as session:
+        [message] = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient == "organizer_xunchang", OutboxMessage.idempotency_key.like("%:urge:%")))
+        assert message.params["title"].startswith("【催办】")
+        assert supervisor.display_name in message.params["body"] and "已超期 1 个工作日" in message.params["body"]
+        assert "留言：请本周内 完成" in message.params["body"]
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "task_urged"))
+        assert (event.actor, event.detail["step"], event.detail["note"]) == ("supervisor_xunchang", 4, "请本周内 完成")
+    engine.clock.set(engine.clock.now() + timedelta(minutes=61))
+    assert supervision.urge(supervisor, "t-hall-late").urges == 2
+    office_page = supervision.tasks(services.accounts.user("office"), board.Filters())
+    assert {r.task_id: r.urges for r in office_page.rows}["t-hall-late"] == 2
+
+
+def test_urging_an_unclaimed_task_tells_its_candidates(sqlite_services):
+    build(sqlite_services.engine)
+    done = sqlite_services.supervision.urge(sqlite_services.accounts.user("office"), "t-dept-late")
+    assert done.holder == "县住房和城乡建设局·承办单位联络员（待认领）"
+    assert recipients(sqlite_services.engine, "t-dept-late") == [("inapp", "liaison_housing"),
+                                                                 ("inapp", "liaison_housing_2")]
+
+
+@pytest.mark.parametrize("username", ["m001", "supervisor_gongquan", "organizer_xunchang", "lead_county"])
+def test_only_the_units_supervisors_and_the_office_urge(sqlite_services, username):
+    build(sqlite_services.engine)
+    with pytest.raises(PermissionDenied):
+        sqlite_services.supervision.urge(sqlite_services.accounts.user(username), "t-hall-late")
+    assert recipients(sqlite_services.engine, "t-hall-late") == []
+
+
+def test_urge_refuses_a_long_note_and_a_finished_task(sqlite_services):
+    build(sqlite_services.engine)
+    office = sqlite_services.accounts.user("office")
+    with pytest.raises(InvalidState, match="200"):
+        sqlite_services.supervision.urge(office, "t-hall-late", "字" * 201)
+    with pytest.raises(InvalidState, match="已办结"):
+        sqlite_services.supervision.urge(office, "t-done-late")
+
+
+def test_escalation_notices_name_who_is_late(sqlite_services):
+    from domain.notifications import dispatch
+
+    ids = build(sqlite_services.engine)
+    engine = sqlite_services.engine
+    organizer = sqlite_services.accounts.user("organizer_xunchang").display_name
+    bodies = {}
+    for task_id in ("t-hall-late", "t-dept-late"):
+        with engine.unit_of_work() as session:
+            request = OutboxMessage(idempotency_key=f"esc-{task_id}", instance_id=ids["xunchang"], task_id=task_id,
+                                    operator="notify", channel="dispatch", status="pending", attempts=0,
+                                    params={"kind": "escalation", "level": 1, "to": "supervisor", "task_id": task_id},
+                                    created_at=engine.clock.now(), next_attempt_at=engine.clock.now())
+            session.add(request)
+            session.flush()
+            [row] = dispatch.dispatch(session, request, engine.clock.now(), hooks=engine.hooks)
+            bodies[task_id] = row.params["body"]
+    assert bodies["t-hall-late"].startswith(f"「任务 t-hall-late」已逾期（{organizer}），请督促办理。")
+    assert "已逾期（县住房和城乡建设局·承办单位联络员（待认领）），请督促办理" in bodies["t-dept-late"]
