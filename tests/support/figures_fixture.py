@@ -1,0 +1,82 @@
+"""Hand-made records for the figures tests: three consultations whose figures are worked out by hand in the tests.
+
+A (county tier, unit county): meeting held 2026-03-10 with members m1, m2; four suggestions answered adopted,
+  partly, not adopted and not at all; visited satisfied, basically satisfied, unsatisfied; two research tasks done
+  by m1 and m2 in February; step 1: one task on time, one five days late (span 2026-01-01 → 2026-01-20).
+B (township tier, unit township_x, raised by member m1 on 2026-04-01): meeting held 2026-05-02 with m1; one
+  suggestion to a department that has not answered.
+C (county tier): meeting held 2025-12-30 — outside 2026.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.store.submissions import TaskSubmission
+
+_ids = itertools.count(1)
+
+
+def at(text: str) -> datetime:
+    """An ISO date (or date-time) as UTC noon (or the time given)."""
+    return datetime.fromisoformat(text if "T" in text else text + "T04:00").replace(tzinfo=UTC)
+
+
+def _task(instance_id, spec, step, created, completed=None, due=None, by=None, status=None):
+    return HumanTask(id=f"t{next(_ids)}", instance_id=instance_id, task_spec=spec, name=spec, step=step,
+                     status=status or ("completed" if completed else "ready"), created_at=at(created),
+                     completed_at=at(completed) if completed else None, due_at=at(due) if due else None,
+                     completed_by=by, assignee=by, escalation_level=0)
+
+
+def _consultation(session, version, tier, unit, started_by=None, source="online", created="2026-01-01"):
+    instance = ProcessInstance(version_id=version.id, process_id="consultation", status="running", state="{}",
+                               tier=tier, org_unit_code=unit, started_by=started_by, created_at=at(created),
+                               updated_at=at(created))
+    session.add(instance)
+    session.flush()
+    item = IntakeItem(tracking_code=f"XS-T{next(_ids):03d}", instance_id=instance.id, title=f"议题{instance.id}",
+                      description="", source=source, created_at=at(created))
+    session.add(item)
+    session.flush()
+    row = Consultation(instance_id=instance.id, intake_id=item.id, title=item.title, topic=f"主题{instance.id}",
+                       tier=tier, org_unit_code=unit, status="in_progress", created_at=at(created),
+                       updated_at=at(created))
+    session.add(row)
+    session.flush()
+    return instance, row
+
+
+def _meeting(session, instance, held, attendees):
+    session.add(_task(instance.id, "hold_meeting", 4, held, held, by="org"))
+    session.add(TaskSubmission(instance_id=instance.id, task_id=None, task_spec="hold_meeting", name="组织协商会议",
+                               step=4, data={"attendees": attendees}, actor="org", submitted_at=at(held)))
+
+
+def load(session) -> dict[str, int]:
+    """Write A, B and C; returns their instance ids."""
+    version = ProcessVersion(process_id="consultation", content_hash="x", files={}, created_at=at("2025-01-01"))
+    session.add(version)
+    session.flush()
+    a, a_row = _consultation(session, version, "county", "county")
+    _meeting(session, a, "2026-03-10", ["m1", "m2"])
+    for number, (adoption, satisfaction) in enumerate(
+            [("adopted", "satisfied"), ("partly", "basically_satisfied"), ("not_adopted", "unsatisfied"),
+             (None, None)], start=1):
+        session.add(Suggestion(consultation_id=a_row.id, number=number, text=f"建议{number}", department_code="dept_a",
+                               adoption=adoption, satisfaction=satisfaction, answer_round=1 if adoption else 0))
+    session.add_all([_task(a.id, "research", 3, "2026-02-01", "2026-02-10", by="m1"),
+                     _task(a.id, "research", 3, "2026-02-01", "2026-02-12", by="m2"),
+                     _task(a.id, "define_topic", 1, "2026-01-01", "2026-01-05", due="2026-01-10", by="org"),
+                     _task(a.id, "approve_topic", 1, "2026-01-02", "2026-01-20", due="2026-01-15", by="lead")])
+    b, b_row = _consultation(session, version, "township", "township_x", started_by="m1", source="member",
+                             created="2026-04-01")
+    _meeting(session, b, "2026-05-02", ["m1"])
+    session.add(Suggestion(consultation_id=b_row.id, number=1, text="建议", department_code="dept_none",
+                           answer_round=0))
+    c, _ = _consultation(session, version, "county", "county", created="2025-11-01")
+    _meeting(session, c, "2025-12-30", ["m2"])
+    return {"a": a.id, "b": b.id, "c": c.id}
