@@ -1,9 +1,9 @@
 """Hand-made records for the figures tests: three consultations whose figures are worked out by hand in the tests.
 
-A (county tier, unit county): meeting held 2026-03-10 with members m1, m2; four suggestions answered adopted,
+A (county tier, unit county): meeting held 2026-03-10 with members m001, m002; four suggestions answered adopted,
   partly, not adopted and not at all; visited satisfied, basically satisfied, unsatisfied; two research tasks done
-  by m1 and m2 in February; step 1: one task on time, one five days late (span 2026-01-01 → 2026-01-20).
-B (township tier, unit township_x, raised by member m1 on 2026-04-01): meeting held 2026-05-02 with m1; one
+  by m001 and m002 in February; step 1: one task on time, one five days late (span 2026-01-01 → 2026-01-20).
+B (township tier, unit township_xunchang, raised by member m001 on 2026-04-01): meeting held 2026-05-02 with m001; one
   suggestion to a department that has not answered.
 C (county tier): meeting held 2025-12-30 — outside 2026.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+
+from sqlalchemy import select
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
@@ -58,25 +60,27 @@ def _meeting(session, instance, held, attendees):
 
 def load(session) -> dict[str, int]:
     """Write A, B and C; returns their instance ids."""
-    version = ProcessVersion(process_id="consultation", content_hash="x", files={}, created_at=at("2025-01-01"))
-    session.add(version)
-    session.flush()
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == "consultation").limit(1))
+    if version is None:          # a bare database: a version row for the instances to point at
+        version = ProcessVersion(process_id="consultation", content_hash="x", files={}, created_at=at("2025-01-01"))
+        session.add(version)
+        session.flush()
     a, a_row = _consultation(session, version, "county", "county")
-    _meeting(session, a, "2026-03-10", ["m1", "m2"])
+    _meeting(session, a, "2026-03-10", ["m001", "m002"])
     for number, (adoption, satisfaction) in enumerate(
             [("adopted", "satisfied"), ("partly", "basically_satisfied"), ("not_adopted", "unsatisfied"),
              (None, None)], start=1):
         session.add(Suggestion(consultation_id=a_row.id, number=number, text=f"建议{number}", department_code="dept_a",
                                adoption=adoption, satisfaction=satisfaction, answer_round=1 if adoption else 0))
-    session.add_all([_task(a.id, "research", 3, "2026-02-01", "2026-02-10", by="m1"),
-                     _task(a.id, "research", 3, "2026-02-01", "2026-02-12", by="m2"),
+    session.add_all([_task(a.id, "research", 3, "2026-02-01", "2026-02-10", by="m001"),
+                     _task(a.id, "research", 3, "2026-02-01", "2026-02-12", by="m002"),
                      _task(a.id, "define_topic", 1, "2026-01-01", "2026-01-05", due="2026-01-10", by="org"),
                      _task(a.id, "approve_topic", 1, "2026-01-02", "2026-01-20", due="2026-01-15", by="lead")])
-    b, b_row = _consultation(session, version, "township", "township_x", started_by="m1", source="member",
+    b, b_row = _consultation(session, version, "township", "township_xunchang", started_by="m001", source="member",
                              created="2026-04-01")
-    _meeting(session, b, "2026-05-02", ["m1"])
+    _meeting(session, b, "2026-05-02", ["m001"])
     session.add(Suggestion(consultation_id=b_row.id, number=1, text="建议", department_code="dept_none",
                            answer_round=0))
     c, _ = _consultation(session, version, "county", "county", created="2025-11-01")
-    _meeting(session, c, "2025-12-30", ["m2"])
+    _meeting(session, c, "2025-12-30", ["m002"])
     return {"a": a.id, "b": b.id, "c": c.id}

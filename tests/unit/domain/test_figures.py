@@ -32,7 +32,7 @@ def test_a_year_counts_what_was_held_raised_answered_and_visited(db):
     with service.reading() as session:
         f = figs.compute(session, year())
     assert f.held == 2 and f.held_by_tier == {"county": 1, "township": 1}
-    assert f.held_by_unit == {("county", "county"): 1, ("township", "township_x"): 1}
+    assert f.held_by_unit == {("county", "county"): 1, ("township", "township_xunchang"): 1}
     assert f.held_by_month == {"2026-03": {"county": 1}, "2026-05": {"township": 1}}
     assert (f.research_done, f.attendances, f.proposed, f.participation) == (2, 3, 1, 6)
     assert f.suggestions == 5
@@ -64,7 +64,7 @@ def test_a_department_with_no_answers_gives_no_adoption_rate(db):
     service, _ = db
     with service.reading() as session:
         township = figs.compute(session, year(), tier="township")
-        mine = figs.compute(session, year(), units=frozenset({"township_x"}))
+        mine = figs.compute(session, year(), units=frozenset({"township_xunchang"}))
     for f in (township, mine):
         assert f.held == 1 and f.suggestions == 1 and f.adoption.denominator == 0 and f.adoption.percent is None
         assert f.proposed == 1 and f.attendances == 1 and f.research_done == 0
@@ -102,8 +102,8 @@ def test_bad_periods_are_refused(text):
 def test_a_members_record_lists_research_meetings_proposals_and_suggestions(db):
     service, ids = db
     with service.reading() as session:
-        m1 = member_record(session, "m1", year())
-        m2 = member_record(session, "m2", year())
+        m1 = member_record(session, "m001", year())
+        m2 = member_record(session, "m002", year())
     assert [e.instance_id for e in m1.research] == [ids["a"]] and m1.research[0].detail == "completed"
     assert [e.instance_id for e in m1.meetings] == [ids["a"], ids["b"]]
     assert [e.instance_id for e in m1.proposals] == [ids["b"]]
@@ -119,15 +119,15 @@ def person(name, *memberships):
 def test_who_sees_figures_and_whose():
     assert figures_units(person("o", ("office", "county"))) is None
     assert figures_units(person("s", ("supervisor", "county"))) is None
-    assert figures_units(person("t", ("organizer", "township_x"))) == {"township_x"}
-    assert figures_units(person("t", ("supervisor", "township_x"))) == {"township_x"}
+    assert figures_units(person("t", ("organizer", "township_xunchang"))) == {"township_xunchang"}
+    assert figures_units(person("t", ("supervisor", "township_xunchang"))) == {"township_xunchang"}
     assert not may_see_figures(person("m", ("member", "county")))
     assert not may_see_figures(person("d", ("department", "dept_a")))
 
 
 def test_who_sees_a_members_record():
-    assert may_see_member_record(person("m1", ("member", "county")), "m1")
-    assert not may_see_member_record(person("m2", ("member", "county")), "m1")
-    assert may_see_member_record(person("o", ("office", "county")), "m1")
-    assert may_see_member_record(person("s", ("supervisor", "township_x")), "m1")
-    assert not may_see_member_record(person("t", ("organizer", "township_x")), "m1")
+    assert may_see_member_record(person("m001", ("member", "county")), "m001")
+    assert not may_see_member_record(person("m002", ("member", "county")), "m001")
+    assert may_see_member_record(person("o", ("office", "county")), "m001")
+    assert may_see_member_record(person("s", ("supervisor", "township_xunchang")), "m001")
+    assert not may_see_member_record(person("t", ("organizer", "township_xunchang")), "m001")
