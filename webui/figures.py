@@ -114,15 +114,27 @@ def heatmap():
     engine = engine_of(current_app)
     with engine.reading() as session:
         times = figs.step_times(session, period, engine.clock.now(), tier, units)
-        version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == PROCESS_ID)
-                                 .order_by(ProcessVersion.id.desc()).limit(1))
-        xml = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "") \
-            if version else ""
-    levels = {f"step{s}": heat_level(times[s], mode) for s in figs.STEPS}
+        xml = _diagram_xml(session)
     bands = _bands(MEDIAN_BANDS, " " + _("天")) if mode == "median" else _bands(BREACH_BANDS, "%")
     return render_template("figures/heatmap.html", times=times, period=period, tier=tier, asked=asked, error=error,
-                           mode=mode, units=_unit_names(units),
-                           diagram={"xml": xml, "levels": levels}, bands=bands), 422 if error else 200
+                           mode=mode, units=_unit_names(units), diagram=_heat_payload(xml, times, mode),
+                           bands=bands), 422 if error else 200
+
+
+def _diagram_xml(session) -> str:
+    """The newest deployed consultation diagram."""
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == PROCESS_ID)
+                             .order_by(ProcessVersion.id.desc()).limit(1))
+    return next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "") \
+        if version else ""
+
+
+def _heat_payload(xml: str, times: dict[int, figs.StepTime], mode: str) -> dict:
+    """What the page's script needs: the diagram, each step's level and its tag (long, and short for a phone)."""
+    return {"xml": xml,
+            "levels": {f"step{s}": heat_level(times[s], mode) for s in figs.STEPS},
+            "tags": {f"step{s}": _("第 %(n)d 步：%(value)s", n=s, value=heat_text(times[s], mode)) for s in figs.STEPS},
+            "short": {f"step{s}": heat_text(times[s], mode) for s in figs.STEPS}}
 
 
 MEDIAN_BANDS = (3, 7, 15, 30)           # days: up to 3 is level 1 … over 30 is level 5
@@ -135,6 +147,14 @@ def _bands(edges: tuple[int, ...], unit: str) -> list[str]:
     return [f"≤ {edges[0]}{unit}", *(f"{a}–{b}{unit}" for a, b in pairs), f"> {edges[-1]}{unit}"]
 
 
+def heat_text(time: figs.StepTime, mode: str) -> str:
+    """The number a step's tag on the diagram shows: its median days or its breach rate, "—" without data."""
+    value = time.median_days if mode == "median" else time.breach.percent
+    if value is None:
+        return "—"
+    return f"{value} {_('天')}" if mode == "median" else f"{value}%"
+
+
 def heat_level(time: figs.StepTime, mode: str) -> int:
     """0 for no data, else 1 (cool) … 5 (hot) by the mode's bands."""
     value = time.median_days if mode == "median" else time.breach.percent
@@ -142,6 +162,13 @@ def heat_level(time: figs.StepTime, mode: str) -> int:
         return 0
     bands = MEDIAN_BANDS if mode == "median" else BREACH_BANDS
     return 1 + sum(value > band for band in bands)
+
+
+@bp.get("/members/me/record")
+@login_required
+def my_record():
+    """The signed-in person's own record (the menu's link)."""
+    return member(current_user().username)
 
 
 @bp.get("/members/<username>/record")

@@ -1,0 +1,88 @@
+"""In the browser: the figures page draws its charts from the bundled chart file (no request leaves the server), the
+heatmap colours the six steps on the diagram, and a member's record reads on desktop and phone; screenshots also
+copied to $XIESHANG_SHOTS/figures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.test_walkthrough import as_person
+from tests.support import figures_fixture
+
+SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "figures"
+# Whether a canvas has anything drawn on it (some pixel not fully transparent).
+PAINTED = """sel => { const c = document.querySelector(sel); const d = c.getContext('2d')
+    .getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) { if (d[i]) return true; }
+    return false; }"""
+
+
+@pytest.fixture(scope="module")
+def records(live_server):
+    with live_server.engine.unit_of_work() as session:
+        return figures_fixture.load(session)
+
+
+def keep(walk, label: str) -> None:
+    path = walk.shot(label)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SHOTS / f"{walk.device}-{label}.png")
+
+
+def offline(page, server_url: str) -> list[str]:
+    """Refuse every request that is not to the app itself; returns the list of refused addresses."""
+    refused: list[str] = []
+    own = urlparse(server_url).netloc
+
+    def route(request_route):
+        if urlparse(request_route.request.url).netloc == own:
+            request_route.continue_()
+        else:
+            refused.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    return refused
+
+
+@pytest.mark.parametrize("walk", ["desktop", "phone"], indirect=True)
+def test_figures_heatmap_and_member_record_in_the_browser(walk, records):
+    page = as_person(walk, "supervisor_county")
+    refused = offline(page, walk.server.url)
+    page.goto("/figures?period=2026")
+    expect(page.locator("h1")).to_contain_text("协商数据 · 2026")
+    expect(page.locator(".figures-cards")).to_contain_text("66.7%")
+    for chart in ("chart-held", "chart-rates", "chart-on-time"):
+        selector = f'canvas[data-chart="{chart}"]'
+        page.wait_for_function(PAINTED, arg=selector)
+        assert page.evaluate(PAINTED, selector), chart
+    assert page.evaluate("window.XieshangCharts.version") == "4.6.1"
+    keep(walk, "figures")
+
+    page.goto("/figures/heatmap?period=2026&mode=breach")
+    page.wait_for_selector("#diagram[data-heat-ready]")
+    fill = page.evaluate("""() => getComputedStyle(document.querySelector(
+        '.djs-element[data-element-id="step1"] > .djs-visual > rect')).fill""")
+    assert fill == "rgb(248, 113, 113)"          # level 4: half of step 1's tasks broke their deadline
+    expect(page.locator(".heat-table")).to_contain_text("1 / 2")
+    expect(page.locator(".djs-overlay .heat-tag").first).to_have_text("50.0%" if walk.phone else "第 1 步：50.0%")
+    keep(walk, "heatmap-breach")
+    page.goto("/figures/heatmap?period=2026&mode=median")
+    page.wait_for_selector("#diagram[data-heat-ready]")
+    keep(walk, "heatmap-median")
+
+    page = as_person(walk, "m001")
+    refused += offline(page, walk.server.url)
+    page.get_by_role("link", name="履职", exact=True).click()          # the menu's link to their own record
+    expect(page.locator("h1")).to_contain_text("履职记录")
+    page.goto("/members/m001/record?year=2026")
+    expect(page.locator("h1")).to_contain_text("履职记录")
+    expect(page.locator(".figures-cards")).to_contain_text("2")
+    keep(walk, "member-record")
+    assert page.goto("/members/m002/record").status == 403
+    assert refused == []
