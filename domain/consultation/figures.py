@@ -148,13 +148,16 @@ def _scoped(query, tier: str | None, units: frozenset[str] | None):
 
 
 def _meetings(period: Period, tier: str | None, units: frozenset[str] | None):
-    """Per consultation held in the period: (consultation id, instance id, tier, org unit, held at)."""
+    """Per consultation held in the period: (consultation id, instance id, tier, org unit, held at). A meeting
+    recorded again later counts once, when last completed."""
     held_at = func.max(HumanTask.completed_at).label("held_at")
-    query = (select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code, held_at)
-             .join(HumanTask, HumanTask.instance_id == Consultation.instance_id)
-             .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed")
-             .group_by(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code)
-             .having(and_(held_at >= period.start, held_at < period.end)))
+    completed = (select(HumanTask.instance_id, held_at)
+                 .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed",
+                        HumanTask.completed_at >= period.start)
+                 .group_by(HumanTask.instance_id).having(held_at < period.end).subquery())
+    query = (select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
+                    completed.c.held_at)
+             .join(completed, completed.c.instance_id == Consultation.instance_id))
     return _scoped(query, tier, units).subquery()
 
 
@@ -214,11 +217,10 @@ def _total(ratios) -> Ratio:
 
 
 def _research_done(session: Session, period: Period, tier: str | None, units: frozenset[str] | None) -> int:
-    query = (select(func.count()).select_from(HumanTask)
-             .join(Consultation, Consultation.instance_id == HumanTask.instance_id)
+    query = (_step_tasks(tier, units, func.count())
              .where(HumanTask.task_spec == RESEARCH_TASK, HumanTask.status == "completed",
                     HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end))
-    return session.scalar(_scoped(query, tier, units)) or 0
+    return session.scalar(query) or 0
 
 
 def _attendances(session: Session, period: Period, meetings) -> int:
@@ -242,18 +244,23 @@ def _proposed(session: Session, period: Period, tier: str | None, units: frozens
     return session.scalar(_scoped(query, tier, units)) or 0
 
 
-def _step_tasks(period: Period, tier: str | None, units: frozenset[str] | None, *columns):
-    query = (select(*columns).select_from(HumanTask)
-             .join(Consultation, Consultation.instance_id == HumanTask.instance_id)
-             .where(HumanTask.step.in_(STEPS)))
-    return _scoped(query, tier, units)
+def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
+    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), joined to the
+    consultation only when the reader is limited to some units (a department's task names the department)."""
+    query = select(*columns).select_from(HumanTask).where(HumanTask.step.in_(STEPS))
+    if tier:
+        query = query.where(HumanTask.tier == tier)
+    if units is not None:
+        query = (query.join(Consultation, Consultation.instance_id == HumanTask.instance_id)
+                 .where(Consultation.org_unit_code.in_(sorted(units))))
+    return query
 
 
 def on_time_by_step(session: Session, period: Period, tier: str | None = None,
                     units: frozenset[str] | None = None) -> dict[int, Ratio]:
     """Per step 1–6: tasks completed in the period by their due time, over those completed (with a due time)."""
     on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    query = (_step_tasks(period, tier, units, HumanTask.step, func.count(), on_time)
+    query = (_step_tasks(tier, units, HumanTask.step, func.count(), on_time)
              .where(HumanTask.status == "completed", HumanTask.due_at.isnot(None),
                     HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end)
              .group_by(HumanTask.step))
@@ -266,7 +273,10 @@ def step_times(session: Session, period: Period, now: datetime, tier: str | None
     """Per step 1–6: the median days a case spent on it (its first task created → its last completed, for steps
     finished in the period), and the breach rate of its tasks created in the period."""
     finished = func.max(HumanTask.completed_at)
-    spans = (_step_tasks(period, tier, units, HumanTask.step, func.min(HumanTask.created_at), finished)
+    touched = (select(HumanTask.instance_id).where(HumanTask.completed_at >= period.start,
+                                                   HumanTask.completed_at < period.end).distinct())
+    spans = (_step_tasks(tier, units, HumanTask.step, func.min(HumanTask.created_at), finished)
+             .where(HumanTask.instance_id.in_(touched))
              .group_by(HumanTask.instance_id, HumanTask.step)
              .having(and_(func.count() == func.count(HumanTask.completed_at),
                           finished >= period.start, finished < period.end)))
@@ -275,7 +285,7 @@ def step_times(session: Session, period: Period, now: datetime, tier: str | None
         durations[step].append((_aware(ended) - _aware(began)).total_seconds() / 86400)
     late = ((HumanTask.completed_at.isnot(None) & (HumanTask.completed_at > HumanTask.due_at))
             | (HumanTask.completed_at.is_(None) & (HumanTask.status == "ready") & (HumanTask.due_at < now)))
-    breaches = (_step_tasks(period, tier, units, HumanTask.step, func.count(),
+    breaches = (_step_tasks(tier, units, HumanTask.step, func.count(),
                             func.sum(case((late, 1), else_=0)))
                 .where(HumanTask.due_at.isnot(None), HumanTask.created_at >= period.start,
                        HumanTask.created_at < period.end)

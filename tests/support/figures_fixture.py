@@ -27,8 +27,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text if "T" in text else text + "T04:00").replace(tzinfo=UTC)
 
 
-def _task(instance_id, spec, step, created, completed=None, due=None, by=None, status=None):
-    return HumanTask(id=f"t{next(_ids)}", instance_id=instance_id, task_spec=spec, name=spec, step=step,
+def _task(instance, spec, step, created, completed=None, due=None, by=None, status=None):
+    return HumanTask(id=f"t{next(_ids)}", instance_id=instance.id, tier=instance.tier,
+                     org_unit_code=instance.org_unit_code, task_spec=spec, name=spec, step=step,
                      status=status or ("completed" if completed else "ready"), created_at=at(created),
                      completed_at=at(completed) if completed else None, due_at=at(due) if due else None,
                      completed_by=by, assignee=by, escalation_level=0)
@@ -53,7 +54,7 @@ def _consultation(session, version, tier, unit, started_by=None, source="online"
 
 
 def _meeting(session, instance, held, attendees):
-    session.add(_task(instance.id, "hold_meeting", 4, held, held, by="org"))
+    session.add(_task(instance, "hold_meeting", 4, held, held, by="org"))
     session.add(TaskSubmission(instance_id=instance.id, task_id=None, task_spec="hold_meeting", name="组织协商会议",
                                step=4, data={"attendees": attendees}, actor="org", submitted_at=at(held)))
 
@@ -72,10 +73,10 @@ def load(session) -> dict[str, int]:
              (None, None)], start=1):
         session.add(Suggestion(consultation_id=a_row.id, number=number, text=f"建议{number}", department_code="dept_a",
                                adoption=adoption, satisfaction=satisfaction, answer_round=1 if adoption else 0))
-    session.add_all([_task(a.id, "research", 3, "2026-02-01", "2026-02-10", by="m001"),
-                     _task(a.id, "research", 3, "2026-02-01", "2026-02-12", by="m002"),
-                     _task(a.id, "define_topic", 1, "2026-01-01", "2026-01-05", due="2026-01-10", by="org"),
-                     _task(a.id, "approve_topic", 1, "2026-01-02", "2026-01-20", due="2026-01-15", by="lead")])
+    session.add_all([_task(a, "research", 3, "2026-02-01", "2026-02-10", by="m001"),
+                     _task(a, "research", 3, "2026-02-01", "2026-02-12", by="m002"),
+                     _task(a, "define_topic", 1, "2026-01-01", "2026-01-05", due="2026-01-10", by="org"),
+                     _task(a, "approve_topic", 1, "2026-01-02", "2026-01-20", due="2026-01-15", by="lead")])
     b, b_row = _consultation(session, version, "township", "township_xunchang", started_by="m001", source="member",
                              created="2026-04-01")
     _meeting(session, b, "2026-05-02", ["m001"])
