@@ -36,7 +36,7 @@ def _task(instance, spec, step, created, completed=None, due=None, by=None, stat
 
 
 def _consultation(session, version, tier, unit, started_by=None, source="online", created="2026-01-01"):
-    instance = ProcessInstance(version_id=version.id, process_id="consultation", status="running", state="{}",
+    instance = ProcessInstance(version_id=version.id, process_id="consultation", status="running", state="{}", step=6,
                                tier=tier, org_unit_code=unit, started_by=started_by, created_at=at(created),
                                updated_at=at(created))
     session.add(instance)
