@@ -46,6 +46,7 @@ class Consultation(Base):
     instruction: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
     public_reason: Mapped[str | None] = mapped_column(Text)      # a declined topic's explanation for the proposer
+    meeting_date: Mapped[date | None] = mapped_column(Date, index=True)     # held on (else planned for)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -67,3 +68,5 @@ class Suggestion(Base):
     promised_date: Mapped[date | None] = mapped_column(Date)
     answer_round: Mapped[int] = mapped_column(Integer, default=0)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
+    departments_before: Mapped[list | None] = mapped_column(JSON)     # where it was before re-routing, in order
+    follow_up: Mapped[str | None] = mapped_column(Text)                # the latest visit's finding (落实情况)

@@ -54,6 +54,9 @@ def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: in
         row.measures = answer.get("measures") or None
         row.promised_date = _date(answer.get("promised_date"))
         row.answer_round = answer_round
+        tried = [str(code) for code in answer.get("tried") or [] if code]
+        if tried or row.departments_before is None:
+            row.departments_before = tried
 
 
 def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> None:
@@ -72,21 +75,24 @@ def _sync_suggestions(session: Session, consultation: Consultation, data: dict) 
         row.department_code = str(item.get("department", row.department_code))
     _apply_answers(existing, data.get("answers"), 1)
     _apply_answers(existing, data.get("reanswers"), 2)
-    by_suggestion = _latest_satisfaction(data)
+    by_suggestion = _latest_visits(data)
     for number, row in existing.items():
         # each suggestion's own word from its latest visit; an instance visited before per-suggestion visits
         # existed carries one satisfaction for the whole topic
-        row.satisfaction = by_suggestion.get(number) if by_suggestion else data.get("residents_satisfaction")
+        visit = by_suggestion.get(number) or {}
+        row.satisfaction = visit.get("residents_satisfaction") if by_suggestion \
+            else data.get("residents_satisfaction")
+        row.follow_up = str(visit["implementation_status"])[:5000] if visit.get("implementation_status") \
+            else row.follow_up
 
 
-def _latest_satisfaction(data: dict) -> dict[int, str]:
-    """Suggestion number → residents' satisfaction at its latest follow-up visit (visits logged so far, then the
-    visit being recorded now)."""
-    found: dict[int, str] = {}
+def _latest_visits(data: dict) -> dict[int, dict]:
+    """Suggestion number → its latest follow-up visit (visits logged so far, then the visit being recorded now)."""
+    found: dict[int, dict] = {}
     for visit in list(data.get("visit_log") or []) + list(data.get("visits") or []):
         if isinstance(visit, dict) and isinstance(visit.get("suggestion_id"), int) \
                 and isinstance(visit.get("residents_satisfaction"), str):
-            found[visit["suggestion_id"]] = visit["residents_satisfaction"]
+            found[visit["suggestion_id"]] = visit
     return found
 
 
@@ -105,6 +111,8 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     plan_keys = ("plan_goal", "meeting_date", "venue", "venue_other", "researchers", "research_questions")
     if any(k in data for k in plan_keys):
         consultation.plan = {k: data[k] for k in plan_keys if k in data}
+    consultation.meeting_date = _date(data.get("meeting_held_on")) or _date(data.get("meeting_date")) \
+        or consultation.meeting_date
     consultation.report_title = data.get("report_title") or consultation.report_title
     consultation.instruction = _instruction(data) or consultation.instruction
     consultation.satisfaction = data.get("residents_satisfaction") or consultation.satisfaction

@@ -4,6 +4,7 @@ the command line and the notifications alike."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select
@@ -57,6 +58,40 @@ def may_download(user: UserView, owner: str, sees_instance: bool, attached: bool
     """Whether `user` may download a stored file: its owner always; anyone who may see its instance once a submitted
     form names it."""
     return user.username == owner or (attached and sees_instance)
+
+
+# --- the suggestion ledger (建议办理台账) ------------------------------------------------------------------------
+SUPERVISING = frozenset({"supervisor", "platform_lead", "organizer", "office"})
+
+
+@dataclass(frozen=True)
+class SuggestionReach:
+    """Which suggestions a person sees on the ledger: all of them; those of consultations held by `units` (and the
+    units below them); those answered by `departments`; and/or those of the cases they may see."""
+
+    everything: bool
+    units: frozenset[str]
+    departments: frozenset[str]
+    visible_cases: bool
+
+
+def suggestion_reach(user: UserView) -> SuggestionReach:
+    """County-wide roles (the office, the county's supervisors) see every suggestion; a unit's supervisors, leads and
+    organizers those of its consultations (a township's include its villages'); a department's liaisons those their
+    department answers now (not the other departments' of the same meeting); members those of the cases they may see,
+    as the case page shows them (the answers are published with the results anyway)."""
+    if sees_everything(user):
+        return SuggestionReach(True, frozenset(), frozenset(), False)
+    return SuggestionReach(False, frozenset(org for role, org in user.memberships if role in SUPERVISING),
+                           frozenset(org for role, org in user.memberships if role == "department"),
+                           "member" in user.roles)
+
+
+def may_urge_suggestion(user: UserView, org_unit: str | None) -> bool:
+    """Who is offered "去催办" on a ledger row with an open task: supervisors and leads of the consultation's unit,
+    the county's supervisors and the county office (the urge itself is the task page's)."""
+    return any((role, org_unit) in set(user.memberships) for role in ("supervisor", "platform_lead")) or \
+        user.has_role("supervisor", COUNTY) or user.has_role("office", COUNTY)
 
 
 # --- restricted form fields (`"ui:audience": [roles]` in a UI schema) on a case file and in the API ---------------

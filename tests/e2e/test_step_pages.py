@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine.store.models import User
+from engine.store.models import OrgUnit, User
 from tests.conftest import CONSULTATION
 from tests.e2e.test_walkthrough import DEVICE_NAMES, PASSWORD, fill_form
 from tests.support.consultation import SCENARIOS
@@ -138,8 +138,10 @@ class Case:
 # --- reading values as the case file shows them --------------------------------------------------------------------
 
 def _display_names(engine) -> dict:
+    """People by username and org units (platforms, departments, halls) by code, as the case file names them."""
     with engine.reading() as session:
-        return dict(session.execute(select(User.username, User.display_name)).all())
+        return {**dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all()),
+                **dict(session.execute(select(User.username, User.display_name)).all())}
 
 
 def _form(spec: str) -> tuple[dict, dict]:
@@ -195,7 +197,7 @@ def _read(prop: dict, ui: dict, value, names: dict) -> list[str]:
     titles = {option.get("const"): option.get("title") for option in prop.get("oneOf") or []}
     if value in titles:
         return [titles[value]]
-    if ui.get("ui:widget") == "people":
+    if ui.get("ui:widget") in ("people", "orgunit"):
         return [names.get(value, value)]
     date = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", str(value))
     if date:

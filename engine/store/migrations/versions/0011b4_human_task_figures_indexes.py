@@ -1,7 +1,7 @@
 """human_task indexes for the county's figures
 
 Revision ID: 0011b4
-Revises: 0010
+Revises: 0011b
 Create Date: 2026-12-01 17:20:00
 
 The figures read tasks by kind and completion time (meetings held, research done: task_spec, status, completed_at)
@@ -11,7 +11,7 @@ a time, without a table scan.
 from alembic import op
 
 revision = '0011b4'
-down_revision = '0010'
+down_revision = '0011b'
 branch_labels = None
 depends_on = None
 
