@@ -4,10 +4,10 @@ suggestions and their adoption, on-time rate per step, residents' satisfaction, 
 Every number comes from SQL over the human_task projection, the task submissions and the consultation records; no
 workflow is loaded. Definitions (the page says them too):
 - a consultation is *held* when its meeting step (the `hold_meeting` task) was completed, counted in the period of
-  that completion;
-- a suggestion belongs to the period its meeting was held in;
-- adoption rate = (adopted + partly adopted) / answered (any answer: adopted, partly, not adopted, already solved,
-  not ours);
+  the date its meeting record says the meeting was held on (`consultation.meeting_date`);
+- a suggestion belongs to the period its meeting was held in (as the suggestion ledger's `period` filter reads it);
+- adoption rate = (adopted + partly adopted) / answered (adopted, partly, not adopted, already solved; "not ours"
+  sends the suggestion back to be re-routed and is no answer);
 - on-time rate per step = tasks completed by their due time / tasks completed (tasks without a due time not counted);
 - satisfaction rate = (satisfied + basically satisfied) / suggestions visited (with a satisfaction recorded).
 """
@@ -31,6 +31,7 @@ from engine.store.submissions import TaskSubmission
 MEETING_TASK = "hold_meeting"
 RESEARCH_TASK = "research"
 ADOPTED = ("adopted", "partly")
+ANSWERED = ("adopted", "partly", "not_adopted", "solved")     # "not ours" sends a suggestion back: not an answer
 SATISFIED = ("satisfied", "basically_satisfied")
 STEPS = (1, 2, 3, 4, 5, 6)
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
@@ -148,22 +149,17 @@ def _scoped(query, tier: str | None, units: frozenset[str] | None):
 
 
 def _meetings(period: Period, tier: str | None, units: frozenset[str] | None):
-    """Per consultation held in the period: (consultation id, instance id, tier, org unit, held at). A meeting
-    recorded again later counts once, when last completed."""
-    held_at = func.max(HumanTask.completed_at).label("held_at")
-    completed = (select(HumanTask.instance_id, held_at)
-                 .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed",
-                        HumanTask.completed_at >= period.start)
-                 .group_by(HumanTask.instance_id).having(held_at < period.end).subquery())
+    """Per consultation held in the period: (consultation id, instance id, tier, org unit, meeting date). Held: its
+    meeting task was completed; in the period of the date the meeting record says it was held on (as the suggestion
+    ledger's period filter reads it)."""
+    completed = (select(HumanTask.instance_id)
+                 .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed").distinct().subquery())
+    first, after = period.start.astimezone(LOCAL_TZ).date(), period.end.astimezone(LOCAL_TZ).date()
     query = (select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
-                    completed.c.held_at)
-             .join(completed, completed.c.instance_id == Consultation.instance_id))
+                    Consultation.meeting_date)
+             .join(completed, completed.c.instance_id == Consultation.instance_id)
+             .where(Consultation.meeting_date >= first, Consultation.meeting_date < after))
     return _scoped(query, tier, units).subquery()
-
-
-def _month(moment: datetime) -> str:
-    local = moment.astimezone(LOCAL_TZ)
-    return f"{local.year:04d}-{local.month:02d}"
 
 
 def _aware(moment: datetime) -> datetime:
@@ -178,10 +174,10 @@ def compute(session: Session, period: Period, tier: str | None = None,
     held_by_tier, held_by_unit = Counter(), Counter()
     held_by_month: dict[str, Counter] = defaultdict(Counter)
     month_of = {}
-    for _cid, instance_id, row_tier, unit, held_at in rows:
+    for _cid, instance_id, row_tier, unit, held_on in rows:
         held_by_tier[row_tier or ""] += 1
         held_by_unit[(row_tier or "", unit or "")] += 1
-        month_of[instance_id] = _month(_aware(held_at))
+        month_of[instance_id] = f"{held_on.year:04d}-{held_on.month:02d}"
         held_by_month[month_of[instance_id]][row_tier or ""] += 1
     suggestion_rows = session.execute(
         select(meetings.c.instance_id, Suggestion.adoption, Suggestion.satisfaction)
@@ -201,7 +197,7 @@ def _by_month(rows, month_of) -> tuple[dict[str, Ratio], dict[str, Ratio]]:
     adopted, answered, happy, visited = Counter(), Counter(), Counter(), Counter()
     for instance_id, adoption, satisfaction in rows:
         month = month_of[instance_id]
-        if adoption:
+        if adoption in ANSWERED:
             answered[month] += 1
             adopted[month] += adoption in ADOPTED
         if satisfaction:

@@ -1,8 +1,9 @@
 """Hand-made records for the figures tests: three consultations whose figures are worked out by hand in the tests.
 
-A (county tier, unit county): meeting held 2026-03-10 with members m001, m002; four suggestions answered adopted,
-  partly, not adopted and not at all; visited satisfied, basically satisfied, unsatisfied; two research tasks done
-  by m001 and m002 in February; step 1: one task on time, one five days late (span 2026-01-01 → 2026-01-20).
+A (county tier, unit county): meeting held 2026-03-10 with members m001, m002; five suggestions answered adopted,
+  partly, not adopted, not at all and sent back as not ours (no answer); visited satisfied, basically satisfied,
+  unsatisfied; two research tasks done by m001 and m002 in February; step 1: one task on time, one five days late
+  (span 2026-01-01 → 2026-01-20).
 B (township tier, unit township_xunchang, raised by member m001 on 2026-04-01): meeting held 2026-05-02 with m001; one
   suggestion to a department that has not answered.
 C (county tier): meeting held 2025-12-30 — outside 2026.
@@ -11,7 +12,7 @@ C (county tier): meeting held 2025-12-30 — outside 2026.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -54,6 +55,8 @@ def _consultation(session, version, tier, unit, started_by=None, source="online"
 
 
 def _meeting(session, instance, held, attendees):
+    record = session.scalar(select(Consultation).where(Consultation.instance_id == instance.id))
+    record.meeting_date = date.fromisoformat(held)
     session.add(_task(instance, "hold_meeting", 4, held, held, by="org"))
     session.add(TaskSubmission(instance_id=instance.id, task_id=None, task_spec="hold_meeting", name="组织协商会议",
                                step=4, data={"attendees": attendees}, actor="org", submitted_at=at(held)))
@@ -70,7 +73,7 @@ def load(session) -> dict[str, int]:
     _meeting(session, a, "2026-03-10", ["m001", "m002"])
     for number, (adoption, satisfaction) in enumerate(
             [("adopted", "satisfied"), ("partly", "basically_satisfied"), ("not_adopted", "unsatisfied"),
-             (None, None)], start=1):
+             (None, None), ("not_ours", None)], start=1):
         session.add(Suggestion(consultation_id=a_row.id, number=number, text=f"建议{number}", department_code="dept_a",
                                adoption=adoption, satisfaction=satisfaction, answer_round=1 if adoption else 0))
     session.add_all([_task(a, "research", 3, "2026-02-01", "2026-02-10", by="m001"),

@@ -35,8 +35,8 @@ def test_a_year_counts_what_was_held_raised_answered_and_visited(db):
     assert f.held_by_unit == {("county", "county"): 1, ("township", "township_xunchang"): 1}
     assert f.held_by_month == {"2026-03": {"county": 1}, "2026-05": {"township": 1}}
     assert (f.research_done, f.attendances, f.proposed, f.participation) == (2, 3, 1, 6)
-    assert f.suggestions == 5
-    # partly adopted counts in the numerator; unanswered ones are not in the denominator
+    assert f.suggestions == 6
+    # partly adopted counts in the numerator; unanswered and sent-back (not ours) ones are not in the denominator
     assert (f.adoption.numerator, f.adoption.denominator, f.adoption.percent) == (2, 3, 66.7)
     assert (f.satisfaction.numerator, f.satisfaction.denominator) == (2, 3)
     assert set(f.answered_by_month) == {"2026-03"}          # May's one suggestion has no answer yet
@@ -107,7 +107,7 @@ def test_a_members_record_lists_research_meetings_proposals_and_suggestions(db):
     assert [e.instance_id for e in m1.research] == [ids["a"]] and m1.research[0].detail == "completed"
     assert [e.instance_id for e in m1.meetings] == [ids["a"], ids["b"]]
     assert [e.instance_id for e in m1.proposals] == [ids["b"]]
-    assert len(m1.suggestions) == 5 and m1.suggestions[0].detail == "adopted"
+    assert len(m1.suggestions) == 6 and m1.suggestions[0].detail == "adopted"
     assert [e.instance_id for e in m2.meetings] == [ids["a"]]          # C's meeting was in 2025
     assert m2.proposals == ()
 

@@ -23,7 +23,7 @@ def ids(web_engine):
 def test_the_office_sees_the_years_figures_with_their_parts_and_ledger_links(login, ids):
     page = login("office").get("/figures?period=2026").get_data(as_text=True)
     assert "66.7%" in page and "2 / 3" in page                              # adoption, numerator / denominator
-    assert 'href="/ledger?period=2026&amp;adoption=adopted%2Cpartly"' in page
+    assert 'href="/ledger?period=2026&amp;adoption=adopted,partly"' in page
     assert 'href="/ledger?period=2026&amp;answered=1"' in page
     assert "50.0%" in page                                                 # step 1 on time: one of two
     charts = {m.group(1): json.loads(m.group(2)) for m in re.finditer(
@@ -32,6 +32,13 @@ def test_the_office_sees_the_years_figures_with_their_parts_and_ledger_links(log
     assert charts["held"]["labels"][2] == "2026-03" and charts["held"]["datasets"][0]["data"][2] == 1
     assert charts["on-time"]["datasets"][0]["data"][0] == 50.0 and charts["on-time"]["datasets"][0]["data"][1] is None
     assert "charts/charts.js" in page and "“组织协商会议”一步办理完成即计为召开一次" in page
+
+
+@pytest.mark.parametrize("query, count", [("period=2026&adoption=adopted,partly", 2), ("period=2026&answered=1", 3),
+                                          ("period=2026", 6)])
+def test_the_ledger_behind_each_link_holds_as_many_suggestions(login, ids, query, count):
+    page = login("office").get(f"/ledger?{query}").get_data(as_text=True)
+    assert f"共 {count} 项" in page                      # numerator, denominator, all raised (A's five, B's one)
 
 
 def test_an_empty_period_shows_dashes_not_zero_percent(login, ids):
@@ -82,7 +89,7 @@ def test_the_member_record_exports_read_back(login, ids):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["类别", "编号", "事项", "日期", "状态"]
     assert ["调查研究", str(ids["a"]), f"主题{ids['a']}", "2026-02-10", "已完成"] in rows
-    assert sum(row[0] == "参加协商会议" for row in rows) == 2 and sum(row[0] == "会议意见建议" for row in rows) == 5
+    assert sum(row[0] == "参加协商会议" for row in rows) == 2 and sum(row[0] == "会议意见建议" for row in rows) == 6
     book = load_workbook(io.BytesIO(client.get("/members/m001/record?year=2026&format=xlsx").get_data()))
     sheet = book.active
     assert sheet.title == "履职记录" and sheet.max_row == len(rows)
