@@ -98,7 +98,6 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("ledger.index", lazy_gettext("建议台账"), None),
        ("overview.index", lazy_gettext("概览"), None),
        ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
-       ("figures.my_record", lazy_gettext("履职"), lambda user: user.has_role("member")),
        ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 

@@ -96,7 +96,7 @@ def test_the_member_record_exports_read_back(login, ids):
     assert [c.value for c in sheet[1]] == rows[0]
 
 
-def test_a_member_reaches_their_own_record_from_the_menu(login, ids):
+def test_a_member_reaches_their_own_record_from_their_name(login, ids):
     client = login("m001")
     assert 'href="/members/me/record"' in client.get("/inbox").get_data(as_text=True)
     page = client.get("/members/me/record?year=2026").get_data(as_text=True)
