@@ -48,16 +48,19 @@ test: install-test sysdeps lint
 bench: install-test
 	$(BIN)/python -m tests.perf.bench
 
-# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/ is committed).
+# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/ and webui/static/charts/ is committed).
 # assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.
 assets:
-	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs
+	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs && node charts.mjs
 
 assets-check:
 	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	(cd webui/frontend && node build.mjs "$$tmp/bpmn") && \
 	diff -r "$$tmp/bpmn" webui/static/bpmn && echo "webui/static/bpmn is up to date"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd webui/frontend && node charts.mjs "$$tmp/charts") && \
+	diff -r "$$tmp/charts" webui/static/charts && echo "webui/static/charts is up to date"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

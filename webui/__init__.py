@@ -96,7 +96,8 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("intake.record", lazy_gettext("代群众登记"), lambda user: policy.may_record_for_residents(user.memberships)),
        ("start.index", lazy_gettext("发起流程"), None), ("instances.index", lazy_gettext("协商事项"), None),
        ("ledger.index", lazy_gettext("建议台账"), None), ("board.index", lazy_gettext("督办"), policy.may_see_board),
-       ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), policy.may_administer)]
+       ("figures.index", lazy_gettext("数据"), policy.may_see_figures), ("overview.index", lazy_gettext("概览"), None),
+       ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 
 def _nav_items(app: Flask):

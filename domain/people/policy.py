@@ -226,3 +226,28 @@ def may_see_outbox(user: UserView | None) -> bool:
 def may_handle_failures(user: UserView | None) -> bool:
     """Admins see the instances stopped in `error` and retry them."""
     return may_administer(user)
+
+
+# --- the county's figures and members' records ------------------------------------------------------------------
+FIGURES_ROLES = frozenset({"supervisor", "office", "platform_lead", "process_owner", "organizer"})
+
+
+def may_see_figures(user: UserView | None) -> bool:
+    """Staff see figures: admins, and anyone holding a staff role (supervisor, office, platform lead, process owner,
+    organizer) somewhere; members and departments' liaisons do not."""
+    return user is not None and (user.is_admin or any(role in FIGURES_ROLES for role, _ in user.memberships))
+
+
+def figures_units(user: UserView) -> frozenset[str] | None:
+    """The org units whose consultations `user`'s figures count: None for all (admins and the county's staff roles
+    other than organizer: supervisors, office, platform leads, process owners); otherwise the units (a township,
+    a committee) where they hold a staff role — a township's people see their township's figures."""
+    if sees_everything(user):
+        return None
+    return frozenset(org for role, org in user.memberships if role in FIGURES_ROLES)
+
+
+def may_see_member_record(user: UserView | None, username: str) -> bool:
+    """A member's 履职 record: the member themselves, the county CPPCC office, supervisors and admins."""
+    return user is not None and (user.username == username or user.is_admin or user.has_role("office", COUNTY)
+                                 or user.has_role("supervisor"))

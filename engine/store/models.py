@@ -96,6 +96,10 @@ class HumanTask(Base):
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
         Index("ix_human_task_open_due", "status", "due_at"),
         Index("ix_human_task_done_by", "completed_by", "status", "completed_at"),
+        Index("ix_human_task_spec_done", "task_spec", "status", "completed_at", "instance_id"),   # figures
+        Index("ix_human_task_completed", "completed_at", "step", "status", "due_at", "instance_id"),
+        Index("ix_human_task_created", "created_at", "step", "due_at", "completed_at"),
+        Index("ix_human_task_step_span", "instance_id", "step", "created_at", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)

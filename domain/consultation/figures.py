@@ -1,0 +1,292 @@
+"""The county's figures, computed from the records (never typed): consultations held, member participation,
+suggestions and their adoption, on-time rate per step, residents' satisfaction, and each step's time and breaches.
+
+Every number comes from SQL over the human_task projection, the task submissions and the consultation records; no
+workflow is loaded. Definitions (the page says them too):
+- a consultation is *held* when its meeting step (the `hold_meeting` task) was completed, counted in the period of
+  the date its meeting record says the meeting was held on (`consultation.meeting_date`);
+- a suggestion belongs to the period its meeting was held in (as the suggestion ledger's `period` filter reads it);
+- adoption rate = (adopted + partly adopted) / answered (adopted, partly, not adopted, already solved; "not ours"
+  sends the suggestion back to be re-routed and is no answer);
+- on-time rate per step = tasks completed by their due time / tasks completed (tasks without a due time not counted);
+- satisfaction rate = (satisfied + basically satisfied) / suggestions visited (with a satisfaction recorded).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from statistics import median
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from engine.clock import LOCAL_TZ
+from engine.store.models import HumanTask
+from engine.store.submissions import TaskSubmission
+
+MEETING_TASK = "hold_meeting"
+RESEARCH_TASK = "research"
+ADOPTED = ("adopted", "partly")
+ANSWERED = ("adopted", "partly", "not_adopted", "solved")     # "not ours" sends a suggestion back: not an answer
+SATISFIED = ("satisfied", "basically_satisfied")
+STEPS = (1, 2, 3, 4, 5, 6)
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
+
+
+class PeriodError(ValueError):
+    """A period that is not YYYY, YYYY-Qn or YYYY-MM (or is out of range)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar year, quarter or month in the county's time zone, as a half-open UTC range."""
+
+    key: str          # "2026", "2026-Q2", "2026-05"
+    start: datetime
+    end: datetime
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        """The months (YYYY-MM) the period covers."""
+        out, day = [], self.start.astimezone(LOCAL_TZ).date()
+        while datetime(day.year, day.month, 1, tzinfo=LOCAL_TZ) < self.end:
+            out.append(f"{day.year:04d}-{day.month:02d}")
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return tuple(out)
+
+
+def _local(year: int, month: int) -> datetime:
+    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=LOCAL_TZ)
+
+
+def parse_period(text: str | None, today: date) -> Period:
+    """The period `text` names (YYYY, YYYY-Qn, YYYY-MM); this year when empty. Raises PeriodError."""
+    text = (text or str(today.year)).strip()
+    found = _PERIOD.match(text)
+    if not found or not 2000 <= int(found.group(1)) <= 2100:
+        raise PeriodError(text)
+    year, month, quarter = int(found.group(1)), found.group(2), found.group(3)
+    if month is not None:
+        if not 1 <= int(month) <= 12:
+            raise PeriodError(text)
+        first, count = int(month), 1
+    elif quarter is not None:
+        first, count = 3 * int(quarter) - 2, 3
+    else:
+        first, count = 1, 12
+    return Period(text, _local(year, first), _local(year, first + count))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A rate with its numerator and denominator; `percent` is None when nothing was counted (shown as "—")."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        """The rate in percent, one decimal, or None for an empty denominator."""
+        return None if not self.denominator else round(100 * self.numerator / self.denominator, 1)
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One step over a period: how long cases spent on it and how often its tasks broke their deadline."""
+
+    step: int
+    cases: int                       # cases whose step finished in the period
+    median_days: float | None
+    breached: int                    # tasks late (finished after, or still open past, their due time)
+    with_due: int                    # tasks of the step with a due time
+
+    @property
+    def breach(self) -> Ratio:
+        """Breached over tasks with a due time."""
+        return Ratio(self.breached, self.with_due)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of one period (and tier, and the units the reader may see)."""
+
+    period: Period
+    tier: str | None
+    held_by_tier: dict[str, int]
+    held_by_unit: dict[tuple[str, str], int]       # (tier, org unit) → consultations held
+    held_by_month: dict[str, dict[str, int]]       # month → tier → held
+    research_done: int
+    attendances: int
+    proposed: int
+    suggestions: int
+    adoption: Ratio
+    answered_by_month: dict[str, Ratio]
+    on_time: dict[int, Ratio]                      # step → on time / completed
+    satisfaction: Ratio
+    satisfaction_by_month: dict[str, Ratio]
+
+    @property
+    def held(self) -> int:
+        """Consultations held in the period."""
+        return sum(self.held_by_tier.values())
+
+    @property
+    def participation(self) -> int:
+        """Member participation in person-times: research done, meetings attended, topics proposed."""
+        return self.research_done + self.attendances + self.proposed
+
+
+def _scoped(query, tier: str | None, units: frozenset[str] | None):
+    if tier:
+        query = query.where(Consultation.tier == tier)
+    if units is not None:
+        query = query.where(Consultation.org_unit_code.in_(sorted(units)))
+    return query
+
+
+def _meetings(period: Period, tier: str | None, units: frozenset[str] | None):
+    """Per consultation held in the period: (consultation id, instance id, tier, org unit, meeting date). Held: its
+    meeting task was completed; in the period of the date the meeting record says it was held on (as the suggestion
+    ledger's period filter reads it)."""
+    completed = (select(HumanTask.instance_id)
+                 .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed").distinct().subquery())
+    first, after = period.start.astimezone(LOCAL_TZ).date(), period.end.astimezone(LOCAL_TZ).date()
+    query = (select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
+                    Consultation.meeting_date)
+             .join(completed, completed.c.instance_id == Consultation.instance_id)
+             .where(Consultation.meeting_date >= first, Consultation.meeting_date < after))
+    return _scoped(query, tier, units).subquery()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def compute(session: Session, period: Period, tier: str | None = None,
+            units: frozenset[str] | None = None) -> Figures:
+    """The period's figures for `tier` (None: every tier), over the consultations of `units` (None: all)."""
+    meetings = _meetings(period, tier, units)
+    rows = session.execute(select(meetings)).all()
+    held_by_tier, held_by_unit = Counter(), Counter()
+    held_by_month: dict[str, Counter] = defaultdict(Counter)
+    month_of = {}
+    for _cid, instance_id, row_tier, unit, held_on in rows:
+        held_by_tier[row_tier or ""] += 1
+        held_by_unit[(row_tier or "", unit or "")] += 1
+        month_of[instance_id] = f"{held_on.year:04d}-{held_on.month:02d}"
+        held_by_month[month_of[instance_id]][row_tier or ""] += 1
+    suggestion_rows = session.execute(
+        select(meetings.c.instance_id, Suggestion.adoption, Suggestion.satisfaction)
+        .join(Suggestion, Suggestion.consultation_id == meetings.c.id)).all()
+    answered, satisfied = _by_month(suggestion_rows, month_of)
+    return Figures(
+        period=period, tier=tier, held_by_tier=dict(held_by_tier), held_by_unit=dict(held_by_unit),
+        held_by_month={m: dict(c) for m, c in held_by_month.items()},
+        research_done=_research_done(session, period, tier, units),
+        attendances=_attendances(session, period, meetings), proposed=_proposed(session, period, tier, units),
+        suggestions=len(suggestion_rows), adoption=_total(answered.values()), answered_by_month=answered,
+        on_time=on_time_by_step(session, period, tier, units), satisfaction=_total(satisfied.values()),
+        satisfaction_by_month=satisfied)
+
+
+def _by_month(rows, month_of) -> tuple[dict[str, Ratio], dict[str, Ratio]]:
+    adopted, answered, happy, visited = Counter(), Counter(), Counter(), Counter()
+    for instance_id, adoption, satisfaction in rows:
+        month = month_of[instance_id]
+        if adoption in ANSWERED:
+            answered[month] += 1
+            adopted[month] += adoption in ADOPTED
+        if satisfaction:
+            visited[month] += 1
+            happy[month] += satisfaction in SATISFIED
+    return ({m: Ratio(adopted[m], answered[m]) for m in answered},
+            {m: Ratio(happy[m], visited[m]) for m in visited})
+
+
+def _total(ratios) -> Ratio:
+    ratios = list(ratios)
+    return Ratio(sum(r.numerator for r in ratios), sum(r.denominator for r in ratios))
+
+
+def _research_done(session: Session, period: Period, tier: str | None, units: frozenset[str] | None) -> int:
+    query = (_step_tasks(tier, units, func.count())
+             .where(HumanTask.task_spec == RESEARCH_TASK, HumanTask.status == "completed",
+                    HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end))
+    return session.scalar(query) or 0
+
+
+def _attendances(session: Session, period: Period, meetings) -> int:
+    """Members who attended the period's meetings, one person-time per member per meeting (latest record)."""
+    people: dict[int, set[str]] = {}
+    for instance_id, data in session.execute(
+            select(TaskSubmission.instance_id, TaskSubmission.data)
+            .join(meetings, meetings.c.instance_id == TaskSubmission.instance_id)
+            .where(TaskSubmission.task_spec == MEETING_TASK).order_by(TaskSubmission.id)):
+        attendees = (data or {}).get("attendees")
+        if isinstance(attendees, list):
+            people[instance_id] = {a for a in attendees if isinstance(a, str)}
+    return sum(len(group) for group in people.values())
+
+
+def _proposed(session: Session, period: Period, tier: str | None, units: frozenset[str] | None) -> int:
+    query = (select(func.count()).select_from(IntakeItem)
+             .join(Consultation, Consultation.intake_id == IntakeItem.id)
+             .where(IntakeItem.source == "member", IntakeItem.created_at >= period.start,
+                    IntakeItem.created_at < period.end))
+    return session.scalar(_scoped(query, tier, units)) or 0
+
+
+def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
+    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), joined to the
+    consultation only when the reader is limited to some units (a department's task names the department)."""
+    query = select(*columns).select_from(HumanTask).where(HumanTask.step.in_(STEPS))
+    if tier:
+        query = query.where(HumanTask.tier == tier)
+    if units is not None:
+        query = (query.join(Consultation, Consultation.instance_id == HumanTask.instance_id)
+                 .where(Consultation.org_unit_code.in_(sorted(units))))
+    return query
+
+
+def on_time_by_step(session: Session, period: Period, tier: str | None = None,
+                    units: frozenset[str] | None = None) -> dict[int, Ratio]:
+    """Per step 1–6: tasks completed in the period by their due time, over those completed (with a due time)."""
+    on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
+    query = (_step_tasks(tier, units, HumanTask.step, func.count(), on_time)
+             .where(HumanTask.status == "completed", HumanTask.due_at.isnot(None),
+                    HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end)
+             .group_by(HumanTask.step))
+    found = {step: Ratio(int(good or 0), total) for step, total, good in session.execute(query)}
+    return {step: found.get(step, Ratio(0, 0)) for step in STEPS}
+
+
+def step_times(session: Session, period: Period, now: datetime, tier: str | None = None,
+               units: frozenset[str] | None = None) -> dict[int, StepTime]:
+    """Per step 1–6: the median days a case spent on it (its first task created → its last completed, for steps
+    finished in the period), and the breach rate of its tasks created in the period."""
+    finished = func.max(HumanTask.completed_at)
+    touched = (select(HumanTask.instance_id).where(HumanTask.completed_at >= period.start,
+                                                   HumanTask.completed_at < period.end).distinct())
+    spans = (_step_tasks(tier, units, HumanTask.step, func.min(HumanTask.created_at), finished)
+             .where(HumanTask.instance_id.in_(touched))
+             .group_by(HumanTask.instance_id, HumanTask.step)
+             .having(and_(func.count() == func.count(HumanTask.completed_at),
+                          finished >= period.start, finished < period.end)))
+    durations: dict[int, list[float]] = defaultdict(list)
+    for step, began, ended in session.execute(spans):
+        durations[step].append((_aware(ended) - _aware(began)).total_seconds() / 86400)
+    late = ((HumanTask.completed_at.isnot(None) & (HumanTask.completed_at > HumanTask.due_at))
+            | (HumanTask.completed_at.is_(None) & (HumanTask.status == "ready") & (HumanTask.due_at < now)))
+    breaches = (_step_tasks(tier, units, HumanTask.step, func.count(),
+                            func.sum(case((late, 1), else_=0)))
+                .where(HumanTask.due_at.isnot(None), HumanTask.created_at >= period.start,
+                       HumanTask.created_at < period.end)
+                .group_by(HumanTask.step))
+    counted = {step: (total, int(bad or 0)) for step, total, bad in session.execute(breaches)}
+    return {step: StepTime(step, len(durations[step]),
+                           round(median(durations[step]), 1) if durations[step] else None,
+                           counted.get(step, (0, 0))[1], counted.get(step, (0, 0))[0]) for step in STEPS}
