@@ -32,7 +32,7 @@ def status_names() -> dict:
 
 
 def _messages() -> dict[str, str]:
-    return {"period": _("期间应为年份（如 2026）或年月（如 2026-04）"),
+    return {"period": _("期间应为年份（如 2026）、季度（如 2026-Q2）或年月（如 2026-04）"),
             "sort": _("排序方式无效"), "tier": _("层级无效"), "unit": _("单位代码无效"),
             "department": _("承办单位代码无效"),
             "adoption": _("办理结果应为 adopted、partly、not_adopted、solved、none，可用逗号分隔多个"),

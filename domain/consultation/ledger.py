@@ -30,7 +30,7 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 ANSWER_TASKS = ("answer_suggestion", "reanswer_suggestion")      # the department's
 OFFICE_TASKS = ("reassign_department", "settle_suggestion")      # the county office's, for a returned suggestion
-_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2})|-Q([1-4]))?")
 _CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PLATFORM_KINDS = ("county", "committee", "sector", "township")
 MAX_LABEL = 120               # as engine.store.projection labels a multi-instance task's item
@@ -54,7 +54,7 @@ class LedgerFilter:
     adoption: tuple[str, ...] = ()          # codes of ADOPTIONS, or NONE for not answered yet
     answered: bool | None = None
     satisfaction: tuple[str, ...] = ()      # codes of SATISFACTIONS, or NONE for not visited yet
-    period: str | None = None               # YYYY or YYYY-MM, of the meeting
+    period: str | None = None               # YYYY, YYYY-Qn or YYYY-MM, of the meeting
     overdue: bool = False
     sort: str = "meeting"
     descending: bool = True
@@ -65,11 +65,13 @@ class LedgerFilter:
         """[first day, first day after) of the period, or None."""
         if not self.period:
             return None
-        year, month = _PERIOD.fullmatch(self.period).groups()
-        if month is None:
+        year, month, quarter = _PERIOD.fullmatch(self.period).groups()
+        if month is None and quarter is None:
             return date(int(year), 1, 1), date(int(year) + 1, 1, 1)
-        start = date(int(year), int(month), 1)
-        return start, date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        first, count = (int(month), 1) if month is not None else (3 * int(quarter) - 2, 3)
+        start = date(int(year), first, 1)
+        after = first - 1 + count          # months after January of the first month after the period
+        return start, date(start.year + after // 12, after % 12 + 1, 1)
 
     def as_args(self, **changes) -> dict[str, str]:
         """The filter as address parameters (defaults left out), with `changes` applied."""

@@ -174,6 +174,8 @@ def test_a_member_sees_the_suggestions_of_the_cases_they_may_see(client, login, 
     ("answered=0", {"停车场"}),
     ("adoption=none", {"停车场"}),
     ("period=2025", {"课后服务"}),
+    ("period=2026-Q1", {"停车场", "夜间公交"}),
+    ("adoption=adopted,partly&period=2026-Q2", {"增设老街路灯", "电网改造"}),
     ("tier=township", {"增设老街路灯", "电网改造", "污水管网"}),
     ("unit=township_shanghe", {"污水管网"}),
     ("department=dept_transport", {"停车场", "夜间公交"}),
@@ -191,7 +193,8 @@ def test_filters_come_from_the_address(client, login, ledger_data, query, expect
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("period=2026-13", "期间应为年份"), ("adoption=yes", "办理结果应为"), ("per_page=1000", "每页条数应在 1 到 100"),
+    ("period=2026-13", "期间应为年份"), ("period=2026-Q5", "季度（如 2026-Q2）"), ("adoption=yes", "办理结果应为"),
+    ("per_page=1000", "每页条数应在 1 到 100"),
     ("sort=drop", "排序方式无效"), ("answered=maybe", "是否已答复"), ("unit=" + "x" * 80, "单位代码无效"),
 ])
 def test_a_bad_filter_is_refused_with_a_message_and_kept(client, login, ledger_data, query, message):
@@ -199,7 +202,7 @@ def test_a_bad_filter_is_refused_with_a_message_and_kept(client, login, ledger_d
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and message in page and _rows(page) == []
     if query.startswith("period"):
-        assert 'value="2026-13"' in page
+        assert f'value="{query.removeprefix("period=")}"' in page
 
 
 def test_sorting_and_paging_are_bounded(client, login, ledger_data):
