@@ -95,7 +95,9 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("intake.propose", lazy_gettext("提出议题"), lambda user: policy.may_propose_topic(user.memberships)),
        ("intake.record", lazy_gettext("代群众登记"), lambda user: policy.may_record_for_residents(user.memberships)),
        ("start.index", lazy_gettext("发起流程"), None), ("instances.index", lazy_gettext("协商事项"), None),
-       ("overview.index", lazy_gettext("概览"), None), ("admin.users", lazy_gettext("管理"), policy.may_administer)]
+       ("overview.index", lazy_gettext("概览"), None),
+       ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules),
+       ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 
 def _nav_items(app: Flask):
