@@ -15,7 +15,7 @@ from .security import allowed_if
 
 bp = Blueprint("deadlines", __name__, template_folder="templates")
 
-AUDIENCE_NAMES = {"assignee": lazy_gettext("办理人"), "supervisor": lazy_gettext("本级督办人员"),
+AUDIENCE_NAMES = {"assignee": lazy_gettext("任务办理人"), "supervisor": lazy_gettext("本级督办人员"),
                   "county_leadership": lazy_gettext("县政协领导和督办人员")}
 
 
