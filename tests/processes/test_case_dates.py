@@ -11,9 +11,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.work.deadline_rules import TIERS, process_rules
+from engine import deadlines
+from engine.bpmn.specs import load_bundle
 from engine.clock import LOCAL_TZ
 from engine.store.models import Deadline
 from engine.store.versions import VersionCache
+from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS, advance
 
 
@@ -95,3 +99,20 @@ def test_the_visit_is_due_after_the_wait_and_never_before_it_is_created(consulta
     [reanswer] = consultation.list_tasks(instance_id=instance_id)
     # the supervisor's 督办时限 (2026-12-31 in the scenario), end of that day: its own date, not the step's
     assert reanswer.due_at == datetime(2026, 12, 31, 23, 59, 59, tzinfo=LOCAL_TZ) > consultation.clock.now()
+
+
+def test_the_rules_the_page_lists_are_the_rules_the_engine_applies():
+    parsed = VersionCache().parse(load_bundle([CONSULTATION]))
+    listed = process_rules(deadlines.table(parsed))
+    assert {(r.step, r.tier) for r in listed.rows} == {(s, t) for s in range(7) for t in TIERS}
+    for row in listed.rows:
+        applied = deadlines.lookup(parsed, row.tier, row.step)
+        assert (row.duration.iso, row.reminder_lead.iso, row.escalation_grace.iso) == (
+            applied["duration"], applied["reminder_lead"], applied["escalation_grace"])
+        assert row.working == (applied["unit"] == "working")
+        assert (row.field or row.counted_from) == applied["counted_from"]
+    meeting = [r for r in listed.rows if r.step == 4]
+    assert {(r.field, r.field_title) for r in meeting} == {("meeting_date", "拟定协商会议日期")}
+    assert {r.counted_from for r in listed.rows if r.step == 6} == {"task"}
+    assert [(d.task, d.field, d.field_title) for d in listed.own_dues] == [
+        ("再次办理答复", "supervision_deadline", "督办时限")]
