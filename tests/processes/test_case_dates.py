@@ -6,7 +6,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from domain.work.deadline_rules import TIERS, process_rules
 from engine import deadlines
 from engine.bpmn.specs import load_bundle
 from engine.clock import LOCAL_TZ
+from engine.errors import ValidationFailed
 from engine.store.models import Deadline
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION
@@ -116,3 +117,22 @@ def test_the_rules_the_page_lists_are_the_rules_the_engine_applies():
     assert {r.counted_from for r in listed.rows if r.step == 6} == {"task"}
     assert [(d.task, d.field, d.field_title) for d in listed.own_dues] == [
         ("再次办理答复", "supervision_deadline", "督办时限")]
+
+
+def test_a_supervisors_time_limit_in_the_past_is_refused_so_the_reanswer_is_never_born_overdue(consultation):
+    scenario = copy.deepcopy(SCENARIOS["mixed_follow_up"])
+    instance_id = consultation.start_instance("consultation", scenario.intake(), actor="m001")
+    advance(consultation, instance_id, scenario, "supervise")
+    [supervise] = consultation.list_tasks(instance_id=instance_id)
+    today = consultation.clock.now().astimezone(LOCAL_TZ).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    notice = {"supervision_notice": "请于限期内完成剩余路段。"}
+    with pytest.raises(ValidationFailed) as refused:
+        consultation.complete_task(supervise.id, notice | {"supervision_deadline": yesterday},
+                                   actor=supervise.candidates[0])
+    [message] = refused.value.field_errors["supervision_deadline"]
+    assert f"不能早于今天（{today.isoformat()}）" in message and "cannot be earlier than today" in message
+    consultation.complete_task(supervise.id, notice | {"supervision_deadline": today.isoformat()},
+                               actor=supervise.candidates[0])
+    [reanswer] = consultation.list_tasks(instance_id=instance_id)
+    assert reanswer.due_at == datetime.combine(today, time(23, 59, 59), LOCAL_TZ) > consultation.clock.now()
