@@ -262,53 +262,33 @@ def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str |
     return open_rows
 
 
+def extended(session: Session, moment: datetime, days: int, now: datetime, basis: str,
+             calendar: WorkingDays = MONDAY_TO_FRIDAY) -> datetime:
+    """A due moment `days` later, counted as `basis` says (working days on `calendar`): from `moment` while it is
+    still ahead, else from `now`, so an extension never lands in the past."""
+    start = moment if moment > now else now
+    if basis.startswith("working"):
+        return _advance(session, start, f"P{days}D", True, calendar)[0]
+    return start + timedelta(days=days)
+
+
 def extend(session: Session, row: Deadline, days: int, now: datetime,
            calendar: WorkingDays = MONDAY_TO_FRIDAY) -> None:
     """Grant `days` more days, counted the way the deadline was (working days on `calendar`: pass the engine's):
     from the old due moment while it is still ahead, else from `now` (the approval), so an extension of an overdue
-    step never lands in the past. The reminder and the escalation keep their distance to the due moment."""
-    working = row.basis.startswith("working")
-
-    def shift(moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        return _advance(session, moment, f"P{days}D", working, calendar)[0] if working \
-            else moment + timedelta(days=days)
-
-    if row.due_at > now:
-        row.due_at, row.remind_at, row.escalate_at = shift(row.due_at), shift(row.remind_at), shift(row.escalate_at)
+    step never lands in the past. The reminder and the escalation keep their distance to the due moment (shifted
+    the same way while the due moment is ahead)."""
+    old_due = row.due_at
+    row.due_at = extended(session, old_due, days, now, row.basis, calendar)
+    if old_due > now:
+        row.remind_at, row.escalate_at = (None if moment is None else extended(session, moment, days, moment,
+                                                                                row.basis, calendar)
+                                          for moment in (row.remind_at, row.escalate_at))
     else:
-        old_due, due = row.due_at, shift(now)
-        row.due_at = due
-        row.remind_at = None if row.remind_at is None else due - (old_due - row.remind_at)
-        row.escalate_at = None if row.escalate_at is None else due + (row.escalate_at - old_due)
+        row.remind_at = None if row.remind_at is None else row.due_at - (old_due - row.remind_at)
+        row.escalate_at = None if row.escalate_at is None else row.due_at + (row.escalate_at - old_due)
     if row.remind_at is not None and row.remind_at > now:
         row.reminded_at = None
     if row.level >= 1 and row.due_at > now:
         row.level = 0 if row.escalate_at is None or row.escalate_at > now else row.level
     row.next_action_at = next_action(row)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A process's deadline rules with what they apply to: the user tasks of each step (element id, name, its own
-    `dueDate` field if any) and the JSON schema the forms give the case date fields the rules count from."""
-
-    process_id: str
-    rules: tuple[Rule, ...]
-    tasks: dict[int, tuple[tuple[str, str, str | None], ...]]
-    fields: dict[str, dict]
-
-
-def table(parsed: ParsedBundle) -> Table:
-    """The deadline table of a parsed bundle, for people to read."""
-    listed = tuple(rules(parsed))
-    tasks: dict[int, list[tuple[str, str, str | None]]] = {}
-    for info in parsed.elements.values():
-        step = info.properties.get("step")
-        if info.tag == "userTask" and step is not None and step.strip().isdigit():
-            tasks.setdefault(int(step), []).append((info.id, info.name or info.id, info.properties.get("dueDate")))
-    fields = {r.counted_from for r in listed} - {FROM_STEP, FROM_TASK}
-    fields |= {due for step_tasks in tasks.values() for _, _, due in step_tasks if due}
-    schemas = {name: schema for name in sorted(fields) if (schema := parsed.field_schema(name))}
-    return Table(parsed.process_id, listed, {k: tuple(v) for k, v in sorted(tasks.items())}, schemas)

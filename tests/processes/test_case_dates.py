@@ -136,3 +136,20 @@ def test_a_supervisors_time_limit_in_the_past_is_refused_so_the_reanswer_is_neve
                                actor=supervise.candidates[0])
     [reanswer] = consultation.list_tasks(instance_id=instance_id)
     assert reanswer.due_at == datetime.combine(today, time(23, 59, 59), LOCAL_TZ) > consultation.clock.now()
+
+
+def test_an_extension_of_the_reanswer_adds_its_days_to_the_supervisors_date(consultation, consultation_services):
+    services = consultation_services
+    scenario = copy.deepcopy(SCENARIOS["mixed_follow_up"])
+    instance_id = consultation.start_instance("consultation", scenario.intake(), actor="m001")
+    advance(consultation, instance_id, scenario, "reanswer_suggestion")
+    [reanswer] = consultation.list_tasks(instance_id=instance_id)
+    own = datetime(2026, 12, 31, 23, 59, 59, tzinfo=LOCAL_TZ)
+    assert reanswer.due_at == own
+    request_id = services.extensions.request(reanswer.id, services.accounts.user(reanswer.candidates[0]), 5,
+                                             "需协调电力部门")
+    services.extensions.decide(request_id, services.accounts.user("supervisor_county"), True)
+    [step] = [d for d in _deadlines(consultation, instance_id, 6) if d.status == "open"]
+    # the supervisor's date plus five working days, not the step's (earlier) due moment plus five
+    assert consultation.get_task(reanswer.id).due_at == _working_days_after(consultation, own, 5) > own
+    assert consultation.get_task(reanswer.id).due_at != step.due_at

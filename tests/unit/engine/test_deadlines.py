@@ -154,7 +154,7 @@ def test_overdue_tasks_carry_the_level_in_the_projection(township):
 def test_an_extension_of_an_overdue_step_counts_from_the_approval(services, township):
     service, instance_id, topic, _ = township
     old = _deadline(service, instance_id, 1)
-    late = old.escalate_at + timedelta(days=1)                 # past the due moment and the grace: level 2
+    late = old.escalate_at + timedelta(days=5)                 # past the due moment and the grace: level 2
     service.clock.set(late)
     service.fire_deadlines()
     assert service.get_task(topic.id).escalation_level == 2
