@@ -31,7 +31,6 @@ from engine.store.models import Deadline
 
 DECISION_ID = "deadlines"
 FROM_STEP, FROM_TASK = "step", "task"      # the other `counted_from` values name a date field of the case's data
-OUTPUTS = ("duration", "reminder_lead", "escalation_grace", "unit", "counted_from")
 MESSAGES = {"remind": "xs_remind", "overdue": "xs_overdue", "escalate": "xs_escalate"}
 _DAYS = re.compile(r"^P(\d+)D$")
 
