@@ -291,3 +291,28 @@ def extend(session: Session, row: Deadline, days: int, now: datetime,
     if row.level >= 1 and row.due_at > now:
         row.level = 0 if row.escalate_at is None or row.escalate_at > now else row.level
     row.next_action_at = next_action(row)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A process's deadline rules with what they apply to: the user tasks of each step (element id, name, its own
+    `dueDate` field if any) and the JSON schema the forms give the case date fields the rules count from."""
+
+    process_id: str
+    rules: tuple[Rule, ...]
+    tasks: dict[int, tuple[tuple[str, str, str | None], ...]]
+    fields: dict[str, dict]
+
+
+def table(parsed: ParsedBundle) -> Table:
+    """The deadline table of a parsed bundle, for people to read."""
+    listed = tuple(rules(parsed))
+    tasks: dict[int, list[tuple[str, str, str | None]]] = {}
+    for info in parsed.elements.values():
+        step = info.properties.get("step")
+        if info.tag == "userTask" and step is not None and step.strip().isdigit():
+            tasks.setdefault(int(step), []).append((info.id, info.name or info.id, info.properties.get("dueDate")))
+    fields = {r.counted_from for r in listed} - {FROM_STEP, FROM_TASK}
+    fields |= {due for step_tasks in tasks.values() for _, _, due in step_tasks if due}
+    schemas = {name: schema for name in sorted(fields) if (schema := parsed.field_schema(name))}
+    return Table(parsed.process_id, listed, {k: tuple(v) for k, v in sorted(tasks.items())}, schemas)
