@@ -1,5 +1,10 @@
-"""Step deadlines from the bundle's `deadlines` DMN table (tier × step → duration, reminder lead, escalation grace):
-one row per activation of a step, its reminder and two escalation levels, and approved extensions.
+"""Step deadlines from the bundle's `deadlines` DMN table (tier × step → duration, reminder lead, escalation grace,
+what the days are counted from): one row per activation of a step, its reminder and two escalation levels, and
+approved extensions.
+
+A rule counts from `step` (the step starts: the default), from `task` (the step's first task is created, so a wait
+inside the step, such as a timer before a visit, is not charged to the people who act after it), or from a date field
+of the case's own data (e.g. a meeting date a plan set: due N days after that day, even when that is already past).
 
 Whole days marked `working` are counted by a `WorkingDays` calendar the engine is given (the product's knows the
 Chinese holidays); the engine's own, `MONDAY_TO_FRIDAY`, knows only weekends."""
@@ -8,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Protocol
 
@@ -18,12 +23,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE
+from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE, ready_user_tasks
 from engine.bpmn.specs import ParsedBundle
+from engine.clock import LOCAL_TZ
 from engine.errors import ScriptError
 from engine.store.models import Deadline
 
 DECISION_ID = "deadlines"
+FROM_STEP, FROM_TASK = "step", "task"      # the other `counted_from` values name a date field of the case's data
 MESSAGES = {"remind": "xs_remind", "overdue": "xs_overdue", "escalate": "xs_escalate"}
 _DAYS = re.compile(r"^P(\d+)D$")
 
@@ -61,6 +68,53 @@ class Times:
     remind_at: datetime | None
     escalate_at: datetime | None
     basis: str
+    counted_from: str | None = None     # "field=YYYY-MM-DD" when a case date set the start, else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the deadline table, as written (the /deadlines page lists them)."""
+
+    tiers: tuple[str, ...]          # empty: every tier
+    steps: tuple[int, ...]          # empty: every step
+    duration: str
+    reminder_lead: str | None
+    escalation_grace: str | None
+    unit: str
+    counted_from: str
+    description: str
+
+
+def _literal(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else (text or None)
+
+
+def _entry_values(text: str | None) -> tuple[str, ...]:
+    """A DMN input entry's listed values ("-" or empty: any)."""
+    text = (text or "").strip()
+    if text in {"", "-"}:
+        return ()
+    return tuple(_literal(part) for part in text.split(",") if part.strip())
+
+
+def rules(parsed: ParsedBundle) -> list[Rule]:
+    """Every row of the bundle's deadline table, in order (the first matching row applies)."""
+    table = parsed.decisions.get(DECISION_ID)
+    if table is None:
+        return []
+    inputs = [entry.input.expression or "" for entry in table.rules[0].inputEntries] if table.rules else []
+    listed = []
+    for rule in table.rules:
+        keyed = {inp.strip(): _entry_values(entry.text) for inp, entry in zip(inputs, rule.inputEntries, strict=False)}
+        out = {entry.output.name: _literal(entry.text) for entry in rule.outputEntries}
+        if not out.get("duration"):
+            continue
+        listed.append(Rule(tuple(keyed.get("tier", ())), tuple(int(v) for v in keyed.get("step", ())),
+                           out["duration"], out.get("reminder_lead"), out.get("escalation_grace"),
+                           out.get("unit") or "calendar", out.get("counted_from") or FROM_STEP,
+                           (rule.description or "").strip()))
+    return listed
 
 
 def add_duration(start: datetime, iso: str) -> datetime:
@@ -98,17 +152,45 @@ def _advance(session: Session, start: datetime, iso: str, working: bool,
 
 
 def times_for(session: Session, parsed: ParsedBundle, tier: str | None, step: int | None,
-              start: datetime, calendar: WorkingDays = MONDAY_TO_FRIDAY) -> Times | None:
-    """Due, reminder and level-2 escalation times of a step that starts at `start` (working days on `calendar`)."""
+              start: datetime, calendar: WorkingDays = MONDAY_TO_FRIDAY, data: dict | None = None) -> Times | None:
+    """Due, reminder and level-2 escalation times of a step that starts at `start` (working days on `calendar`);
+    a rule counted from a date field of `data` counts from the end of that day instead, when the field holds a date."""
     row = lookup(parsed, tier, step)
     if not row or not row.get("duration"):
         return None
+    counted_from = None
+    field = str(row.get("counted_from") or FROM_STEP)
+    if field not in {FROM_STEP, FROM_TASK}:
+        day = case_date((data or {}).get(field))
+        if day is not None:
+            start = datetime.combine(day, time(23, 59, 59), LOCAL_TZ)
+            counted_from = f"{field}={day.isoformat()}"
     working = str(row.get("unit", "calendar")) == "working"
     due, basis = _advance(session, start, row["duration"], working, calendar)
     remind = subtract_duration(due, row["reminder_lead"]) if row.get("reminder_lead") else None
     escalate = _advance(session, due, row["escalation_grace"], working, calendar)[0] \
         if row.get("escalation_grace") else None
-    return Times(due, remind, escalate, basis)
+    return Times(due, remind, escalate, basis, counted_from)
+
+
+def case_date(value) -> date | None:
+    """A date a form stored (ISO text or a date), or None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def counts_from_task(parsed: ParsedBundle, tier: str | None, step: int | None) -> bool:
+    """Whether the step's deadline waits for its first task (a rule counted from `task`)."""
+    row = lookup(parsed, tier, step)
+    return bool(row) and str(row.get("counted_from") or FROM_STEP) == FROM_TASK
 
 
 def next_action(row: Deadline) -> datetime | None:
@@ -137,11 +219,16 @@ def due_actions(row: Deadline, now: datetime) -> list[str]:
 
 def active_scopes(workflow, parsed: ParsedBundle) -> dict[str, int]:
     """scope element id → step, for every step that has an active task now."""
-    scopes = {}
-    for task in workflow.get_tasks(state=ACTIVE):
+    return {scope: step for scope, (step, _) in _scope_tasks(workflow, parsed, ACTIVE).items()}
+
+
+def _scope_tasks(workflow, parsed: ParsedBundle, state) -> dict[str, tuple[int, list]]:
+    """scope element id → (step, its tasks in `state`)."""
+    scopes: dict[str, tuple[int, list]] = {}
+    for task in workflow.get_tasks(state=state):
         info = parsed.elements.get(task.task_spec.bpmn_id)
         if info is not None and info.scope and info.step is not None:
-            scopes[info.scope] = info.step
+            scopes.setdefault(info.scope, (info.step, []))[1].append(task)
     return scopes
 
 
@@ -150,16 +237,21 @@ def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str |
     """Open a deadline for each newly active step, close those of finished steps; returns the open ones by scope."""
     open_rows = {row.scope: row for row in session.scalars(
         select(Deadline).where(Deadline.instance_id == instance.id, Deadline.status == "open"))}
-    active = active_scopes(workflow, parsed) if instance.status not in {"completed", "cancelled"} else {}
-    for scope, step in active.items():
+    finished = instance.status in {"completed", "cancelled"}
+    active = _scope_tasks(workflow, parsed, ACTIVE) if not finished else {}
+    ready = {str(task.id) for task in ready_user_tasks(workflow)} if active else set()
+    for scope, (step, tasks) in active.items():
         if scope in open_rows:
             continue
-        times = times_for(session, parsed, tier, step, now, calendar)
+        if counts_from_task(parsed, tier, step) and not any(str(t.id) in ready for t in tasks):
+            continue        # the step is waiting (e.g. a timer): its clock starts with its first task
+        data = next((t.data for t in tasks if str(t.id) in ready), tasks[0].data if tasks else {})
+        times = times_for(session, parsed, tier, step, now, calendar, data)
         if times is None:
             continue
         row = Deadline(instance_id=instance.id, scope=scope, step=step, tier=tier, started_at=now,
                        due_at=times.due_at, remind_at=times.remind_at, escalate_at=times.escalate_at,
-                       level=0, status="open", basis=times.basis)
+                       level=0, status="open", basis=times.basis, counted_from=times.counted_from)
         row.next_action_at = next_action(row)
         session.add(row)
         open_rows[scope] = row
@@ -169,21 +261,58 @@ def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str |
     return open_rows
 
 
+def extended(session: Session, moment: datetime, days: int, now: datetime, basis: str,
+             calendar: WorkingDays = MONDAY_TO_FRIDAY) -> datetime:
+    """A due moment `days` later, counted as `basis` says (working days on `calendar`): from `moment` while it is
+    still ahead, else from `now`, so an extension never lands in the past."""
+    start = moment if moment > now else now
+    if basis.startswith("working"):
+        return _advance(session, start, f"P{days}D", True, calendar)[0]
+    return start + timedelta(days=days)
+
+
 def extend(session: Session, row: Deadline, days: int, now: datetime,
            calendar: WorkingDays = MONDAY_TO_FRIDAY) -> None:
-    """Move a deadline (and its reminder and escalation) by `days`, counted the way the deadline was (working days
-    on `calendar`: pass the engine's)."""
-    working = row.basis.startswith("working")
-
-    def shift(moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        return _advance(session, moment, f"P{days}D", working, calendar)[0] if working \
-            else moment + timedelta(days=days)
-
-    row.due_at, row.remind_at, row.escalate_at = shift(row.due_at), shift(row.remind_at), shift(row.escalate_at)
+    """Grant `days` more days, counted the way the deadline was (working days on `calendar`: pass the engine's):
+    from the old due moment while it is still ahead, else from `now` (the approval), so an extension of an overdue
+    step never lands in the past. The reminder and the escalation keep their distance to the due moment (shifted
+    the same way while the due moment is ahead)."""
+    old_due = row.due_at
+    row.due_at = extended(session, old_due, days, now, row.basis, calendar)
+    if old_due > now:
+        row.remind_at, row.escalate_at = (None if moment is None else extended(session, moment, days, moment,
+                                                                                row.basis, calendar)
+                                          for moment in (row.remind_at, row.escalate_at))
+    else:
+        row.remind_at = None if row.remind_at is None else row.due_at - (old_due - row.remind_at)
+        row.escalate_at = None if row.escalate_at is None else row.due_at + (row.escalate_at - old_due)
     if row.remind_at is not None and row.remind_at > now:
         row.reminded_at = None
     if row.level >= 1 and row.due_at > now:
         row.level = 0 if row.escalate_at is None or row.escalate_at > now else row.level
     row.next_action_at = next_action(row)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A process's deadline rules with what they apply to: the user tasks of each step (element id, name, its own
+    `dueDate` field if any) and the JSON schema the forms give the case date fields the rules count from."""
+
+    process_id: str
+    rules: tuple[Rule, ...]
+    tasks: dict[int, tuple[tuple[str, str, str | None], ...]]
+    fields: dict[str, dict]
+
+
+def table(parsed: ParsedBundle) -> Table:
+    """The deadline table of a parsed bundle, for people to read."""
+    listed = tuple(rules(parsed))
+    tasks: dict[int, list[tuple[str, str, str | None]]] = {}
+    for info in parsed.elements.values():
+        step = info.properties.get("step")
+        if info.tag == "userTask" and step is not None and step.strip().isdigit():
+            tasks.setdefault(int(step), []).append((info.id, info.name or info.id, info.properties.get("dueDate")))
+    fields = {r.counted_from for r in listed} - {FROM_STEP, FROM_TASK}
+    fields |= {due for step_tasks in tasks.values() for _, _, due in step_tasks if due}
+    schemas = {name: schema for name in sorted(fields) if (schema := parsed.field_schema(name))}
+    return Table(parsed.process_id, listed, {k: tuple(v) for k, v in sorted(tasks.items())}, schemas)

@@ -99,6 +99,11 @@ class Engine(Sweeping, StoreAccess):
             return exc.problems, []
         return [], specs.notices(parsed, self.directory_rules.roles)
 
+    def deadline_tables(self) -> list[deadlines.Table]:
+        """The deadline rules of the newest version of every deployed process, in words a page can list."""
+        with self.reading() as session:
+            return [deadlines.table(self.cache.for_version(v)) for v in versions.latest_versions(session)]
+
     def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
         """Deploy the bundle at `paths`; identical content returns the existing version."""
         bundle = load_bundle(paths)

@@ -56,6 +56,7 @@ class TaskView(_AsDict):
     revision: int
     ui: dict | None = None
     due_basis: str | None = None     # calendar | working | working-weekends-only (no holiday schedule for that year)
+    due_from: str | None = None      # "field=YYYY-MM-DD" when the step's deadline counts from a date of the case
     to_starter: bool = False         # no lane and no role: it went to the person who started the instance
     item_label: str | None = None    # the item of a multi-instance step this task works on
 

@@ -97,6 +97,7 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("start.index", lazy_gettext("发起流程"), None), ("instances.index", lazy_gettext("协商事项"), None),
        ("ledger.index", lazy_gettext("建议台账"), None), ("board.index", lazy_gettext("督办"), policy.may_see_board),
        ("figures.index", lazy_gettext("数据"), policy.may_see_figures), ("overview.index", lazy_gettext("概览"), None),
+       ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules),
        ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from domain.people import policy
+from domain.work.deadline_rules import field_title
 from engine.bpmn.formrules import keep_read_only
 from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, PermissionDenied, ScriptError, ValidationFailed
 
@@ -62,6 +63,8 @@ def _page(task_id: str, data: dict | None = None, errors: dict | None = None, me
     form_html = render_form(task.form, task.ui, data, errors or {}, _context(page, data)) if task.form else Markup("")
     return render_template("task/show.html", task=task, detail=detail, form_html=form_html, message=message,
                            item=page.item, instructions=render_markdown(task.instructions),
+                           due_from_title=field_title(engine_of(current_app), task.due_from.split("=")[0])
+                           if task.due_from else None,
                            can_act=user.username in task.candidates and task.status == "ready",
                            kept=kept and bool(task.form), typed=typed, conflict=conflict,
                            kept_html=kept_values(task.form, task.ui, data, detail) if kept and task.form else None,

@@ -223,6 +223,12 @@ def may_see_outbox(user: UserView | None) -> bool:
     return may_administer(user)
 
 
+def may_see_deadline_rules(user: UserView | None) -> bool:
+    """Process owners, supervisors and the CPPCC office (of any unit), and admins, read the deadline rules."""
+    return user is not None and (user.is_admin or any(
+        role in {"process_owner", "supervisor", "office"} for role, _ in user.memberships))
+
+
 def may_handle_failures(user: UserView | None) -> bool:
     """Admins see the instances stopped in `error` and retry them."""
     return may_administer(user)

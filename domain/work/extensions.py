@@ -1,5 +1,6 @@
 """Extensions (延期): the assignee asks with a reason; a supervisor of the instance's org unit (or of the county)
-approves, and the step's deadline, reminder and escalation move with it."""
+approves, and the step's deadline, reminder and escalation move with it: from the old due moment while it is ahead,
+from the approval once it has passed (engine/deadlines.py `extend`)."""
 
 from __future__ import annotations
 
@@ -110,11 +111,15 @@ class Extensions:
             request.status = "approved" if approve and deadline.status == "open" else "rejected"
             request.decided_by, request.decided_at = user.username, now
             if request.status == "approved":
+                old_due = deadline.due_at
                 deadlines.extend(session, deadline, request.days, now, engine.calendar)
                 for human in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                                      HumanTask.status == "ready")):
                     if human.step == deadline.step:
-                        human.due_at, human.remind_at = deadline.due_at, deadline.remind_at
+                        # a task due on a date a person set (a supervisor's time limit) gets the days on that date
+                        human.due_at = deadline.due_at if human.due_at in {old_due, None} else deadlines.extended(
+                            session, human.due_at, request.days, now, deadline.basis, engine.calendar)
+                        human.remind_at = deadline.remind_at
                         human.escalate_at, human.escalation_level = deadline.escalate_at, deadline.level
             verdict = "批准" if request.status == "approved" else "驳回"
             session.add(OutboxMessage(idempotency_key=f"extension:{request.id}:{request.status}", operator="notify",

@@ -1,5 +1,6 @@
 """Form rules that need more than the submission: read-only fields keep what the task holds, dates that may not lie
-in the future (`"x-notAfter": "today"`), and values the task's data rules out (`"x-notIn": "<data key>"`).
+in the future (`"x-notAfter": "today"`) or in the past (`"x-notBefore": "today"`, e.g. a due date set for a new
+task), and values the task's data rules out (`"x-notIn": "<data key>"`).
 
 Checked by the engine on every way a form is submitted (pages, the API, the CLI), against the engine's clock."""
 
@@ -63,19 +64,27 @@ def _fields(schema: dict | None, data, prefix: str = "") -> Iterator[tuple[str, 
                 yield from _fields(rows, row, f"{path}/{index}")
 
 
+def _day(value) -> date | None:
+    """A form's ISO date, or None (the schema's format check reports a malformed one)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def rule_errors(schema: dict | None, clean: dict, task_data: dict, today: date) -> dict[str, list[str]]:
     """Field errors for the data-dependent rules of `schema` (`today`: the local date on the engine's clock)."""
     errors: dict[str, list[str]] = {}
     for path, prop, value in _fields(schema, clean):
-        if prop.get("x-notAfter") == "today" and isinstance(value, str):
-            try:
-                day = date.fromisoformat(value)
-            except ValueError:
-                continue        # the schema's format check reports it
-            if day > today:
-                errors.setdefault(path, []).append(
-                    f"不能晚于今天（{today.isoformat()}），请填写已经发生的日期 "
-                    f"(cannot be later than today, {today.isoformat()})")
+        day = _day(value) if "today" in (prop.get("x-notAfter"), prop.get("x-notBefore")) else None
+        if day is not None and prop.get("x-notAfter") == "today" and day > today:
+            errors.setdefault(path, []).append(
+                f"不能晚于今天（{today.isoformat()}），请填写已经发生的日期 "
+                f"(cannot be later than today, {today.isoformat()})")
+        if day is not None and prop.get("x-notBefore") == "today" and day < today:
+            errors.setdefault(path, []).append(
+                f"不能早于今天（{today.isoformat()}），期限须在今天或以后 "
+                f"(cannot be earlier than today, {today.isoformat()})")
         key = prop.get("x-notIn")
         excluded = task_data.get(key) if isinstance(key, str) else None
         if isinstance(excluded, list) and isinstance(value, str | int) and value in excluded:

@@ -188,6 +188,14 @@ class ParsedBundle:
     decisions: dict[str, object]
     form_notices: list[Problem] = field(default_factory=list)
 
+    def field_schema(self, field: str) -> dict | None:
+        """The JSON schema the bundle's forms give a data field (the first form that has it), or None."""
+        for element_id in self.elements:
+            prop = ((self.form(element_id)[0] or {}).get("properties") or {}).get(field)
+            if isinstance(prop, dict):
+                return prop
+        return None
+
     def form(self, element_id: str) -> tuple[dict | None, dict | None, str | None]:
         """(JSON schema, UI schema, schema path) of a node's form; Nones when it has none."""
         info = self.elements.get(element_id)

@@ -175,4 +175,5 @@ class Deadline(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     basis: Mapped[str] = mapped_column(String(30), default="calendar")   # calendar | working | working-weekends-only
+    counted_from: Mapped[str | None] = mapped_column(String(80))   # "field=YYYY-MM-DD": a case date set the start
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -24,9 +24,9 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask], roles: 
     version_ids = {i.version_id for i in instances.values()}
     parsed = {v.id: cache.for_version(v) for v in session.scalars(
         select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))} if version_ids else {}
-    bases = dict(((d.instance_id, d.step), d.basis) for d in session.execute(
-        select(Deadline.instance_id, Deadline.step, Deadline.basis)
-        .where(Deadline.instance_id.in_(instance_ids), Deadline.status == "open"))) if instance_ids else {}
+    bases = {(d.instance_id, d.step): (d.basis, d.counted_from) for d in session.execute(
+        select(Deadline.instance_id, Deadline.step, Deadline.basis, Deadline.counted_from)
+        .where(Deadline.instance_id.in_(instance_ids), Deadline.status == "open"))} if instance_ids else {}
     views = []
     for row in rows:
         instance = instances[row.instance_id]
@@ -39,7 +39,8 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask], roles: 
             lane=row.lane, role=row.role, org_unit=row.org_unit_code, tier=row.tier, candidates=candidates,
             assignee=row.assignee, due_at=row.due_at, escalation_level=row.escalation_level, status=row.status,
             form=schema, instructions=info.instructions if info else None, revision=instance.revision, ui=ui,
-            due_basis=bases.get((row.instance_id, row.step)),
+            due_basis=bases.get((row.instance_id, row.step), (None, None))[0],
+            due_from=bases.get((row.instance_id, row.step), (None, None))[1],
             to_starter=bool(info and info.to_starter(roles)), item_label=row.item_label))
     return views
 

@@ -4,12 +4,13 @@ nothing for steps already done, and approved extensions moving the deadline — 
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from domain.consultation.demo import load_demo
+from engine import deadlines
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
 from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage
 from tests.conftest import CONSULTATION
@@ -148,3 +149,42 @@ def test_overdue_tasks_carry_the_level_in_the_projection(township):
     with service.unit_of_work() as session:
         human = session.get(HumanTask, topic.id)
         assert (human.escalation_level, human.due_at) == (1, row.due_at)
+
+
+def test_an_extension_of_an_overdue_step_counts_from_the_approval(services, township):
+    service, instance_id, topic, _ = township
+    old = _deadline(service, instance_id, 1)
+    late = old.escalate_at + timedelta(days=5)                 # past the due moment and the grace: level 2
+    service.clock.set(late)
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 2
+    request_id = services.extensions.request(topic.id, _user(services, "organizer_xunchang"), 5, "等待上级批复")
+    approved_at = late + timedelta(hours=3)
+    service.clock.set(approved_at)
+    decided = services.extensions.decide(request_id, _user(services, "supervisor_xunchang"), True)
+    row = _deadline(service, instance_id, 1)
+    # township step 1 counts calendar days: due 5 days after the approval, not 5 days after the passed due moment
+    assert decided.due_at == row.due_at == approved_at + timedelta(days=5)
+    assert old.due_at + timedelta(days=5) < approved_at      # what the old rule gave: already in the past
+    assert row.remind_at == row.due_at - (old.due_at - old.remind_at)
+    assert row.escalate_at == row.due_at + (old.escalate_at - old.due_at)
+    assert (row.level, row.reminded_at, row.next_action_at) == (0, None, row.remind_at)
+    task = service.get_task(topic.id)
+    assert (task.due_at, task.escalation_level) == (row.due_at, 0)
+    service.clock.set(row.due_at + timedelta(seconds=1))
+    service.fire_deadlines()
+    assert service.get_task(topic.id).escalation_level == 1       # overdue again only at the new due moment
+
+
+def test_extend_counts_working_days_from_now_when_the_due_moment_passed():
+    due = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)                # a Friday
+    row = Deadline(due_at=due, remind_at=due - timedelta(days=1), escalate_at=due + timedelta(days=3), level=1,
+              basis="working", reminded_at=due - timedelta(days=1))
+    approved = datetime(2026, 3, 11, 2, 0, tzinfo=UTC)          # the next Wednesday, the step overdue
+    deadlines.extend(None, row, 3, approved)                    # Thu, Fri, Mon: three working days
+    assert row.due_at == datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
+    assert (row.remind_at, row.escalate_at) == (row.due_at - timedelta(days=1), row.due_at + timedelta(days=3))
+    assert (row.level, row.reminded_at) == (0, None)
+    ahead = Deadline(due_at=due, remind_at=None, escalate_at=None, level=0, basis="working", reminded_at=None)
+    deadlines.extend(None, ahead, 3, due - timedelta(days=1))   # still ahead: from the old due moment
+    assert ahead.due_at == datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
