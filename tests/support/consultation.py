@@ -33,6 +33,7 @@ class Scenario:
     unsatisfied_ids: tuple[int, ...] | None = None     # which suggestions residents are unhappy with (None: all)
     instruction: str = "received"                      # "none": no leader's instruction (暂无批示)
     instructed_on: str = "2026-03-01"     # the day before the test clock's start: never in the future
+    supervision_deadline: str = "2026-12-31"   # 督办时限: may not lie in the past when the supervisor submits
     refusing: tuple[str, ...] = ()      # departments that answer "不属于本单位职责"
     reassign_to: tuple[str, ...] = ()   # the departments the office picks, in turn
     settle_department: str = "dept_civil"
@@ -154,7 +155,7 @@ class Scenario:
         return {"visits": visits}
 
     def _supervise(self, data):
-        return {"supervision_notice": "请于限期内完成剩余路段。", "supervision_deadline": "2026-12-31"}
+        return {"supervision_notice": "请于限期内完成剩余路段。", "supervision_deadline": self.supervision_deadline}
 
 
 SCENARIOS = {
