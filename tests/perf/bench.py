@@ -39,6 +39,7 @@ from tests.perf.bench_data import (
     capture_plans,
     fresh,
     inbox_page,
+    med_ms,
     overdue_scopes,
     parse_plain,
     paused_at,
@@ -81,19 +82,6 @@ def open_engine(url: str) -> tuple[Engine, int]:
 def parsed_version(engine: Engine, version_id: int):
     with engine.unit_of_work() as session:
         return engine.cache.for_version(session.get(ProcessVersion, version_id))
-
-
-def timed_runs(fn, runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
-def med_ms(fn, runs: int) -> float:
-    return statistics.median(timed_runs(fn, runs)) * 1e3
 
 
 # --- 1. end to end ---------------------------------------------------------------------------------------------------

@@ -454,3 +454,18 @@ def statement_times(bind):
     finally:
         event.remove(bind, "before_cursor_execute", before)
         event.remove(bind, "after_cursor_execute", after)
+
+
+def timed_runs(fn, runs: int) -> list[float]:
+    """Seconds per call of `fn`, `runs` times."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def med_ms(fn, runs: int) -> float:
+    """The median of `runs` calls of `fn`, in milliseconds."""
+    return statistics.median(timed_runs(fn, runs)) * 1e3
