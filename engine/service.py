@@ -39,6 +39,7 @@ from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, StartableProcess, TaskView
 
 TaskListener = Callable[[Session, HumanTask, datetime], object]
+_RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
 class Engine(Sweeping, StoreAccess):
@@ -166,7 +167,20 @@ class Engine(Sweeping, StoreAccess):
 
     # --- human tasks ------------------------------------------------------------------------------
     def complete_task(self, task_id: str, data: dict, actor: str, revision: int | None = None) -> int:
-        """Complete a ready task with form data (validated, unknown fields dropped); returns the instance id."""
+        """Complete a ready task with form data (validated, unknown fields dropped); returns the instance id.
+
+        Without a `revision` (the caller saw no page of the instance) a submit that loses a race to another writer,
+        e.g. a sweep escalating the step meanwhile, is tried again on what that writer left: the task's own rules
+        then decide (still ready, still the actor's). With one, a change since that page refuses it."""
+        for attempt in range(_RETRIES):
+            try:
+                return self._complete(task_id, data, actor, revision)
+            except ConcurrentUpdate:
+                if revision is not None or attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None) -> int:
         with self.unit_of_work() as session:
             human = self.open_task(session, task_id)
             self.policy.require_candidate(session, human, actor)

@@ -210,10 +210,11 @@ def test_cancel_closes_open_tasks(mini):
 
 
 def test_interleaved_writers_the_second_save_is_refused(mini, monkeypatch):
-    """While one submit is running the engine, another transaction changes the instance and commits first:
-    the submit is refused with ConcurrentUpdate and leaves nothing behind."""
+    """While one submit from a page is running the engine, another transaction changes the instance and commits
+    first: the submit is refused with ConcurrentUpdate and leaves nothing behind."""
     instance_id = mini.start_instance("mini", {"title": "x"})
     [task] = mini.list_tasks(instance_id=instance_id)
+    revision = mini.show_instance(instance_id).revision
     real_run = runtime.run
 
     def run_with_a_rival(workflow, clock, on_task=None):
@@ -223,9 +224,31 @@ def test_interleaved_writers_the_second_save_is_refused(mini, monkeypatch):
 
     monkeypatch.setattr(runtime, "run", run_with_a_rival)
     with pytest.raises(ConcurrentUpdate, match="被他人更新"):
-        mini.complete_task(task.id, {"approved": False}, actor="office")
+        mini.complete_task(task.id, {"approved": False}, actor="office", revision=revision)
     monkeypatch.setattr(runtime, "run", real_run)
     view = mini.show_instance(instance_id)
     assert view.status == "running" and "approved" not in view.data
     assert mini.get_task(task.id).assignee == "office2"
     assert [e.kind for e in view.events] == ["instance_started", "task_claimed"]
+
+
+def test_a_submit_without_a_page_is_tried_again_on_what_the_rival_left(mini, monkeypatch):
+    """The CLI or an API client sends no revision: a rival commit while its submit runs (here a reassignment that
+    keeps the actor's right to act) makes the engine try again, and the submit lands on top of the rival's change."""
+    instance_id = mini.start_instance("mini", {"title": "x"})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    real_run, rivals = runtime.run, []
+
+    def run_with_a_rival(workflow, clock, on_task=None):
+        if not rivals:
+            rivals.append(1)
+            with ThreadPoolExecutor(1) as rival:
+                rival.submit(mini.claim_task, task.id, "office").result()
+        return real_run(workflow, clock, on_task)
+
+    monkeypatch.setattr(runtime, "run", run_with_a_rival)
+    mini.complete_task(task.id, {"approved": False}, actor="office")
+    monkeypatch.setattr(runtime, "run", real_run)
+    view = mini.show_instance(instance_id)
+    assert view.data["approved"] is False
+    assert [e.kind for e in view.events][:3] == ["instance_started", "task_claimed", "task_completed"]
