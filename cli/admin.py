@@ -8,7 +8,10 @@ from sqlalchemy import exists, select
 
 from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
+from domain.consultation import demo_cases
+from domain.services import Services
 from domain.work import legacy_uploads
+from engine.clock import FrozenClock
 from engine.failures import cause_of
 from engine.store import db, submissions
 from engine.store.models import ProcessInstance
@@ -26,9 +29,11 @@ def init(ctx):
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the demo accounts.")
 @click.option("--once", is_flag=True, help="Do nothing if demo data is already loaded.")
+@click.option("--no-cases", is_flag=True, help="People and processes only: run no demo consultations.")
 @click.pass_context
-def demo(ctx, as_json, once):
-    """Load demo org units, members and accounts, and deploy the bundled processes."""
+def demo(ctx, as_json, once, no_cases):
+    """Load demo org units, members and accounts, deploy the bundled processes, and run the demo consultations
+    (once, into a database without any)."""
     engine = engine_of(ctx)
     with engine.unit_of_work() as session:
         loaded = demo_directory.has_demo_data(session)
@@ -40,8 +45,21 @@ def demo(ctx, as_json, once):
         for bundle_dir in sorted(p for p in ctx.obj["settings"].processes_path.iterdir() if p.is_dir()):
             deployed = engine.deploy([bundle_dir], actor="owner")
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
+        if not no_cases:
+            _demo_cases(ctx, engine)
     if as_json:
         emit(accounts)
+
+
+def _demo_cases(ctx, engine) -> None:
+    """Run the demo's consultations through the engine on a clock of their own, once: only into a database where
+    no consultation was ever started."""
+    with engine.reading() as session:
+        if demo_cases.has_cases(session):
+            return
+    now = engine.clock.now()
+    started = demo_cases.load_cases(Services(engine.sessions, FrozenClock(now), ctx.obj["settings"]), now)
+    click.echo(f"demo consultations: {len(started)} started", err=True)
 
 
 @click.command()

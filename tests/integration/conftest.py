@@ -18,7 +18,7 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 @pytest.fixture
 def xieshang(tmp_path):
-    """One subprocess per command on a fresh SQLite database with the demo data: stdout parsed as JSON when asked
+    """One subprocess per command on a fresh SQLite database with the demo people and processes (no demo consultations): stdout parsed as JSON when asked
     for; a nonzero exit fails the test with what the command printed."""
     env = {**os.environ, "XIESHANG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
            "XIESHANG_INSTANCE_PATH": str(tmp_path)}
@@ -30,5 +30,5 @@ def xieshang(tmp_path):
         return json.loads(done.stdout) if as_json else done.stdout
 
     run("init", as_json=False)
-    run("demo", "--once", as_json=False)
+    run("demo", "--once", "--no-cases", as_json=False)     # the tests start their own consultations
     return run

@@ -27,7 +27,7 @@ def run(tmp_path, monkeypatch):
 
 
 def test_demo_json_lists_accounts(run):
-    code, out, _ = run("demo", "--json")
+    code, out, _ = run("demo", "--no-cases", "--json")
     accounts = json.loads(out)
     assert code == 0 and len(accounts) == 380
     office = next(a for a in accounts if a["username"] == "office")
@@ -35,12 +35,12 @@ def test_demo_json_lists_accounts(run):
     roles = {r for a in accounts for r in a["roles"]}
     assert roles == {"admin", "process_owner", "supervisor", "office", "platform_lead", "organizer", "member",
                      "department"}
-    code, out, _ = run("demo", "--once", "--json")
+    code, out, _ = run("demo", "--once", "--no-cases", "--json")
     assert code == 0 and len(json.loads(out)) == 380
 
 
 def test_round_trip_through_the_cli(run):
-    run("demo")
+    run("demo", "--no-cases")
     code, out, _ = run("deploy", str(DATA / "mini"), "--json")
     assert code == 0 and json.loads(out)["process_id"] == "mini"
     code, out, _ = run("start", "mini", "--data", '{"title": "路灯", "count": 2}', "--as", "m001", "--json")
@@ -106,7 +106,7 @@ def test_database_not_initialised_is_explained(tmp_path, monkeypatch):
 def test_backfill_records_older_instances_forms_once_and_skips_a_broken_one(run, tmp_path):
     from sqlalchemy import create_engine, text
 
-    run("demo")
+    run("demo", "--no-cases")
     run("deploy", str(DATA / "mini"))
     ids = [json.loads(run("start", "mini", "--data", json.dumps({"title": t, "count": 1}), "--as", "m001",
                           "--json")[1])["instance_id"] for t in ("路灯", "井盖")]
@@ -128,7 +128,7 @@ def test_backfill_records_older_instances_forms_once_and_skips_a_broken_one(run,
 
 def test_backfill_adopts_legacy_evidence_files_and_lists_the_others(run, tmp_path):
     legacy, stray = "0123456789abcdef01234567.pdf", "fedcba9876543210fedcba98.png"
-    run("demo")
+    run("demo", "--no-cases")
     run("deploy", str(DATA / "mini"))
     code, out, _ = run("start", "mini", "--data", json.dumps({"title": legacy, "count": 1}), "--as", "m001", "--json")
     instance_id = json.loads(out)["instance_id"]

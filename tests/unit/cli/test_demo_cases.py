@@ -1,0 +1,99 @@
+"""`xieshang demo` runs the demo consultations through the engine, once: finished cases with answered, visited
+suggestions in the ledger, cases in progress, overdue and escalated tasks (one urged) — what the supervisors' pages
+show on a fresh `make run`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli.main import cli
+from domain.consultation import demo_cases
+from domain.consultation.ledger import LedgerFilter, ledger
+from domain.consultation.models import Consultation
+from domain.services import Services
+from domain.work import board
+from domain.work.models import TaskUrge
+from engine.clock import FrozenClock
+from engine.store.models import HumanTask, ProcessInstance
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+pytestmark = pytest.mark.slow       # one demo load: ~10 s alone on two cores, more when they are shared
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A fresh SQLite database after `xieshang init` and `xieshang demo --once` at NOW; (run, services)."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {"XIESHANG_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}", "XIESHANG_INSTANCE_PATH": str(folder)}
+    runner = CliRunner(env=env)
+
+    def run(*args):
+        result = runner.invoke(cli, ["--now", NOW.isoformat(), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        return result.stderr
+
+    run("init")
+    said = run("demo", "--once")
+    services = Services.from_url(env["XIESHANG_DATABASE_URL"], FrozenClock(NOW))
+    yield run, services, said
+    services.close()
+
+
+def test_the_demo_runs_every_case_through_the_engine(demo):
+    _, services, said = demo
+    with services.engine.reading() as session:
+        statuses = Counter(session.scalars(select(ProcessInstance.status)))
+        tiers = Counter(session.scalars(select(Consultation.tier)))
+        townships = set(session.scalars(select(Consultation.org_unit_code).where(Consultation.tier == "township")))
+        events = session.scalar(select(func.count()).select_from(HumanTask))
+    assert f"demo consultations: {len(demo_cases.cases())} started" in said
+    assert sum(statuses.values()) == len(demo_cases.cases()) == 23
+    assert statuses["completed"] == 13 and statuses["running"] + statuses["waiting"] == 10
+    assert tiers["county"] >= 4 and tiers["committee"] >= 3 and tiers["township"] >= 10
+    assert len(townships) >= 10 and events > 200           # tasks created by the engine, not rows typed in
+
+
+def test_finished_cases_have_answered_and_visited_ledger_rows(demo):
+    _, services, _ = demo
+    office = services.accounts.user("supervisor_county")
+    with services.engine.reading() as session:
+        finished = set(session.scalars(select(ProcessInstance.id).where(ProcessInstance.status == "completed")))
+        declined = set(session.scalars(select(Consultation.instance_id).where(Consultation.status == "declined")))
+        page = ledger(session, office, LedgerFilter(per_page=100), NOW)
+    rows = [row for row in page.rows if row.instance_id in finished]
+    assert {row.instance_id for row in rows} == finished - declined and len(declined) == 1
+    assert all(row.adoption and row.satisfaction for row in rows)
+    assert {row.adoption for row in page.rows} >= {"adopted", "partly", "not_adopted", "solved"}
+    assert any(row.answer_round >= 2 for row in rows)                 # residents unhappy once, answered again
+    assert any(row.adoption is None for row in page.rows)             # and suggestions still awaiting answers
+
+
+def test_overdue_tasks_are_escalated_and_one_is_urged(demo):
+    _, services, _ = demo
+    supervisor = services.accounts.user("supervisor_county")
+    with services.engine.reading() as session:
+        overdue = session.scalars(select(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < NOW)).all()
+        urged = session.scalars(select(TaskUrge)).all()
+        count = board.overdue_count(session, supervisor, NOW)
+    assert count == len(overdue) >= 5 and all(task.escalation_level >= 1 for task in overdue)
+    [urge] = urged
+    assert urge.urged_by == demo_cases.URGER and urge.task_id in {task.id for task in overdue}
+
+
+def test_a_department_liaison_has_suggestions_to_answer(demo):
+    _, services, _ = demo
+    page = services.participation.inbox(services.accounts.user("liaison_water"), tab="claimable")
+    assert len(page.items) >= 2 and {(item.step, item.org_unit) for item in page.items} == {(5, "dept_water")}
+
+
+def test_the_demo_loads_its_cases_once(demo):
+    run, services, _ = demo
+    assert "demo consultations" not in run("demo", "--once")     # --once: nothing at all the second time
+    assert "demo consultations" not in run("demo")               # a database with consultations gets no more
+    with services.engine.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == len(demo_cases.cases())
