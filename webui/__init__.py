@@ -17,7 +17,7 @@ from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import errors, i18n, labels, security
+from . import errors, i18n, labels, navigation, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -69,7 +69,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = security.csrf_token
     for module in _blueprint_modules():
         app.register_blueprint(module.bp)
-    app.jinja_env.globals.update(has_endpoint=lambda name: name in app.view_functions, nav_items=_nav_items(app))
+    app.jinja_env.globals.update(has_endpoint=lambda name: name in app.view_functions,
+                                 nav_items=navigation.items_for(app, NAV))
     return app
 
 
@@ -91,24 +92,18 @@ def _close_scope(_error) -> None:
         scope.__exit__(None, None, None)
 
 
+# The header menu (webui/navigation.py): supervision's pages share one group, so a phone's header holds one row.
 NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("intake.propose", lazy_gettext("提出议题"), lambda user: policy.may_propose_topic(user.memberships)),
        ("intake.record", lazy_gettext("代群众登记"), lambda user: policy.may_record_for_residents(user.memberships)),
        ("start.index", lazy_gettext("发起流程"), None), ("instances.index", lazy_gettext("协商事项"), None),
-       ("ledger.index", lazy_gettext("建议台账"), None), ("board.index", lazy_gettext("督办"), policy.may_see_board),
-       ("figures.index", lazy_gettext("数据"), policy.may_see_figures), ("overview.index", lazy_gettext("概览"), None),
-       ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules),
+       navigation.Group(lazy_gettext("督办"), (
+           ("board.index", lazy_gettext("督办看板"), policy.may_see_board),
+           ("ledger.index", lazy_gettext("建议台账"), None),
+           ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
+           ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
+       ("overview.index", lazy_gettext("概览"), None),
        ("admin.users", lazy_gettext("管理"), policy.may_administer)]
-
-
-def _nav_items(app: Flask):
-    """The navigation entries the signed-in person may use, for the ones this app has."""
-    def items():
-        user = g.get("user")
-        return [(endpoint, str(label)) for endpoint, label, rule in NAV
-                if endpoint in app.view_functions and (rule is None or (user and rule(user)))]
-
-    return items
 
 
 def _blueprint_modules():

@@ -83,7 +83,7 @@ def rule_errors(schema: dict | None, clean: dict, task_data: dict, today: date) 
                 f"(cannot be later than today, {today.isoformat()})")
         if day is not None and prop.get("x-notBefore") == "today" and day < today:
             errors.setdefault(path, []).append(
-                f"不能早于今天（{today.isoformat()}），期限须在今天或以后 "
+                f"不能早于今天（{today.isoformat()}），请填写今天或以后的日期 "
                 f"(cannot be earlier than today, {today.isoformat()})")
         key = prop.get("x-notIn")
         excluded = task_data.get(key) if isinstance(key, str) else None

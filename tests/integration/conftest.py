@@ -18,8 +18,8 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 @pytest.fixture
 def xieshang(tmp_path):
-    """One subprocess per command on a fresh SQLite database with the demo people and processes (no demo consultations): stdout parsed as JSON when asked
-    for; a nonzero exit fails the test with what the command printed."""
+    """One subprocess per command on a fresh SQLite database with the demo people and processes (no demo
+    consultations): stdout parsed as JSON when asked for; a nonzero exit fails the test with what it printed."""
     env = {**os.environ, "XIESHANG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
            "XIESHANG_INSTANCE_PATH": str(tmp_path)}
 

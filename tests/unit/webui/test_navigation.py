@@ -1,0 +1,56 @@
+"""The header menu: supervision's pages under one 督办 group (a <details>, so it opens without script and from the
+keyboard), a group of one shown as its one link, the entry of the page you are on marked, nobody shown what they may
+not open."""
+
+from __future__ import annotations
+
+import lxml.html
+
+
+def _menu(html: str):
+    return lxml.html.fromstring(html).xpath("//header//nav[contains(@class,'nav')]")[0]
+
+
+def _top_level(nav) -> list[str]:
+    return [e.text_content().strip() for e in nav.xpath("./a | ./details/summary")]
+
+
+def test_a_county_supervisor_finds_supervision_in_one_group(client, login):
+    login("supervisor_county")
+    nav = _menu(client.get("/board").get_data(as_text=True))
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览"]
+    [group] = nav.xpath("./details[contains(@class,'nav-group')]")
+    links = [(a.text, a.get("href")) for a in group.xpath(".//div[@class='nav-menu']/a")]
+    assert links == [("督办看板", "/board"), ("建议台账", "/ledger"), ("数据", "/figures"), ("时限规则", "/deadlines")]
+    assert "on" in group.get("class").split() and group.get("open") is None    # on its page, still closed
+    assert group.xpath(".//a[@aria-current='page']")[0].text == "督办看板"
+
+
+def test_a_member_sees_the_ledger_as_a_plain_link_and_no_supervision(client, login):
+    login("m001")
+    nav = _menu(client.get("/ledger").get_data(as_text=True))
+    assert _top_level(nav) == ["待办", "提出议题", "发起流程", "协商事项", "建议台账", "概览"]
+    assert not nav.xpath(".//details") and not nav.xpath(".//a[@href='/board' or @href='/figures']")
+    assert nav.xpath("./a[@aria-current='page']")[0].text == "建议台账"
+
+
+def test_an_admin_has_the_group_and_administration(client, login):
+    login("admin")
+    nav = _menu(client.get("/admin/users").get_data(as_text=True))
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览", "管理"]
+    assert nav.xpath("./a[@aria-current='page']")[0].text == "管理"
+    assert "on" not in nav.xpath("./details")[0].get("class").split()
+
+
+def test_a_citizen_sees_the_public_way_in_only(client):
+    nav = _menu(client.get("/login").get_data(as_text=True))
+    assert _top_level(nav) == ["线上社情民意直通车"] and not nav.xpath(".//details")
+
+
+def test_the_menu_speaks_english(client, login):
+    login("supervisor_county")
+    client.get("/lang/en")
+    nav = _menu(client.get("/board").get_data(as_text=True))
+    assert "Supervision" in _top_level(nav) and nav.get("aria-label") == "Main menu"
+    assert [a.text for a in nav.xpath(".//div[@class='nav-menu']/a")] == [
+        "Overdue board", "Ledger", "Figures", "Deadlines"]
