@@ -38,7 +38,7 @@ def signed_in(walk, username: str) -> Page:
 
 
 def open_from_menu(walk, page: Page, label: str) -> None:
-    """Follow the header menu's entry (on a phone the menu scrolls sideways: the link is scrolled into view)."""
+    """Follow the header menu's entry (scrolled into view first, as a person on a phone would)."""
     link = page.locator("header .nav").get_by_role("link", name=label, exact=True)
     link.scroll_into_view_if_needed()
     link.click()

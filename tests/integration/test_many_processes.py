@@ -219,8 +219,10 @@ def add_rows(browser: Browser, item: Consultation, task, actor: str, fields, pag
 
 def drive(item: Consultation, browser: Browser, engine: Engine, clock: SharedClock, fleet: Fleet) -> None:
     """Complete every task of the consultation through the web, moving the shared clock past each timer."""
-    # the walk's clock passes 2026 (follow-up waits), so the 督办时限 lies past its end
-    scenario = dataclasses.replace(SCENARIOS[item.tier], counters={}, supervision_deadline="2030-12-31")
+    # the walk runs on the real time and its clock passes 2026 (follow-up waits): the plan's meeting date and the
+    # 督办时限 lie ahead of it, as neither may be in the past
+    scenario = dataclasses.replace(SCENARIOS[item.tier], counters={}, meeting_date="2030-06-28",
+                                   supervision_deadline="2030-12-31")
     deadline = time.monotonic() + 10 * WITHIN
     while time.monotonic() < deadline:
         tasks = engine.list_tasks(instance_id=item.instance_id)
