@@ -133,6 +133,10 @@ def cases() -> list[DemoCase]:
                        (("新建城北小学", "dept_education"), ("优化学区划分", "dept_education"))), 20, 2.0),
         DemoCase(_township("guandou", "观斗苗族乡民族文化传承", "民族文化保护传承",
                            (("建设民族文化陈列室", "dept_culture"),), category="other"), 6, 1.0),
+        # At risk (临期): the topic is due tomorrow.
+        DemoCase(_township("gongquan", "珙泉镇老旧小区加装电梯", "老旧小区加装电梯",
+                           (("简化加装电梯审批", "dept_housing"),), category="elderly"), 4, 0.3,
+                 stop_before="define_topic"),
         # Overdue: left at a task whose deadline has passed (the sweep reminded and escalated it).
         DemoCase(_township("xunchang", "巡场镇背街小巷路面破损", "背街小巷路面修复",
                            (("修复背街小巷路面", "dept_housing"), ("完善排水沟", "dept_water"))),

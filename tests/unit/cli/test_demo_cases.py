@@ -52,8 +52,8 @@ def test_the_demo_runs_every_case_through_the_engine(demo):
         townships = set(session.scalars(select(Consultation.org_unit_code).where(Consultation.tier == "township")))
         tasks = session.scalar(select(func.count()).select_from(HumanTask))
     assert f"demo consultations: {len(demo_cases.cases())} started" in said
-    assert sum(statuses.values()) == len(demo_cases.cases()) == 23
-    assert statuses["completed"] == 13 and statuses["running"] + statuses["waiting"] == 10
+    assert sum(statuses.values()) == len(demo_cases.cases()) == 24
+    assert statuses["completed"] == 13 and statuses["running"] + statuses["waiting"] == 11
     assert tiers["county"] >= 4 and tiers["committee"] >= 3 and tiers["township"] >= 10
     assert len(townships) == 13 and tasks > 200           # tasks created by the engine, not rows typed in
 
@@ -73,14 +73,16 @@ def test_finished_cases_have_answered_and_visited_ledger_rows(demo):
     assert any(row.adoption is None for row in page.rows)             # and suggestions still awaiting answers
 
 
-def test_overdue_tasks_are_escalated_and_one_is_urged(demo):
+def test_overdue_tasks_are_escalated_one_is_urged_and_one_is_at_risk(demo):
     _, services, _ = demo
     supervisor = services.accounts.user("supervisor_county")
     with services.engine.reading() as session:
         overdue = session.scalars(select(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < NOW)).all()
         urged = session.scalars(select(TaskUrge)).all()
         count = board.overdue_count(session, supervisor, NOW)
+        matrix = board.matrix(session, supervisor, NOW)
     assert count == len(overdue) >= 5 and all(task.escalation_level >= 1 for task in overdue)
+    assert matrix.total.open > matrix.total.overdue == count and matrix.total.at_risk >= 1     # 临期: due in two days
     [urge] = urged
     assert urge.urged_by == demo_cases.URGER and urge.task_id in {task.id for task in overdue}
 
