@@ -17,7 +17,7 @@ from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import errors, i18n, labels, security
+from . import errors, headers, i18n, labels, observability, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -58,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["xieshang_settings"] = settings
     if services_of(app).uploads.folder is None:      # services built without settings keep files where the app does
         services_of(app).uploads.folder = Path(app.config["UPLOAD_PATH"])
+    observability.init_app(app)       # request ids, access logs, metrics; answers /healthz, /readyz, /metrics first
+    headers.init_app(app)             # security headers (CSP, framing, nosniff, referrer) on every response
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)

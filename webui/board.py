@@ -16,6 +16,7 @@ from . import services_of
 from .conflicts import wholly_local
 from .exports import MAX_ROWS, table_response
 from .labels import localtime, step_names
+from .params import int_arg, page_arg
 from .security import current_user, login_required
 
 bp = Blueprint("board", __name__, template_folder="templates")
@@ -46,9 +47,7 @@ def tasks():
     """The list behind the board: filters, sorting by column, pages of at most board.MAX_PER_PAGE."""
     _require()
     supervision, filters = services_of(current_app).supervision, _filters()
-    page_no, size = request.args.get("page", ""), request.args.get("per_page", "")
-    page = supervision.tasks(current_user(), filters, int(page_no) if page_no.isdigit() else 1,
-                             int(size) if size.isdigit() else PER_PAGE)
+    page = supervision.tasks(current_user(), filters, page_arg(), int_arg("per_page", PER_PAGE, 1, board.MAX_PER_PAGE))
     units = supervision.units(current_user())
     return render_template("board/tasks.html", page=page, filters=filters, query=request.args,
                            units=[u for u in units if u[2] != "department"],

@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 5          # seconds to reach the PostgreSQL server
 
 
 class Base(DeclarativeBase):
@@ -66,7 +67,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # An unreachable server fails a connection in seconds, not after the system's TCP timeout (minutes), so a page
+    # says "unavailable" (503) and /readyz answers quickly; a connect_timeout in the URL wins.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:
