@@ -62,11 +62,16 @@ def init_app(app: Flask) -> None:
     # First, so every later step is timed; then the probes, answered before any session or database work.
     app.before_request_funcs.setdefault(None, [])[:0] = [_start, _answer_probe]
     app.after_request(_finish)
-    fmt = app.config.get("LOG_FORMAT") or os.environ.get("XIESHANG_LOG_FORMAT")
-    if fmt or not app.testing:
-        settings = app.extensions["xieshang_settings"]
-        configure_logging(fmt or ("plain" if settings.embedded else "json"), app.config.get("LOG_STREAM"),
-                          os.environ.get("XIESHANG_LOG_LEVEL", "INFO"))
+    fmt = app.config.get("LOG_FORMAT")          # tests; else the environment, else by the run mode
+    if fmt or not _logging_configured_elsewhere():
+        fmt = fmt or os.environ.get("XIESHANG_LOG_FORMAT") or \
+            ("plain" if app.extensions["xieshang_settings"].embedded else "json")
+        configure_logging(fmt, app.config.get("LOG_STREAM"), os.environ.get("XIESHANG_LOG_LEVEL", "INFO"))
+
+
+def _logging_configured_elsewhere() -> bool:
+    """Whether the host process (a --log-config, a test runner) already handles the root logger's records."""
+    return any(not getattr(handler, "xieshang", False) for handler in logging.getLogger().handlers)
 
 
 def _start() -> None:

@@ -1,7 +1,8 @@
 """Probes for the machines that run us: /healthz (alive), /readyz (dependencies reachable), /metrics (Prometheus).
 
-webui/observability.py answers them before any other step of the request. None of them reads a session, signs anyone in or tells how many of anything there are, except /metrics, which is
-served only to loopback callers that came through no proxy, or to callers bearing XIESHANG_METRICS_TOKEN.
+webui/observability.py answers them before any other step of the request: none reads a session or signs anyone
+in, and none tells how many of anything there are except /metrics, which is served only to loopback callers that
+came through no proxy, or to callers bearing XIESHANG_METRICS_TOKEN.
 Several web processes: set PROMETHEUS_MULTIPROC_DIR to one empty directory per host (emptied before the server
 starts) and every process's request counts and sweep times are added up on whichever process is scraped.
 """
