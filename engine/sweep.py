@@ -34,7 +34,7 @@ class SweepResult:
     delivered: int
     failed: dict[str, tuple[int, ...]] = field(default_factory=dict)   # part → instances put in error, or deliveries
     errors: dict[str, str] = field(default_factory=dict)               # part → why the whole part crashed
-    seconds: float = 0.0                                               # how long it took (wall time)
+    seconds: float = field(default=0.0, compare=False)                 # how long it took (wall time)
 
     def as_dict(self) -> dict:
         """JSON-ready (a Celery result, `xieshang sweep --json`): the totals, then what each part did."""

@@ -71,8 +71,10 @@ def error_response(status: int, message: str, details: dict | None = None):
 
 
 def log_fault(error: EngineError) -> None:
-    """Log an engine fault turned into a message for a person: the message, the cause and its traceback."""
-    log.error("%s shown to a person: %s", type(error).__name__, error.message, exc_info=error)
+    """Log an engine fault turned into a message for a person: the message, the cause and its traceback (our bug, a
+    HookFailed, as an error; a diagram's, a ScriptError, as a warning)."""
+    level = logging.ERROR if isinstance(error, HookFailed) else logging.WARNING
+    log.log(level, "%s shown to a person: %s", type(error).__name__, error.message, exc_info=error)
 
 
 def engine_error(error: EngineError):

@@ -105,8 +105,11 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def script_error(element: str | None, message: str, cause: BaseException) -> ScriptError:
-    """The ScriptError a person reads for `cause`, whose traceback (which the message leaves out) is logged here."""
-    log.warning("script error at %s: %s", element or "the process", message, exc_info=cause)
+    """The ScriptError a person reads for `cause`, whose traceback (which the message leaves out) is logged here.
+
+    At INFO: it is the diagram's or the data's fault and the message names it; servers log INFO (webui.observability)
+    while a command line shows only warnings, so its output stays the message alone."""
+    log.info("script error at %s: %s", element or "the process", message, exc_info=cause)
     return ScriptError(element, message)
 
 
