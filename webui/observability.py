@@ -57,7 +57,8 @@ def metrics_of(app: Flask) -> Metrics:
 
 
 def init_app(app: Flask) -> None:
-    """Request ids, timing, access logs and request metrics for every request; logging configured outside tests."""
+    """Request ids, timing, access logs and request metrics for every request; the root logger configured unless
+    the host process (a server given a logging configuration, a test runner) already handles it."""
     app.extensions["xieshang_metrics"] = Metrics(multiprocess=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")))
     # First, so every later step is timed; then the probes, answered before any session or database work.
     app.before_request_funcs.setdefault(None, [])[:0] = [_start, _answer_probe]

@@ -14,6 +14,7 @@ from engine.settings import Settings
 from engine.store.models import OutboxMessage, ProcessInstance
 from engine.sweep import run_sweep
 from tests.conftest import DATA
+from tests.support.redis_server import RedisServer
 from webui import create_app
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -135,3 +136,17 @@ def test_sweeps_are_timed(web_engine, client):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_set_no_session_cookie(client, path):
     assert "Set-Cookie" not in client.get(path).headers
+
+
+def test_readyz_follows_a_real_redis_going_away(web_services, sqlite_url, tmp_path):
+    server = RedisServer()
+    url = server.start()
+    try:
+        app = create_app({"SETTINGS": Settings(sqlite_url, url, tmp_path, DATA), "SERVICES": web_services,
+                          "TESTING": True, "SECRET_KEY": "test"})
+        client = app.test_client()
+        assert client.get("/readyz").get_json()["checks"] == {"database": "ok", "redis": "ok"}
+    finally:
+        server.stop()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
