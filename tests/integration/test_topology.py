@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.celery, pytest.mark.slow]
 redis_server = redis_support.redis_server      # the session's redis-server fixture
 
 PEOPLE = 50
-RUN_TIME = 300.0               # seconds locust may run at most (about 150 s on an idle 2-core machine)
+RUN_TIME = 300.0               # seconds locust may run at most; the test fails if the people have not finished
 KILL_AFTER = 150               # completed tasks before one web process is killed
 UNDELIVERED = ("pending", "sending", "failed")
 

@@ -77,15 +77,24 @@ class Person(HttpUser):
         self.scenario = dataclasses.replace(SCENARIOS[name], counters={}, supervision_deadline="2030-12-31")
 
     def token(self, username: str) -> str:
-        """One API token per person for the whole run (signing in is deliberately slow)."""
+        """One API token per person for the whole run (signing in is deliberately slow); asked again when no answer
+        came back."""
         with _token_lock:
-            if username not in _tokens:
+            for _ in range(RETRIES):
+                if username in _tokens:
+                    break
                 with self.client.post("/api/v1/tokens", json={"username": username, "password": PASSWORD},
                                       name="POST /api/v1/tokens", catch_response=True) as response:
-                    if response.status_code != 201:
-                        response.failure(f"token for {username}: {response.status_code}")
-                        raise StopUser()
-                    _tokens[username] = response.json()["token"]
+                    if response.status_code == 201:
+                        _tokens[username] = response.json()["token"]
+                        break
+                    response.failure(f"token for {username}: {response.status_code} {response.error or ''}")
+                    if response.status_code not in (0, 502, 503):
+                        break
+                gevent.sleep(0.2)
+            if username not in _tokens:
+                RESULTS["unexpected"].append({"why": f"no token for {username}"})
+                raise StopUser()
             return _tokens[username]
 
     def get(self, path: str, name: str, username: str) -> dict | None:
