@@ -6,12 +6,15 @@ read; one web process is killed with SIGKILL in the middle. Every consultation f
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from domain.notifications.models import Notification
+from domain.services import Services
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from tests.support import redis_server as redis_support
 from tests.support.pg import free_port
@@ -47,6 +50,18 @@ def rows(engine, *columns, where=(), group_by=(), having=None) -> list:
         query = query.having(having)
     with engine.unit_of_work() as session:
         return [tuple(row) for row in session.execute(query).all()]
+
+
+def resend(port: int, task_id: str, token: str) -> tuple[int, dict]:
+    """POST a complete of `task_id` once more, as its holder would after a lost answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", f"/api/v1/tasks/{task_id}/complete", body=json.dumps({"data": {}}),
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(topology):
@@ -98,6 +113,18 @@ def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(
     timers = rows(engine, AuditEvent.instance_id, func.count(), where=[AuditEvent.kind == "timer_fired"],
                   group_by=[AuditEvent.instance_id], having=func.count() > 1)
     assert timers == [], "a follow-up wait fired twice"
+    # a form sent again after its answer was lost is told, clearly, that it was already done (not a 5xx)
+    task_id, completed_by = rows(engine, HumanTask.id, HumanTask.completed_by,
+                                 where=[HumanTask.id == results["completed"][-1]])[0]
+    services = Services.from_url(deployment.database_url, engine.clock)
+    try:
+        token = services.accounts.issue_token(completed_by, "resend")
+    finally:
+        services.engine.sessions.kw["bind"].dispose()
+    status, answer = resend(deployment.port, task_id, token)
+    assert status == 409, answer
+    assert answer["code"] == "task_completed" and answer["completed_by"] == completed_by
+    assert answer["message"].startswith("您已于") and answer["message"].endswith("提交过此任务，这次的提交没有保存。")
     p95 = run.p95()
     print(f"\n{PEOPLE} people, {len(results['completed'])} tasks in {run.seconds:.1f} s; killed web pid {killed}; "
           f"resent: {results['resent']}\np95 ms: {p95}")

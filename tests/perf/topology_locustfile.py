@@ -75,6 +75,9 @@ class Person(HttpUser):
     def on_start(self):
         name = SCENARIO_NAMES[next(_turn) % len(SCENARIO_NAMES)]
         self.scenario = dataclasses.replace(SCENARIOS[name], counters={}, supervision_deadline="2030-12-31")
+        # one connection per request: a reused keep-alive connection the server just closed fails without an answer
+        # too, and only a killed process should make the people send again
+        self.client.headers["Connection"] = "close"
 
     def token(self, username: str) -> str:
         """One API token per person for the whole run (signing in is deliberately slow); asked again when no answer
