@@ -150,6 +150,8 @@ def backup(url: str, uploads: Path, archive: Path) -> Manifest:
     """Write the database and every file under `uploads` into `archive` (a gzip tar), written aside and renamed."""
     dialect = _dialect(url)
     archive = archive.resolve()
+    if not archive.parent.is_dir():
+        raise BackupError(f"目录不存在 (no such folder): {archive.parent}")
     with tempfile.TemporaryDirectory(prefix="xieshang-backup-", dir=archive.parent) as work:
         dump = Path(work) / DUMPS[dialect]
         if dialect == "sqlite":
@@ -243,11 +245,17 @@ def restore(url: str, uploads: Path, archive: Path) -> Manifest:
     staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=uploads.parent))
     try:
         _unpack_checked(archive, manifest, staging)
-        if dialect == "sqlite":
-            _restore_sqlite(url, staging / DUMPS[dialect], manifest)
-        else:
-            _restore_postgres(make_url(db.normalize_url(url)), staging / DUMPS[dialect], manifest)
-        _swap_folder(staging / FILES, uploads)
+        previous = _swap_in(staging / FILES, uploads)
+        try:
+            if dialect == "sqlite":
+                _restore_sqlite(url, staging / DUMPS[dialect], manifest)
+            else:
+                _restore_postgres(make_url(db.normalize_url(url)), staging / DUMPS[dialect], manifest)
+        except BaseException:
+            _swap_back(uploads, previous, staging / "refused")
+            raise
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
@@ -338,10 +346,19 @@ def _disconnect_all(connection, database: str) -> None:
                             "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database})
 
 
-def _swap_folder(restored: Path, uploads: Path) -> None:
-    """Put the restored folder where the uploads are, by rename; the previous folder is removed after."""
-    previous = uploads.with_name(f".{uploads.name}-old-{os.urandom(4).hex()}")
+def _swap_in(restored: Path, uploads: Path) -> Path | None:
+    """Put the restored folder where the uploads are, by rename; returns where the previous folder went (None: there
+    was none), kept until the database is restored too."""
+    previous = None
     if uploads.exists():
+        previous = uploads.with_name(f".{uploads.name}-old-{os.urandom(4).hex()}")
         os.replace(uploads, previous)
     os.replace(restored, uploads)
-    shutil.rmtree(previous, ignore_errors=True)
+    return previous
+
+
+def _swap_back(uploads: Path, previous: Path | None, aside: Path) -> None:
+    """Undo _swap_in: the database was not restored, so the files are not either."""
+    os.replace(uploads, aside)
+    if previous is not None:
+        os.replace(previous, uploads)

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.celery, pytest.mark.slow]
 redis_server = redis_support.redis_server      # the session's redis-server fixture
 
 PEOPLE = 50
-RUN_TIME = 300.0               # seconds locust may run at most; the test fails if the people have not finished
+RUN_TIME = 420.0               # seconds locust may run at most (the people have not finished: the test fails);
+                               # measured: 277 s with six other test runs on the 2 cores (load average 12)
 KILL_AFTER = 150               # completed tasks before one web process is killed
 UNDELIVERED = ("pending", "sending", "failed")
 
@@ -81,6 +82,7 @@ def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(
     results = run.results
     report = f"{run.output[-4000:]}\nunexpected: {results['unexpected'][:10]}"
     assert killed, f"the run ended before {KILL_AFTER} tasks were done\n{report}"
+    assert results["no_answer"] >= 1, "the killed process was serving nobody"     # the kill cut a request short
     deployment.wait_until(lambda: len(deployment.web_pids()) == deployment.web_workers, "gunicorn replaced it")
 
     ids = sorted(int(i) for i in results["instances"])

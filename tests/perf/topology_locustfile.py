@@ -40,14 +40,18 @@ _turn = itertools.count()
 _tokens: dict[str, str] = {}
 _token_lock = Semaphore()
 _clock_lock = Semaphore()
-RESULTS: dict = {"instances": {}, "completed": [], "resent": [], "unexpected": [], "server_errors": 0}
+RESULTS: dict = {"instances": {}, "completed": [], "resent": [], "unexpected": [], "server_errors": 0,
+                 "no_answer": 0}
 
 
 @events.request.add_listener
 def _count_server_errors(request_type, name, response_time, response_length, response=None, exception=None,
                          **kwargs):
-    if response is not None and getattr(response, "status_code", 0) >= 500:
+    status = getattr(response, "status_code", 0) if response is not None else 0
+    if status >= 500:
         RESULTS["server_errors"] += 1
+    elif status == 0:                       # the connection broke: no answer at all
+        RESULTS["no_answer"] += 1
 
 
 @events.quitting.add_listener

@@ -134,9 +134,30 @@ class Topology:
         except FileNotFoundError:
             return []
 
-    def kill_one_web_process(self) -> int:
-        """SIGKILL one gunicorn worker in the middle of its work (the master starts another); its pid."""
-        victim = self.web_pids()[0]
+    def busy_web_pids(self) -> list[int]:
+        """The gunicorn workers holding a client connection right now (serving a request)."""
+        serving = set()
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(name).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == "01":    # ESTABLISHED
+                    serving.add(fields[9])
+        busy = []
+        for pid in self.web_pids():
+            try:
+                sockets = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")}
+            except OSError:
+                continue
+            if sockets & serving:
+                busy.append(pid)
+        return busy
+
+    def kill_one_web_process(self, within: float = 10.0) -> int:
+        """SIGKILL a gunicorn worker while it serves a request (the master starts another); its pid."""
+        deadline = time.monotonic() + within
+        while not (busy := self.busy_web_pids()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        victim = (busy or self.web_pids())[0]
         os.kill(victim, signal.SIGKILL)
         return victim
 
