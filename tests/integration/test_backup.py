@@ -179,3 +179,9 @@ def test_without_pg_dump_the_backup_says_what_to_install(monkeypatch):
     monkeypatch.setattr(archive.shutil, "which", lambda name: None)
     with pytest.raises(archive.BackupError, match="pg_dump not found: install the PostgreSQL client"):
         archive.backup("postgresql://x@127.0.0.1:1/x", Path("/nonexistent"), Path("/tmp/never.tar.gz"))
+
+
+def test_a_backup_into_a_missing_folder_says_so(deployment, tmp_path):
+    refused = run("backup", str(tmp_path / "no-such-folder" / "x.tar.gz"))
+    assert refused.exit_code == 1 and "no such folder" in refused.output
+    assert not (tmp_path / "no-such-folder").exists()
