@@ -185,3 +185,15 @@ def test_a_backup_into_a_missing_folder_says_so(deployment, tmp_path):
     refused = run("backup", str(tmp_path / "no-such-folder" / "x.tar.gz"))
     assert refused.exit_code == 1 and "no such folder" in refused.output
     assert not (tmp_path / "no-such-folder").exists()
+
+
+def test_restore_asks_first_and_a_no_changes_nothing(deployment, tmp_path, clock):
+    settings, services, scenario, instance_id = deployment
+    good = tmp_path / "good.tar.gz"
+    assert run("backup", str(good)).exit_code == 0
+    change_everything(services, scenario, instance_id)
+    changed = state(settings, clock)
+    answered = CliRunner().invoke(cli, ["restore", str(good)], input="n\n")
+    assert answered.exit_code == 1
+    assert "replace the current database and files with schema" in answered.output and "1 instances" in answered.output
+    assert state(settings, clock) == changed
