@@ -42,6 +42,8 @@ COMMANDS = {
     "serve": "cli.serve:serve",
     "worker": "cli.workers:worker",
     "beat": "cli.workers:beat",
+    "backup": "cli.backup:backup",
+    "restore": "cli.backup:restore",
 }
 
 

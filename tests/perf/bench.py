@@ -1,6 +1,7 @@
 """Benchmark: the consultation through the engine vs plain SpiffWorkflow, state size, inbox/overdue at scale.
 
-Run from /work/main: `python -m tests.perf.bench [--quick] [--postgres] [--profile]` (or `make bench`).
+Run from /work/main: `python -m tests.perf.bench [--quick] [--postgres] [--profile] [--topology [PEOPLE]]` (`make bench`
+adds --topology: the deployment under load, tests/perf/topology_bench.py).
 Prints a report, then one `name=value` line per figure; those lines end the output.
 """
 
@@ -422,6 +423,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (about 30 s)")
     parser.add_argument("--postgres", action="store_true", help="also run the inbox/overdue part on PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="also cProfile the engine path")
+    parser.add_argument("--topology", type=int, nargs="?", const=20, default=0, metavar="PEOPLE",
+                        help="also load the deployment topology (gunicorn, Celery, PostgreSQL, Redis) with PEOPLE "
+                             "simulated people (default 20)")
     parser.add_argument("--runs", type=int, help="timed runs per query kind (default 200; --quick 40)")
     parser.add_argument("--rows", type=int, help="human-task rows, a tenth as many instances (default 1,000,000)")
     parser.add_argument("--repeats", type=int, help="repeats of the end-to-end comparison (default 7)")
@@ -471,6 +475,11 @@ def main(argv: list[str] | None = None) -> None:
             _print(sections[-1])
         finally:
             server.stop()
+    if args.topology:
+        from tests.perf.topology_bench import topology_section
+
+        sections.append(topology_section(args.topology))
+        _print(sections[-1])
     figures = {name: value for section in sections for name, value in section.figures.items()}
     figures["target_ratio_met"] = int(figures["engine_vs_baseline_ratio"] >= TARGET_RATIO)
     figures["target_inbox_met"] = int(figures["inbox_p95_ms"] <= TARGET_INBOX_P95)
