@@ -14,7 +14,7 @@ import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
@@ -41,11 +41,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     https = _flag(app.config.get("HTTPS", os.environ.get(HTTPS_ENV, "")))
     if https:
         app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
-    app.after_request(_secure_cookies_over_https)
     static = StaticFiles(Path(app.static_folder), app.static_url_path)
     app.extensions["xieshang_static"] = static
     app.url_defaults(static.hashed_url_defaults)
-    app.wsgi_app = static.wrap(app.wsgi_app)
+    app.wsgi_app = SecureCookies(static.wrap(app.wsgi_app))
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies,
                                 x_prefix=proxies)
@@ -73,16 +72,25 @@ def _flag(value) -> bool:
     return value is True or str(value).strip().lower() in TRUE
 
 
-def _secure_cookies_over_https(response):
-    """Over HTTPS (directly or as a trusted proxy says) every cookie this response sets gets `Secure`."""
-    if not request.is_secure:
-        return response
-    cookies = response.headers.getlist("Set-Cookie")
-    if cookies and not all(_is_secure(cookie) for cookie in cookies):
-        response.headers.remove("Set-Cookie")
-        for cookie in cookies:
-            response.headers.add("Set-Cookie", cookie if _is_secure(cookie) else f"{cookie}; Secure")
-    return response
+class SecureCookies:
+    """WSGI middleware: over HTTPS (directly, or as a trusted proxy says) every cookie set gets `Secure`.
+
+    Middleware rather than an after_request hook because Flask writes the session cookie after those hooks.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status, headers, exc_info=None):
+            headers = [(name, value if name.lower() != "set-cookie" or _is_secure(value) else f"{value}; Secure")
+                       for name, value in headers]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, secure_start_response)
 
 
 def _is_secure(cookie: str) -> bool:
