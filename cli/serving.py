@@ -5,39 +5,111 @@ or hangs longer than `timeout`, and on SIGTERM or SIGINT stops accepting and let
 `graceful_timeout` seconds. Every worker builds the app itself (webui/wsgi.py, no preload), so in embedded mode
 every worker joins the sweep election and exactly one sweeps.
 
-Slow clients: the gthread worker parks an idle connection in its poller without a thread, but a client that sends
-half a request holds a thread while gunicorn waits for the rest. `SlowClientThreadWorker` bounds that wait: the
-request line and headers must arrive within `XIESHANG_HEADER_TIMEOUT` seconds (default 10), and every later read
-or write of the request must progress within `timeout` seconds. A reverse proxy that buffers requests (nginx) in
-front remains the complete answer to many slow clients.
+Slow clients: gunicorn's gthread worker parks an idle connection in its poller without a thread, for ever, and a
+client that sends half a request head holds a thread while gunicorn waits for the rest (each worker's threads
+serve such connections in order, so a few hundred of them delay everyone for minutes). `SlowClientThreadWorker`
+waits for request heads in its event loop instead, without a thread, and closes a connection whose head has not
+arrived within `XIESHANG_HEADER_TIMEOUT` seconds (default 10); a thread's reads of the body and writes of the
+answer must progress within `timeout` seconds. A reverse proxy that buffers requests (nginx) in front still helps
+with slow bodies and very many connections.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import selectors
+import time
 from collections.abc import Callable
+from functools import partial
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 HEADER_TIMEOUT_ENV = "XIESHANG_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
 
 
 class SlowClientThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker with a deadline for reading a request's head and a timeout for each later read."""
+    """gunicorn's gthread worker that gives a connection a thread only once its request head has arrived.
+
+    The event loop reads what a new (or kept-alive) connection sends without blocking and keeps it until the blank
+    line that ends the headers; then a thread parses the buffered head (gunicorn's parser, handed the bytes
+    back) and runs the app. A connection whose head is not complete within `header_timeout` seconds of its
+    accept (or of its first byte, when kept alive) is closed, so idle and dribbling clients hold neither a thread
+    nor a connection slot for long. Over TLS gunicorn's own handling applies (the bytes are encrypted).
+    """
 
     header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV) or DEFAULT_HEADER_TIMEOUT)
+    max_head = 64 * 1024          # more than this without a blank line: let gunicorn's limits refuse it
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.heads: dict[TConn, bytes] = {}            # what each waiting connection sent so far
+        self.head_deadlines: dict[TConn, float] = {}
+
+    def accept(self, server, listener):
+        try:
+            sock, client = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        conn = TConn(self.cfg, sock, client, server)
+        self.nr_conns += 1
+        self.head_deadlines[conn] = time.monotonic() + self.header_timeout
+        with self._lock:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+
+    def on_client_socket_readable(self, conn, client):
+        if self.cfg.is_ssl:
+            self.head_deadlines.pop(conn, None)
+            return super().on_client_socket_readable(conn, client)
+        try:
+            chunk = conn.sock.recv(self.max_head)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""                                 # reset: gunicorn sees the end of the stream and closes
+        head = self.heads.pop(conn, b"") + chunk
+        if chunk and b"\r\n\r\n" not in head and len(head) < self.max_head:
+            self.heads[conn] = head                     # not complete: wait (in the poller, without a thread)
+            self.head_deadlines.setdefault(conn, time.monotonic() + self.header_timeout)
+            return
+        self.head_deadlines.pop(conn, None)
+        with self._lock:
+            self.poller.unregister(client)
+            if conn.initialized:
+                try:
+                    self._keep.remove(conn)
+                except ValueError:
+                    return
+        conn.init()
+        conn.parser.unreader.unread(head)
+        self._wrap_future(self.tpool.submit(self.handle, conn), conn)
+
+    def murder_keepalived(self):
+        """Close idle kept-alive connections (gunicorn), then connections whose head is late."""
+        super().murder_keepalived()
+        now = time.monotonic()
+        for conn, deadline in list(self.head_deadlines.items()):
+            if deadline > now:
+                continue
+            del self.head_deadlines[conn]
+            self.heads.pop(conn, None)
+            if conn.sock.fileno() == -1:                # closed already as an idle kept-alive connection
+                continue
+            with self._lock:
+                self.poller.unregister(conn.sock)
+                if conn.initialized and conn in self._keep:
+                    self._keep.remove(conn)
+            self.nr_conns -= 1
+            conn.close()
 
     def handle(self, conn):
-        """Read the request head within `header_timeout` seconds; a client that stalls is dropped (and logged)."""
-        conn.sock.settimeout(self.header_timeout)
-        return super().handle(conn)
-
-    def handle_request(self, req, conn):
-        """Run the app with reads and writes bounded by the worker timeout (a slow body or a stalled reader)."""
+        """Parse and answer; reads of the body and writes of the answer must progress within `timeout` seconds."""
         conn.sock.settimeout(self.cfg.timeout)
-        return super().handle_request(req, conn)
+        return super().handle(conn)
 
 
 class Server(BaseApplication):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,3 +155,53 @@ def test_serve_refuses_a_bad_proxy_count_and_out_of_range_options(tmp_path, sqli
     result = subprocess.run([str(XIESHANG), "serve", "--workers", "0"], env=env_for(tmp_path, sqlite_url),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--workers" in result.stderr
+
+
+def answer_of(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.slow
+def test_idle_and_dribbling_clients_hold_no_thread_and_are_dropped_after_the_header_timeout(tmp_path, sqlite_url):
+    port = free_port()
+    server = subprocess.Popen([str(XIESHANG), "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
+                              env=env_for(tmp_path, sqlite_url, XIESHANG_HEADER_TIMEOUT="2"),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stalled: list[socket.socket] = []
+    try:
+        wait_for(lambda: status(port) == 200, "serving", server)
+        opened = time.monotonic()
+        for index in range(60):          # 30 say nothing, 30 send half a request head: 30 times the threads
+            sock = socket.create_connection(("127.0.0.1", port))
+            if index % 2:
+                sock.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n")
+            stalled.append(sock)
+        started = time.monotonic()
+        assert status(port) == 200 and time.monotonic() - started < 1.5       # not queued behind them
+        with socket.create_connection(("127.0.0.1", port)) as split:      # a head in pieces, then kept alive
+            for piece in (b"GET /login HT", b"TP/1.1\r\nHost: x\r\n", b"\r\n"):
+                split.sendall(piece)
+                time.sleep(0.3)
+            assert answer_of(split).startswith(b"HTTP/1.1 200 ")
+            body = b"username=a&password=b"
+            split.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            assert answer_of(split).startswith(b"HTTP/1.1 400 ")                # no CSRF token: refused, answered
+        for sock in stalled:
+            sock.settimeout(8)
+            assert sock.recv(1024) == b"", "a stalled connection was answered instead of closed"
+        assert 1.5 < time.monotonic() - opened < 8                            # after the 2 s header timeout
+        assert status(port) == 200
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=45)
+    assert server.returncode == 0 and "Traceback" not in out, out[-3000:]
