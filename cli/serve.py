@@ -24,7 +24,8 @@ def _bounded(low: int, high: int):
 @click.option("--threads", default=4, show_default=True, type=_bounded(1, 64), envvar="XIESHANG_THREADS",
               help="Threads per web process. [env XIESHANG_THREADS]")
 @click.option("--timeout", default=30, show_default=True, type=_bounded(5, 600), envvar="XIESHANG_TIMEOUT",
-              help="Seconds a request may take before its worker is restarted. [env XIESHANG_TIMEOUT]")
+              help="Seconds a worker may stop answering its master before it is restarted; also the limit for each "
+                   "read of a request body and each write of an answer. [env XIESHANG_TIMEOUT]")
 @click.option("--graceful-timeout", default=30, show_default=True, type=_bounded(1, 600),
               envvar="XIESHANG_GRACEFUL_TIMEOUT",
               help="Seconds requests in flight get to finish on SIGTERM. [env XIESHANG_GRACEFUL_TIMEOUT]")
