@@ -27,7 +27,7 @@ ONE_YEAR = 365 * 24 * 3600
 SHORT_MAX_AGE = 300          # seconds, for files asked for by their plain name
 HASH_CHARS = 12
 MAX_PROXIES = 10
-TRUE = {"1", "true", "yes", "on"}
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 
 class DeploymentError(RuntimeError):
@@ -58,6 +58,7 @@ def check_startup(settings: Settings, secret_key: str | None = None) -> None:
             f"process must sign sessions with the same key; set {SECRET_KEY_ENV} to a long random string, e.g. "
             f"the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
     _proxies(os.environ.get(PROXIES_ENV, ""))
+    _flag(os.environ.get(HTTPS_ENV, ""))
 
 
 def _proxies(value) -> int:
@@ -69,7 +70,10 @@ def _proxies(value) -> int:
 
 
 def _flag(value) -> bool:
-    return value is True or str(value).strip().lower() in TRUE
+    word = str(value).strip().lower()
+    if word not in TRUE | FALSE:
+        raise DeploymentError(f"{HTTPS_ENV} must be true or false, not {value!r}")
+    return word in TRUE
 
 
 class SecureCookies:

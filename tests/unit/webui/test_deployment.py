@@ -119,3 +119,9 @@ def test_a_bad_proxy_count_is_refused_naming_the_variable(web_services, sqlite_u
     monkeypatch.setenv("XIESHANG_PROXIES", bad)
     with pytest.raises(DeploymentError, match="XIESHANG_PROXIES must be the number of reverse proxies"):
         make_app(web_services, sqlite_url, tmp_path)
+
+
+def test_a_bad_https_flag_is_refused_naming_the_variable(web_services, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("XIESHANG_HTTPS", "maybe")
+    with pytest.raises(DeploymentError, match="XIESHANG_HTTPS must be true or false, not 'maybe'"):
+        make_app(web_services, sqlite_url, tmp_path)
