@@ -31,8 +31,12 @@ def _bounded(low: int, high: int):
               help="Seconds requests in flight get to finish on SIGTERM. [env XIESHANG_GRACEFUL_TIMEOUT]")
 @click.option("--keepalive", default=5, show_default=True, type=_bounded(0, 120), envvar="XIESHANG_KEEPALIVE",
               help="Seconds an idle kept-alive connection stays open. [env XIESHANG_KEEPALIVE]")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 300),
+              envvar="XIESHANG_HEADER_TIMEOUT",
+              help="Seconds a connection has to send its whole request head before it is closed. "
+                   "[env XIESHANG_HEADER_TIMEOUT]")
 def serve(host: str, port: int, binds: tuple[str, ...], workers: int, threads: int, timeout: int,
-          graceful_timeout: int, keepalive: int) -> None:
+          graceful_timeout: int, keepalive: int, header_timeout: float) -> None:
     """Serve the web app with gunicorn (and, without Redis, the timer sweep in exactly one worker).
 
     The database must be up to date: run `xieshang init` first (serve never migrates).
@@ -51,7 +55,7 @@ def serve(host: str, port: int, binds: tuple[str, ...], workers: int, threads: i
     mode = "embedded: one worker sweeps" if settings.embedded else "Celery does the background work"
     click.echo(f"xieshang serving on {', '.join(_url(b) for b in bind)} "
                f"({workers} worker(s) × {threads} thread(s); {mode})", err=True)
-    serving.serve(bind, workers, threads, timeout, graceful_timeout, keepalive)
+    serving.serve(bind, workers, threads, timeout, graceful_timeout, keepalive, header_timeout)
 
 
 def _url(bind: str) -> str:

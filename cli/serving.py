@@ -9,7 +9,7 @@ Slow clients: gunicorn's gthread worker parks an idle connection in its poller w
 client that sends half a request head holds a thread while gunicorn waits for the rest (each worker's threads
 serve such connections in order, so a few hundred of them delay everyone for minutes). `SlowClientThreadWorker`
 waits for request heads in its event loop instead, without a thread, and closes a connection whose head has not
-arrived within `XIESHANG_HEADER_TIMEOUT` seconds (default 10); a thread's reads of the body and writes of the
+arrived within `--header-timeout` seconds (default 10); a thread's reads of the body and writes of the
 answer must progress within `timeout` seconds. A reverse proxy that buffers requests (nginx) in front still helps
 with slow bodies and very many connections.
 """
@@ -17,7 +17,6 @@ with slow bodies and very many connections.
 from __future__ import annotations
 
 import errno
-import os
 import selectors
 import time
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from functools import partial
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-HEADER_TIMEOUT_ENV = "XIESHANG_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
 
 
@@ -40,7 +38,7 @@ class SlowClientThreadWorker(ThreadWorker):
     nor a connection slot for long. Over TLS gunicorn's own handling applies (the bytes are encrypted).
     """
 
-    header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV) or DEFAULT_HEADER_TIMEOUT)
+    header_timeout = DEFAULT_HEADER_TIMEOUT         # set by `serve` before gunicorn forks its workers
     max_head = 64 * 1024          # more than this without a blank line: let gunicorn's limits refuse it
 
     def __init__(self, *args, **kwargs):
@@ -147,6 +145,8 @@ def load_wsgi_app():
     return create_wsgi_app()
 
 
-def serve(bind: list[str], workers: int, threads: int, timeout: int, graceful_timeout: int, keepalive: int) -> None:
+def serve(bind: list[str], workers: int, threads: int, timeout: int, graceful_timeout: int, keepalive: int,
+          header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> None:
     """Run gunicorn until it is told to stop (SIGTERM/SIGINT: graceful; SIGQUIT: at once)."""
+    SlowClientThreadWorker.header_timeout = header_timeout
     Server(load_wsgi_app, options(bind, workers, threads, timeout, graceful_timeout, keepalive)).run()

@@ -67,8 +67,12 @@ class ElectedSweepThread(SweepThread):
         self.leading = False
 
     def run(self) -> None:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)     # not inherited by child processes
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)     # not inherited by child processes
+        except OSError:
+            log.exception("no sweep in process %d: cannot open the sweep lock %s", os.getpid(), self.lock_path)
+            return
         try:
             while not self._stop_event.wait(self.interval):
                 if not self.leading:

@@ -155,6 +155,9 @@ def test_serve_refuses_a_bad_proxy_count_and_out_of_range_options(tmp_path, sqli
     result = subprocess.run([str(XIESHANG), "serve", "--workers", "0"], env=env_for(tmp_path, sqlite_url),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--workers" in result.stderr
+    result = subprocess.run([str(XIESHANG), "serve", "--header-timeout", "0"], env=env_for(tmp_path, sqlite_url),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--header-timeout" in result.stderr
 
 
 def answer_of(sock: socket.socket) -> int:
