@@ -37,7 +37,8 @@ def demo(ctx, as_json, once):
             click.echo(f"demo data: {added} accounts added", err=True)
         accounts = demo_directory.demo_accounts(session)
     if not (once and loaded):
-        for bundle_dir in sorted(p for p in ctx.obj["settings"].processes_path.iterdir() if p.is_dir()):
+        folder = ctx.obj["settings"].processes_path
+        for bundle_dir in sorted(p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.bpmn"))):
             deployed = engine.deploy([bundle_dir], actor="owner")
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
     if as_json:
