@@ -20,6 +20,8 @@ from whitenoise import WhiteNoise
 
 from engine.settings import Settings
 
+from .headers import HEADERS
+
 SECRET_KEY_ENV = "XIESHANG_SECRET_KEY"
 PROXIES_ENV = "XIESHANG_PROXIES"
 HTTPS_ENV = "XIESHANG_HTTPS"
@@ -117,7 +119,7 @@ class StaticFiles:
         """WhiteNoise in front of `wsgi_app`: plain names with a short max-age, hashed names immutable for a year."""
         server = _Server(wsgi_app, max_age=SHORT_MAX_AGE, allow_all_origins=False,
                          immutable_file_test=lambda _path, url: url in self.immutable,
-                         add_headers_function=_nosniff)
+                         add_headers_function=_security_headers)
         server.add_files(str(self.folder), prefix=self.prefix)
         for name, hashed in self.hashed.items():
             server.add_file_to_dictionary(self.prefix + hashed, str(self.folder / name))
@@ -133,8 +135,10 @@ class _Server(WhiteNoise):
     FOREVER = ONE_YEAR
 
 
-def _nosniff(headers, _path, _url) -> None:
-    headers["X-Content-Type-Options"] = "nosniff"
+def _security_headers(headers, _path, _url) -> None:
+    """The same security headers as every page (WhiteNoise answers before Flask's after_request hooks)."""
+    for name, value in HEADERS.items():
+        headers[name] = value
 
 
 def hashed_name(name: str, digest: str) -> str:
