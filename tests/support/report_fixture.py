@@ -67,8 +67,9 @@ def _meeting(session, instance, record, held: str, attendees: list[str]):
                                submitted_at=local(held)))
 
 
-def load(session) -> dict[str, int]:
-    """Write both cases (the demo people and the consultation's version must be there); their instance ids."""
+def load(session, late_tasks: bool = True) -> dict[str, int]:
+    """Write both cases (the demo people and the consultation's version must be there); their instance ids. Without
+    `late_tasks` only the meetings and suggestions (a shared server's other tests see no new open task)."""
     version_id = session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == "consultation"))
     county, county_row = _case(session, version_id, "county", "county", LONG_TOPIC)
     _meeting(session, county, county_row, "2026-05-12", ["m001", "m002"])
@@ -78,14 +79,16 @@ def load(session) -> dict[str, int]:
         session.add(Suggestion(consultation_id=county_row.id, number=number, text=f"县级建议{number}：加快推进改造",
                                department_code=department, adoption=adoption, satisfaction=satisfaction,
                                answer_round=1, promised_date=date(2026, 9, 30) if adoption != "not_adopted" else None))
-    session.add(_task(county, "report_results", 5, "county", "2026-05-13", due="2026-05-20",
-                      assignee="organizer_county", level=1))
+    if late_tasks:
+        session.add(_task(county, "report_results", 5, "county", "2026-05-13", due="2026-05-20",
+                          assignee="organizer_county", level=1))
     xunchang, xunchang_row = _case(session, version_id, "township", "township_xunchang", "巡场镇农贸市场秩序整治")
     _meeting(session, xunchang, xunchang_row, "2026-05-20", ["m001"])
     session.add(Suggestion(consultation_id=xunchang_row.id, number=1, text="镇级建议：规范摊位",
                            department_code="dept_water", answer_round=0))
-    session.add_all([
-        _task(xunchang, "write_minutes", 4, "township_xunchang_hall", "2026-05-20", due="2026-05-25",
-              completed="2026-06-03", assignee="organizer_xunchang"),
-        _task(xunchang, "follow_up_visit", 6, "township_xunchang", "2026-06-01", due="2026-06-05")])
+    if late_tasks:
+        session.add_all([
+            _task(xunchang, "write_minutes", 4, "township_xunchang_hall", "2026-05-20", due="2026-05-25",
+                  completed="2026-06-03", assignee="organizer_xunchang"),
+            _task(xunchang, "follow_up_visit", 6, "township_xunchang", "2026-06-01", due="2026-06-05")])
     return {"county": county.id, "xunchang": xunchang.id}
