@@ -185,7 +185,7 @@ def _overdue(pdf: _Document, report: MonthlyReport):
         when = f"截至生成时 {_local(report.overdue_as_of, '%Y-%m-%d %H:%M')}"
     pdf.heading(f"二、逾期任务（{when}）")
     if not report.overdue_total:
-        pdf.para(f"{when}没有逾期任务。")
+        pdf.para(f"{when}，没有逾期任务。")
         return
     shown = len(report.overdue)
     more = f"，列出逾期最久的 {shown} 项" if shown < report.overdue_total else ""
