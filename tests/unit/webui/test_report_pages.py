@@ -106,3 +106,15 @@ def test_the_satisfaction_figures_link_to_the_suggestions_behind_them(login, yea
         ledger = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
         assert f"共 {count} 项" in ledger, link
     assert re.search(r'<b>66\.7%</b><span>满意率', page)
+
+
+def test_without_the_chinese_font_the_page_says_what_to_install(login, ids, monkeypatch):
+    from domain.consultation import report_pdf
+
+    def missing(*_args):
+        raise report_pdf.FontMissing("NotoSansCJK-Regular.ttc not found")
+
+    monkeypatch.setattr(report_pdf, "find_fonts", missing)
+    response = login("office").get("/figures/report.pdf?month=2026-05")
+    assert response.status_code == 503 and "fonts-noto-cjk" in response.get_data(as_text=True)
+    assert 'value="2026-05"' in response.get_data(as_text=True)
