@@ -45,7 +45,7 @@ def test_satisfaction_links_and_the_monthly_report_download(walk, records):
     expect(link).to_contain_text("下载月报 (PDF) · 2026-05")
     keep(walk, "figures")
 
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:     # the PDF takes seconds on a loaded machine
         link.click()
     pdf = Path(download.value.path()).read_bytes()
     assert download.value.suggested_filename == "协商工作月报-2026-05.pdf"
