@@ -55,8 +55,9 @@ class OverdueRow:
     step: int | None
     task_name: str
     item_label: str | None
-    holder: str
+    holder: str                   # a person's name, or the unit and role when nobody has claimed it (the board's words)
     unit_name: str
+    assigned: bool
     due_at: datetime
     days_late: int
     escalation_level: int
@@ -170,8 +171,9 @@ def overdue_at(session: Session, moment: datetime, tier: str | None = None, unit
     counted_to = moment - timedelta(microseconds=1)      # a month's end (00:00 of the next) counts no day of the next
     return [OverdueRow(task.id, task.instance_id, titles.get(task.instance_id, ""), task.step, task.name,
                        task.item_label, holders[task.id], names.get(task.org_unit_code or "", task.org_unit_code or ""),
-                       task.due_at, board.working_days_late(session, task.due_at, counted_to, years),
-                       task.escalation_level or 0) for task in tasks], total
+                       task.assignee is not None, task.due_at,
+                       board.working_days_late(session, task.due_at, counted_to, years), task.escalation_level or 0)
+            for task in tasks], total
 
 
 # --- the ledger's summary -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import WrapMode
 
 from domain.consultation import figures as figs
-from domain.consultation.report import MonthlyReport
+from domain.consultation.report import MonthlyReport, OverdueRow
 from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
 from engine.clock import LOCAL_TZ
 
@@ -192,9 +192,14 @@ def _overdue(pdf: _Document, report: MonthlyReport):
     pdf.para(f"共 {report.overdue_total} 项{more}。期限和督办级别为当前记录；逾期按工作日计（含调休）。")
     pdf.grid(("议题", "步骤", "任务", "承办", "期限", "逾期工作日", "督办级别"), (42, 24, 26, 32, 20, 18, 18),
              [(_cut(row.topic), STEP_NAMES.get(row.step, "—") if row.step is not None else "—",
-               _cut(f"{row.task_name}（{row.item_label}）" if row.item_label else row.task_name), _cut(row.holder),
+               _cut(f"{row.task_name}（{row.item_label}）" if row.item_label else row.task_name), _cut(_holder(row)),
                _local(row.due_at), row.days_late, LEVELS.get(row.escalation_level, str(row.escalation_level)))
               for row in report.overdue], align=("LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "CENTER"))
+
+
+def _holder(row: OverdueRow) -> str:
+    """The person and their unit, or (unclaimed) the unit and role."""
+    return f"{row.holder}（{row.unit_name}）" if row.assigned and row.unit_name else row.holder
 
 
 def _ledger(pdf: _Document, report: MonthlyReport):

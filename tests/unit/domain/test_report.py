@@ -109,8 +109,8 @@ def test_the_pdf_says_the_figures_overdue_rows_and_departments_in_chinese(db):
     assert "66.7%" in text and "采纳+部分采纳2/已答复3" in text and "满意+基本满意1/已回访2" in text
     with service.reading() as session:
         names = dict(session.execute(select(User.username, User.display_name)).all())
-    assert f"报告协商结果report_results{names['organizer_county']}2026-05-207一级" in text       # one overdue row
-    assert f"组织协商会议write_minutes{names['organizer_xunchang']}2026-05-254—" in text
+    assert f"报告协商结果report_results{names['organizer_county']}（珙县政协）2026-05-207一级" in text   # a row
+    assert f"组织协商会议write_minutes{names['organizer_xunchang']}（巡场镇珙桐议事厅）2026-05-254—" in text
     assert "".join(report_fixture.LONG_TOPIC.split()) in text                         # wrapped, not cut
     assert "县住房和城乡建设局" in text and "县交通运输局" in text and "县水务局" in text
     assert "采纳1、部分采纳1、未采纳1、已解决0、未答复1" in text
