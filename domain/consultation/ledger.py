@@ -273,9 +273,9 @@ def _order(wanted: LedgerFilter):
     return (column.is_(None), primary, Consultation.instance_id.desc(), Suggestion.number)
 
 
-def _query(session: Session, user: UserView, wanted: LedgerFilter, today: date):
+def _query(session: Session, user: UserView | None, wanted: LedgerFilter, today: date):
     query = select(Suggestion, Consultation).join(Consultation, Consultation.id == Suggestion.consultation_id)
-    reach = _reach(session, user)
+    reach = _reach(session, user) if user is not None else None
     if reach is not None:
         query = query.where(reach)
     return query.where(*_conditions(session, wanted, today))
@@ -347,8 +347,9 @@ def ledger(session: Session, user: UserView, wanted: LedgerFilter, now) -> Ledge
     return LedgerPage(_rows(session, found, now, today), total or 0, wanted, unit_names(session))
 
 
-def all_rows(session: Session, user: UserView, wanted: LedgerFilter, now, limit: int) -> list[LedgerRow]:
-    """Every row of the filtered ledger (for an export), at most `limit`, in the page's order."""
+def all_rows(session: Session, user: UserView | None, wanted: LedgerFilter, now, limit: int) -> list[LedgerRow]:
+    """Every row of the filtered ledger (for an export), at most `limit`, in the page's order; `user` None: every
+    suggestion the filter selects (a caller that has checked who may read them, e.g. the monthly report)."""
     today = now.date()
     found = session.execute(_query(session, user, wanted, today).order_by(*_order(wanted)).limit(limit)).all()
     return _rows(session, found, now, today)

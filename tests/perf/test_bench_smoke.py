@@ -88,3 +88,16 @@ def test_scale_data_is_spread_like_the_brief_and_the_union_diagnostic_matches_th
         assert len(plans) == 1 and "ix_human_task_open_due" in " ".join(plans[0][1])
     finally:
         bind.dispose()
+
+
+@pytest.mark.slow
+def test_the_report_bench_runs_at_a_tiny_size(capsys):
+    from tests.perf import report_bench
+
+    report_bench.main(["--consultations", "24", "--runs", "1"])
+    figures = dict(line.split("=", 1) for line in capsys.readouterr().out.strip().splitlines())
+    assert {"report_consultations", "report_suggestions", "report_build_p50_ms", "report_build_cpu_p50_ms",
+            "report_render_p50_ms", "report_render_cpu_p50_ms", "report_pdf_pages", "report_twelve_months_s"} \
+        <= set(figures)
+    assert figures["report_consultations"] == "24" and figures["report_suggestions"] == "96"
+    assert int(figures["report_pdf_pages"]) >= 1

@@ -22,7 +22,8 @@ def ids(web_engine):
 
 def test_the_office_sees_the_years_figures_with_their_parts_and_ledger_links(login, ids):
     page = login("office").get("/figures?period=2026").get_data(as_text=True)
-    assert "66.7%" in page and "2 / 3" in page                              # adoption, numerator / denominator
+    assert "66.7%" in page                                                    # adoption, numerator / denominator:
+    assert re.search(r'>2</a> / <a href="/ledger\?period=2026&amp;answered=1"[^>]*>3</a>', page)     # both links
     assert 'href="/ledger?period=2026&amp;adoption=adopted,partly"' in page
     assert 'href="/ledger?period=2026&amp;answered=1"' in page
     assert "50.0%" in page                                                 # step 1 on time: one of two
