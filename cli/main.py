@@ -36,6 +36,7 @@ COMMANDS = {
     "errors": "cli.process:errors",
     "retry": "cli.process:retry",
     "calendar": "cli.calendar:calendar",
+    "figures": "cli.figures:figures",
     "notifications": "cli.notifications:notifications",
     "outbox": "cli.notifications:outbox",
     "token": "cli.tokens:token",
