@@ -40,7 +40,8 @@ def _messages() -> dict[str, str]:
             "answered": _("“是否已答复”应为 1 或 0"),
             "satisfaction": _("满意度应为 satisfied、basically_satisfied、unsatisfied、none，可用逗号分隔多个"),
             "overdue": _("“逾期未办结”应为 1 或 0"),
-            "page": _("翻页链接无效或已过期（可能被改动过），请从第一页重新翻页"), "per_page": _("每页条数应在 1 到 %(most)d 之间", most=records.MAX_PER_PAGE)}
+            "page": _("翻页链接无效或已过期（可能被改动过），请从第一页重新翻页"),
+            "per_page": _("每页条数应在 1 到 %(most)d 之间", most=records.MAX_PER_PAGE)}
 
 
 def _read_filter():

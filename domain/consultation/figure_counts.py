@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -48,6 +48,7 @@ class FigureCount(Base):
     """One counter: the sum of every consultation's share of (month, tier, org unit, metric, step)."""
 
     __tablename__ = "figure_count"
+    __table_args__ = (Index("ix_figure_count_read", "month", "metric", "step", "tier", "org_unit_code", "value"),)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     tier: Mapped[str] = mapped_column(String(20), primary_key=True)
     org_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -206,19 +207,30 @@ def rebuild(session: Session, batch: int = BATCH) -> int:
     return len(ids)
 
 
-def counts(session: Session, months: Iterable[str], tier: str | None = None,
-           units: frozenset[str] | None = None) -> dict[Key, int]:
-    """The counters of `months` (one tier / the units' consultations when given), non-zero ones."""
-    query = (select(FigureCount.month, FigureCount.tier, FigureCount.org_unit_code, FigureCount.metric,
-                    FigureCount.step, func.sum(FigureCount.value))
-             .where(FigureCount.month.in_(sorted(months)))
-             .group_by(FigureCount.month, FigureCount.tier, FigureCount.org_unit_code, FigureCount.metric,
-                       FigureCount.step))
+def _scoped(query, months: Iterable[str], tier: str | None, units: frozenset[str] | None):
+    query = query.where(FigureCount.month.in_(sorted(months)))
     if tier:
         query = query.where(FigureCount.tier == tier)
     if units is not None:
         query = query.where(FigureCount.org_unit_code.in_(sorted(units)))
-    return {tuple(row[:5]): int(row[5]) for row in session.execute(query) if row[5]}
+    return query
+
+
+def monthly(session: Session, months: Iterable[str], tier: str | None = None,
+            units: frozenset[str] | None = None) -> dict[tuple[str, str, int], int]:
+    """(month, metric, step) → the sum of the counters of `months` (one tier / the units' consultations)."""
+    value = func.sum(FigureCount.value)
+    query = _scoped(select(FigureCount.month, FigureCount.metric, FigureCount.step, value), months, tier, units)
+    return {(month, metric, step): int(total) for month, metric, step, total in session.execute(
+        query.group_by(FigureCount.month, FigureCount.metric, FigureCount.step)) if total}
+
+
+def held_where(session: Session, months: Iterable[str], tier: str | None = None,
+               units: frozenset[str] | None = None) -> dict[tuple[str, str, str], int]:
+    """(month, tier, org unit) → consultations held there in `months`."""
+    query = _scoped(select(FigureCount.month, FigureCount.tier, FigureCount.org_unit_code, FigureCount.value)
+                    .where(FigureCount.metric == "held"), months, tier, units)
+    return {(month, row_tier, unit): value for month, row_tier, unit, value in session.execute(query) if value}
 
 
 def all_counts(session: Session) -> dict[Key, int]:

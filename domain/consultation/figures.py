@@ -150,17 +150,16 @@ def compute(session: Session, period: Period, tier: str | None = None,
             units: frozenset[str] | None = None) -> Figures:
     """The period's figures for `tier` (None: every tier), over the consultations of `units` (None: all): a sum of
     the period's months' counters (domain.consultation.figure_counts, kept at every save)."""
-    found = figure_counts.counts(session, period.months, tier, units)
     held_by_tier, held_by_unit, totals = Counter(), Counter(), Counter()
     held_by_month: dict[str, Counter] = defaultdict(Counter)
+    for (month, row_tier, unit), value in figure_counts.held_where(session, period.months, tier, units).items():
+        held_by_tier[row_tier] += value
+        held_by_unit[(row_tier, unit)] += value
+        held_by_month[month][row_tier] += value
     monthly: dict[str, Counter] = defaultdict(Counter)
-    for (month, row_tier, unit, metric, step), value in found.items():
+    for (month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
         totals[(metric, step)] += value
         monthly[metric][month] += value
-        if metric == "held":
-            held_by_tier[row_tier] += value
-            held_by_unit[(row_tier, unit)] += value
-            held_by_month[month][row_tier] += value
     answered = {m: Ratio(monthly["adopted"][m], n) for m, n in sorted(monthly["answered"].items()) if n}
     satisfied = {m: Ratio(monthly["satisfied"][m], n) for m, n in sorted(monthly["visited"].items()) if n}
     return Figures(
@@ -201,8 +200,7 @@ def on_time_by_step(session: Session, period: Period, tier: str | None = None,
                     units: frozenset[str] | None = None) -> dict[int, Ratio]:
     """Per step 1–6: tasks completed in the period by their due time, over those completed (with a due time)."""
     totals: Counter = Counter()
-    for (_month, _tier, _unit, metric, step), value in figure_counts.counts(session, period.months, tier,
-                                                                             units).items():
+    for (_month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
         totals[(metric, step)] += value
     return _on_time(totals)
 

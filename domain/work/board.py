@@ -82,6 +82,21 @@ def _scope_condition(codes: frozenset[str] | None):
         select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery()))
 
 
+def _split(codes: frozenset[str], where: list, *columns) -> tuple:
+    """Open tasks matching `where` within `_scope_condition(codes)`, as two SELECTs of `columns` that each read an
+    index: the units' own tasks (by status and org unit), and other units' tasks on the units' cases (the cases by
+    their org unit, then their tasks by case). The second states the status so that no index on it can be used:
+    a planner without statistics (SQLite) would otherwise walk every open task and look up its case."""
+    ordered = sorted(codes)
+    own = select(*columns).select_from(HumanTask).where(
+        HumanTask.status == "ready", *where, HumanTask.org_unit_code.in_(ordered))
+    theirs = (select(*columns).select_from(ProcessInstance)
+              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+              .where(ProcessInstance.org_unit_code.in_(ordered), (HumanTask.status + "") == "ready", *where,
+                     or_(HumanTask.org_unit_code.is_(None), HumanTask.org_unit_code.not_in(ordered))))
+    return own, theirs
+
+
 def task_units(session: Session, human: HumanTask) -> frozenset[str]:
     """The units a task belongs to for supervision: its own unit, its instance's, and every unit above them."""
     units = Units.load(session)
@@ -168,14 +183,9 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
             HumanTask.org_unit_code)
         grouped = ((code, *sums) for code, *sums in session.execute(query))
     else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
-        ordered = sorted(codes)
-        own = select(HumanTask.org_unit_code, *columns).where(
-            HumanTask.status == "ready", HumanTask.org_unit_code.in_(ordered)).group_by(HumanTask.org_unit_code)
-        theirs = select(HumanTask.org_unit_code, *columns).where(
-            HumanTask.status == "ready", HumanTask.org_unit_code.not_in(ordered), HumanTask.instance_id.in_(
-                select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery())
-        ).group_by(HumanTask.org_unit_code)
-        grouped = [tuple(row) for query in (own, theirs) for row in session.execute(query)]
+        grouped = [tuple(row) for query in _split(codes, [], HumanTask.org_unit_code, *columns)
+                   for row in session.execute(
+            query.group_by(HumanTask.org_unit_code))]
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
@@ -299,10 +309,12 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), LOCAL_TZ)
 
 
-def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> list:
-    """The WHERE of the list: open tasks `user` watches that match `filters`."""
-    where = [HumanTask.status == "ready"]
-    scope = _scope_condition(scope_codes(session, user))
+def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int,
+                scoped: bool = True) -> list:
+    """The WHERE of the list: open tasks `user` watches that match `filters` (unless not `scoped`: then only the
+    filters' conditions, neither status nor scope — `_count` adds them)."""
+    where = [HumanTask.status == "ready"] if scoped else []
+    scope = _scope_condition(scope_codes(session, user)) if scoped else None
     if scope is not None:
         where.append(scope)
     if filters.state == "overdue":
@@ -384,13 +396,22 @@ def tasks(session: Session, user: UserView, now: datetime, filters: Filters, aft
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    total = session.scalar(select(func.count()).select_from(HumanTask).where(
-        *_conditions(session, user, now, filters, days)))
+    total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
     first = keyset.encode(filters.sort, _key_values(filters, rows[0])) if rows else None
     last = keyset.encode(filters.sort, _key_values(filters, rows[-1])) if rows else None
     return Page(tuple(_rows(session, rows, now, hooks)), total, per_page,
                 next=last if (more if not backwards else cursor is not None) else None,
                 previous=first if (more if backwards else cursor is not None) else None)
+
+
+def _count(session: Session, user: UserView, where: list) -> int:
+    """How many open tasks match `where` within what `user` watches (two index-only counts for a unit's
+    supervisor)."""
+    codes = scope_codes(session, user)
+    if codes is None:
+        return session.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.status == "ready", *where)) or 0
+    return sum(session.scalar(query) or 0 for query in _split(codes, where, func.count()))
 
 
 def all_tasks(session: Session, user: UserView, now: datetime, filters: Filters, limit: int,
@@ -425,6 +446,4 @@ def versions(session: Session) -> list[tuple[int, str, str]]:
 
 def overdue_count(session: Session, user: UserView, now: datetime) -> int:
     """Overdue open tasks within what `user` watches (the supervisor's inbox says so)."""
-    query = select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < now)
-    scope = _scope_condition(scope_codes(session, user))
-    return session.scalar(query.where(scope) if scope is not None else query) or 0
+    return _count(session, user, [HumanTask.due_at < now])

@@ -78,17 +78,16 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "") -> 
              f"{1.0:9.2f}"]
     figures = {f"{prefix}board_baseline_overdue_p50_ms": round(base[0], 3),
                f"{prefix}board_baseline_overdue_p95_ms": round(base[1], 3)}
-    calls = []
+    calls, by_urges = [], board.Filters(sort="-urges")
     for key, user in users.items():
-        short = key.split()[1]
+        short, deep = key.split()[1], _cursor_at(services, user, by_urges, 39)
         calls += [(f"matrix, {key}", f"board_matrix_{short}",
                    lambda s, u=user: board.matrix(s, u, NOW)),
                   (f"overdue list page 1 (25 rows), {key}", f"board_list_{short}",
                    lambda s, u=user: board.tasks(s, u, NOW, board.Filters(), per_page=25, hooks=services.engine.hooks)),
                   (f"overdue list sorted by urges, page 40 (by cursor), {key}", f"board_list_sorted_{short}",
-                   lambda s, u=user, c=_cursor_at(services, user, board.Filters(sort="-urges"), 39):
-                   board.tasks(s, u, NOW, board.Filters(sort="-urges"), after=c, per_page=25,
-                               hooks=services.engine.hooks))]
+                   lambda s, u=user, c=deep: board.tasks(s, u, NOW, by_urges, after=c, per_page=25,
+                                                         hooks=services.engine.hooks))]
     for label, name, fn in calls:
         p50, p95 = quantiles(_timed(services, runs, fn))
         lines.append(f"  {label:58} {p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")

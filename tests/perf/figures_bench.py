@@ -13,7 +13,10 @@ import random
 import time
 from datetime import timedelta
 
-from domain.consultation import demo_data
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.consultation import demo_data, figure_counts
 from domain.consultation import figures as figs
 from engine.store import queries
 from tests.perf.bench_data import NOW, _postgres_load, _sqlite_load, _sqlite_stamp, quantiles
@@ -63,7 +66,8 @@ def _rows(bind, seed: int):
 
 
 def build_records(bind, seed: int = 11) -> dict[str, int]:
-    """Bulk-insert the consultation records of the instances build_scale wrote; returns rows per table."""
+    """Bulk-insert the consultation records of the instances build_scale wrote, then count them into the figure
+    counters with `xieshang figures rebuild`'s code; returns rows per table and the rebuild's seconds."""
     sqlite = bind.dialect.name == "sqlite"
     tables = _rows(bind, seed)
     dbapi = bind.raw_connection()
@@ -80,7 +84,12 @@ def build_records(bind, seed: int = 11) -> dict[str, int]:
             cursor.close()
     finally:
         dbapi.close()
-    return {table: len(rows) for table, _, rows in tables}
+    start = time.perf_counter()
+    with Session(bind) as session, session.begin():
+        figure_counts.rebuild(session)
+        counters = session.scalar(select(func.count()).select_from(figure_counts.FigureCount))
+    return {table: len(rows) for table, _, rows in tables} | {
+        "figure_count": counters, "rebuild_s": round(time.perf_counter() - start, 1)}
 
 
 def _timed(services, runs: int, fn) -> list[float]:
