@@ -70,9 +70,12 @@ class FigureShare(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+_OFFSET = LOCAL_TZ.utcoffset(None)       # the county's time has one offset (no daylight saving)
+
+
 def _month(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
-        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TZ).date()
+        moment = moment + _OFFSET if moment.tzinfo is None else moment.astimezone(LOCAL_TZ)   # naive: UTC
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
@@ -157,10 +160,10 @@ def _add(session: Session, delta: Counter) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(FigureCount)
+    statement = insert(FigureCount.__table__)
     session.execute(statement.on_conflict_do_update(
         index_elements=["month", "tier", "org_unit_code", "metric", "step"],
-        set_={"value": FigureCount.value + statement.excluded.value}), rows)
+        set_={"value": FigureCount.__table__.c.value + statement.excluded.value}), rows)
 
 
 def _stored(session: Session, instance_ids: list[int]) -> dict[int, Counter]:
@@ -205,6 +208,15 @@ def rebuild(session: Session, batch: int = BATCH) -> int:
             total.update(share)
     _add(session, total)
     return len(ids)
+
+
+def fill_if_empty(session: Session) -> int:
+    """Rebuild when consultations exist but nothing was ever counted (the upgrade that added the counters); returns
+    the consultations counted (0 when there was nothing to do)."""
+    if session.scalar(select(FigureShare.instance_id).limit(1)) is not None or \
+            session.scalar(select(Consultation.id).limit(1)) is None:
+        return 0
+    return rebuild(session)
 
 
 def _scoped(query, months: Iterable[str], tier: str | None, units: frozenset[str] | None):

@@ -68,3 +68,11 @@ def test_the_rebuild_command_reports_and_checks(consultation, tmp_path, monkeypa
     assert done.exit_code == 0, done.output
     again = CliRunner().invoke(cli, ["figures", "rebuild", "--check", "--json"])
     assert again.exit_code == 0 and '"differed": 0' in again.output
+    with consultation.unit_of_work() as session:             # as the upgrade that added the counters left them
+        kept = figure_counts.all_counts(session)
+        session.execute(figure_counts.FigureShare.__table__.delete())
+        session.execute(figure_counts.FigureCount.__table__.delete())
+    init = CliRunner().invoke(cli, ["init"])
+    assert init.exit_code == 0 and "figure counters rebuilt from 1 consultations" in init.output
+    with consultation.reading() as session:
+        assert figure_counts.all_counts(session) == kept and kept
