@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 
 from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
+from domain.consultation import figure_counts
 from domain.work import legacy_uploads
 from engine.failures import cause_of
 from engine.store import db, submissions
@@ -20,6 +21,12 @@ from engine.store.submissions import TaskSubmission
 def init(ctx):
     """Create or upgrade the database."""
     db.upgrade(ctx.obj["settings"].database_url)
+    services = services_of(ctx)
+    ctx.call_on_close(services.close)
+    with services.engine.unit_of_work() as session:      # counters added by an upgrade start from the records
+        counted = figure_counts.fill_if_empty(session)
+    if counted:
+        click.echo(f"figure counters rebuilt from {counted} consultations", err=True)
     click.echo("database is up to date", err=True)
 
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "retry": "cli.process:retry",
     "calendar": "cli.calendar:calendar",
     "report": "cli.report:report",
+    "figures": "cli.figures:figures",
     "notifications": "cli.notifications:notifications",
     "outbox": "cli.notifications:outbox",
     "token": "cli.tokens:token",

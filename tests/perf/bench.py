@@ -52,6 +52,7 @@ from tests.perf.bench_data import (
     web_inbox,
 )
 from tests.perf.board_bench import board_section
+from tests.perf.figures_bench import build_records
 from tests.perf.sandbox_bench import sandbox_overhead
 from tests.support.consultation import run_through_engine
 
@@ -289,8 +290,10 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
     bind = engine.sessions.kw["bind"]
     try:
         info = build_scale(bind, parsed_version(engine, version_id), version_id, n_instances, n_tasks)
+        records = build_records(bind)       # a consultation per instance, their records and figure counters
         out = Section(f"Inbox and overdue on {label}: {info.instances:,} instances, {info.tasks:,} human tasks "
-                      f"({info.ready:,} ready, {info.overdue:,} of them overdue), built in {info.seconds:.1f} s")
+                      f"({info.ready:,} ready, {info.overdue:,} of them overdue), built in {info.seconds:.1f} s; "
+                      + ", ".join(f"{table} {n:,}" for table, n in records.items()))
         out.add("  inbox = queries.list_tasks(session, cache, user, None, limit=50) + a count of all matches, as one "
                 "page would run it; every instance row points at the real deployed version (forms resolved)")
         out.add("  UNION = bench_data.union_inbox, NOT engine code: the same page + count with one UNION ALL branch "

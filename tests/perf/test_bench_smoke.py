@@ -17,7 +17,9 @@ from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh
 BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms") + tuple(
     f"board_{name}_{who}_{figure}" for who in ("office", "supervisor") for name in ("matrix", "list", "list_sorted")
     for figure in ("p50_ms", "p95_ms", "vs_baseline")) + tuple(
-    f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95"))
+    f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95")) + tuple(
+    f"{name}_{figure}" for name in ("figures_year", "figures_heatmap_year", "figures_year_township")
+    for figure in ("p50_ms", "p95_ms", "vs_baseline"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
     "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
