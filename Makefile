@@ -45,8 +45,8 @@ lint: install-test
 test: install-test sysdeps lint
 	$(BIN)/python -m pytest -q
 
-bench: install-test
-	$(BIN)/python -m tests.perf.bench
+bench: install-test sysdeps
+	$(BIN)/python -m tests.perf.bench --topology
 
 # Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/ and webui/static/charts/ is committed).
 # assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.

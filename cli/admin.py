@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 
 from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
-from domain.consultation import demo_cases
+from domain.consultation import demo_cases, figure_counts
 from domain.services import Services
 from domain.work import legacy_uploads
 from engine.clock import FrozenClock
@@ -23,6 +23,12 @@ from engine.store.submissions import TaskSubmission
 def init(ctx):
     """Create or upgrade the database."""
     db.upgrade(ctx.obj["settings"].database_url)
+    services = services_of(ctx)
+    ctx.call_on_close(services.close)
+    with services.engine.unit_of_work() as session:      # counters added by an upgrade start from the records
+        counted = figure_counts.fill_if_empty(session)
+    if counted:
+        click.echo(f"figure counters rebuilt from {counted} consultations", err=True)
     click.echo("database is up to date", err=True)
 
 
@@ -42,7 +48,8 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"demo data: {added} accounts added", err=True)
         accounts = demo_directory.demo_accounts(session)
     if not (once and loaded):
-        for bundle_dir in sorted(p for p in ctx.obj["settings"].processes_path.iterdir() if p.is_dir()):
+        folder = ctx.obj["settings"].processes_path
+        for bundle_dir in sorted(p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.bpmn"))):
             deployed = engine.deploy([bundle_dir], actor="owner")
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:

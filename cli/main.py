@@ -36,12 +36,16 @@ COMMANDS = {
     "errors": "cli.process:errors",
     "retry": "cli.process:retry",
     "calendar": "cli.calendar:calendar",
+    "report": "cli.report:report",
+    "figures": "cli.figures:figures",
     "notifications": "cli.notifications:notifications",
     "outbox": "cli.notifications:outbox",
     "token": "cli.tokens:token",
     "serve": "cli.serve:serve",
     "worker": "cli.workers:worker",
     "beat": "cli.workers:beat",
+    "backup": "cli.backup:backup",
+    "restore": "cli.backup:restore",
 }
 
 

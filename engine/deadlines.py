@@ -23,10 +23,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE, ready_user_tasks
+from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE, ready_user_tasks, script_error
 from engine.bpmn.specs import ParsedBundle
 from engine.clock import LOCAL_TZ
-from engine.errors import ScriptError
 from engine.store.models import Deadline
 
 DECISION_ID = "deadlines"
@@ -139,7 +138,7 @@ def lookup(parsed: ParsedBundle, tier: str | None, step: int | None) -> dict | N
     try:
         return DMNEngine(table).result(task) or None
     except SpiffWorkflowException as exc:
-        raise ScriptError(DECISION_ID, str(exc).split("\n")[0]) from None
+        raise script_error(DECISION_ID, str(exc).split("\n")[0], exc) from None
 
 
 def _advance(session: Session, start: datetime, iso: str, working: bool,

@@ -24,7 +24,6 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
     Problem,
-    ScriptError,
     SpecInvalid,
     ValidationFailed,
 )
@@ -329,7 +328,7 @@ def _dumps(workflow) -> str:
         state = state_serializer().dumps(workflow)
         check_state_size(state)
     except Unstorable as exc:
-        raise ScriptError(element, f"{runtime.UNSTORABLE}: {exc}") from exc
+        raise runtime.script_error(element, f"{runtime.UNSTORABLE}: {exc}", exc) from exc
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-        raise ScriptError(element, f"{runtime.UNSTORABLE}: {type(exc).__name__}: {exc}") from exc
+        raise runtime.script_error(element, f"{runtime.UNSTORABLE}: {type(exc).__name__}: {exc}", exc) from exc
     return state

@@ -11,6 +11,7 @@ The engine delivers nothing itself: the product passes its deliveries (`Deliveri
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ class SweepResult:
     delivered: int
     failed: dict[str, tuple[int, ...]] = field(default_factory=dict)   # part → instances put in error, or deliveries
     errors: dict[str, str] = field(default_factory=dict)               # part → why the whole part crashed
+    seconds: float = field(default=0.0, compare=False)                 # how long it took (wall time)
 
     def as_dict(self) -> dict:
         """JSON-ready (a Celery result, `xieshang sweep --json`): the totals, then what each part did."""
@@ -43,6 +45,15 @@ class SweepResult:
         """One part's outcome: how many it did, what failed, and its crash (None when it ran through)."""
         done = {"timers": len(self.fired), "deadlines": self.deadlines, "deliveries": self.delivered}[name]
         return {"done": done, "failed": list(self.failed.get(name, ())), "error": self.errors.get(name)}
+
+
+_listeners: list[Callable[[SweepResult], None]] = []
+
+
+def on_sweep(listener: Callable[[SweepResult], None]) -> None:
+    """Call `listener` with the result of every sweep this process runs from now on (metrics); added once."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def _guarded(name: str, errors: dict[str, str], work: Callable[[], Swept]) -> Swept:
@@ -63,9 +74,14 @@ def run_sweep(engine, now: datetime | None = None, deliveries: Deliveries | None
     """Fire due timers, then due deadlines, then deliver due outbox messages with `deliveries` (none: that part does
     nothing); each part guarded."""
     now = now or engine.clock.now()
+    started = time.perf_counter()
     errors: dict[str, str] = {}
     timers = _guarded("timers", errors, lambda: engine.sweep_timers(now))
     due = _guarded("deadlines", errors, lambda: engine.sweep_deadlines(now))
     sent = _guarded("deliveries", errors, lambda: _deliveries(engine, now, deliveries))
     failed = {part: swept.failed for part, swept in zip(PARTS, (timers, due, sent), strict=True) if swept.failed}
-    return SweepResult(now, timers.done, len(due.done), len(sent.done), failed, errors)
+    result = SweepResult(now, timers.done, len(due.done), len(sent.done), failed, errors,
+                         time.perf_counter() - started)
+    for listener in tuple(_listeners):
+        listener(result)
+    return result

@@ -20,6 +20,8 @@ from engine.clock import clock_from_env
 from engine.service import Engine
 from engine.settings import Settings
 
+from .metrics import sweep_histogram
+
 SWEEP_INTERVAL = 5.0          # seconds; a timer fires within one interval plus one sweep of being due
 SOFT_TIME_LIMIT = 120         # seconds; SoftTimeLimitExceeded rolls back the instance in flight
 HARD_TIME_LIMIT = 150         # seconds; then the pool process is killed
@@ -28,6 +30,7 @@ HARD_TIME_LIMIT = 150         # seconds; then the pool process is killed
 def worker_services(settings: Settings) -> Services:
     """A worker's services: a sweep stopped by the soft time limit is the sweep's fault, not the instance's."""
     services = Services.from_settings(settings, clock_from_env())
+    sweep_histogram()      # this worker's sweeps are measured (summed with the web's in multiprocess mode)
     services.engine.transient_errors = (*services.engine.transient_errors, SoftTimeLimitExceeded)
     return services
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
+from pathlib import Path
 
 from engine.service import Engine
 from engine.sweep import Deliveries, run_sweep
@@ -47,3 +50,45 @@ class SweepThread(threading.Thread):
     def stop(self) -> None:
         """Ask the thread to finish after the current sweep."""
         self._stop_event.set()
+
+
+class ElectedSweepThread(SweepThread):
+    """A sweep thread that sweeps only while it holds an exclusive lock on `lock_path`.
+
+    Every web process of the embedded mode starts one; whichever takes the lock first sweeps and the others keep
+    trying every `interval`. The kernel drops the lock when its holder dies, kill -9 included, so another process
+    takes over within one interval. The holder writes its process id into the file (for operators and tests).
+    The lock is a local file lock: it elects one sweeper among the processes of one machine.
+    """
+
+    def __init__(self, engine: Engine, lock_path: Path, interval: float = 5.0, deliveries: Deliveries | None = None):
+        super().__init__(engine, interval=interval, deliveries=deliveries)
+        self.lock_path = Path(lock_path)
+        self.leading = False
+
+    def run(self) -> None:
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)     # not inherited by child processes
+        except OSError:
+            log.exception("no sweep in process %d: cannot open the sweep lock %s", os.getpid(), self.lock_path)
+            return
+        try:
+            while not self._stop_event.wait(self.interval):
+                if not self.leading:
+                    self.leading = self._take_the_lead(fd)
+                if self.leading:
+                    self.sweep_safely()
+        finally:
+            os.close(fd)          # releases the lock: a waiting process takes over
+            self.leading = False
+
+    def _take_the_lead(self, fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        log.info("process %d sweeps (lock %s)", os.getpid(), self.lock_path)
+        return True

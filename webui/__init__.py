@@ -17,7 +17,7 @@ from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import errors, i18n, labels, navigation, security
+from . import deployment, errors, headers, i18n, labels, navigation, observability, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -52,12 +52,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(test_config or {})
     app.json.ensure_ascii = False     # Chinese stays readable in JSON
     settings = app.config.get("SETTINGS") or Settings.from_env()
+    deployment.init_app(app, settings)    # secret key outside embedded mode, proxies, HTTPS cookies, static files
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _secret_key(settings)   # Flask presets it to None
     app.config.setdefault("UPLOAD_PATH", settings.instance_path / "uploads")
     app.extensions["xieshang"] = app.config.get("SERVICES") or Services.from_settings(settings)
     app.extensions["xieshang_settings"] = settings
     if services_of(app).uploads.folder is None:      # services built without settings keep files where the app does
         services_of(app).uploads.folder = Path(app.config["UPLOAD_PATH"])
+    observability.init_app(app)       # request ids, access logs, metrics; answers /healthz, /readyz, /metrics first
+    headers.init_app(app)             # security headers (CSP, framing, nosniff, referrer) on every response
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)

@@ -13,6 +13,7 @@ from domain.people.accounts import CODE_TAKEN, ORG_KINDS, PARENT_BELOW, ROLES, O
 from engine.errors import InvalidState, ValidationFailed
 
 from . import engine_of, services_of
+from .params import page_arg
 from .security import allowed_if
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -57,7 +58,7 @@ def _directory() -> dict:
 def users():
     """Everyone, searchable by username or name, a page at a time."""
     search = request.args.get("q", "").strip()[:100]
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     people, total = _accounts().users(search, page, PER_PAGE)
     return render_template("admin/users.html", people=people, total=total, page=page, search=search,
                            pages=max(ceil(total / PER_PAGE), 1), unit_names=_directory()["unit_names"])

@@ -11,11 +11,13 @@ from domain.notifications.urge import MAX_NOTE
 from domain.people import policy
 from domain.work import board
 from engine.errors import InvalidState
+from engine.store import keyset
 
 from . import services_of
 from .conflicts import wholly_local
 from .exports import MAX_ROWS, table_response
 from .labels import localtime, step_names
+from .params import int_arg
 from .security import current_user, login_required
 
 bp = Blueprint("board", __name__, template_folder="templates")
@@ -46,15 +48,19 @@ def tasks():
     """The list behind the board: filters, sorting by column, pages of at most board.MAX_PER_PAGE."""
     _require()
     supervision, filters = services_of(current_app).supervision, _filters()
-    page_no, size = request.args.get("page", ""), request.args.get("per_page", "")
-    page = supervision.tasks(current_user(), filters, int(page_no) if page_no.isdigit() else 1,
-                             int(size) if size.isdigit() else PER_PAGE)
+    size = int_arg("per_page", PER_PAGE, 1, board.MAX_PER_PAGE)
+    after, before = request.args.get("after") or None, request.args.get("before") or None
+    status, errors = 200, _error_words(filters.errors)
+    try:
+        page = supervision.tasks(current_user(), filters, after, before, size)
+    except keyset.BadCursor:
+        status, errors = 400, [*errors, _("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
+        page = supervision.tasks(current_user(), filters, None, None, size)
     units = supervision.units(current_user())
     return render_template("board/tasks.html", page=page, filters=filters, query=request.args,
                            units=[u for u in units if u[2] != "department"],
                            departments=[u for u in units if u[2] == "department"],
-                           versions=supervision.versions(), max_note=MAX_NOTE,
-                           errors=_error_words(filters.errors))
+                           versions=supervision.versions(), max_note=MAX_NOTE, errors=errors), status
 
 
 @bp.get("/board/tasks.<fmt>")

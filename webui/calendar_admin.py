@@ -15,6 +15,7 @@ from engine.errors import ValidationFailed
 
 from . import engine_of, services_of
 from .errors import readable
+from .params import int_arg
 from .security import allowed_if
 
 bp = Blueprint("calendar_admin", __name__, template_folder="templates")
@@ -64,7 +65,7 @@ def _page(year: int, text: str = "", errors: dict | None = None, status: int = 2
 @allowed_if(policy.may_manage_calendar)
 def year():
     """One year: where its working days come from, a month grid, its special days and the entry form."""
-    chosen = request.args.get("year", type=int)
+    chosen = int_arg("year", None, 1, 9999)
     if chosen is None:
         chosen = engine_of(current_app).clock.now().astimezone(LOCAL_TZ).year
     if chosen not in YEARS:

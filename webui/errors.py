@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -21,6 +23,8 @@ from engine.errors import (
     ValidationFailed,
 )
 
+log = logging.getLogger(__name__)
+DATABASE_DOWN = (OperationalError, InterfaceError)     # the engine's transient errors: the server, not the request
 STATUS = [(HookFailed, 500), (NotFound, 404), (PermissionDenied, 403), (ConcurrentUpdate, 409), (InvalidState, 409),
           (ValidationFailed, 422), (SpecInvalid, 422), (ScriptError, 422), (EngineError, 400)]
 
@@ -46,7 +50,8 @@ def status_of(error: EngineError) -> int:
 def _titles() -> dict[int, str]:
     return {400: _("请求有误"), 401: _("请先登录"), 403: _("没有权限"), 404: _("找不到该页面或对象"),
             405: _("不支持该操作"), 409: _("操作冲突"), 413: _("提交的内容太大"), 422: _("提交的内容有误"),
-            429: _("操作过于频繁，请稍后再试"), 500: _("服务器出错了")}
+            429: _("操作过于频繁，请稍后再试"), 500: _("服务器出错了"),
+            503: _("服务暂不可用")}
 
 
 def wants_json() -> bool:
@@ -65,8 +70,17 @@ def error_response(status: int, message: str, details: dict | None = None):
                            message=readable(message)), status
 
 
+def log_fault(error: EngineError) -> None:
+    """Log an engine fault turned into a message for a person: the message, the cause and its traceback (our bug, a
+    HookFailed, as an error; a diagram's, a ScriptError, as a warning)."""
+    level = logging.ERROR if isinstance(error, HookFailed) else logging.WARNING
+    log.log(level, "%s shown to a person: %s", type(error).__name__, error.message, exc_info=error)
+
+
 def engine_error(error: EngineError):
-    """Map an engine error that a view did not handle itself."""
+    """Map an engine error that a view did not handle itself (a fault, not a refusal, is logged with its cause)."""
+    if isinstance(error, HookFailed | ScriptError):
+        log_fault(error)
     details = None
     if isinstance(error, ValidationFailed):
         details = {"field_errors": error.field_errors}
@@ -99,8 +113,20 @@ def internal_error(error):
     return error_response(500, _("服务器出错了，请稍后再试。"))
 
 
+def database_unavailable(error):
+    """The database does not answer (stopped, unreachable, out of connections): 503, said plainly, retry later."""
+    log.error("the database is unavailable: %s", type(error).__name__, exc_info=error)
+    g.user = None       # the page must not ask the database who is signed in or what is unread
+    response, status = error_response(503, _("数据库暂时无法连接，请稍后再试。"))
+    response = make_response(response, status)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 def init_app(app) -> None:
     """Register the handlers."""
+    for kind in DATABASE_DOWN:
+        app.register_error_handler(kind, database_unavailable)
     app.register_error_handler(EngineError, engine_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(500, internal_error)

@@ -5,14 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from . import services_of
+from .openapi import MAX_STEP
+from .params import int_arg, page_arg
 from .security import current_user, login_required
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
-
-
-def _int(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @bp.get("/inbox")
@@ -21,5 +18,5 @@ def index():
     """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work."""
     page = services_of(current_app).participation.inbox(
         current_user(), tab=request.args.get("tab") or None, search=request.args.get("q", "").strip()[:100],
-        step=_int("step"), tier=request.args.get("tier") or None, page=_int("page") or 1)
+        step=int_arg("step", None, 0, MAX_STEP), tier=request.args.get("tier") or None, page=page_arg())
     return render_template("inbox/index.html", page=page, query=request.args)

@@ -9,6 +9,7 @@ from domain.people import policy
 
 from . import services_of
 from .casefile import render_case
+from .params import page_arg
 from .security import current_user, login_required
 
 bp = Blueprint("instances", __name__, template_folder="templates")
@@ -18,10 +19,9 @@ bp = Blueprint("instances", __name__, template_folder="templates")
 @login_required
 def index():
     """Consultations the person may see, most recently updated first."""
-    page_no = request.args.get("page", "")
     page = services_of(current_app).participation.instances(
         current_user(), search=request.args.get("q", "").strip()[:100], status=request.args.get("status") or None,
-        tier=request.args.get("tier") or None, page=int(page_no) if page_no.isdigit() else 1)
+        tier=request.args.get("tier") or None, page=page_arg())
     return render_template("instances/index.html", page=page, query=request.args)
 
 

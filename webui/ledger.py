@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from domain.consultation import ledger as records
 from domain.people import policy
+from engine.store import keyset
 
 from . import engine_of
 from .exports import MAX_ROWS, table_response
@@ -39,7 +40,8 @@ def _messages() -> dict[str, str]:
             "answered": _("“是否已答复”应为 1 或 0"),
             "satisfaction": _("满意度应为 satisfied、basically_satisfied、unsatisfied、none，可用逗号分隔多个"),
             "overdue": _("“逾期未办结”应为 1 或 0"),
-            "page": _("页码无效"), "per_page": _("每页条数应在 1 到 %(most)d 之间", most=records.MAX_PER_PAGE)}
+            "page": _("翻页链接无效或已过期（可能被改动过），请从第一页重新翻页"),
+            "per_page": _("每页条数应在 1 到 %(most)d 之间", most=records.MAX_PER_PAGE)}
 
 
 def _read_filter():
@@ -64,8 +66,11 @@ def index():
     with engine.reading() as session:
         choices = records.choices(session)
         if bad is None:
-            page = records.ledger(session, user, wanted, engine.clock.now())
-        else:
+            try:
+                page = records.ledger(session, user, wanted, engine.clock.now())
+            except keyset.BadCursor:
+                bad = records.BadFilter("after", _messages()["page"])
+        if bad is not None:
             page = records.LedgerPage([], 0, records.LedgerFilter(), records.unit_names(session))
     mine = {org for role, org in user.memberships if role == "department"}
     held = set(user.memberships)

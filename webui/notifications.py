@@ -10,6 +10,7 @@ from domain.notifications.centre import NotificationCentre
 from domain.people import policy
 
 from . import engine_of
+from .params import int_arg
 from .security import current_user, login_required
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -55,8 +56,8 @@ def _names():
 def index():
     """The person's notifications, newest first (all, or only unread), PER_PAGE at a time; `before` pages back."""
     unread_only = request.args.get("show") == "unread"
-    before = request.args.get("before", type=int)
-    page = centre().page(current_user().username, unread_only, before if before and before > 0 else None, PER_PAGE)
+    before = int_arg("before")
+    page = centre().page(current_user().username, unread_only, before, PER_PAGE)
     return render_template("notifications/index.html", items=page.items, next_before=page.next_before,
                            paged=before is not None, unread_only=unread_only,
                            sees_outbox=policy.may_see_outbox(current_user()))

@@ -1,8 +1,8 @@
-"""Overview: deployed processes, instances by status and step, open and overdue tasks; plus /healthz."""
+"""Overview: deployed processes, instances by status and step, open and overdue tasks (probes: webui/probes.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from domain.people.policy import visible_instances
 from engine.store.queries import overview
@@ -31,11 +31,3 @@ def index():
         summary = overview(session, engine.clock.now(), visible_instances(current_user()), engine.hooks)
     return render_template("overview/index.html", summary=summary)
 
-
-@bp.get("/healthz")
-def healthz():
-    """Liveness and database reachability."""
-    engine = engine_of(current_app)
-    with engine.reading() as session:
-        summary = overview(session, engine.clock.now())
-    return jsonify(status="ok", instances=sum(summary.instances_by_status.values()))

@@ -19,7 +19,7 @@ from engine.errors import ConcurrentUpdate, HookFailed, InvalidState, Permission
 from . import engine_of, services_of
 from .casefile import render_case, submitted_values
 from .conflicts import conflict_of, kept_values, raced, wholly_local
-from .errors import readable
+from .errors import log_fault, readable
 from .files import FormConflict, attach, my_files, read_form
 from .formparse import file_references, without_values
 from .formrender import FieldContext, UploadRejected, apply_row_action, render_form, row_action
@@ -139,8 +139,10 @@ def submit(task_id: str):
     except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:     # someone else was first
         return _page(task_id, data, status=409, refused=exc)
     except HookFailed as exc:     # our own bug: nothing was saved; say so plainly and keep what was typed
+        log_fault(exc)
         return _page(task_id, data, message=readable(exc.message), status=500)
     except ScriptError as exc:      # nothing was saved: the person keeps what they typed and may try again
+        log_fault(exc)
         failed = _("提交未成功：流程处理您提交的内容时出错（%(error)s）。"
                    "您填写的内容仍在下方，可修改后重新提交，或联系流程管理员。", error=exc.message)
         return _page(task_id, data, message=failed, status=422)

@@ -1,8 +1,9 @@
 """The county's figures, computed from the records (never typed): consultations held, member participation,
 suggestions and their adoption, on-time rate per step, residents' satisfaction, and each step's time and breaches.
 
-Every number comes from SQL over the human_task projection, the task submissions and the consultation records; no
-workflow is loaded. Definitions (the page says them too):
+Every number comes from the records, never a workflow: the counts and rates from counters kept at every save
+(domain.consultation.figure_counts, rebuilt from the records by `xieshang figures rebuild`), the step times from SQL
+over the human_task projection. Definitions (the page says them too):
 - a consultation is *held* when its meeting step (the `hold_meeting` task) was completed, counted in the period of
   the date its meeting record says the meeting was held on (`consultation.meeting_date`);
 - a suggestion belongs to the period its meeting was held in (as the suggestion ledger's `period` filter reads it);
@@ -23,17 +24,14 @@ from statistics import median
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.consultation import figure_counts
+from domain.consultation.models import Consultation
 from engine.clock import LOCAL_TZ
 from engine.store.models import HumanTask
-from engine.store.submissions import TaskSubmission
 
-MEETING_TASK = "hold_meeting"
-RESEARCH_TASK = "research"
-ADOPTED = ("adopted", "partly")
-ANSWERED = ("adopted", "partly", "not_adopted", "solved")     # "not ours" sends a suggestion back: not an answer
-SATISFIED = ("satisfied", "basically_satisfied")
-STEPS = (1, 2, 3, 4, 5, 6)
+MEETING_TASK, RESEARCH_TASK = figure_counts.MEETING_TASK, figure_counts.RESEARCH_TASK
+ADOPTED, ANSWERED, SATISFIED = figure_counts.ADOPTED, figure_counts.ANSWERED, figure_counts.SATISFIED
+STEPS = figure_counts.STEPS
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
 
 
@@ -148,63 +146,33 @@ def _scoped(query, tier: str | None, units: frozenset[str] | None):
     return query
 
 
-def _meetings(period: Period, tier: str | None, units: frozenset[str] | None):
-    """Per consultation held in the period: (consultation id, instance id, tier, org unit, meeting date). Held: its
-    meeting task was completed; in the period of the date the meeting record says it was held on (as the suggestion
-    ledger's period filter reads it)."""
-    completed = (select(HumanTask.instance_id)
-                 .where(HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed").distinct().subquery())
-    first, after = period.start.astimezone(LOCAL_TZ).date(), period.end.astimezone(LOCAL_TZ).date()
-    query = (select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
-                    Consultation.meeting_date)
-             .join(completed, completed.c.instance_id == Consultation.instance_id)
-             .where(Consultation.meeting_date >= first, Consultation.meeting_date < after))
-    return _scoped(query, tier, units).subquery()
+def compute(session: Session, period: Period, tier: str | None = None,
+            units: frozenset[str] | None = None) -> Figures:
+    """The period's figures for `tier` (None: every tier), over the consultations of `units` (None: all): a sum of
+    the period's months' counters (domain.consultation.figure_counts, kept at every save)."""
+    held_by_tier, held_by_unit, totals = Counter(), Counter(), Counter()
+    held_by_month: dict[str, Counter] = defaultdict(Counter)
+    for (month, row_tier, unit), value in figure_counts.held_where(session, period.months, tier, units).items():
+        held_by_tier[row_tier] += value
+        held_by_unit[(row_tier, unit)] += value
+        held_by_month[month][row_tier] += value
+    monthly: dict[str, Counter] = defaultdict(Counter)
+    for (month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
+        totals[(metric, step)] += value
+        monthly[metric][month] += value
+    answered = {m: Ratio(monthly["adopted"][m], n) for m, n in sorted(monthly["answered"].items()) if n}
+    satisfied = {m: Ratio(monthly["satisfied"][m], n) for m, n in sorted(monthly["visited"].items()) if n}
+    return Figures(
+        period=period, tier=tier, held_by_tier=dict(held_by_tier), held_by_unit=dict(held_by_unit),
+        held_by_month={m: dict(c) for m, c in held_by_month.items()},
+        research_done=totals[("research", 0)], attendances=totals[("attendances", 0)],
+        proposed=totals[("proposed", 0)], suggestions=totals[("suggestions", 0)], adoption=_total(answered.values()),
+        answered_by_month=answered, on_time=_on_time(totals), satisfaction=_total(satisfied.values()),
+        satisfaction_by_month=satisfied)
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def compute(session: Session, period: Period, tier: str | None = None,
-            units: frozenset[str] | None = None) -> Figures:
-    """The period's figures for `tier` (None: every tier), over the consultations of `units` (None: all)."""
-    meetings = _meetings(period, tier, units)
-    rows = session.execute(select(meetings)).all()
-    held_by_tier, held_by_unit = Counter(), Counter()
-    held_by_month: dict[str, Counter] = defaultdict(Counter)
-    month_of = {}
-    for _cid, instance_id, row_tier, unit, held_on in rows:
-        held_by_tier[row_tier or ""] += 1
-        held_by_unit[(row_tier or "", unit or "")] += 1
-        month_of[instance_id] = f"{held_on.year:04d}-{held_on.month:02d}"
-        held_by_month[month_of[instance_id]][row_tier or ""] += 1
-    suggestion_rows = session.execute(
-        select(meetings.c.instance_id, Suggestion.adoption, Suggestion.satisfaction)
-        .join(Suggestion, Suggestion.consultation_id == meetings.c.id)).all()
-    answered, satisfied = _by_month(suggestion_rows, month_of)
-    return Figures(
-        period=period, tier=tier, held_by_tier=dict(held_by_tier), held_by_unit=dict(held_by_unit),
-        held_by_month={m: dict(c) for m, c in held_by_month.items()},
-        research_done=_research_done(session, period, tier, units),
-        attendances=_attendances(session, period, meetings), proposed=_proposed(session, period, tier, units),
-        suggestions=len(suggestion_rows), adoption=_total(answered.values()), answered_by_month=answered,
-        on_time=on_time_by_step(session, period, tier, units), satisfaction=_total(satisfied.values()),
-        satisfaction_by_month=satisfied)
-
-
-def _by_month(rows, month_of) -> tuple[dict[str, Ratio], dict[str, Ratio]]:
-    adopted, answered, happy, visited = Counter(), Counter(), Counter(), Counter()
-    for instance_id, adoption, satisfaction in rows:
-        month = month_of[instance_id]
-        if adoption in ANSWERED:
-            answered[month] += 1
-            adopted[month] += adoption in ADOPTED
-        if satisfaction:
-            visited[month] += 1
-            happy[month] += satisfaction in SATISFIED
-    return ({m: Ratio(adopted[m], answered[m]) for m in answered},
-            {m: Ratio(happy[m], visited[m]) for m in visited})
 
 
 def _total(ratios) -> Ratio:
@@ -212,32 +180,8 @@ def _total(ratios) -> Ratio:
     return Ratio(sum(r.numerator for r in ratios), sum(r.denominator for r in ratios))
 
 
-def _research_done(session: Session, period: Period, tier: str | None, units: frozenset[str] | None) -> int:
-    query = (_step_tasks(tier, units, func.count())
-             .where(HumanTask.task_spec == RESEARCH_TASK, HumanTask.status == "completed",
-                    HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end))
-    return session.scalar(query) or 0
-
-
-def _attendances(session: Session, period: Period, meetings) -> int:
-    """Members who attended the period's meetings, one person-time per member per meeting (latest record)."""
-    people: dict[int, set[str]] = {}
-    for instance_id, data in session.execute(
-            select(TaskSubmission.instance_id, TaskSubmission.data)
-            .join(meetings, meetings.c.instance_id == TaskSubmission.instance_id)
-            .where(TaskSubmission.task_spec == MEETING_TASK).order_by(TaskSubmission.id)):
-        attendees = (data or {}).get("attendees")
-        if isinstance(attendees, list):
-            people[instance_id] = {a for a in attendees if isinstance(a, str)}
-    return sum(len(group) for group in people.values())
-
-
-def _proposed(session: Session, period: Period, tier: str | None, units: frozenset[str] | None) -> int:
-    query = (select(func.count()).select_from(IntakeItem)
-             .join(Consultation, Consultation.intake_id == IntakeItem.id)
-             .where(IntakeItem.source == "member", IntakeItem.created_at >= period.start,
-                    IntakeItem.created_at < period.end))
-    return session.scalar(_scoped(query, tier, units)) or 0
+def _on_time(totals: Counter) -> dict[int, Ratio]:
+    return {step: Ratio(totals[("on_time", step)], totals[("completed", step)]) for step in STEPS}
 
 
 def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
@@ -255,13 +199,10 @@ def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
 def on_time_by_step(session: Session, period: Period, tier: str | None = None,
                     units: frozenset[str] | None = None) -> dict[int, Ratio]:
     """Per step 1–6: tasks completed in the period by their due time, over those completed (with a due time)."""
-    on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    query = (_step_tasks(tier, units, HumanTask.step, func.count(), on_time)
-             .where(HumanTask.status == "completed", HumanTask.due_at.isnot(None),
-                    HumanTask.completed_at >= period.start, HumanTask.completed_at < period.end)
-             .group_by(HumanTask.step))
-    found = {step: Ratio(int(good or 0), total) for step, total, good in session.execute(query)}
-    return {step: found.get(step, Ratio(0, 0)) for step in STEPS}
+    totals: Counter = Counter()
+    for (_month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
+        totals[(metric, step)] += value
+    return _on_time(totals)
 
 
 def step_times(session: Session, period: Period, now: datetime, tier: str | None = None,

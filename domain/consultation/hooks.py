@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from domain.consultation import intake, moments, public, records
+from domain.consultation import figure_counts, intake, moments, public, records
 from domain.consultation import views as consultation_views
 from domain.consultation.vocabulary import STEP_NAMES
 from engine.hooks import HookRegistry, ProcessHooks, Scope
@@ -36,6 +36,7 @@ def on_save(session: Session, instance: ProcessInstance, data: dict, now: dateti
     for the proposer to be told the key moments this save made happen."""
     published = any(call.operator == "publish" for call in advance.service_calls)
     records.sync_consultation(session, instance, data, now, published=published)
+    figure_counts.refresh(session, (instance.id,))
     moments.tell(session, instance, data, now, advance)
 
 

@@ -16,6 +16,7 @@ from domain.consultation.models import Consultation, Suggestion
 from domain.people import policy
 from domain.people.accounts import UserView
 from domain.work.models import Upload
+from engine.store import keyset
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance
 from engine.store.submissions import TaskSubmission
 
@@ -27,7 +28,6 @@ NONE = "none"                 # filter value: not answered yet / not visited yet
 SORTS = ("meeting", "promised", "department", "topic")
 PER_PAGE = 25
 MAX_PER_PAGE = 100
-MAX_PAGE = 10_000
 ANSWER_TASKS = ("answer_suggestion", "reanswer_suggestion")      # the department's
 OFFICE_TASKS = ("reassign_department", "settle_suggestion")      # the county office's, for a returned suggestion
 _PERIOD = re.compile(r"(\d{4})(?:-(\d{2})|-Q([1-4]))?")
@@ -58,7 +58,8 @@ class LedgerFilter:
     overdue: bool = False
     sort: str = "meeting"
     descending: bool = True
-    page: int = 1
+    after: str | None = None                # a cursor of the ledger (engine.store.keyset): the page after it
+    before: str | None = None               # … or before it
     per_page: int = PER_PAGE
 
     def period_range(self) -> tuple[date, date] | None:
@@ -80,7 +81,7 @@ class LedgerFilter:
                 "adoption": ",".join(kept.adoption), "satisfaction": ",".join(kept.satisfaction),
                 "answered": None if kept.answered is None else str(int(kept.answered)), "period": kept.period,
                 "overdue": "1" if kept.overdue else None, "sort": None if kept.sort == "meeting" else kept.sort,
-                "dir": None if kept.descending else "asc", "page": str(kept.page) if kept.page > 1 else None,
+                "dir": None if kept.descending else "asc", "after": kept.after, "before": kept.before,
                 "per_page": None if kept.per_page == PER_PAGE else str(kept.per_page)}
         return {key: value for key, value in args.items() if value}
 
@@ -109,6 +110,13 @@ def _number(args: Mapping[str, str], name: str, default: int, low: int, high: in
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise BadFilter(name, message)
     return int(raw)
+
+
+def _cursor(args: Mapping[str, str], name: str, message: str) -> str | None:
+    raw = (args.get(name) or "").strip()
+    if len(raw) > keyset.MAX_CURSOR or not re.fullmatch(r"[A-Za-z0-9_-]*", raw):
+        raise BadFilter(name, message)
+    return raw or None
 
 
 def _code(args: Mapping[str, str], name: str, message: str) -> str | None:
@@ -140,7 +148,8 @@ def parse_filter(args: Mapping[str, str], messages: Mapping[str, str]) -> Ledger
         answered=_flag(args, "answered", messages["answered"]),
         satisfaction=_codes(args, "satisfaction", SATISFACTIONS + (NONE,), messages["satisfaction"]),
         period=period, overdue=bool(_flag(args, "overdue", messages["overdue"])), sort=sort,
-        descending=direction == "desc", page=_number(args, "page", 1, 1, MAX_PAGE, messages["page"]),
+        descending=direction == "desc", after=_cursor(args, "after", messages["page"]),
+        before=_cursor(args, "before", messages["page"]),
         per_page=_number(args, "per_page", PER_PAGE, 1, MAX_PER_PAGE, messages["per_page"]))
 
 
@@ -191,10 +200,8 @@ class LedgerPage:
     total: int
     filter: LedgerFilter
     unit_names: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.filter.per_page))
+    next: str | None = None                 # the cursor of the page after this one (None: the last page)
+    previous: str | None = None             # … before it (None: the first page)
 
 
 def units_below(session: Session, codes: set[str]) -> set[str]:
@@ -265,17 +272,29 @@ def _conditions(session: Session, wanted: LedgerFilter, today: date) -> list:
     return conditions
 
 
-def _order(wanted: LedgerFilter):
-    column = {"meeting": Consultation.meeting_date, "promised": Suggestion.promised_date,
-              "department": Suggestion.department_code, "topic": Consultation.title}[wanted.sort]
-    primary = column.desc() if wanted.descending else column.asc()
-    # rows without the date last either way, then a stable order
-    return (column.is_(None), primary, Consultation.instance_id.desc(), Suggestion.number)
+def _keys(wanted: LedgerFilter) -> list[keyset.Key]:
+    """The ledger's order: the sort column (rows without its date last, either way), then the newest case first,
+    then the suggestion's number — unique, so pages never overlap."""
+    column, kind = {"meeting": (Consultation.meeting_date, "date"), "promised": (Suggestion.promised_date, "date"),
+                    "department": (Suggestion.department_code, "str"), "topic": (Consultation.title, "str")}[
+        wanted.sort]
+    return [keyset.Key(keyset.flag(column.is_(None)), False, "bool"), keyset.Key(column, wanted.descending, kind),
+            keyset.Key(Consultation.instance_id, True, "int"), keyset.Key(Suggestion.number, False, "int")]
 
 
-def _query(session: Session, user: UserView, wanted: LedgerFilter, today: date):
+def _key_values(wanted: LedgerFilter, suggestion: Suggestion, consultation: Consultation) -> list:
+    value = {"meeting": consultation.meeting_date, "promised": suggestion.promised_date,
+             "department": suggestion.department_code, "topic": consultation.title}[wanted.sort]
+    return [int(value is None), value, consultation.instance_id, suggestion.number]
+
+
+def _sort_name(wanted: LedgerFilter) -> str:
+    return wanted.sort + ("-desc" if wanted.descending else "-asc")
+
+
+def _query(session: Session, user: UserView | None, wanted: LedgerFilter, today: date):
     query = select(Suggestion, Consultation).join(Consultation, Consultation.id == Suggestion.consultation_id)
-    reach = _reach(session, user)
+    reach = _reach(session, user) if user is not None else None
     if reach is not None:
         query = query.where(reach)
     return query.where(*_conditions(session, wanted, today))
@@ -340,17 +359,29 @@ def status_of(suggestion: Suggestion, overdue: bool, task: OpenTask | None) -> s
 def ledger(session: Session, user: UserView, wanted: LedgerFilter, now) -> LedgerPage:
     """One page of the suggestions `user` may see, narrowed and sorted as `wanted` says."""
     today = now.date() if hasattr(now, "date") else now
-    query = _query(session, user, wanted, today)
+    query, keys = _query(session, user, wanted, today), _keys(wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    found = session.execute(query.order_by(*_order(wanted)).offset((wanted.page - 1) * wanted.per_page)
-                            .limit(wanted.per_page)).all()
-    return LedgerPage(_rows(session, found, now, today), total or 0, wanted, unit_names(session))
+    backwards = wanted.before is not None
+    cursor = wanted.before if backwards else wanted.after
+    if cursor is not None:           # raises keyset.BadCursor for a cursor this ledger did not make
+        query = query.where(keyset.beyond(keys, keyset.decode(cursor, _sort_name(wanted), keys), backwards))
+    found = session.execute(query.order_by(*keyset.order(keys, backwards)).limit(wanted.per_page + 1)).all()
+    more = len(found) > wanted.per_page
+    found = found[:wanted.per_page]
+    if backwards:
+        found.reverse()
+    ends = [keyset.encode(_sort_name(wanted), _key_values(wanted, *found[i])) for i in (0, -1)] if found else [None] * 2
+    return LedgerPage(_rows(session, found, now, today), total or 0, wanted, unit_names(session),
+                      next=ends[1] if (more if not backwards else cursor is not None) else None,
+                      previous=ends[0] if (more if backwards else cursor is not None) else None)
 
 
-def all_rows(session: Session, user: UserView, wanted: LedgerFilter, now, limit: int) -> list[LedgerRow]:
-    """Every row of the filtered ledger (for an export), at most `limit`, in the page's order."""
+def all_rows(session: Session, user: UserView | None, wanted: LedgerFilter, now, limit: int) -> list[LedgerRow]:
+    """Every row of the filtered ledger (for an export), at most `limit`, in the page's order; `user` None: every
+    suggestion the filter selects (a caller that has checked who may read them, e.g. the monthly report)."""
     today = now.date()
-    found = session.execute(_query(session, user, wanted, today).order_by(*_order(wanted)).limit(limit)).all()
+    found = session.execute(_query(session, user, wanted, today).order_by(*keyset.order(_keys(wanted)))
+                            .limit(limit)).all()
     return _rows(session, found, now, today)
 
 

@@ -46,11 +46,13 @@ class Supervision:
         with self.engine.reading() as session:
             return board.matrix(session, user, self.engine.clock.now(), days)
 
-    def tasks(self, user: UserView, filters: board.Filters, page: int = 1, per_page: int = 25) -> board.Page:
-        """One page of the list behind the board."""
+    def tasks(self, user: UserView, filters: board.Filters, after: str | None = None, before: str | None = None,
+              per_page: int = 25) -> board.Page:
+        """One page of the list behind the board (after / before a cursor of it; keyset.BadCursor if not one)."""
         self._require_board(user)
         with self.engine.reading() as session:
-            return board.tasks(session, user, self.engine.clock.now(), filters, page, per_page, self.engine.hooks)
+            return board.tasks(session, user, self.engine.clock.now(), filters, after, before, per_page,
+                               self.engine.hooks)
 
     def export(self, user: UserView, filters: board.Filters, limit: int) -> list[board.Row]:
         """The whole filtered list (at most `limit` rows) for a download."""

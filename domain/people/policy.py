@@ -154,7 +154,7 @@ def may_hand_roleless_task_to_anyone(user: UserView) -> bool:
 
 
 # --- supervision (督办): the overdue board and urging ------------------------------------------------------------
-SUPERVISING = ("supervisor",)
+BOARD_ROLES = ("supervisor",)        # not SUPERVISING (the ledger's, above): one name bound twice read this everywhere
 
 
 def supervised_units(user: UserView) -> frozenset[str] | None:
@@ -162,7 +162,7 @@ def supervised_units(user: UserView) -> frozenset[str] | None:
     (the county-wide roles and admins); a unit's supervisors their own unit (a township's only their township)."""
     if sees_everything(user):
         return None
-    return frozenset(org for role, org in user.memberships if role in SUPERVISING)
+    return frozenset(org for role, org in user.memberships if role in BOARD_ROLES)
 
 
 def may_see_board(user: UserView | None) -> bool:

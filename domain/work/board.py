@@ -16,7 +16,7 @@ from domain.people.roles import ROLE_NAMES
 from domain.work.models import ExtensionRequest, TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.hooks import HookRegistry
-from engine.store import directory
+from engine.store import directory, keyset
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
 
 AT_RISK_WORKING_DAYS = 2          # open tasks due within this many working days are at risk (临期)
@@ -80,6 +80,21 @@ def _scope_condition(codes: frozenset[str] | None):
     ordered = sorted(codes)
     return or_(HumanTask.org_unit_code.in_(ordered), HumanTask.instance_id.in_(
         select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery()))
+
+
+def _split(codes: frozenset[str], where: list, *columns) -> tuple:
+    """Open tasks matching `where` within `_scope_condition(codes)`, as two SELECTs of `columns` that each read an
+    index: the units' own tasks (by status and org unit), and other units' tasks on the units' cases (the cases by
+    their org unit, then their tasks by case). The second states the status so that no index on it can be used:
+    a planner without statistics (SQLite) would otherwise walk every open task and look up its case."""
+    ordered = sorted(codes)
+    own = select(*columns).select_from(HumanTask).where(
+        HumanTask.status == "ready", *where, HumanTask.org_unit_code.in_(ordered))
+    theirs = (select(*columns).select_from(ProcessInstance)
+              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+              .where(ProcessInstance.org_unit_code.in_(ordered), (HumanTask.status + "") == "ready", *where,
+                     or_(HumanTask.org_unit_code.is_(None), HumanTask.org_unit_code.not_in(ordered))))
+    return own, theirs
 
 
 def task_units(session: Session, human: HumanTask) -> frozenset[str]:
@@ -168,14 +183,9 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
             HumanTask.org_unit_code)
         grouped = ((code, *sums) for code, *sums in session.execute(query))
     else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
-        ordered = sorted(codes)
-        own = select(HumanTask.org_unit_code, *columns).where(
-            HumanTask.status == "ready", HumanTask.org_unit_code.in_(ordered)).group_by(HumanTask.org_unit_code)
-        theirs = select(HumanTask.org_unit_code, *columns).where(
-            HumanTask.status == "ready", HumanTask.org_unit_code.not_in(ordered), HumanTask.instance_id.in_(
-                select(ProcessInstance.id).where(ProcessInstance.org_unit_code.in_(ordered)).scalar_subquery())
-        ).group_by(HumanTask.org_unit_code)
-        grouped = [tuple(row) for query in (own, theirs) for row in session.execute(query)]
+        grouped = [tuple(row) for query in _split(codes, [], HumanTask.org_unit_code, *columns)
+                   for row in session.execute(
+            query.group_by(HumanTask.org_unit_code))]
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
@@ -285,27 +295,26 @@ class Row:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the list."""
+    """One page of the list: its rows, how many match in all, and the cursors of the pages next to it (None at
+    either end)."""
 
     rows: tuple[Row, ...]
     total: int
-    page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages the list has."""
-        return max(1, -(-self.total // self.per_page))
+    next: str | None = None
+    previous: str | None = None
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), LOCAL_TZ)
 
 
-def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> list:
-    """The WHERE of the list: open tasks `user` watches that match `filters`."""
-    where = [HumanTask.status == "ready"]
-    scope = _scope_condition(scope_codes(session, user))
+def _conditions(session: Session, user: UserView, now: datetime, filters: Filters, days: int,
+                scoped: bool = True) -> list:
+    """The WHERE of the list: open tasks `user` watches that match `filters` (unless not `scoped`: then only the
+    filters' conditions, neither status nor scope — `_count` adds them)."""
+    where = [HumanTask.status == "ready"] if scoped else []
+    scope = _scope_condition(scope_codes(session, user)) if scoped else None
     if scope is not None:
         where.append(scope)
     if filters.state == "overdue":
@@ -330,7 +339,34 @@ def _conditions(session: Session, user: UserView, now: datetime, filters: Filter
     return where
 
 
+def _sort_keys(filters: Filters, urges, extensions) -> list[keyset.Key]:
+    """The list's order as keyset keys: the sort column, then the due time (tasks without one last), then the id."""
+    name, descending = filters.sort.lstrip("-"), filters.sort.startswith("-")
+    undated = [] if filters.state in ("overdue", "at_risk") else \
+        [keyset.Key(keyset.flag(HumanTask.due_at.is_(None)), False, "bool")]           # (those states have a due time)
+    if name == "due":
+        return undated + [keyset.Key(HumanTask.due_at, descending, "time"), keyset.Key(HumanTask.id, False, "str")]
+    column, kind = {"step": (func.coalesce(HumanTask.step, 0), "int"),
+                    "unit": (func.coalesce(HumanTask.org_unit_code, ""), "str"),
+                    "escalation": (func.coalesce(HumanTask.escalation_level, 0), "int"),
+                    "urges": (urges, "int"), "extensions": (extensions, "int")}[name]
+    return [keyset.Key(column, descending, kind), *undated, keyset.Key(HumanTask.due_at, False, "time"),
+            keyset.Key(HumanTask.id, False, "str")]
+
+
+def _key_values(filters: Filters, row) -> list:
+    task, _process, urges, _last, extensions = row
+    name = filters.sort.lstrip("-")
+    undated = [] if filters.state in ("overdue", "at_risk") else [int(task.due_at is None)]
+    if name == "due":
+        return undated + [task.due_at, task.id]
+    value = {"step": task.step or 0, "unit": task.org_unit_code or "", "escalation": task.escalation_level or 0,
+             "urges": urges, "extensions": extensions}[name]
+    return [value, *undated, task.due_at, task.id]
+
+
 def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
+    """(the SELECT without ORDER BY, its keyset keys)."""
     # per-row counts as correlated subqueries: computed for the rows a page returns (unless sorted by them)
     urges = select(func.count()).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
     last = select(func.max(TaskUrge.at)).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
@@ -341,30 +377,48 @@ def _query(session: Session, user: UserView, now: datetime, filters: Filters, da
                     extensions.label("extensions"))
              .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
              .where(*_conditions(session, user, now, filters, days)))
-    column = {"due": HumanTask.due_at, "step": HumanTask.step, "unit": HumanTask.org_unit_code,
-              "escalation": HumanTask.escalation_level, "urges": urges, "extensions": extensions}[
-        filters.sort.lstrip("-")]
-    order = column.desc() if filters.sort.startswith("-") else column.asc()
-    undated = HumanTask.due_at.is_(None)          # tasks without a deadline last, whichever way (SQLite and PostgreSQL)
-    first = (undated, order) if filters.sort.lstrip("-") == "due" else (order,)
-    return query.order_by(*first, undated, HumanTask.due_at.asc(), HumanTask.id)
+    return query, _sort_keys(filters, urges, extensions)
 
 
-def tasks(session: Session, user: UserView, now: datetime, filters: Filters, page: int = 1, per_page: int = 25,
-          hooks: HookRegistry | None = None, days: int = AT_RISK_WORKING_DAYS) -> Page:
-    """One page of the open tasks `user` watches that match `filters`; `per_page` is held to 1…MAX_PER_PAGE."""
-    per_page, page = max(1, min(MAX_PER_PAGE, per_page)), max(1, page)
-    query = _query(session, user, now, filters, days)
-    total = session.scalar(select(func.count()).select_from(HumanTask).where(
-        *_conditions(session, user, now, filters, days)))
-    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(tuple(_rows(session, rows, now, hooks)), total, page, per_page)
+def tasks(session: Session, user: UserView, now: datetime, filters: Filters, after: str | None = None,
+          before: str | None = None, per_page: int = 25, hooks: HookRegistry | None = None,
+          days: int = AT_RISK_WORKING_DAYS) -> Page:
+    """One page of the open tasks `user` watches that match `filters`: the first, or the one after / before a
+    cursor (raises keyset.BadCursor for one this list did not make); `per_page` is held to 1…MAX_PER_PAGE."""
+    per_page = max(1, min(MAX_PER_PAGE, per_page))
+    query, keys = _query(session, user, now, filters, days)
+    backwards = before is not None
+    cursor = before if backwards else after
+    if cursor is not None:
+        query = query.where(keyset.beyond(keys, keyset.decode(cursor, filters.sort, keys), backwards))
+    rows = session.execute(query.order_by(*keyset.order(keys, backwards)).limit(per_page + 1)).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
+    first = keyset.encode(filters.sort, _key_values(filters, rows[0])) if rows else None
+    last = keyset.encode(filters.sort, _key_values(filters, rows[-1])) if rows else None
+    return Page(tuple(_rows(session, rows, now, hooks)), total, per_page,
+                next=last if (more if not backwards else cursor is not None) else None,
+                previous=first if (more if backwards else cursor is not None) else None)
+
+
+def _count(session: Session, user: UserView, where: list) -> int:
+    """How many open tasks match `where` within what `user` watches (two index-only counts for a unit's
+    supervisor)."""
+    codes = scope_codes(session, user)
+    if codes is None:
+        return session.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.status == "ready", *where)) or 0
+    return sum(session.scalar(query) or 0 for query in _split(codes, where, func.count()))
 
 
 def all_tasks(session: Session, user: UserView, now: datetime, filters: Filters, limit: int,
               hooks: HookRegistry | None = None, days: int = AT_RISK_WORKING_DAYS) -> list[Row]:
-    """Every matching task up to `limit` (an export)."""
-    rows = session.execute(_query(session, user, now, filters, days).limit(limit)).all()
+    """Every matching task up to `limit` (an export), in the list's order."""
+    query, keys = _query(session, user, now, filters, days)
+    rows = session.execute(query.order_by(*keyset.order(keys)).limit(limit)).all()
     return _rows(session, rows, now, hooks)
 
 
@@ -392,6 +446,4 @@ def versions(session: Session) -> list[tuple[int, str, str]]:
 
 def overdue_count(session: Session, user: UserView, now: datetime) -> int:
     """Overdue open tasks within what `user` watches (the supervisor's inbox says so)."""
-    query = select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at < now)
-    scope = _scope_condition(scope_codes(session, user))
-    return session.scalar(query.where(scope) if scope is not None else query) or 0
+    return _count(session, user, [HumanTask.due_at < now])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,8 @@ ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 SCRIPT_ENGINE = ScriptEngine()
 MAX_STEPS = 5_000
 UNSTORABLE = "无法保存的数据 (a value that cannot be stored)"
+
+log = logging.getLogger(__name__)
 
 
 class StepBudgetExceeded(Exception):
@@ -101,6 +104,15 @@ def _root_cause(exc: BaseException) -> BaseException:
         root = nested
 
 
+def script_error(element: str | None, message: str, cause: BaseException) -> ScriptError:
+    """The ScriptError a person reads for `cause`, whose traceback (which the message leaves out) is logged here.
+
+    At INFO: it is the diagram's or the data's fault and the message names it; servers log INFO (webui.observability)
+    while a command line shows only warnings, so its output stays the message alone."""
+    log.info("script error at %s: %s", element or "the process", message, exc_info=cause)
+    return ScriptError(element, message)
+
+
 def _hook_failure(exc: BaseException, kind: type = HookFailed):
     """The HookFailed (or other `kind`) behind an exception SpiffWorkflow wrapped, if any."""
     seen = set()
@@ -156,9 +168,9 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
             workflow.do_engine_steps(did_complete_task=count)
         check_workflow_data(workflow)
     except StepBudgetExceeded as exc:
-        raise ScriptError(last[0], str(exc)) from None
+        raise script_error(last[0], str(exc), exc) from None
     except OutOfBounds as exc:
-        raise ScriptError(exc.element_id or last[0], exc.message) from None
+        raise script_error(exc.element_id or last[0], exc.message, exc) from None
     except HookFailed:
         raise     # our own code failed, not the diagram: keep its cause
     except ScriptError:
@@ -169,10 +181,10 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
             raise hook  # noqa: B904 - its own cause (our bug) is kept, not the wrapper
         bound = _hook_failure(exc, OutOfBounds)
         if bound is not None:
-            raise ScriptError(bound.element_id or _element_of(exc), bound.message) from None
-        raise ScriptError(_element_of(exc), _detail(exc)) from None
+            raise script_error(bound.element_id or _element_of(exc), bound.message, exc) from None
+        raise script_error(_element_of(exc), _detail(exc), exc) from None
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow also raises plain TypeError/KeyError on bad diagrams
-        raise ScriptError(None, f"{type(exc).__name__}: {exc}") from None
+        raise script_error(None, f"{type(exc).__name__}: {exc}", exc) from None
     finally:
         reset_service_handler(token)
     if not workflow.completed and not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
@@ -185,7 +197,7 @@ def check_storable(task) -> None:
     try:
         check(task.data)
     except Unstorable as exc:
-        raise ScriptError(task.task_spec.bpmn_id, f"{UNSTORABLE}: {exc}") from exc
+        raise script_error(task.task_spec.bpmn_id, f"{UNSTORABLE}: {exc}", exc) from exc
 
 
 def check_workflow_data(workflow: BpmnWorkflow) -> None:
@@ -193,7 +205,7 @@ def check_workflow_data(workflow: BpmnWorkflow) -> None:
     try:
         check(workflow.data, "workflow.data")
     except Unstorable as exc:
-        raise ScriptError(None, f"{UNSTORABLE}: {exc}") from exc
+        raise script_error(None, f"{UNSTORABLE}: {exc}", exc) from exc
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
@@ -253,7 +265,7 @@ def evaluate(task, expression: str):
     try:
         return SCRIPT_ENGINE.evaluate(task, expression)
     except SpiffWorkflowException as exc:
-        raise ScriptError(task.task_spec.bpmn_id, _detail(exc)) from None
+        raise script_error(task.task_spec.bpmn_id, _detail(exc), exc) from None
 
 
 def active_steps(workflow: BpmnWorkflow, parsed: ParsedBundle) -> list[int]:

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 5          # seconds to reach the PostgreSQL server
 
 
 class Base(DeclarativeBase):
@@ -66,7 +69,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # An unreachable server fails a connection in seconds, not after the system's TCP timeout (minutes), so a page
+    # says "unavailable" (503) and /readyz answers quickly; a connect_timeout in the URL wins.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:
@@ -92,3 +98,40 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(cfg, revision)
     finally:
         engine.dispose()
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is missing, un-migrated or behind the code: only `xieshang init` migrates."""
+
+
+def check_schema(url: str) -> None:
+    """Raise SchemaNotReady unless the database is at the newest migration (read only; never migrates)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    parsed = make_url(normalize_url(url))
+    where = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise SchemaNotReady(f"the database {where} does not exist: run `xieshang init` to create it")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    if current == heads:
+        return
+    if not current:
+        problem = "has no xieshang tables yet"
+    elif current - heads and not _known(url, current - heads):
+        problem = f"is at revision {', '.join(sorted(current))}, which this version of xieshang does not know"
+    else:
+        problem = f"is at revision {', '.join(sorted(current))}, the code needs {', '.join(sorted(heads))}"
+    raise SchemaNotReady(f"the database {where} {problem}: run `xieshang init` to create or upgrade it")
+
+
+def _known(url: str, revisions: set[str]) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(url))
+    try:
+        return all(script.get_revision(revision) is not None for revision in revisions)
+    except Exception:  # noqa: BLE001 - alembic raises assorted errors for unknown revisions
+        return False

@@ -143,6 +143,7 @@ def deployment(postgres, redis_server, tmp_path) -> Iterator[tuple[Fleet, Browse
     broker = f"redis://127.0.0.1:{redis_server.port}/15"
     env = {**os.environ, "XIESHANG_DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://"),
            "XIESHANG_REDIS_URL": broker, "XIESHANG_INSTANCE_PATH": str(tmp_path / "instance"),
+           "XIESHANG_SECRET_KEY": "many-processes-" * 4,       # every server signs with one key
            CLOCK_OFFSET_FILE_ENV: str(clock.path)}
     fleet = Fleet(tmp_path, env, create_celery_app(Settings(url, broker, tmp_path, ROOT / "processes")))
     ports = [free_port() for _ in range(SERVERS)]

@@ -1,6 +1,7 @@
 """Benchmark: the consultation through the engine vs plain SpiffWorkflow, state size, inbox/overdue at scale.
 
-Run from /work/main: `python -m tests.perf.bench [--quick] [--postgres] [--profile]` (or `make bench`).
+Run from /work/main: `python -m tests.perf.bench [--quick] [--postgres] [--profile] [--topology [PEOPLE]]` (`make bench`
+adds --topology: the deployment under load, tests/perf/topology_bench.py).
 Prints a report, then one `name=value` line per figure; those lines end the output.
 """
 
@@ -51,6 +52,7 @@ from tests.perf.bench_data import (
     web_inbox,
 )
 from tests.perf.board_bench import board_section
+from tests.perf.figures_bench import build_records
 from tests.perf.sandbox_bench import sandbox_overhead
 from tests.support.consultation import run_through_engine
 
@@ -288,8 +290,10 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
     bind = engine.sessions.kw["bind"]
     try:
         info = build_scale(bind, parsed_version(engine, version_id), version_id, n_instances, n_tasks)
+        records = build_records(bind)       # a consultation per instance, their records and figure counters
         out = Section(f"Inbox and overdue on {label}: {info.instances:,} instances, {info.tasks:,} human tasks "
-                      f"({info.ready:,} ready, {info.overdue:,} of them overdue), built in {info.seconds:.1f} s")
+                      f"({info.ready:,} ready, {info.overdue:,} of them overdue), built in {info.seconds:.1f} s; "
+                      + ", ".join(f"{table} {n:,}" for table, n in records.items()))
         out.add("  inbox = queries.list_tasks(session, cache, user, None, limit=50) + a count of all matches, as one "
                 "page would run it; every instance row points at the real deployed version (forms resolved)")
         out.add("  UNION = bench_data.union_inbox, NOT engine code: the same page + count with one UNION ALL branch "
@@ -422,6 +426,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (about 30 s)")
     parser.add_argument("--postgres", action="store_true", help="also run the inbox/overdue part on PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="also cProfile the engine path")
+    parser.add_argument("--topology", type=int, nargs="?", const=20, default=0, metavar="PEOPLE",
+                        help="also load the deployment topology (gunicorn, Celery, PostgreSQL, Redis) with PEOPLE "
+                             "simulated people (default 20)")
     parser.add_argument("--runs", type=int, help="timed runs per query kind (default 200; --quick 40)")
     parser.add_argument("--rows", type=int, help="human-task rows, a tenth as many instances (default 1,000,000)")
     parser.add_argument("--repeats", type=int, help="repeats of the end-to-end comparison (default 7)")
@@ -471,6 +478,11 @@ def main(argv: list[str] | None = None) -> None:
             _print(sections[-1])
         finally:
             server.stop()
+    if args.topology:
+        from tests.perf.topology_bench import topology_section
+
+        sections.append(topology_section(args.topology))
+        _print(sections[-1])
     figures = {name: value for section in sections for name, value in section.figures.items()}
     figures["target_ratio_met"] = int(figures["engine_vs_baseline_ratio"] >= TARGET_RATIO)
     figures["target_inbox_met"] = int(figures["inbox_p95_ms"] <= TARGET_INBOX_P95)

@@ -20,6 +20,7 @@ from engine.clock import FrozenClock
 from engine.settings import Settings
 from engine.store import db, queries
 from tests.perf.bench_data import BUNDLE, NOW, build_scale, quantiles
+from tests.perf.figures_bench import build_records, figures_section
 
 WATCHERS = (("county office", "office"), ("township supervisor", "supervisor_xunchang"))
 PAGE_RUNS = 10
@@ -35,6 +36,16 @@ def _timed(services: Services, runs: int, fn) -> list[float]:
             if index:
                 samples.append(time.perf_counter() - start)
     return samples
+
+
+def _cursor_at(services: Services, user, filters, pages: int) -> str | None:
+    """The cursor after `pages` pages of 25 (walked once, untimed), as a reader paging on would hold it."""
+    after = None
+    with services.engine.reading() as session:
+        for _ in range(pages):
+            page = board.tasks(session, user, NOW, filters, after=after, per_page=25, hooks=services.engine.hooks)
+            after = page.next or after
+    return after
 
 
 def _page_times(services: Services, url: str, username: str, paths: tuple[str, ...]) -> dict[str, list[float]]:
@@ -67,16 +78,16 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "") -> 
              f"{1.0:9.2f}"]
     figures = {f"{prefix}board_baseline_overdue_p50_ms": round(base[0], 3),
                f"{prefix}board_baseline_overdue_p95_ms": round(base[1], 3)}
-    calls = []
+    calls, by_urges = [], board.Filters(sort="-urges")
     for key, user in users.items():
-        short = key.split()[1]
+        short, deep = key.split()[1], _cursor_at(services, user, by_urges, 39)
         calls += [(f"matrix, {key}", f"board_matrix_{short}",
                    lambda s, u=user: board.matrix(s, u, NOW)),
                   (f"overdue list page 1 (25 rows), {key}", f"board_list_{short}",
-                   lambda s, u=user: board.tasks(s, u, NOW, board.Filters(), 1, 25, services.engine.hooks)),
-                  (f"overdue list sorted by urges, page 40, {key}", f"board_list_sorted_{short}",
-                   lambda s, u=user: board.tasks(s, u, NOW, board.Filters(sort="-urges"), 40, 25,
-                                                 services.engine.hooks))]
+                   lambda s, u=user: board.tasks(s, u, NOW, board.Filters(), per_page=25, hooks=services.engine.hooks)),
+                  (f"overdue list sorted by urges, page 40 (by cursor), {key}", f"board_list_sorted_{short}",
+                   lambda s, u=user, c=deep: board.tasks(s, u, NOW, by_urges, after=c, per_page=25,
+                                                         hooks=services.engine.hooks))]
     for label, name, fn in calls:
         p50, p95 = quantiles(_timed(services, runs, fn))
         lines.append(f"  {label:58} {p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
@@ -89,7 +100,8 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "") -> 
         lines.append(f"  {'GET ' + path + ' as the office (server time, ' + str(PAGE_RUNS) + ' runs)':58} "
                      f"{p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
         figures |= {f"{prefix}{name}_p50_ms": round(p50, 3), f"{prefix}{name}_p95_ms": round(p95, 3)}
-    return lines, figures
+    figure_lines, figure_values = figures_section(services, max(5, runs // 4), prefix)
+    return lines + figure_lines, figures | figure_values
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,8 +122,10 @@ def main(argv: list[str] | None = None) -> None:
             parsed = parsed_version(services.engine, version_id)
             info = build_scale(services.engine.sessions.kw["bind"], parsed, version_id, max(1, args.rows // 10),
                                args.rows)
+            records = build_records(services.engine.sessions.kw["bind"])
             print(f"== Overdue board on SQLite: {info.instances:,} instances, {info.tasks:,} human tasks "
-                  f"({info.ready:,} ready, {info.overdue:,} overdue), built in {info.seconds:.1f} s")
+                  f"({info.ready:,} ready, {info.overdue:,} overdue), built in {info.seconds:.1f} s; records: "
+                  + ", ".join(f"{table} {n:,}" for table, n in records.items()))
             lines, figures = board_section(services, url, args.runs)
             print("\n".join(lines))
             print()

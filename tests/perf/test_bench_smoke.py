@@ -17,7 +17,9 @@ from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh
 BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms") + tuple(
     f"board_{name}_{who}_{figure}" for who in ("office", "supervisor") for name in ("matrix", "list", "list_sorted")
     for figure in ("p50_ms", "p95_ms", "vs_baseline")) + tuple(
-    f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95"))
+    f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95")) + tuple(
+    f"{name}_{figure}" for name in ("figures_year", "figures_heatmap_year", "figures_year_township")
+    for figure in ("p50_ms", "p95_ms", "vs_baseline"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
     "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
@@ -88,3 +90,16 @@ def test_scale_data_is_spread_like_the_brief_and_the_union_diagnostic_matches_th
         assert len(plans) == 1 and "ix_human_task_open_due" in " ".join(plans[0][1])
     finally:
         bind.dispose()
+
+
+@pytest.mark.slow
+def test_the_report_bench_runs_at_a_tiny_size(capsys):
+    from tests.perf import report_bench
+
+    report_bench.main(["--consultations", "24", "--runs", "1"])
+    figures = dict(line.split("=", 1) for line in capsys.readouterr().out.strip().splitlines())
+    assert {"report_consultations", "report_suggestions", "report_build_p50_ms", "report_build_cpu_p50_ms",
+            "report_render_p50_ms", "report_render_cpu_p50_ms", "report_pdf_pages", "report_twelve_months_s"} \
+        <= set(figures)
+    assert figures["report_consultations"] == "24" and figures["report_suggestions"] == "96"
+    assert int(figures["report_pdf_pages"]) >= 1

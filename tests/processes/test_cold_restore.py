@@ -112,8 +112,9 @@ def test_stalled_instances_in_the_database_continue_after_the_migration(consulta
 
 def test_an_event_subprocess_triggered_in_one_instance_does_not_start_the_next(clock):
     from engine.store.versions import OPERATORS
-    from tests.processes.conformance_support import SPIFF_DIR
+    from tests.processes.conformance_support import SPIFF_DIR, require_shared
 
+    require_shared()
     parsed = specs.parse_bundle(load_bundle([SPIFF_DIR / "bpmn" / "data" / "event-subprocess.bpmn"]), OPERATORS)
     for _ in range(2):
         workflow = runtime.new_workflow(parsed, {})

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from domain.consultation import figure_counts
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
 from engine.store.submissions import TaskSubmission
@@ -87,4 +88,5 @@ def load(session) -> dict[str, int]:
                            answer_round=0))
     c, _ = _consultation(session, version, "county", "county", created="2025-11-01")
     _meeting(session, c, "2025-12-30", ["m002"])
+    figure_counts.rebuild(session)        # the records were written here, not saved through the engine
     return {"a": a.id, "b": b.id, "c": c.id}

@@ -39,7 +39,7 @@ class PostgresServer:
         cmd = list(args)
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
 
     def start(self) -> str:
         """Start the server; returns its SQLAlchemy URL."""
@@ -48,10 +48,19 @@ class PostgresServer:
             os.chown(self.root, info.pw_uid, info.pw_gid)
         self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--locale=C")
+        self.resume()
+        return self.url("postgres")
+
+    def halt(self) -> None:
+        """Stop the server at once (an outage), keeping its files so that `resume` brings it back."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-t", "30", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the (initialised) server on its port and wait, at most 30 s, until it accepts connections."""
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.root / "log"), "start")
-        return self.url("postgres")
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "30", "-l", str(self.root / "log"),
+                  "start")
 
     def url(self, database: str) -> str:
         """URL of one database on this server."""

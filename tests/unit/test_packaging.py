@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 
 from tests.conftest import ROOT
 
-SERVED = ["webui.wsgi", "gunicorn.app.wsgiapp", "gunicorn.workers.sync", "gunicorn.workers.gthread"]
+SERVED = ["webui.wsgi", "cli.serving", "gunicorn.app.wsgiapp", "gunicorn.workers.sync", "gunicorn.workers.gthread"]
 WORKERS = ["tasks.celery_app", "tasks.jobs", "cli.workers", "celery.apps.worker", "celery.apps.beat",
            "celery.concurrency.prefork", "kombu.transport.redis", "celery.backends.redis"]
 POSTGRES = ["sqlalchemy.dialects.postgresql.psycopg", "psycopg"]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from domain.work import board
 from engine.errors import InvalidState, PermissionDenied
-from engine.store.models import AuditEvent, OutboxMessage
+from engine.store import keyset
+from engine.store.models import AuditEvent, HumanTask, OutboxMessage
 from tests.support.board import EXPECTED, build, local
 
 
@@ -78,16 +79,68 @@ def test_filters_and_sorting(services, filters, expected):
     assert page.total == len(expected)
 
 
-def test_paging_is_bounded_and_covers_every_row_once(sqlite_services):
-    build(sqlite_services.engine)
-    office, seen = sqlite_services.accounts.user("office"), []
-    for number in (1, 2, 3, 4):
-        page = sqlite_services.supervision.tasks(office, board.Filters(state="open"), number, per_page=2)
-        assert page.total == 7 and page.pages == 4
+def _walk(supervision, user, filters, per_page, between=None) -> list[str]:
+    """Every row, page after page by the next cursor; `between(n)` runs before page n+1 is read."""
+    seen, after = [], None
+    for number in range(50):
+        page = supervision.tasks(user, filters, after=after, per_page=per_page)
+        assert len(page.rows) <= per_page and (number == 0) == (page.previous is None)
         seen += [r.task_id for r in page.rows]
-    assert len(seen) == len(set(seen)) == 7
-    assert sqlite_services.supervision.tasks(office, board.Filters(state="open"), 1, per_page=10_000).per_page == \
-        board.MAX_PER_PAGE
+        if page.next is None:
+            return seen
+        after = page.next
+        if between:
+            between(number)
+    raise AssertionError("never reached the last page")
+
+
+@pytest.mark.parametrize("sort", board.SORTS)
+def test_keyset_pages_cover_every_row_once_in_every_sort(services, sort):
+    build(services.engine)
+    office, filters = services.accounts.user("office"), board.Filters(state="open", sort=sort)
+    whole = [r.task_id for r in services.supervision.tasks(office, filters, per_page=100).rows]
+    assert len(whole) == 7
+    assert _walk(services.supervision, office, filters, 2) == whole
+    assert services.supervision.tasks(office, filters, per_page=10_000).per_page == board.MAX_PER_PAGE
+
+
+def test_rows_added_between_pages_neither_repeat_nor_hide_the_others(sqlite_services):
+    ids = build(sqlite_services.engine)
+    office, filters = sqlite_services.accounts.user("office"), board.Filters(state="open")
+    before = {r.task_id for r in sqlite_services.supervision.tasks(office, filters, per_page=100).rows}
+
+    def add(number):            # a task due earlier than everything (lands on a page already read) and a later one
+        with sqlite_services.engine.unit_of_work() as session:
+            for name, due in ((f"t-new-early-{number}", local(1)), (f"t-new-late-{number}", local(30))):
+                session.add(HumanTask(id=name, instance_id=ids["county"], task_spec="x", name=name, step=2,
+                                      role="organizer", org_unit_code="county", tier="county", status="ready",
+                                      due_at=due, escalation_level=0, created_at=local(1, month=5)))
+
+    seen = _walk(sqlite_services.supervision, office, filters, 2, add)
+    assert len(seen) == len(set(seen)) and before <= set(seen)             # no repeats, nothing skipped
+    assert {s for s in seen if s.startswith("t-new-late")}                  # later rows added meanwhile show up
+
+
+def test_previous_goes_back_to_the_same_rows(sqlite_services):
+    build(sqlite_services.engine)
+    office, filters = sqlite_services.accounts.user("office"), board.Filters(state="open", sort="-due")
+    first = sqlite_services.supervision.tasks(office, filters, per_page=3)
+    second = sqlite_services.supervision.tasks(office, filters, after=first.next, per_page=3)
+    back = sqlite_services.supervision.tasks(office, filters, before=second.previous, per_page=3)
+    assert [r.task_id for r in back.rows] == [r.task_id for r in first.rows] and back.previous is None
+    assert back.next == first.next and second.total == first.total == 7
+
+
+@pytest.mark.parametrize("cursor", ["", "!!!", "e30", "WyJkdWUiXQ", "x" * 700,
+                                    keyset.encode("-due", [False, None, "t"]),          # another sort's
+                                    keyset.encode("due", [False, "2026-13-01", "t"]),   # not a time
+                                    keyset.encode("due", ["yes", None, "t"]),           # not a flag
+                                    keyset.encode("due", [False, None, None])])         # no id
+def test_a_forged_or_foreign_cursor_is_refused(sqlite_services, cursor):
+    build(sqlite_services.engine)
+    office = sqlite_services.accounts.user("office")
+    with pytest.raises(keyset.BadCursor):
+        sqlite_services.supervision.tasks(office, board.Filters(state="open"), after=cursor or "=")
 
 
 def test_parse_filters_drops_bad_values_and_names_them():

@@ -88,3 +88,12 @@ def test_org_unit_placement_is_checked_by_the_service(accounts):
     assert (saved.code, saved.parent) == ("dept_new", "county")
     assert accounts.save_org_unit(admin, "dept_new", "新单位二", "department", None, None).name == "新单位二"
     assert [u.name for u in accounts.org_units("county")] == ["珙县政协"]
+
+
+@pytest.mark.parametrize("role", ["supervisor", "platform_lead", "organizer", "office"])
+def test_a_units_staff_reach_its_suggestions_but_only_supervisors_watch_its_board(role):
+    """The ledger's staff roles and the board's supervisors were one name bound twice: the second binding (the board's
+    supervisors) made a township's organizers and leads see none of their township's suggestions."""
+    user = UserView(role, role, True, ((role, "township_xunchang"),))
+    assert policy.suggestion_reach(user).units == frozenset({"township_xunchang"})
+    assert policy.supervised_units(user) == (frozenset({"township_xunchang"}) if role == "supervisor" else frozenset())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import re
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -56,6 +57,29 @@ def test_the_list_filters_sorts_and_says_what_it_dropped(web_engine, login):
     assert "筛选条件「层级」无效" in bad and "筛选条件「期限自」无效" in bad
     assert "共 3 项" in bad                      # the bad filters dropped: every overdue task
     assert "7 个工作日" in bad and "一级" in bad
+
+
+def test_the_list_pages_by_links_forward_and_back_and_refuses_a_forged_one(web_engine, login):
+    build(web_engine, demo=False)
+    client = login("office")
+    seen, url, pages = [], "/board/tasks?state=open&sort=-step&per_page=3", []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        pages.append(page)
+        seen += re.findall(r"任务 (t-[a-z-]+)", page)
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found[1].replace("&amp;", "&") if found else None
+        assert len(pages) < 5
+    assert len(pages) == 3 and "每页 3 项，共 7 项" in pages[0] and 'rel="prev"' not in pages[0]
+    assert len(set(seen)) == 7                                  # every open task once (names repeat in links)
+    back = re.search(r'href="([^"]+)" rel="prev"', pages[1])[1].replace("&amp;", "&")
+    assert "sort=-step" in back and "state=open" in back
+    assert re.findall(r"任务 (t-[a-z-]+)", client.get(back).get_data(as_text=True)) == \
+        re.findall(r"任务 (t-[a-z-]+)", pages[0])
+    forged = client.get("/board/tasks?state=open&after=WyJkdWUiLCAxXQ")
+    assert forged.status_code == 400
+    text = forged.get_data(as_text=True)
+    assert "翻页链接无效或已过期" in text and "共 7 项" in text          # the first page instead, with the reason
 
 
 def test_exports_read_back(web_engine, login):

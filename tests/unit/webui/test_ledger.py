@@ -208,13 +208,25 @@ def test_a_bad_filter_is_refused_with_a_message_and_kept(client, login, ledger_d
 def test_sorting_and_paging_are_bounded(client, login, ledger_data):
     login("office")
     first = client.get("/ledger?per_page=4&sort=promised&dir=asc").get_data(as_text=True)
-    assert "第 1 / 2 页，共 6 项" in first and len(_rows(first)) == 4
+    assert "每页 4 项，共 6 项" in first and len(_rows(first)) == 4 and 'rel="prev"' not in first
     promised = re.findall(r"(\d{4}-\d{2}-\d{2})(?: <span class=\"badge late\">)?", " ".join(
         re.findall(r'data-label="承诺办结">([^<]*)', first)))
     assert promised == ["2026-05-10", "2026-06-30", "2026-09-30"]
-    assert "per_page=4" in first and "page=2" in first
-    second = client.get("/ledger?per_page=4&sort=promised&dir=asc&page=2").get_data(as_text=True)
-    assert len(_rows(second)) == 2 and "第 2 / 2 页" in second
+    after = re.search(r'href="(/ledger\?[^"]*)" rel="next"', first)[1].replace("&amp;", "&")
+    assert "per_page=4" in after and "sort=promised" in after and "after=" in after
+    second = client.get(after).get_data(as_text=True)
+    assert len(_rows(second)) == 2 and 'rel="next"' not in second
+    assert not {row for row in _rows(second)} & {row for row in _rows(first)}
+    back = re.search(r'href="(/ledger\?[^"]*)" rel="prev"', second)[1].replace("&amp;", "&")
+    assert _rows(client.get(back).get_data(as_text=True)) == _rows(first)
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJtZWV0aW5nLWRlc2MiXQ", "a" * 700, "%3Cscript%3E"])
+def test_a_forged_page_link_is_refused_with_a_message(client, login, ledger_data, cursor):
+    login("office")
+    response = client.get(f"/ledger?per_page=4&after={cursor}")
+    assert response.status_code == 400
+    assert "翻页链接无效或已过期" in response.get_data(as_text=True)
 
 
 def test_exports_read_back_as_the_filtered_ledger(client, login, ledger_data):

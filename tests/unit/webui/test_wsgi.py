@@ -7,12 +7,17 @@ import os
 import subprocess
 import sys
 import threading
+import time
+
+import pytest
 
 from engine.clock import CLOCK_OFFSET_FILE_ENV
 from engine.settings import Settings
+from engine.store import db
 from tests.conftest import ROOT
 from webui import _secret_key
-from webui.wsgi import create_wsgi_app
+from webui.deployment import DeploymentError
+from webui.wsgi import create_wsgi_app, sweep_interval
 
 RACERS = 6
 ROUNDS = 10
@@ -53,24 +58,57 @@ def sweep_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "xieshang-sweep"]
 
 
+def stop_sweepers() -> None:
+    for thread in sweep_threads():
+        thread.stop()
+        thread.join(timeout=10)
+
+
 def test_with_redis_configured_no_web_process_sweeps(sqlite_url, tmp_path):
-    app = create_wsgi_app(Settings(sqlite_url, "redis://127.0.0.1:1/0", tmp_path, ROOT / "processes"))
+    app = create_wsgi_app(Settings(sqlite_url, "redis://127.0.0.1:1/0", tmp_path, ROOT / "processes",
+                                   secret_key="k" * 40))
     assert app.test_client().get("/login").status_code == 200
     assert sweep_threads() == []
 
 
-def test_embedded_each_web_process_starts_one_sweep_thread_on_its_first_request(sqlite_url, tmp_path):
-    app = create_wsgi_app(Settings(sqlite_url, None, tmp_path, ROOT / "processes"))
-    assert sweep_threads() == []                         # building the app starts nothing
-    client = app.test_client()
+def test_embedded_the_process_joins_the_sweep_election_when_the_app_is_built(sqlite_url, tmp_path):
+    app = create_wsgi_app(Settings(sqlite_url, None, tmp_path, ROOT / "processes"), interval=0.2)
     try:
-        for _ in range(3):
-            assert client.get("/login").status_code == 200
-        assert len(sweep_threads()) == 1
+        sweeper = app.extensions["xieshang_sweeper"]
+        assert sweep_threads() == [sweeper]
+        assert sweeper.lock_path == tmp_path / "sweep.lock"
+        deadline = time.monotonic() + 10
+        while sweeper.sweeps < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sweeper.leading and sweeper.sweeps >= 2 and sweeper.crashes == 0
+        assert (tmp_path / "sweep.lock").read_text(encoding="ascii").strip() == str(os.getpid())
     finally:
-        for thread in sweep_threads():
-            thread.stop()
-            thread.join(timeout=10)
+        stop_sweepers()
+
+
+def test_outside_embedded_mode_the_app_refuses_to_start_without_a_secret_key(sqlite_url, tmp_path):
+    with pytest.raises(DeploymentError, match="XIESHANG_SECRET_KEY is not set"):
+        create_wsgi_app(Settings(sqlite_url, "redis://127.0.0.1:1/0", tmp_path, ROOT / "processes"))
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_app_refuses_a_database_init_has_not_migrated(tmp_path):
+    missing = f"sqlite:///{tmp_path / 'missing.db'}"
+    with pytest.raises(db.SchemaNotReady, match=r"does not exist: run `xieshang init`"):
+        create_wsgi_app(Settings(missing, None, tmp_path, ROOT / "processes"))
+    assert not (tmp_path / "missing.db").exists()            # checking creates nothing
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"
+    db.upgrade(behind, "0013")
+    with pytest.raises(db.SchemaNotReady, match=r"at revision 0013, the code needs 0014\w*: run `xieshang init`"):
+        create_wsgi_app(Settings(behind, None, tmp_path, ROOT / "processes"))
+    assert sweep_threads() == []
+
+
+def test_a_sweep_interval_out_of_range_is_refused_with_the_variable_named():
+    assert sweep_interval({}) == 5.0 and sweep_interval({"XIESHANG_SWEEP_INTERVAL": "0.5"}) == 0.5
+    for bad in ("0", "x", "99999"):
+        with pytest.raises(ValueError, match="XIESHANG_SWEEP_INTERVAL must be"):
+            sweep_interval({"XIESHANG_SWEEP_INTERVAL": bad})
 
 
 PROBE = """
@@ -84,7 +122,8 @@ print((engine_of(wsgi.app).clock.now() - datetime.now(UTC)).total_seconds())
 
 def test_the_wsgi_app_is_built_from_the_environment_on_first_access_with_its_clock(sqlite_url, tmp_path):
     env = {**os.environ, "XIESHANG_DATABASE_URL": sqlite_url, "XIESHANG_INSTANCE_PATH": str(tmp_path),
-           "XIESHANG_REDIS_URL": "redis://127.0.0.1:1/0", CLOCK_OFFSET_FILE_ENV: str(tmp_path / "offset")}
+           "XIESHANG_REDIS_URL": "redis://127.0.0.1:1/0", "XIESHANG_SECRET_KEY": "k" * 40,
+           CLOCK_OFFSET_FILE_ENV: str(tmp_path / "offset")}
     (tmp_path / "offset").write_text("86400", encoding="ascii")
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
