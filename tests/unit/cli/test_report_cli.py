@@ -28,7 +28,7 @@ def run(tmp_path, monkeypatch):
         result = runner.invoke(cli, ["--now", NOW, *args], catch_exceptions=False)
         return result.exit_code, result.stdout_bytes, result.stderr
 
-    assert invoke("init")[0] == 0 and invoke("demo")[0] == 0
+    assert invoke("init")[0] == 0 and invoke("demo", "--no-cases")[0] == 0
     assert invoke("deploy", str(CONSULTATION))[0] == 0
     services = make_services(url, FrozenClock(report_fixture.NOW))
     with services.engine.unit_of_work() as session:
