@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from domain.consultation import figure_counts
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
 from engine.clock import LOCAL_TZ
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
@@ -91,4 +92,6 @@ def load(session, late_tasks: bool = True) -> dict[str, int]:
             _task(xunchang, "write_minutes", 4, "township_xunchang_hall", "2026-05-20", due="2026-05-25",
                   completed="2026-06-03", assignee="organizer_xunchang"),
             _task(xunchang, "follow_up_visit", 6, "township_xunchang", "2026-06-01", due="2026-06-05")])
+    session.flush()
+    figure_counts.rebuild(session)        # the records were written here, not saved through the engine
     return {"county": county.id, "xunchang": xunchang.id}
