@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from . import security
+from . import gates, security
 from .i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -27,17 +27,25 @@ def login():
     error = None
     username = request.form.get("username", "").strip()
     if request.method == "POST":
+        refusal = gates.sign_in_refused(username)
+        if refusal is not None:
+            return gates.too_many(refusal)
         user = current_app.extensions["xieshang"].accounts.authenticate(username, request.form.get("password", ""))
         if user is not None:
+            gates.sign_in_succeeded(username)
             security.sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
+        gates.sign_in_failed(username)
         error = _("用户名或密码不正确。")
     return render_template("auth/login.html", error=error, username=username), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out everywhere: this person's other sessions and API tokens end too."""
+    user = security.current_user()
+    if user is not None:
+        current_app.extensions["xieshang"].accounts.end_sessions(user.username)
     lang = session.get("lang")
     session.clear()
     if lang:
