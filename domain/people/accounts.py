@@ -89,6 +89,19 @@ class Accounts:
                 return None
             return _view(session, user)
 
+    def change_password(self, username: str, current: str, new: str) -> UserView:
+        """A person changes their own password: the current one must match and the new one meet the policy. Every
+        session and API token of theirs ends; the caller starts a fresh session with the returned view."""
+        if current is None or self.authenticate(username, current) is None:
+            raise ValidationFailed({"current_password": ["当前密码不正确 (the current password is wrong)"]})
+        if problems := password_problems(new, username):
+            raise ValidationFailed({"new_password": problems})
+        with self._uow() as session:
+            user = _user(session, username)
+            user.password_hash = hash_password(new)
+            user.session_generation += 1
+            return _view(session, user)
+
     def end_sessions(self, username: str) -> None:
         """Sign the person out everywhere: every session and API token of theirs stops working at once."""
         with self._uow() as session:

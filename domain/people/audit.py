@@ -35,6 +35,12 @@ def record(session: Session, actor: str, kind: str, at: datetime, **detail) -> N
     session.add(AuditEvent(instance_id=None, task_id=None, kind=kind, actor=actor, at=at, detail=detail))
 
 
+def log(unit_of_work, actor: str, kind: str, at: datetime, **detail) -> None:
+    """Audit one admin action in a transaction of its own (for actions whose service does not audit them)."""
+    with unit_of_work() as session:
+        record(session, actor, kind, at, **detail)
+
+
 def admin_actions(session: Session, page: int = 1, per_page: int = 50, actor: str = "",
                   kind: str = "") -> tuple[list[AdminAction], int]:
     """One page of admin actions, newest first, and how many there are (optionally by one actor or of one kind)."""
