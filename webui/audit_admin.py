@@ -6,7 +6,7 @@ from __future__ import annotations
 from math import ceil
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import lazy_gettext
+from flask_babel import lazy_pgettext
 
 from domain.people import policy
 from domain.people.audit import ADMIN_KINDS, admin_actions
@@ -18,13 +18,17 @@ bp = Blueprint("audit_admin", __name__, url_prefix="/admin", template_folder="te
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
-KIND_NAMES = {"user_created": lazy_gettext("新建用户"), "user_updated": lazy_gettext("修改姓名"),
-              "password_reset": lazy_gettext("重置密码"), "user_deactivated": lazy_gettext("停用账号"),
-              "user_reactivated": lazy_gettext("启用账号"), "role_granted": lazy_gettext("授予角色"),
-              "role_revoked": lazy_gettext("撤销角色"), "org_unit_saved": lazy_gettext("保存组织"),
-              "token_revoked": lazy_gettext("撤销他人令牌"), "calendar_days_entered": lazy_gettext("录入节假日安排"),
-              "calendar_day_removed": lazy_gettext("删除节假日安排"), "instance_retried": lazy_gettext("重试出错事项"),
-              "delivery_retried": lazy_gettext("重新发送消息")}
+DETAIL_LIMIT = 160
+KIND_NAMES = {
+    "user_created": lazy_pgettext("audit", "新建用户"), "user_updated": lazy_pgettext("audit", "修改姓名"),
+    "password_reset": lazy_pgettext("audit", "重置密码"), "user_deactivated": lazy_pgettext("audit", "停用账号"),
+    "user_reactivated": lazy_pgettext("audit", "启用账号"), "role_granted": lazy_pgettext("audit", "授予角色"),
+    "role_revoked": lazy_pgettext("audit", "撤销角色"), "org_unit_saved": lazy_pgettext("audit", "保存组织"),
+    "token_revoked": lazy_pgettext("audit", "撤销他人令牌"),
+    "calendar_days_entered": lazy_pgettext("audit", "录入节假日安排"),
+    "calendar_day_removed": lazy_pgettext("audit", "删除节假日安排"),
+    "instance_retried": lazy_pgettext("audit", "重试出错事项"),
+    "delivery_retried": lazy_pgettext("audit", "重新发送消息")}
 
 
 @bp.get("/audit")
@@ -38,4 +42,19 @@ def index():
     with engine_of(current_app).reading() as session:
         actions, total = admin_actions(session, page, PER_PAGE, actor, kind)
     return render_template("audit_admin/index.html", actions=actions, total=total, page=page, actor=actor,
-                           kind=kind, kinds=ADMIN_KINDS, kind_names=KIND_NAMES, pages=max(ceil(total / PER_PAGE), 1))
+                           kind=kind, kinds=ADMIN_KINDS, kind_names=KIND_NAMES, pages=max(ceil(total / PER_PAGE), 1),
+                           describe=describe)
+
+
+def describe(detail: dict) -> list[tuple[str, str]]:
+    """An action's detail as short (key, text) pairs: a change reads old → new, entered days list their dates."""
+    pairs = []
+    for key, value in sorted(detail.items()):
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            text = ", ".join(str(v.get("date", v)) for v in value)
+        elif isinstance(value, list):
+            text = " → ".join(str(v) for v in value)
+        else:
+            text = str(value)
+        pairs.append((key, text if len(text) <= DETAIL_LIMIT else text[:DETAIL_LIMIT] + "…"))
+    return pairs

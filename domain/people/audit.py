@@ -30,15 +30,15 @@ class AdminAction:
     detail: dict
 
 
-def record(session: Session, actor: str, kind: str, at: datetime, **detail) -> None:
+def record(session: Session, actor: str, kind: str, at: datetime, instance_id: int | None = None, **detail) -> None:
     """Audit one admin action in the caller's transaction."""
-    session.add(AuditEvent(instance_id=None, task_id=None, kind=kind, actor=actor, at=at, detail=detail))
+    session.add(AuditEvent(instance_id=instance_id, task_id=None, kind=kind, actor=actor, at=at, detail=detail))
 
 
-def log(unit_of_work, actor: str, kind: str, at: datetime, **detail) -> None:
+def log(unit_of_work, actor: str, kind: str, at: datetime, instance_id: int | None = None, **detail) -> None:
     """Audit one admin action in a transaction of its own (for actions whose service does not audit them)."""
     with unit_of_work() as session:
-        record(session, actor, kind, at, **detail)
+        record(session, actor, kind, at, instance_id, **detail)
 
 
 def admin_actions(session: Session, page: int = 1, per_page: int = 50, actor: str = "",
