@@ -28,8 +28,11 @@ def login():
     username = request.form.get("username", "").strip()
     if request.method == "POST":
         refusal = gates.sign_in_refused(username)
-        if refusal is not None:
-            return gates.too_many(refusal)
+        if refusal is not None:       # the form again, the name kept, saying how long to wait
+            error = _("登录失败次数过多，请在 %(minutes)d 分钟后再试。忘记密码请联系管理员重置。",
+                      minutes=refusal.minutes)
+            page = render_template("auth/login.html", error=error, username=username)
+            return page, 429, {"Retry-After": str(refusal.wait)}
         user = current_app.extensions["xieshang"].accounts.authenticate(username, request.form.get("password", ""))
         if user is not None:
             gates.sign_in_succeeded(username)

@@ -156,7 +156,8 @@ def _account(username: str) -> str:
 
 
 def too_many(refusal: Refusal, api: bool = False):
-    """The 429 answer: JSON for the API, else a page saying what was limited and how long to wait."""
+    """The 429 answer: JSON for the API, else a page saying what was limited and how long to wait (the sign-in page
+    answers with its own form instead)."""
     headers = {"Retry-After": str(refusal.wait)}
     if api:
         return make_response(jsonify(error="too_many_requests", message=_api_message(refusal), status=429,

@@ -45,7 +45,7 @@ def test_wrong_passwords_lock_the_account_until_the_window_ends(app, client):
         refused = web_login(client, "m001")                      # even the right password waits
         page = refused.get_data(as_text=True)
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "900"
-        assert "登录失败次数过多" in page and "请在 15 分钟后再试" in page
+        assert "登录失败次数过多" in page and "请在 15 分钟后再试" in page and 'value="m001"' in page
         assert api_login(client, "m001").status_code == 429     # the API shares the account's count
         assert web_login(app.test_client(), "m002").status_code == 302    # other accounts are not locked
         traveller.shift(900)
