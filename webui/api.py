@@ -181,7 +181,7 @@ def issue_token():
     """Sign in with username and password; 201 with a new token (the same 401 for any wrong credentials; 429 after
     too many wrong passwords for the account or from the address, as on /login, or too many tokens issued)."""
     body = _payload("TokenRequest")
-    refusal = gates.sign_in_refused(body["username"]) or gates.gates_of().refused("token_issue", body["username"])
+    refusal = gates.sign_in_refused(body["username"]) or gates.token_issue_refused(body["username"])
     if refusal is not None:
         abort(gates.too_many(refusal, api=True))
     accounts = services_of(current_app).accounts
@@ -190,7 +190,7 @@ def issue_token():
         gates.sign_in_failed(body["username"])
         _fail(401, BAD_LOGIN)
     gates.sign_in_succeeded(body["username"])
-    gates.gates_of().count("token_issue", body["username"])
+    gates.token_issued(body["username"])
     token, view = accounts.new_token(user.username, body.get("label") or "api")
     return jsonify(token=token, **_token(view)), 201
 

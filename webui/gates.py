@@ -106,9 +106,11 @@ def init_app(app: Flask) -> Gates:
     lifetime; called once from create_app."""
     settings = app.extensions["xieshang_settings"]
     storage = app.config.get("RATELIMIT_STORAGE_URI") or settings.redis_url or "memory://"
-    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, strategy="fixed-window",
-                      key_prefix=PREFIX, storage_options={"wrap_exceptions": True}, default_limits=[],
-                      headers_enabled=False)
+    options = {"wrap_exceptions": True}
+    if not storage.startswith("memory"):      # an unreachable Redis must not hang sign-in: give up within seconds
+        options |= {"socket_timeout": 2, "socket_connect_timeout": 2}
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, strategy="fixed-window", key_prefix=PREFIX,
+                      storage_options=options, default_limits=[], headers_enabled=False)
     for name in DEFAULT_LIMITS:      # a misspelt limit stops the start, not the first sign-in
         Gates(limiter, app.config).limit(name)
     days = app.config.get("TOKEN_LIFETIME_DAYS") or os.environ.get("XIESHANG_TOKEN_LIFETIME_DAYS")
@@ -149,6 +151,16 @@ def sign_in_failed(username: str) -> None:
 def sign_in_succeeded(username: str) -> None:
     """The right password clears the account's wrong tries (the address keeps its count)."""
     gates_of().forget("login_account", _account(username))
+
+
+def token_issue_refused(username: str) -> Refusal | None:
+    """Whether `username` was issued too many tokens lately."""
+    return gates_of().refused("token_issue", _account(username))
+
+
+def token_issued(username: str) -> None:
+    """Count one token issued to `username`."""
+    gates_of().count("token_issue", _account(username))
 
 
 def _account(username: str) -> str:
