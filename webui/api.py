@@ -400,5 +400,6 @@ def submit_intake():
     data, refused = intake.api_submission(body["data"], user)
     if refused:
         raise ValidationFailed(intake.api_messages(refused))
-    receipt = consultation_hooks.submit_intake(engine_of(current_app), data, user.username if user else None)
+    actor = user.username if user is not None and data["source"] != "online" else None     # as the forms do
+    receipt = consultation_hooks.submit_intake(engine_of(current_app), data, actor)
     return jsonify(tracking_code=receipt.tracking_code, instance_id=receipt.instance_id), 201

@@ -227,13 +227,14 @@ def api_submission(data: dict, user) -> tuple[dict, dict[str, list[str]]]:
         if source != "online":
             errors["source"] = [ANONYMOUS_SOURCE]
         return data | {"source": "online"}, errors
+    topic = {k: v for k, v in data.items() if k not in ("proposer", "recorded_by")} | {"source": source}
     if source == "member" and policy.may_propose_topic(user.memberships):
-        return {k: v for k, v in data.items() if k != "recorded_by"} | {"proposer": user.username}, {}
+        return topic | {"proposer": user.username}, {}
     if source in RESIDENT_SOURCES and policy.may_record_for_residents(user.memberships):
-        return {k: v for k, v in data.items() if k != "proposer"} | {"recorded_by": user.username}, {}
+        return topic | {"recorded_by": user.username}, {}
     if source == "online":
-        return {k: v for k, v in data.items() if k not in ("proposer", "recorded_by")}, {}
-    return data, {"source": [ANONYMOUS_SOURCE]}
+        return topic, {}
+    return topic, {"source": [ANONYMOUS_SOURCE]}
 
 
 def api_messages(errors: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -148,6 +148,14 @@ def test_a_member_with_a_token_proposes_as_themselves(client, web_services, web_
     office = web_services.accounts.issue_token("m002")
     hall = client.post("/api/v1/intake", json={"data": API_INTAKE | {"source": "hall"}}, headers=bearer(office))
     assert hall.status_code == 422                                   # a member records nothing for residents
+    plain = client.post("/api/v1/intake", json={"data": {k: v for k, v in API_INTAKE.items() if k != "source"}},
+                        headers=bearer(office))
+    assert plain.status_code == 201                                  # no source: the public's, online
+    assert web_engine.show_instance(plain.get_json()["instance_id"]).data["source"] == "online"
+    recorded = client.post("/api/v1/intake", json={"data": API_INTAKE | {"source": "phone", "recorded_by": "m009"}},
+                           headers=bearer(web_services.accounts.issue_token("office")))
+    assert recorded.status_code == 201
+    assert web_engine.show_instance(recorded.get_json()["instance_id"]).data["recorded_by"] == "office"
 
 
 # --- sessions and tokens end together -------------------------------------------------------------------
