@@ -8,9 +8,10 @@ role="${1:-web}"
 
 case "$role" in
   web)
-    exec gunicorn --bind "0.0.0.0:${XIESHANG_PORT:-8000}" \
-      --workers "${XIESHANG_WEB_WORKERS:-4}" --threads "${XIESHANG_WEB_THREADS:-2}" \
-      --timeout "${XIESHANG_WEB_TIMEOUT:-60}" --access-logfile - "$@" 'webui.wsgi:app'
+    # xieshang serve: gunicorn with the slow-client worker, the schema and secret-key checks before any worker starts
+    exec xieshang serve --bind "0.0.0.0:${XIESHANG_PORT:-8000}" \
+      --workers "${XIESHANG_WEB_WORKERS:-4}" --threads "${XIESHANG_WEB_THREADS:-4}" \
+      --timeout "${XIESHANG_WEB_TIMEOUT:-60}" "$@"
     ;;
   worker)
     exec xieshang worker --concurrency "${XIESHANG_WORKER_CONCURRENCY:-2}" --hostname "worker-$(hostname)@%h" "$@"

@@ -17,7 +17,7 @@ from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import deployment, errors, headers, i18n, labels, navigation, observability, security
+from . import deployment, errors, gates, headers, i18n, labels, navigation, observability, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     errors.init_app(app)
+    gates.init_app(app)                   # rate limits and token lifetime
     app.before_request(_cap_body)         # before anything reads the body
     app.before_request(_open_scope)       # signing in and the page share one read transaction
     app.teardown_request(_close_scope)

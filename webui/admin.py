@@ -12,7 +12,7 @@ from domain.people import policy, roles
 from domain.people.accounts import CODE_TAKEN, ORG_KINDS, PARENT_BELOW, ROLES, OrgUnitView
 from engine.errors import InvalidState, ValidationFailed
 
-from . import engine_of, services_of
+from . import engine_of, security, services_of
 from .params import page_arg
 from .security import allowed_if
 
@@ -87,6 +87,7 @@ def _edit_page(username: str, values: dict | None = None, errors: dict | None = 
     open_tasks = len(engine_of(current_app).list_tasks(actor=username))
     return render_template("admin/user_edit.html", person=person, values=values, errors=errors or {},
                            grant=grant or {}, grant_errors=grant_errors or {}, open_tasks=open_tasks,
+                           tokens=_accounts().tokens_of(g.user, username),
                            **_directory()), status
 
 
@@ -107,6 +108,7 @@ def user_edit(username: str):
         return _edit_page(username, values, error.field_errors, status=422)
     except InvalidState as error:
         return _edit_page(username, values, {"active": [error.message]}, status=409)
+    _keep_own_session(username)
     flash(gettext("已保存"), "success")
     return redirect(url_for(".user_edit", username=username))
 
@@ -137,8 +139,16 @@ def user_revoke(username: str):
     except InvalidState as error:
         flash(error.message, "error")
     else:
+        _keep_own_session(username)
         flash(gettext("已撤销角色：%(role)s", role=ROLE_NAMES.get(role, role)), "success")
     return redirect(url_for(".user_edit", username=username))
+
+
+def _keep_own_session(username: str) -> None:
+    """An admin who reset their own password or dropped one of their roles ended their sessions with it: this
+    one goes on, in the new generation (their other sessions and tokens stay ended)."""
+    if username == g.user.username:
+        security.sign_in(_accounts().user(username))
 
 
 # --- org units ------------------------------------------------------------------------------------

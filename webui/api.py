@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import asdict
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
@@ -13,12 +14,13 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
+from domain.consultation.records import tracking_code
 from domain.work.uploads import NewFile, QuotaExceeded, new_id
 from engine.bpmn.forms import field_errors
 from engine.errors import ConcurrentUpdate, InvalidState, PermissionDenied, ValidationFailed
 from engine.views import plain_data
 
-from . import engine_of, openapi, services_of
+from . import engine_of, gates, intake, openapi, services_of
 from .conflicts import conflict_of, raced
 from .errors import error_response
 from .files import download_response, has_file_field, quota_message
@@ -133,6 +135,11 @@ def require_token():
         if not TASK_ID.fullmatch(args["task_id"]):
             _fail(400, "任务编号须为 UUID (task id must be a UUID)")
         args["task_id"] = args["task_id"].lower()
+    if "token_id" in args:
+        raw = args["token_id"]
+        if not DIGITS.fullmatch(raw) or not 1 <= int(raw) <= openapi.MAX_ID:
+            _fail(400, f"令牌编号须为 1–{openapi.MAX_ID} 的整数 (token id must be an integer)")
+        args["token_id"] = int(raw)
     if "instance_id" in args:
         raw = args["instance_id"]
         if not DIGITS.fullmatch(raw) or not 1 <= int(raw) <= openapi.MAX_ID:
@@ -171,13 +178,41 @@ def document():
 
 @bp.post("/tokens")
 def issue_token():
-    """Sign in with username and password; 201 with a new token (the same 401 for any wrong credentials)."""
+    """Sign in with username and password; 201 with a new token (the same 401 for any wrong credentials; 429 after
+    too many wrong passwords for the account or from the address, as on /login, or too many tokens issued)."""
     body = _payload("TokenRequest")
+    refusal = gates.sign_in_refused(body["username"]) or gates.token_issue_refused(body["username"])
+    if refusal is not None:
+        abort(gates.too_many(refusal, api=True))
     accounts = services_of(current_app).accounts
     user = accounts.authenticate(body["username"], body["password"])
     if user is None:
+        gates.sign_in_failed(body["username"])
         _fail(401, BAD_LOGIN)
-    return jsonify(token=accounts.issue_token(user.username, body.get("label") or "api")), 201
+    gates.sign_in_succeeded(body["username"])
+    gates.token_issued(body["username"])
+    token, view = accounts.new_token(user.username, body.get("label") or "api")
+    return jsonify(token=token, **_token(view)), 201
+
+
+@bp.get("/tokens")
+def list_tokens():
+    """The caller's API tokens (an admin may ask for another person's with `username`), newest first."""
+    filters = _query(request.args, openapi.query_schemas("Username"))
+    views = services_of(current_app).accounts.tokens_of(g.user, filters.get("username") or None)
+    return jsonify(items=[_token(view) for view in views])
+
+
+@bp.delete("/tokens/<token_id>")
+def revoke_token(token_id: int):
+    """Revoke one token (its owner or an admin); 204, and it stops working at once."""
+    services_of(current_app).accounts.revoke_token(g.user, token_id)
+    return "", 204
+
+
+def _token(view) -> dict:
+    return plain_data({"id": view.id, "username": view.username, "label": view.label, "created_at": view.created_at,
+                       "expires_at": view.expires_at, "last_used_at": view.last_used_at, "valid": view.valid})
 
 
 @bp.get("/me")
@@ -356,5 +391,15 @@ def instance(instance_id: int):
 def submit_intake():
     """The public intake form (anonymous allowed): 201 with the tracking code."""
     body = _payload("IntakeRequest")
-    receipt = consultation_hooks.submit_intake(engine_of(current_app), body["data"])
+    refusal = gates.gates_of().pass_through("intake", gates.address())     # the HTML form's bucket
+    if refusal is not None:
+        abort(gates.too_many(refusal, api=True))
+    if body["data"].get(intake.HONEYPOT):        # only robots fill the hidden field: pretend, store nothing
+        return jsonify(tracking_code=tracking_code(), instance_id=secrets.randbelow(10**6) + 1), 201
+    user = g.user if g.get("token_auth") else None
+    data, refused = intake.api_submission(body["data"], user)
+    if refused:
+        raise ValidationFailed(intake.api_messages(refused))
+    actor = user.username if user is not None and data["source"] != "online" else None     # as the forms do
+    receipt = consultation_hooks.submit_intake(engine_of(current_app), data, actor)
     return jsonify(tracking_code=receipt.tracking_code, instance_id=receipt.instance_id), 201

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext
 
-from domain.people import policy
+from domain.people import audit, policy
 
 from . import engine_of
 from .security import allowed_if
@@ -26,6 +26,9 @@ def retry(instance_id: int):
     """Run the instance again from its last good state; it stays listed (with the new cause) if it fails again."""
     view = engine_of(current_app).retry_instance(instance_id, g.user.username)
     if view.status == "error":
+        # The engine's own audit of the retry went with the failed attempt's transaction: keep who tried, and when.
+        audit.log(engine_of(current_app).unit_of_work, g.user.username, "instance_retried",
+                  engine_of(current_app).clock.now(), instance_id, error=view.error, succeeded=False)
         flash(gettext("事项 #%(id)s 重试后仍然出错：%(error)s", id=instance_id, error=view.error), "error")
     else:
         flash(gettext("事项 #%(id)s 已恢复运行。", id=instance_id), "success")

@@ -26,7 +26,7 @@ from domain.people import policy
 from engine.bpmn.forms import clean_submission
 from engine.errors import ValidationFailed
 
-from . import engine_of, ratelimit, services_of
+from . import engine_of, gates, services_of
 from .security import allowed_if, current_user
 
 bp = Blueprint("intake", __name__, template_folder="templates")
@@ -51,13 +51,8 @@ TOWNSHIPS = (("township_xunchang", "巡场镇"), ("township_gongquan", "珙泉�
              ("township_luohai", "洛亥镇"), ("township_wangjia", "王家镇"), ("township_mutan", "沐滩镇"),
              ("township_caoying", "曹营镇"), ("township_luodu", "罗渡苗族乡"), ("township_guandou", "观斗苗族乡"),
              ("township_yuhe", "玉和苗族乡"))
-DEFAULT_LIMITS = {"INTAKE_RATE_LIMIT": (5, 600), "TRACK_RATE_LIMIT": (30, 600)}   # (hits, seconds) per client IP
-
-
-@bp.record_once
-def _install_limiter(state) -> None:
-    ratelimit.install(state.app)
-
+ANONYMOUS_SOURCE = "anonymous_source"
+ANONYMOUS_FIELD = "anonymous_field"
 
 @bp.context_processor
 def _helpers() -> dict:
@@ -72,9 +67,9 @@ def submit():
     form = _read(FIELDS)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        limited = _limited("INTAKE_RATE_LIMIT")
-        if limited:
-            return limited
+        refusal = gates.gates_of().pass_through("intake", gates.address())
+        if refusal is not None:
+            return gates.too_many(refusal)
         if request.form.get(HONEYPOT):   # only robots fill the hidden field: pretend, store nothing
             return _to_receipt(tracking_code(), form["title"])
         errors, receipt = _start(_submission(form, "online"), None)
@@ -141,9 +136,9 @@ def track(code: str | None):
         return redirect(url_for("intake.track", code=normalize_code(asked) or asked[:40]))
     if code is None:
         return render_template("intake/track.html", code="", not_found=False)
-    limited = _limited("TRACK_RATE_LIMIT")
-    if limited:
-        return limited
+    refusal = gates.gates_of().pass_through("track", gates.address())
+    if refusal is not None:
+        return gates.too_many(refusal)
     progress = services_of(current_app).participation.track(code)
     if progress is None:
         return render_template("intake/track.html", code=code, not_found=True), 404
@@ -219,16 +214,34 @@ def _to_receipt(code: str, title: str, kind: str = "public", **more):
     return redirect(url_for("intake.receipt"))
 
 
-def _limited(setting: str):
-    """None while the client's IP is within the limit; else the 429 page saying when to try again."""
-    hits, seconds = current_app.config.get(setting, DEFAULT_LIMITS[setting])
-    limiter = ratelimit.limiter_of(current_app)
-    if limiter.hit(f"{setting}:{request.remote_addr}", hits, seconds):
-        return None
-    wait = limiter.retry_after(seconds)
-    page = render_template("intake/limited.html", minutes=-(-wait // 60), seconds=wait,
-                           tracking=setting == "TRACK_RATE_LIMIT")
-    return page, 429, {"Retry-After": str(wait)}
+def api_submission(data: dict, user) -> tuple[dict, dict[str, list[str]]]:
+    """The API twin of the forms: what `data` may start for `user` (None: anonymous), or the fields it may not set.
+
+    Anonymous callers get the public form's fields with the source `online`, as on /intake; a member's own topic
+    (`member`) and what is recorded for a resident (hall, visit, phone, other) need the same roles as their pages,
+    and name the caller as proposer or recorder."""
+    source = data.get("source") or "online"
+    if user is None:
+        extra = sorted(set(data) - set(FIELDS) - {"source"})
+        errors = {name: [ANONYMOUS_FIELD] for name in extra}
+        if source != "online":
+            errors["source"] = [ANONYMOUS_SOURCE]
+        return data | {"source": "online"}, errors
+    topic = {k: v for k, v in data.items() if k not in ("proposer", "recorded_by")} | {"source": source}
+    if source == "member" and policy.may_propose_topic(user.memberships):
+        return topic | {"proposer": user.username}, {}
+    if source in RESIDENT_SOURCES and policy.may_record_for_residents(user.memberships):
+        return topic | {"recorded_by": user.username}, {}
+    if source == "online":
+        return topic, {}
+    return topic, {"source": [ANONYMOUS_SOURCE]}
+
+
+def api_messages(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The API twin's refusals, Chinese first with English, as the API's other messages."""
+    text = {ANONYMOUS_SOURCE: "未登录或无相应角色时只能以“线上直通车”提交 (without the role the source must be online)",
+            ANONYMOUS_FIELD: "公开提交不能填写此项 (a public submission may not set this field)"}
+    return {field: [text[m] for m in messages] for field, messages in errors.items()}
 
 
 _LENGTH = re.compile(r"^(至少需要|不能超过) (\d+) 个字")

@@ -30,6 +30,10 @@ DESCRIPTION = """协商流程的 JSON 接口 (the consultation engine's JSON API
   gives a token; send it as `Authorization: Bearer <token>`. Browser session cookies are not accepted here.
 * 谁可以发起 (who may start an instance): any signed-in person, for now.
 * 匿名 (anonymous): only `POST /tokens`, `POST /intake` (the public intake form) and this document.
+* 令牌 (tokens) expire (90 days unless the server says otherwise), are listed with `GET /tokens` and revoked with
+  `DELETE /tokens/{id}`; signing out of the web, a password reset or a role taken away ends them all.
+* 限流 (limits): too many wrong passwords (per account and per address), tokens or public submissions answer 429
+  with `Retry-After`; anonymous intake takes the public form's fields with `source` online only.
 * 错误 (errors): JSON `{error, message, status}` (+ `field_errors` on 422, `code` where a client may act on it);
   messages are Chinese first with English in parentheses, or wholly in the language asked for (`?lang=en`,
   `Accept-Language`) for a completeTask conflict and for uploads. 400 malformed request, 401 no or bad token,
@@ -74,6 +78,11 @@ def _list(item: str) -> dict:
     return {"type": "array", "items": _ref(item)}
 
 
+def _token_fields() -> dict:
+    return dict(id=INTEGER, username=STRING, label=STRING, created_at=TIME, expires_at=_null(TIME),
+                last_used_at=_null(TIME), valid=BOOLEAN)
+
+
 def _schemas() -> dict:
     text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
     page = dict(total=INTEGER, page=INTEGER, per_page=INTEGER, pages=INTEGER)
@@ -88,7 +97,9 @@ def _schemas() -> dict:
                                 field_errors={"type": "object", "additionalProperties": STRINGS}),
         "TokenRequest": _obj(("username", "password"), username=STRING, password=STRING,
                              label={"type": "string", "maxLength": 100}),
-        "Token": _obj(token=STRING),
+        "Token": _obj(token=STRING, **_token_fields()),
+        "TokenInfo": _obj(**_token_fields()),
+        "TokenList": _obj(items=_list("TokenInfo")),
         "Membership": _obj(role=STRING, org_unit=STRING),
         "Me": _obj(username=STRING, display_name=STRING, active=BOOLEAN, memberships=_list("Membership"),
                    roles=STRINGS),
@@ -153,6 +164,9 @@ def _responses() -> dict:
                            "task_taken | stale_revision", "Conflict"),
         "TooLarge": _error("请求体过大或未注明长度 (body too large, or no Content-Length)"),
         "Unprocessable": _error("数据不符合表单 (data fails the form)", "ValidationError"),
+        "TooManyRequests": _error("请求过于频繁 (too many wrong passwords, tokens or submissions); wait as long as "
+                                  "Retry-After says", headers={"Retry-After": {"description": "seconds",
+                                                                                "schema": INTEGER}}),
     }
 
 
@@ -165,6 +179,10 @@ def _parameters() -> dict:
                    "schema": {"type": "string", "pattern": UUID_PATTERN}},
         "FileId": {"name": "upload_id", "in": "path", "required": True, "description": "文件编号 (upload id)",
                    "schema": {"type": "string", "pattern": "^([0-9a-f]{32}|[0-9a-f]{24}[.][a-z0-9]{1,7})$"}},
+        "TokenId": {"name": "token_id", "in": "path", "required": True, "description": "令牌编号 (token id)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+        "Username": query("username", {"type": "string", "maxLength": 64},
+                          "管理员可查看他人的令牌，* 为全部 (admins: another person's tokens, * for everyone's)"),
         "InstanceId": {"name": "instance_id", "in": "path", "required": True, "description": "实例编号 (instance id)",
                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
         "Page": query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "页码 (page)"),
@@ -198,7 +216,7 @@ def _op(op_id: str, summary: str, ok: tuple[str, str, str | None], errors: tuple
     if links:
         responses[status]["links"] = links
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             413: "TooLarge", 422: "Unprocessable"}
+             413: "TooLarge", 422: "Unprocessable", 429: "TooManyRequests"}
     codes = errors if public else (401, *errors)
     for code in sorted(set(codes)):
         responses[str(code)] = {"$ref": f"#/components/responses/{names[code]}"}
@@ -238,9 +256,16 @@ def _paths() -> dict:
     to_task = _links("/items/0/task_id", "task_id", "getTask", "completeTask", "claimTask", "releaseTask",
                      "returnTask", "reassignTask")
     return {
-        "/tokens": {"post": _op(
-            "issueToken", "登录并获取令牌 (sign in, get a token)", ("201", "令牌 (the token)", "Token"), (400, 401),
-            body="TokenRequest", public=True, tag="auth")},
+        "/tokens": {
+            "post": _op("issueToken", "登录并获取令牌 (sign in, get a token that expires; shown once)",
+                        ("201", "令牌 (the token)", "Token"), (400, 401, 429), body="TokenRequest", public=True,
+                        tag="auth"),
+            "get": _op("listTokens", "我的令牌 (my tokens, newest first; never the tokens themselves)",
+                       ("200", "令牌列表 (the tokens)", "TokenList"), (400, 403, 404), params=("Username",),
+                       tag="auth")},
+        "/tokens/{token_id}": {"delete": _op(
+            "revokeToken", "撤销令牌 (revoke a token: its owner or an admin)", ("204", "已撤销 (revoked)", None),
+            (400, 404), params=("TokenId",), tag="auth")},
         "/me": {"get": _op(
             "getMe", "当前用户 (the signed-in person)", ("200", "用户 (the person)", "Me"), (), tag="auth")},
         "/tasks": {"get": _op(
@@ -281,7 +306,7 @@ def _paths() -> dict:
             tag="instances")},
         "/intake": {"post": _op(
             "submitIntake", "提交社情民意 (public intake; anonymous allowed)",
-            ("201", "回执 (receipt with tracking code)", "IntakeReceipt"), (400, 422),
+            ("201", "回执 (receipt with tracking code)", "IntakeReceipt"), (400, 422, 429),
             body="IntakeRequest", public=True, example={"data": INTAKE_EXAMPLE}, tag="intake")},
         "/openapi.json": {"get": {
             "operationId": "getOpenApi", "summary": "本文档 (this document)", "tags": ["meta"], "security": [],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from domain.people import policy
+from domain.people import audit, policy
 
+from . import engine_of
 from .notifications import KIND_NAMES, centre
 from .security import allowed_if
 
@@ -38,5 +39,7 @@ def index():
 def retry(message_id: int):
     """Put a parked or failing message back in the queue."""
     centre().retry(message_id)
+    audit.log(engine_of(current_app).unit_of_work, g.user.username, "delivery_retried",
+              engine_of(current_app).clock.now(), message_id=message_id)
     flash(gettext("消息 %(id)s 已重新排队，将在下一次投递时发送。", id=message_id), "success")
     return redirect(url_for(".index", status=request.form.get("status") or "parked"))

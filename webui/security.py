@@ -31,7 +31,10 @@ def load_user() -> None:
             user = accounts.user(username)
         except NotFound:
             user = None
-        g.user = user if user is not None and user.active else None
+        # A session made before the person's generation moved on (signed out elsewhere, password reset, role taken
+        # away) has ended, even if its cookie was copied and kept.
+        current = user is not None and user.active and session.get("generation", 0) == user.generation
+        g.user = user if current else None
         if g.user is None:
             session.clear()
 
@@ -58,6 +61,7 @@ def sign_in(user: UserView) -> None:
     lang = session.get("lang")
     session.clear()
     session["username"] = user.username
+    session["generation"] = user.generation
     if lang:
         session["lang"] = lang
     session.permanent = True

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.people import policy
+from domain.people import audit, policy, tokens
 from domain.people.labels import PersonChoice, described
 from domain.people.models import ApiToken
+from domain.people.passwords import password_problems
 from domain.people.roles import INHERITED_ROLES, ROLES
 from engine.bpmn.forms import nul_free
 from engine.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -25,7 +27,6 @@ from engine.store.models import Membership, OrgUnit, User
 ORG_KINDS = ("county", "committee", "sector", "township", "village", "hall", "department")
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,64}$")
 CODE = re.compile(r"^[a-z0-9_]{2,64}$")
-MIN_PASSWORD = 8
 CODE_TAKEN = "编码已存在 (this code is already in use)"
 PARENT_BELOW = "上级不能是本单位或其下级 (the parent cannot be the unit itself or one below it)"
 
@@ -38,6 +39,7 @@ class UserView:
     display_name: str
     active: bool
     memberships: tuple[tuple[str, str], ...]
+    generation: int = 0     # the session generation: sessions and tokens of an older one no longer work
 
     def has_role(self, role: str, org_unit: str | None = None) -> bool:
         """Whether the person holds `role` (in `org_unit`, if given)."""
@@ -72,45 +74,99 @@ class Accounts:
         self._uow: Callable[[], AbstractContextManager[Session]] = unit_of_work
         self._read: Callable[[], AbstractContextManager[Session]] = reading or unit_of_work
         self.clock = clock
+        self.token_lifetime: timedelta = tokens.DEFAULT_LIFETIME
 
     # --- sign-in --------------------------------------------------------------------------------
     def authenticate(self, username: str, password: str) -> UserView | None:
-        """The user when the password matches an active account, else None (same answer for both failures)."""
+        """The user when the password matches an active account, else None (same answer, in the same time, for an
+        unknown account: its guess is checked against a stand-in hash so that timing tells no usernames)."""
         if "\x00" in (username or "") or "\x00" in (password or ""):
             return None
-        with self._uow() as session:
+        with self._read() as session:
             user = session.scalar(select(User).where(User.username == username))
-            if user is None or not user.active or not verify_password(password, user.password_hash):
+            stored = user.password_hash if user is not None else _stand_in_hash()
+            if not verify_password(password, stored) or user is None or not user.active:
                 return None
             return _view(session, user)
+
+    def change_password(self, username: str, current: str, new: str) -> UserView:
+        """A person changes their own password: the current one must match and the new one meet the policy. Every
+        session and API token of theirs ends; the caller starts a fresh session with the returned view."""
+        if current is None or self.authenticate(username, current) is None:
+            raise ValidationFailed({"current_password": ["当前密码不正确 (the current password is wrong)"]})
+        if problems := password_problems(new, username):
+            raise ValidationFailed({"new_password": problems})
+        with self._uow() as session:
+            user = _user(session, username)
+            user.password_hash = hash_password(new)
+            user.session_generation += 1
+            return _view(session, user)
+
+    def end_sessions(self, username: str) -> None:
+        """Sign the person out everywhere: every session and API token of theirs stops working at once."""
+        with self._uow() as session:
+            _user(session, username).session_generation += 1
 
     def user(self, username: str) -> UserView:
         """One user by username."""
         with self._read() as session:
             return _view(session, _user(session, username))
 
-    def issue_token(self, username: str, label: str = "api") -> str:
+    def issue_token(self, username: str, label: str = "api", lifetime: timedelta | None = None) -> str:
         """A new API token for the user; shown once, only its hash is kept."""
-        token = "xs_" + secrets.token_urlsafe(32)
+        return self.new_token(username, label, lifetime)[0]
+
+    def new_token(self, username: str, label: str = "api",
+                  lifetime: timedelta | None = None) -> tuple[str, tokens.TokenView]:
+        """A new API token (shown once) and how it is listed; it expires after `lifetime` (else the default)."""
+        now = self.clock.now()
         with self._uow() as session:
             user = _user(session, username)
-            session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label[:100],
-                                 created_at=self.clock.now()))
-        return token
+            token, token_id = tokens.issue(session, user, label, now, lifetime or self.token_lifetime)
+            return token, next(t for t in tokens.listed(session, user.id, now) if t.id == token_id)
 
     def user_for_token(self, token: str) -> UserView | None:
-        """The active user owning this API token, or None."""
-        if not token or "\x00" in token:
+        """The active user owning this API token while it is usable, or None. A read: the last use is written only
+        when the recorded one is older than tokens.TOUCH_EVERY."""
+        if not token or "\x00" in token or len(token) > 200:
             return None
+        now = self.clock.now()
+        with self._read() as session:
+            found = tokens.find(session, token)
+            if found is None or not tokens.usable(*found, now):
+                return None
+            row, user = found
+            view, token_id, stale = _view(session, user), row.id, tokens.needs_touch(row, now)
+        if stale:
+            with self._uow() as session:
+                row = session.get(ApiToken, token_id)
+                if row is not None:
+                    row.last_used_at = now
+        return view
+
+    def tokens_of(self, actor: UserView, username: str | None = None) -> list[tokens.TokenView]:
+        """The API tokens of `username` (default: the actor's own); admins may list anyone's, or everyone's ("*")."""
+        username = username or actor.username
+        if not policy.may_manage_token(actor, username if username != "*" else ""):
+            raise PermissionDenied("只能查看自己的令牌 (you may only see your own tokens)")
+        with self._read() as session:
+            user_id = None if username == "*" else _user(session, username).id
+            return tokens.listed(session, user_id, self.clock.now())
+
+    def revoke_token(self, actor: UserView, token_id: int) -> tokens.TokenView:
+        """Revoke (delete) one API token: its owner or an admin may; an admin revoking another's is audited."""
+        now = self.clock.now()
         with self._uow() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-            if row is None:
-                return None
-            user = session.get(User, row.user_id)
-            if not user.active:
-                return None
-            row.last_used_at = self.clock.now()
-            return _view(session, user)
+            row = session.get(ApiToken, token_id)
+            owner = session.get(User, row.user_id) if row is not None else None
+            if owner is None or not policy.may_manage_token(actor, owner.username):
+                raise NotFound(f"没有编号为 {token_id} 的令牌 (no such token)")    # others' tokens are not told apart
+            view = next(t for t in tokens.listed(session, owner.id, now) if t.id == token_id)
+            if owner.username != actor.username:
+                audit.record(session, actor.username, "token_revoked", now, username=owner.username,
+                             token_id=token_id, label=row.label)
+            session.delete(row)
+            return view
 
     # --- directory queries ----------------------------------------------------------------------
     def org_units(self, kind: str | None = None) -> list[OrgUnitView]:
@@ -196,8 +252,8 @@ class Accounts:
             errors["display_name"] = ["此项为必填项 (required)"]
         elif len(display_name.strip()) > 100:
             errors["display_name"] = ["不能超过 100 个字 (at most 100 characters)"]
-        if len(password or "") < MIN_PASSWORD:
-            errors["password"] = [f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"]
+        if problems := password_problems(password, username):
+            errors["password"] = problems
         if errors:
             raise ValidationFailed(errors)
         with self._uow() as session:
@@ -207,24 +263,34 @@ class Accounts:
                         active=True, created_at=self.clock.now())
             session.add(user)
             session.flush()
+            audit.record(session, actor.username, "user_created", self.clock.now(), username=username)
             return _view(session, user)
 
     def update_user(self, actor: UserView, username: str, display_name: str | None = None,
                     active: bool | None = None, password: str | None = None) -> UserView:
-        """Change a user's name, active flag or password."""
+        """Change a user's name, active flag or password; a new password or deactivation ends the person's sessions
+        and API tokens at once. Each change is audited."""
         _require_admin(actor)
-        if password is not None and len(password) < MIN_PASSWORD:
-            raise ValidationFailed({"password": [f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"]})
+        if password and (problems := password_problems(password, username)):
+            raise ValidationFailed({"password": problems})
         if active is False and username == actor.username:
             raise InvalidState("不能停用自己的账号 (you cannot deactivate yourself)")
+        now = self.clock.now()
         with self._uow() as session:
             user = _user(session, username)
-            if display_name is not None and display_name.strip():
+            if display_name is not None and display_name.strip() and display_name.strip() != user.display_name:
+                audit.record(session, actor.username, "user_updated", now, username=username,
+                             display_name=[user.display_name, display_name.strip()])
                 user.display_name = display_name.strip()
-            if active is not None:
+            if active is not None and active != user.active:
                 user.active = active
+                user.session_generation += 0 if active else 1
+                audit.record(session, actor.username, "user_reactivated" if active else "user_deactivated", now,
+                             username=username)
             if password:
                 user.password_hash = hash_password(password)
+                user.session_generation += 1
+                audit.record(session, actor.username, "password_reset", now, username=username)
             return _view(session, user)
 
     def grant(self, actor: UserView, username: str, role: str, org_unit: str) -> UserView:
@@ -239,6 +305,8 @@ class Accounts:
             if not exists:
                 session.add(Membership(user_id=user.id, role=role, org_unit_id=unit.id))
                 session.flush()
+                audit.record(session, actor.username, "role_granted", self.clock.now(), username=username, role=role,
+                             org_unit=org_unit)
             return _view(session, user)
 
     def revoke(self, actor: UserView, username: str, role: str, org_unit: str) -> UserView:
@@ -253,7 +321,10 @@ class Accounts:
             if row is None:
                 raise NotFound(f"{username} 在 {org_unit} 没有 {role} 角色 (no such membership)")
             session.delete(row)
+            user.session_generation += 1      # sessions and tokens made with the role end with it
             session.flush()
+            audit.record(session, actor.username, "role_revoked", self.clock.now(), username=username, role=role,
+                         org_unit=org_unit)
             return _view(session, user)
 
     def save_org_unit(self, actor: UserView, code: str, name: str, kind: str, parent: str | None,
@@ -283,6 +354,8 @@ class Accounts:
             unit.name, unit.kind, unit.tier = name.strip(), kind, tier or None
             unit.parent_id = parent_row.id if parent_row else None
             session.flush()
+            audit.record(session, actor.username, "org_unit_saved", self.clock.now(), code=code, name=unit.name,
+                         new=new)
             return OrgUnitView(unit.code, unit.name, unit.kind, unit.tier, parent)
 
     def people_per_org_unit(self) -> dict[str, int]:
@@ -304,8 +377,10 @@ def holders(session: Session, role: str, org_unit: str) -> list[UserView]:
     return [_view(session, u) for u in rows]
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@cache
+def _stand_in_hash() -> str:
+    """A hash of a random password, checked for unknown usernames so that they take as long as known ones."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _placement_errors(session: Session, code: str, parent: str | None, new: bool) -> dict[str, list[str]]:
@@ -351,4 +426,5 @@ def _unit(session: Session, code: str) -> OrgUnit:
 def _view(session: Session, user: User) -> UserView:
     rows = session.execute(select(Membership.role, OrgUnit.code).join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
                            .where(Membership.user_id == user.id).order_by(OrgUnit.code, Membership.role)).all()
-    return UserView(user.username, user.display_name, user.active, tuple((r, c) for r, c in rows))
+    return UserView(user.username, user.display_name, user.active, tuple((r, c) for r, c in rows),
+                    user.session_generation or 0)

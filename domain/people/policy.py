@@ -257,3 +257,8 @@ def may_see_member_record(user: UserView | None, username: str) -> bool:
     """A member's 履职 record: the member themselves, the county CPPCC office, supervisors and admins."""
     return user is not None and (user.username == username or user.is_admin or user.has_role("office", COUNTY)
                                  or user.has_role("supervisor"))
+
+
+def may_manage_token(user: UserView | None, owner: str) -> bool:
+    """An API token is listed and revoked by its owner and by admins."""
+    return user is not None and (user.username == owner or user.is_admin)

@@ -35,6 +35,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Sessions and API tokens carry the generation they were made in; bumping it ends all of them at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Membership(Base):

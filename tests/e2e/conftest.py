@@ -63,7 +63,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         load_demo(session, clock.now())
     engine.deploy([CONSULTATION], actor="owner")
     app = create_app({"SETTINGS": Settings(url, None, folder, ROOT / "processes"), "SERVICES": services,
-                      "SECRET_KEY": "e2e", "INTAKE_RATE_LIMIT": (50, 600), "TRACK_RATE_LIMIT": (200, 600)})
+                      "SECRET_KEY": "e2e",
+                      "RATE_LIMITS": {"intake": "50 per 10 minutes", "track": "200 per 10 minutes"}})
     server = make_server("127.0.0.1", 0, app, threaded=True)   # listening once it returns: no waiting needed
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()

@@ -75,7 +75,10 @@ class Topology:
         return {**os.environ, "XIESHANG_DATABASE_URL": self.database_url, "XIESHANG_REDIS_URL": self.redis_url,
                 "XIESHANG_SECRET_KEY": self._secret, "XIESHANG_INSTANCE_PATH": str(self.root / "instance"),
                 "XIESHANG_PROCESSES_PATH": str(ROOT / "processes"), CLOCK_OFFSET_FILE_ENV: str(self.clock_file),
-                "PYTHONPATH": str(ROOT)}
+                "PYTHONPATH": str(ROOT),
+                # fifty simulated people share one loopback address: the per-address gates would stop the run
+                "XIESHANG_RATE_LIMIT_INTAKE": "1000 per minute", "XIESHANG_RATE_LIMIT_TOKEN_ISSUE": "1000 per minute",
+                "XIESHANG_RATE_LIMIT_TRACK": "1000 per minute"}
 
     def __post_init__(self):
         self._secret = secrets.token_urlsafe(32)

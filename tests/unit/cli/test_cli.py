@@ -141,3 +141,17 @@ def test_backfill_adopts_legacy_evidence_files_and_lists_the_others(run, tmp_pat
     assert files["unreferenced"] == [stray] and (tmp_path / "uploads" / stray).is_file()
     code, _, err = run("backfill")
     assert code == 0 and "0 adopted, 1 named by no form" in err and stray in err
+
+
+def test_tokens_are_issued_listed_and_revoked_from_the_cli(run):
+    run("demo")
+    code, out, _ = run("token", "m001", "--label", "导出", "--days", "7", "--json")
+    assert code == 0 and json.loads(out)["token"].startswith("xs_")
+    code, out, _ = run("token", "m001", "--list", "--json")
+    (listed,) = json.loads(out)
+    assert listed["label"] == "导出" and listed["valid"] is True
+    assert listed["expires_at"][:10] > listed["created_at"][:10]
+    code, out, _ = run("token", "m001", "--revoke", str(listed["id"]))
+    assert code == 0 and run("token", "m001", "--list", "--json")[1].strip() == "[]"
+    code, _, err = run("token", "m002", "--revoke", str(listed["id"]))
+    assert code == 1 and "no such token" in err

@@ -144,13 +144,13 @@ def test_validation_errors_show_beside_fields_and_keep_input(web_services, web_e
     assert 'value="Bad Name"' in page and "short" not in page
     assert '<span class="field-error" id="username-error">用户名须为' in page
     assert '<span class="field-error" id="display_name-error">此项为必填项' in page
-    assert '<span class="field-error" id="password-error">密码至少 8 位' in page
+    assert '<span class="field-error" id="password-error">密码至少 10 位' in page
     assert web_services.accounts.users("bad")[1] == 0
 
     response = _post(client, "/admin/users/m003", {"display_name": "新名字", "active": "1", "password": "short"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'value="新名字"' in page
-    assert '<span class="field-error" id="password-error">密码至少 8 位' in page
+    assert '<span class="field-error" id="password-error">密码至少 10 位' in page
     assert web_services.accounts.user("m003").display_name != "新名字"
 
     response = _post(client, "/admin/users/m003", {"display_name": "  ", "active": "1"})

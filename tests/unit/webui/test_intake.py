@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 import redis
+import time_machine
 from sqlalchemy import func, select
 
 from domain.consultation.models import IntakeItem
@@ -18,7 +18,7 @@ from tests.support.consultation import SCENARIOS
 from tests.unit.domain.test_consultation_public import drive
 from tests.unit.webui.conftest import csrf_of
 from webui import create_app
-from webui.ratelimit import RateLimiter
+from webui.gates import gates_of
 
 redis_server = redis_support.redis_server   # the session's redis-server fixture
 
@@ -43,14 +43,7 @@ def only_code(engine) -> str:
         return session.scalars(select(IntakeItem.tracking_code)).one()
 
 
-class Seconds:
-    """A clock for the limiter that moves only when told to."""
-
-    def __init__(self, now: float = 1_772_413_200.0):   # a multiple of 600: windows start here
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+START = 1_772_413_200.0    # the limiter's windows count in real seconds (time.time); tests move them by hand
 
 
 def test_the_form_is_public_and_has_every_field(client):
@@ -114,85 +107,58 @@ def test_invalid_input_is_kept_and_explained_beside_each_field(client, web_engin
     assert "请填写 11 位手机号" in page and "is too short" not in page
 
 
-def test_submissions_are_rate_limited_per_ip_until_the_window_ends(app, client, web_engine, clock):
-    app.config["INTAKE_RATE_LIMIT"] = (3, 600)
-    for _ in range(3):
-        assert post_intake(client, title="").status_code == 422   # every attempt counts
-    limited = post_intake(client)
-    assert limited.status_code == 429 and limited.headers["Retry-After"] == "600"
-    assert "请在 10 分钟后再试" in limited.get_data(as_text=True)
-    assert count(web_engine, IntakeItem) == 0
-    other = client.get("/intake")   # another address is not affected
-    token = csrf_of(other.get_data(as_text=True))
-    assert client.post("/intake", data=VALID | {"csrf_token": token},
-                       environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
-    clock.advance(seconds=599)
-    assert post_intake(client).headers["Retry-After"] == "1"
-    clock.advance(seconds=1)
-    assert post_intake(client).status_code == 302
+def test_submissions_are_rate_limited_per_ip_until_the_window_ends(app, client, web_engine):
+    app.config["RATE_LIMITS"] = {"intake": "3 per 10 minutes"}
+    with time_machine.travel(START, tick=False) as traveller:
+        for _ in range(3):
+            assert post_intake(client, title="").status_code == 422   # every attempt counts
+        limited = post_intake(client)
+        assert limited.status_code == 429 and limited.headers["Retry-After"] == "600"
+        assert "请在 10 分钟后再试" in limited.get_data(as_text=True)
+        assert count(web_engine, IntakeItem) == 0
+        other = client.get("/intake")   # another address is not affected
+        token = csrf_of(other.get_data(as_text=True))
+        assert client.post("/intake", data=VALID | {"csrf_token": token},
+                           environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+        traveller.shift(599)
+        assert post_intake(client).headers["Retry-After"] == "1"
+        traveller.shift(1)
+        assert post_intake(client).status_code == 302
     assert count(web_engine, IntakeItem) == 2
 
 
 def test_tracking_lookups_are_rate_limited(app, client):
-    app.config["TRACK_RATE_LIMIT"] = (2, 600)
+    app.config["RATE_LIMITS"] = {"track": "2 per 10 minutes"}
     assert [client.get("/track/XS-2222-2222").status_code for _ in range(3)] == [404, 404, 429]
     assert "查询次数过多" in client.get("/track/XS-2222-2223").get_data(as_text=True)
     assert client.get("/track").status_code == 200   # the empty form is not a lookup
-
-
-@pytest.fixture(params=["memory", "redis"])
-def limiter_parts(request):
-    """A fresh limiter factory on each backend, with a hand-moved clock."""
-    clock = Seconds()
-    if request.param == "memory":
-        shared = RateLimiter(None, clock)
-        yield (lambda: shared), clock
-        return
-    client = redis.Redis.from_url(request.getfixturevalue("redis_server").url)
-    client.flushdb()
-    yield (lambda: RateLimiter(client, clock)), clock
-    client.close()
-
-
-def test_the_limiter_counts_a_fixed_window_per_key(limiter_parts):
-    make, clock = limiter_parts
-    assert [make().hit("ip:1", 3, 600) for _ in range(4)] == [True, True, True, False]
-    assert make().hit("ip:2", 3, 600) is True
-    clock.now += 599
-    assert make().hit("ip:1", 3, 600) is False and make().retry_after(600) == 1
-    clock.now += 1
-    assert [make().hit("ip:1", 3, 600) for _ in range(4)] == [True, True, True, False]
-
-
-def test_the_redis_limiter_is_shared_and_expires_its_keys(redis_server):
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    clock = Seconds()
-    first, second = RateLimiter(client, clock), RateLimiter(client, clock)   # two web processes
-    assert [first.hit("ip:9", 2, 60), second.hit("ip:9", 2, 60), first.hit("ip:9", 2, 60)] == [True, True, False]
-    (key,) = client.keys("xieshang:rl:*")
-    assert client.get(key) == b"3" and 0 < client.ttl(key) <= 60
-    client.close()
+    gates_of(app).reset()                             # the window has passed
+    assert client.get("/track/XS-2222-2222").status_code == 404
 
 
 def test_the_app_counts_in_redis_when_redis_is_configured(web_services, web_engine, sqlite_url, tmp_path, redis_server):
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     settings = Settings(sqlite_url, redis_server.url, tmp_path, DATA)
-    app = create_app({"SETTINGS": settings, "SERVICES": web_services, "TESTING": True, "SECRET_KEY": "test",
-                      "INTAKE_RATE_LIMIT": (1, 600)})
-    browser = app.test_client()
-    assert post_intake(browser).status_code == 302 and post_intake(browser).status_code == 429
-    (key,) = client.keys("xieshang:rl:*")
-    assert key.decode().endswith("INTAKE_RATE_LIMIT:127.0.0.1") and client.get(key) == b"2"
+    config = {"SETTINGS": settings, "SERVICES": web_services, "TESTING": True, "SECRET_KEY": "test",
+              "RATE_LIMITS": {"intake": "1 per 10 minutes"}}
+    first, second = create_app(config).test_client(), create_app(config).test_client()   # two web processes
+    assert post_intake(first).status_code == 302 and post_intake(second).status_code == 429
+    (key,) = client.keys("*xieshang/intake*")
+    assert "/127.0.0.1/" in key.decode() and client.get(key) == b"1" and 0 < client.ttl(key) <= 600
     assert count(web_engine, IntakeItem) == 1
     client.close()
 
 
-def test_the_limiter_lets_requests_through_when_redis_is_down(caplog):
-    dead = redis.Redis(host="127.0.0.1", port=redis_support.free_port(), socket_connect_timeout=0.5)
-    assert RateLimiter(dead, Seconds()).hit("ip:1", 1, 60) is True
-    assert "rate limiter unavailable" in caplog.text
+def test_the_limiter_lets_requests_through_when_redis_is_down(web_services, web_engine, sqlite_url, tmp_path, caplog):
+    dead = f"redis://127.0.0.1:{redis_support.free_port()}/0"
+    settings = Settings(sqlite_url, dead, tmp_path, DATA)
+    app = create_app({"SETTINGS": settings, "SERVICES": web_services, "TESTING": True, "SECRET_KEY": "test",
+                      "RATE_LIMITS": {"intake": "1 per 10 minutes"}})
+    browser = app.test_client()
+    assert post_intake(browser).status_code == 302 and post_intake(browser).status_code == 302
+    assert "rate limit storage unavailable" in caplog.text
+    assert count(web_engine, IntakeItem) == 2
 
 
 def test_user_text_is_escaped_on_the_receipt_and_the_tracking_page(client, web_engine):

@@ -1,6 +1,6 @@
 """figure counts and the board's indexes
 
-Revision ID: 0015a
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 19:10:00
 
@@ -15,7 +15,7 @@ supervised unit (instance_id, status, …) from an index alone, and pages the ov
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015a'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
