@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import gevent
@@ -27,7 +27,7 @@ from gevent.lock import Semaphore
 from locust import HttpUser, constant, events, task
 from locust.exception import StopUser
 
-from tests.support.consultation import SCENARIOS
+from tests.support.consultation import SCENARIOS, not_in_the_past
 
 OVERSEER = "office"                 # sees every consultation (the county CPPCC office)
 RETRIES = 5                         # sends of one complete before giving up
@@ -59,6 +59,14 @@ def _write_results(environment, **kwargs):
     Path(os.environ["TOPOLOGY_RESULTS"]).write_text(json.dumps(RESULTS, ensure_ascii=False), encoding="utf-8")
 
 
+def fleet_now() -> datetime:
+    """What time it is for every process of the deployment (real time plus the clock file's offset)."""
+    path = Path(os.environ["TOPOLOGY_CLOCK_FILE"])
+    with _clock_lock:
+        offset = float(path.read_text(encoding="ascii").strip() or 0) if path.exists() else 0.0
+    return datetime.now(UTC) + timedelta(seconds=offset)
+
+
 def move_clock_past(moment: str) -> None:
     """Make it later than `moment` for every process (written aside and renamed; only ever forward)."""
     path = Path(os.environ["TOPOLOGY_CLOCK_FILE"])
@@ -78,7 +86,7 @@ class Person(HttpUser):
 
     def on_start(self):
         name = SCENARIO_NAMES[next(_turn) % len(SCENARIO_NAMES)]
-        self.scenario = dataclasses.replace(SCENARIOS[name], counters={}, supervision_deadline="2030-12-31")
+        self.scenario = dataclasses.replace(SCENARIOS[name], counters={})
         # one connection per request: a reused keep-alive connection the server just closed fails without an answer
         # too, and only a killed process should make the people send again
         self.client.headers["Connection"] = "close"
@@ -158,7 +166,9 @@ class Person(HttpUser):
         self.get("/api/v1/tasks?tab=assigned", "GET /api/v1/tasks", actor)
         # no revision: the workers' sweeps (escalations as the shared clock jumps) change consultations all the time,
         # and a person's form is for the task, not for the consultation's every other change
-        body = {"data": self.scenario.answer(view["task_spec"], instance["data"])}
+        # the plan's meeting date and the 督办时限 may not lie in the past: a month after the fleet's today, when asked
+        scenario = not_in_the_past(self.scenario, fleet_now())
+        body = {"data": scenario.answer(view["task_spec"], instance["data"])}
         headers = {"Authorization": f"Bearer {self.token(actor)}"}
         for attempt in range(1, RETRIES + 1):
             with self.client.post(f"/api/v1/tasks/{task_id}/complete", json=body, headers=headers,
