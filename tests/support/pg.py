@@ -52,8 +52,11 @@ class PostgresServer:
         return self.url("postgres")
 
     def halt(self) -> None:
-        """Stop the server at once (an outage), keeping its files so that `resume` brings it back."""
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-t", "30", "-w", "stop")
+        """Stop the server (an outage: every connection is cut), keeping its files so that `resume` brings it back.
+
+        A fast stop, not an immediate one: this throwaway server runs with synchronous_commit=off, so an immediate stop
+        would also lose the last commits before it (an API token issued a moment earlier was gone after resume)."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-t", "30", "-w", "stop")
 
     def resume(self) -> None:
         """Start the (initialised) server on its port and wait, at most 30 s, until it accepts connections."""
