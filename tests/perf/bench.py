@@ -45,7 +45,9 @@ from tests.perf.bench_data import (
     parse_plain,
     paused_at,
     plan_verdict,
+    pooled,
     quantiles,
+    round_robin,
     run_baseline,
     statement_times,
     union_inbox,
@@ -267,23 +269,6 @@ def profile_engine(engine: Engine, scenario: str, instances: int) -> Section:
 
 
 # --- 4. inbox and overdue at scale ----------------------------------------------------------------------------------
-def _round_robin(engine: Engine, items, runs: int, fn) -> dict[str, list[float]]:
-    """Time fn(session, arg) `runs` times over all items in turn (one untimed warm-up each); a session per call."""
-    samples: dict[str, list[float]] = {key: [] for key, _ in items}
-    for index in range(-len(items), max(runs, len(items))):
-        key, arg = items[index % len(items)]
-        with engine.unit_of_work() as session:
-            start = time.perf_counter()
-            fn(session, arg)
-            if index >= 0:
-                samples[key].append(time.perf_counter() - start)
-    return samples
-
-
-def _pooled(samples: dict[str, list[float]]) -> tuple[float, float]:
-    return quantiles([x for values in samples.values() for x in values])
-
-
 def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefix: str = "") -> Section:
     """Bulk-load the projection, then time inbox and overdue queries as the UI would run them."""
     engine, version_id = open_engine(url)
@@ -302,10 +287,10 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
         with engine.unit_of_work() as session:
             matches = {key: session.scalar(select(func.count()).select_from(HumanTask)
                                            .where(queries.inbox_filter(session, user))) for key, user in users}
-        full = _round_robin(engine, users, runs, lambda s, u: inbox_page(s, engine.cache, u))
-        union = _round_robin(engine, users, runs, union_inbox)
+        full = round_robin(engine, users, runs, lambda s, u: inbox_page(s, engine.cache, u))
+        union = round_robin(engine, users, runs, union_inbox)
         web_runs = len(users)       # about 2-3 s each at full size
-        web = _round_robin(engine, users, web_runs, web_inbox)
+        web = round_robin(engine, users, web_runs, web_inbox)
         def cells(pair):
             return f"{pair[0]:9.2f} {pair[1]:7.2f}"
         out.add(f"  {'user (ms)':48} {'matches':>7} {'inbox p50':>9} {'p95':>7} {'UNION p50':>9} {'p95':>7}"
@@ -313,19 +298,19 @@ def scale(url: str, n_instances: int, n_tasks: int, runs: int, label: str, prefi
         for key, _ in users:
             out.add(f"  {key:48} {matches[key]:7,} {cells(quantiles(full[key]))} {cells(quantiles(union[key]))} "
                     f"{quantiles(web[key])[0]:8.1f}")
-        inbox, inbox_union, web_q = _pooled(full), _pooled(union), _pooled(web)
+        inbox, inbox_union, web_q = pooled(full), pooled(union), pooled(web)
         out.add(f"  {'all users, pooled':48} {'':7} {cells(inbox)} {cells(inbox_union)} {web_q[0]:8.1f}")
         out.add(f"  ({sum(map(len, full.values()))} runs per column, round-robin over the users, a session per run; "
                 f"web: {web_runs} runs)")
         out.add(f"  web = engine.inbox.inbox(session, user, now) as webui/inbox.py calls it (tab 'assigned', "
                 f"20 per page, counts of all 4 tabs): p50 {web_q[0]:.1f} ms, p95 {web_q[1]:.1f} ms")
         scopes = overdue_scopes()
-        late = _round_robin(engine, scopes, runs, lambda s, units: queries.overdue(s, NOW, org_units=units, limit=100))
+        late = round_robin(engine, scopes, runs, lambda s, units: queries.overdue(s, NOW, org_units=units, limit=100))
         out.add(f"  {'overdue(session, now, org_units=..., limit=100)':60} {'p50 ms':>8} {'p95 ms':>8}")
         for key, _ in scopes:
             p50, p95 = quantiles(late[key])
             out.add(f"  {key:60} {p50:8.2f} {p95:8.2f}")
-        overdue = _pooled(late)
+        overdue = pooled(late)
         out.add(f"  {'all scopes, pooled (' + str(sum(map(len, late.values()))) + ' runs)':60} "
                 f"{overdue[0]:8.2f} {overdue[1]:8.2f}")
         inbox_plan = _plans(out, engine, bind, scopes)

@@ -469,3 +469,21 @@ def timed_runs(fn, runs: int) -> list[float]:
 def med_ms(fn, runs: int) -> float:
     """The median of `runs` calls of `fn`, in milliseconds."""
     return statistics.median(timed_runs(fn, runs)) * 1e3
+
+
+def round_robin(engine, items, runs: int, fn) -> dict[str, list[float]]:
+    """Time fn(session, arg) `runs` times over all items in turn (one untimed warm-up each); a session per call."""
+    samples: dict[str, list[float]] = {key: [] for key, _ in items}
+    for index in range(-len(items), max(runs, len(items))):
+        key, arg = items[index % len(items)]
+        with engine.unit_of_work() as session:
+            start = time.perf_counter()
+            fn(session, arg)
+            if index >= 0:
+                samples[key].append(time.perf_counter() - start)
+    return samples
+
+
+def pooled(samples: dict[str, list[float]]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds over every key's samples together."""
+    return quantiles([x for values in samples.values() for x in values])
