@@ -78,7 +78,9 @@ class Topology:
                 "PYTHONPATH": str(ROOT),
                 # fifty simulated people share one loopback address: the per-address gates would stop the run
                 "XIESHANG_RATE_LIMIT_INTAKE": "1000 per minute", "XIESHANG_RATE_LIMIT_TOKEN_ISSUE": "1000 per minute",
-                "XIESHANG_RATE_LIMIT_TRACK": "1000 per minute"}
+                "XIESHANG_RATE_LIMIT_TRACK": "1000 per minute",
+                # the fleet's clock jumps past the longest timer (90 days), which would expire 90-day tokens
+                "XIESHANG_TOKEN_LIFETIME_DAYS": "366"}
 
     def __post_init__(self):
         self._secret = secrets.token_urlsafe(32)
