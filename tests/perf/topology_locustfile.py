@@ -120,7 +120,9 @@ class Person(HttpUser):
                 if response.status_code == 200:
                     return response.json()
                 response.failure(f"{path}: {response.status_code} {response.error or ''}")
-                if response.status_code not in (0, 502, 503):
+                if response.status_code == 401:          # the token expired (the fleet's clock ran on): a new one
+                    _tokens.pop(username, None)
+                elif response.status_code not in (0, 502, 503):
                     return None
             gevent.sleep(0.2)
         return None
@@ -182,6 +184,11 @@ class Person(HttpUser):
                 elif status in (0, 502, 503):            # no answer (the process serving it died): send again
                     response.failure(f"no answer ({status}): {response.error}")
                     gevent.sleep(0.2)
+                    continue
+                elif status == 401:                      # the token expired (the fleet's clock ran on): a new one
+                    response.failure(f"token of {actor} expired")
+                    _tokens.pop(actor, None)
+                    headers = {"Authorization": f"Bearer {self.token(actor)}"}
                     continue
                 else:
                     response.failure(f"{view['task_spec']}: {status} {response.text[:300]}")
