@@ -20,22 +20,10 @@ from engine.clock import FrozenClock
 from engine.settings import Settings
 from engine.store import db, queries
 from tests.perf.bench_data import BUNDLE, NOW, build_scale, quantiles
-from tests.perf.figures_bench import build_records, figures_section
+from tests.perf.figures_bench import build_records, figures_section, timed
 
 WATCHERS = (("county office", "office"), ("township supervisor", "supervisor_xunchang"))
 PAGE_RUNS = 10
-
-
-def _timed(services: Services, runs: int, fn) -> list[float]:
-    """fn(session) `runs` times after one untimed warm-up, a fresh read session each."""
-    samples = []
-    for index in range(runs + 1):
-        with services.engine.reading() as session:
-            start = time.perf_counter()
-            fn(session)
-            if index:
-                samples.append(time.perf_counter() - start)
-    return samples
 
 
 def _cursor_at(services: Services, user, filters, pages: int) -> str | None:
@@ -72,7 +60,7 @@ def _page_times(services: Services, url: str, username: str, paths: tuple[str, .
 def board_section(services: Services, url: str, runs: int, prefix: str = "") -> tuple[list[str], dict[str, float]]:
     """Report lines and name=value figures: matrix and list p50/p95 per watcher, pages' server time, ratios."""
     users = {key: services.accounts.user(name) for key, name in WATCHERS}
-    base = quantiles(_timed(services, runs, lambda s: queries.overdue(s, NOW, org_units=None, limit=100)))
+    base = quantiles(timed(services, runs, lambda s: queries.overdue(s, NOW, org_units=None, limit=100)))
     lines = [f"  {'board query (ms)':58} {'p50':>8} {'p95':>8} {'p95/base':>9}",
              f"  {'baseline: queries.overdue(org_units=None, limit=100)':58} {base[0]:8.2f} {base[1]:8.2f} "
              f"{1.0:9.2f}"]
@@ -89,7 +77,7 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "") -> 
                    lambda s, u=user, c=deep: board.tasks(s, u, NOW, by_urges, after=c, per_page=25,
                                                          hooks=services.engine.hooks))]
     for label, name, fn in calls:
-        p50, p95 = quantiles(_timed(services, runs, fn))
+        p50, p95 = quantiles(timed(services, runs, fn))
         lines.append(f"  {label:58} {p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
         figures |= {f"{prefix}{name}_p50_ms": round(p50, 3), f"{prefix}{name}_p95_ms": round(p95, 3),
                     f"{prefix}{name}_vs_baseline": round(p95 / base[1], 2)}

@@ -93,7 +93,8 @@ def build_records(bind, seed: int = 11) -> dict[str, int]:
         "figure_count": counters, "rebuild_s": round(time.perf_counter() - start, 1)}
 
 
-def _timed(services, runs: int, fn) -> list[float]:
+def timed(services, runs: int, fn) -> list[float]:
+    """fn(session) `runs` times after one untimed warm-up, a fresh read session each."""
     samples = []
     for index in range(runs + 1):
         with services.engine.reading() as session:
@@ -109,7 +110,7 @@ def figures_section(services, runs: int, prefix: str = "") -> tuple[list[str], d
     period = figs.parse_period(YEAR, NOW.date())
     township = frozenset(code for code in (u.code for u in demo_data.org_units())
                          if code.startswith("township_xunchang"))
-    base = quantiles(_timed(services, runs, lambda s: queries.overdue(s, NOW, org_units=None, limit=100)))
+    base = quantiles(timed(services, runs, lambda s: queries.overdue(s, NOW, org_units=None, limit=100)))
     lines = [f"  {'figures for ' + YEAR + ' (ms)':58} {'p50':>8} {'p95':>8} {'p95/base':>9}"]
     out: dict[str, float] = {}
     calls = (("figures.compute, county-wide", "figures_year", runs,
@@ -119,7 +120,7 @@ def figures_section(services, runs: int, prefix: str = "") -> tuple[list[str], d
              ("figures.compute, one township's reader", "figures_year_township", runs,
               lambda s: figs.compute(s, period, None, township)))
     for label, name, times, fn in calls:
-        p50, p95 = quantiles(_timed(services, times, fn))
+        p50, p95 = quantiles(timed(services, times, fn))
         lines.append(f"  {label:58} {p50:8.2f} {p95:8.2f} {p95 / base[1]:9.2f}")
         out |= {f"{prefix}{name}_p50_ms": round(p50, 3), f"{prefix}{name}_p95_ms": round(p95, 3),
                 f"{prefix}{name}_vs_baseline": round(p95 / base[1], 2)}
