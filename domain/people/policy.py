@@ -229,6 +229,12 @@ def may_see_deadline_rules(user: UserView | None) -> bool:
         role in {"process_owner", "supervisor", "office"} for role, _ in user.memberships))
 
 
+def may_use_studio(user: UserView | None) -> bool:
+    """Process owners (of any unit) and admins reach the studio: edit, validate, deploy and migrate processes."""
+    return user is not None and user.active and (user.is_admin or any(
+        role == "process_owner" for role, _ in user.memberships))
+
+
 def may_handle_failures(user: UserView | None) -> bool:
     """Admins see the instances stopped in `error` and retry them."""
     return may_administer(user)

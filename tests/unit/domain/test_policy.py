@@ -97,3 +97,10 @@ def test_a_units_staff_reach_its_suggestions_but_only_supervisors_watch_its_boar
     user = UserView(role, role, True, ((role, "township_xunchang"),))
     assert policy.suggestion_reach(user).units == frozenset({"township_xunchang"})
     assert policy.supervised_units(user) == (frozenset({"township_xunchang"}) if role == "supervisor" else frozenset())
+
+
+def test_only_process_owners_and_admins_reach_the_studio():
+    assert policy.may_use_studio(ADMIN) and policy.may_use_studio(person(("process_owner", "county")))
+    assert policy.may_use_studio(person(("member", "county"), ("process_owner", "committee_economy")))
+    assert not policy.may_use_studio(person(("process_owner", "county"), active=False))
+    assert not any(policy.may_use_studio(p) for p in (OFFICE, COUNTY_SUPERVISOR, MEMBER, None))
