@@ -18,6 +18,7 @@ from engine.bpmn.serialization import state_serializer
 from engine.bpmn.specs import load_bundle
 from engine.bpmn.storable import Unstorable, check_state_size
 from engine.clock import LOCAL_TZ, Clock, SystemClock
+from engine.drafting import Drafting
 from engine.errors import (
     ConcurrentUpdate,
     InvalidState,
@@ -41,7 +42,7 @@ TaskListener = Callable[[Session, HumanTask, datetime], object]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
-class Engine(Sweeping, StoreAccess):
+class Engine(Sweeping, StoreAccess, Drafting):
     """Every command runs in its own transaction: it commits on success and changes nothing on error.
 
     What the product adds comes in through the constructor, each with a plain default: `hooks` (per process),

@@ -66,6 +66,19 @@ class ProcessVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProcessDraft(Base):
+    """The one editable copy of a process's files (BPMN, DMN, forms) until it is deployed or discarded."""
+
+    __tablename__ = "process_draft"
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    files: Mapped[dict] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id", ondelete="SET NULL"))
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ProcessInstance(Base):
     """One running (or finished) process, its serialized state pinned to a version."""
 
