@@ -69,9 +69,10 @@ class PostgresServer:
         """URL of one database on this server."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database; returns its URL."""
-        self._run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create an empty database (or a copy of `template`, which nobody may be connected to); returns its URL."""
+        copy = ("-T", template) if template else ()
+        self._run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *copy, name)
         return self.url(name)
 
     def stop(self) -> None:
