@@ -34,6 +34,7 @@ from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from engine.store.uow import STALE_MESSAGE, Transactions
+from engine.studio import Studio
 from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, StartableProcess, TaskView
 
@@ -41,7 +42,7 @@ TaskListener = Callable[[Session, HumanTask, datetime], object]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
-class Engine(Sweeping, StoreAccess):
+class Engine(Sweeping, Studio, StoreAccess):
     """Every command runs in its own transaction: it commits on success and changes nothing on error.
 
     What the product adds comes in through the constructor, each with a plain default: `hooks` (per process),
