@@ -5,6 +5,7 @@ v1 is the mini process (review → notify → wait 2 days → confirm → end). 
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from domain.consultation.demo import load_demo
 from engine.errors import InvalidState
 from engine.store.models import AuditEvent, ProcessVersion
 from engine.store.versions import VersionCache
-from tests.conftest import DATA
+from tests.conftest import CONSULTATION, DATA
+from tests.support.consultation import SCENARIOS, advance, not_in_the_past
 
 MINI = DATA / "mini"
 ARCHIVE = ('<bpmn:userTask id="archive" name="归档"><bpmn:extensionElements><spiffworkflow:properties>'
@@ -156,3 +158,29 @@ def test_one_failed_move_does_not_stop_the_others(mini, tmp_path):
         versions = dict(session.execute(select(ProcessVersion.number, ProcessVersion.id)).all())
     assert mini.show_instance(second).version != mini.show_instance(first).version
     assert versions[2] != versions[1]
+
+
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
+def test_a_consultation_in_its_research_step_moves_and_finishes_with_the_renamed_visit(consultation, tmp_path, cold):
+    """Subprocesses and a multi-instance step: the researchers' ready tasks keep their items across the move."""
+    scenario = not_in_the_past(copy.deepcopy(SCENARIOS["township"]), consultation.clock.now())
+    instance_id = consultation.start_instance("consultation", scenario.intake(), actor="m001")
+    advance(consultation, instance_id, scenario, stop_before="research")
+    before = sorted((t.id, t.item_label) for t in consultation.list_tasks(instance_id=instance_id))
+    renamed = tmp_path / "consultation"
+    shutil.copytree(CONSULTATION, renamed)
+    bpmn = renamed / "consultation.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('name="回访问效"', 'name="电话回访"'), encoding="utf-8")
+    consultation.deploy([renamed], actor="owner", note="回访改名")
+    [check] = consultation.preview_migration("consultation", 1, 2)
+    assert check.movable, check.reasons
+    assert consultation.migrate_instances("consultation", 1, 2, actor="owner")[0].moved
+    if cold:
+        consultation.cache = VersionCache()
+    assert sorted((t.id, t.item_label) for t in consultation.list_tasks(instance_id=instance_id)) == before
+    names = {}
+    consultation.on_task_added = (lambda session, human, now: names.setdefault(human.task_spec, human.name),)
+    advance(consultation, instance_id, scenario)
+    view = consultation.show_instance(instance_id)
+    assert view.status == "completed" and len(view.data["research_reports"]) == len(scenario.researchers)
+    assert names["follow_up_visit"] == "电话回访"
