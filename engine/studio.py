@@ -15,8 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import migration, runtime
+from engine.bpmn.lint import lint
+from engine.bpmn.operators import operator_parameters
+from engine.bpmn.specs import Bundle
 from engine.bpmn.versiondiff import VersionDiff, diff_bundles
-from engine.errors import ConcurrentUpdate, EngineError, InvalidState, NotFound
+from engine.errors import ConcurrentUpdate, EngineError, InvalidState, NotFound, Problem
 from engine.store.models import ProcessInstance, ProcessVersion
 from engine.store.uow import STALE_MESSAGE
 
@@ -73,7 +76,12 @@ def _blocker_words(blocker: migration.Blocker) -> str:
 
 
 class Studio:
-    """Versions, diffs and instance moves (a mixin of `Engine`)."""
+    """Versions, diffs, lint and instance moves (a mixin of `Engine`)."""
+
+    def lint_bundle(self, bundle: Bundle) -> list[Problem]:
+        """Every problem of a bundle as the studio shows it: the engine's parse problems (errors), the lint rules'
+        findings and the engine's notices, against the registered operators and the directory's roles."""
+        return lint(bundle, operator_parameters(), roles=self.directory_rules.roles)
 
     def process_versions(self, process_id: str | None = None) -> list[VersionRow]:
         """Every deployed version (of one process, or of all), by process then newest first."""

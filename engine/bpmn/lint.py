@@ -10,11 +10,12 @@ import ast
 import json
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from lxml import etree
 
 from engine.bpmn.operators import REGISTRY, operator_parameters, required_parameters
-from engine.bpmn.specs import FORM_KEYS, NS, Bundle, ParsedBundle, parse_bundle
+from engine.bpmn.specs import FORM_KEYS, NS, Bundle, ParsedBundle, notices, parse_bundle
 from engine.bpmn.xmlsafe import UnsafeXml, load_xml
 from engine.errors import Problem, SpecInvalid
 
@@ -35,13 +36,16 @@ def lint(source: Bundle | ParsedBundle, operators: Mapping[str, Sequence[str]] |
 
     `operators` maps each registered service-task operator to its parameter names (default: the engine's registry);
     `roles` are the roles the directory knows (None: a lane names a role when its id starts with `lane_`);
-    `variables` are data names a timer may read besides those the bundle's forms, scripts and tables define."""
+    `variables` are data names a timer may read besides those the bundle's forms, scripts and tables define.
+    With `roles`, the engine's own notices on a valid bundle (tasks that go to the starter, loops without a
+    maximum, form remarks) come last, as warnings."""
     operators = operator_parameters() if operators is None else operators
     bundle = source.bundle if isinstance(source, ParsedBundle) else source
+    parsed = source if isinstance(source, ParsedBundle) else None
     problems: list[Problem] = []
-    if isinstance(source, Bundle):
+    if parsed is None:
         try:
-            parse_bundle(source, operators)
+            parsed = parse_bundle(source, operators)
         except SpecInvalid as exc:
             problems += exc.problems
     flagged = {p.element_id for p in problems}
@@ -56,6 +60,9 @@ def lint(source: Bundle | ParsedBundle, operators: Mapping[str, Sequence[str]] |
         found = (_form_files(bundle, path, root) + _operators(path, root, operators) + _reach(path, root)
                  + _timers(path, root, known) + _lanes(path, root, roles) + _formless(path, root))
         problems += [p for p in found if p.severity == WARNING or p.element_id not in flagged]
+    if parsed is not None and roles is not None:
+        warned = {p.element_id for p in problems}
+        problems += [replace(p, severity=WARNING) for p in notices(parsed, roles) if p.element_id not in warned]
     return problems
 
 
@@ -200,8 +207,8 @@ def _lanes(path: str, root, roles: Collection[str] | None) -> list[Problem]:
         lane_id = lane.get("id") or ""
         role = lane_id[len("lane_"):] if lane_id.startswith("lane_") else None
         tasks = [n for n in root.iter(f"{BPMN}userTask") if n.get("id") in refs]
-        if tasks and all("role" in _properties(t) for t in tasks):
-            continue        # every task names its role itself
+        if all("role" in _properties(t) for t in tasks):
+            continue        # every task names its role itself, or the lane holds no task for a person
         if role is None or (roles is not None and role not in roles):
             name = lane.get("name") or lane_id
             out.append(_problem(path, lane, f"泳道 {name} 没有对应的角色，其中的任务将由发起人办理 "

@@ -209,3 +209,23 @@ def test_lint_never_crashes_on_a_conformance_model():
         assert all(p.severity in {"error", "warning"} for p in lint(bundle))
         linted += 1
     assert linted > 100
+
+
+def test_with_the_directory_s_roles_the_engine_s_notices_come_as_warnings():
+    body = _line().replace(_task("a", "f1", "f2"), _task("a", "f1", "f2", inner=_props(
+        formJsonSchemaFilename="forms/a.schema.json")))
+    found = _found(_diagram(body), roles={"office"})
+    assert [(s, e) for s, e, _ in found] == [("warning", "a")] and "person who started" in found[0][2]
+    assert _found(_diagram(body)) == []           # without roles: nothing to say who acts
+
+
+def test_the_engine_lints_with_its_operators_and_directory(sqlite_service):
+    problems = sqlite_service.lint_bundle(_with_service("notify", {"colour": "'red'"}))
+    assert {(p.severity, p.element_id) for p in problems} == {("error", "a")}
+    assert [p for p in sqlite_service.lint_bundle(load_bundle([CONSULTATION])) if p.severity == "error"] == []
+
+
+def test_a_lane_of_system_steps_needs_no_role():
+    lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="Lane_sys" name="系统"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+             "<bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>")
+    assert _found(_diagram(_line(), lanes)) == []
