@@ -27,7 +27,9 @@ FINISHED = ("completed", "cancelled")
 STATE_WORDS = {"COMPLETED": "已完成", "STARTED": "已开始", "READY": "待办理", "WAITING": "等待中",
                "CANCELLED": "已取消"}
 ASPECT_WORDS = {"typename": "类型", "bpmn_name": "名称", "inputs": "来路", "outputs": "去向", "extensions": "扩展属性",
-                "lane": "泳道", "documentation": "说明", "prescript": "前置脚本", "postscript": "后置脚本"}
+                "lane": "泳道", "documentation": "说明", "prescript": "前置脚本", "postscript": "后置脚本",
+                "event_definition": "事件定义", "cond_task_specs": "分支条件", "default_task_spec": "默认分支",
+                "script": "脚本"}
 
 
 @dataclass(frozen=True)
