@@ -103,26 +103,27 @@ class Studio:
             before, after = (self.cache.for_version(_numbered(session, process_id, n)) for n in (old, new))
         return diff_bundles(before.bundle, after.bundle)
 
-    def preview_migration(self, process_id: str, old: int, new: int) -> list[MoveCheck]:
-        """Each open instance of version `old`, and whether it may move to version `new` (with reasons)."""
+    def preview_migration(self, process_id: str, old: int, new: int, limit: int | None = None) -> list[MoveCheck]:
+        """Each open instance of version `old` (the first `limit` by id), and whether it may move to version `new`
+        (with reasons)."""
         with self.reading() as session:
             source, target = _numbered(session, process_id, old), _numbered(session, process_id, new)
             rows = session.scalars(select(ProcessInstance).where(
                 ProcessInstance.version_id == source.id, ProcessInstance.status.not_in(FINISHED))
-                .order_by(ProcessInstance.id)).all()
-            target_parsed = self.cache.for_version(target)
-            return [self._check(row, target_parsed) for row in rows]
+                .order_by(ProcessInstance.id).limit(limit)).all()
+            target_parsed, spec_diffs = self.cache.for_version(target), {}
+            return [self._check(row, target_parsed, spec_diffs) for row in rows]
 
-    def _check(self, row: ProcessInstance, target) -> MoveCheck:
-        reasons = self._reasons(row, target)[2]
+    def _check(self, row: ProcessInstance, target, spec_diffs: dict) -> MoveCheck:
+        reasons = self._reasons(row, target, spec_diffs)[2]
         return MoveCheck(row.id, row.revision, row.status, row.step, not reasons, tuple(reasons))
 
-    def _reasons(self, row: ProcessInstance, target):
+    def _reasons(self, row: ProcessInstance, target, spec_diffs: dict | None = None):
         """(workflow, plan, reasons): the loaded workflow and its move plan, or the reasons it cannot move."""
         if row.status == "error":
             return None, None, ["实例处于出错状态，请先处理错误 (the instance is in error; resolve it first)"]
         _, workflow = self.load(row)
-        plan = migration.plan_move(workflow, target)
+        plan = migration.plan_move(workflow, target, spec_diffs)
         return workflow, plan, [_blocker_words(b) for b in plan.blockers]
 
     def migrate_instances(self, process_id: str, old: int, new: int, actor: str | None,
@@ -132,10 +133,10 @@ class Studio:
         its own transaction; `revisions` (as the preview showed them) refuse an instance changed since."""
         if instance_ids is None:
             instance_ids = [c.instance_id for c in self.preview_migration(process_id, old, new) if c.movable]
-        results = []
+        results, spec_diffs = [], {}
         for instance_id in instance_ids:
             try:
-                self._move(process_id, old, new, instance_id, actor, (revisions or {}).get(instance_id))
+                self._move(process_id, old, new, instance_id, actor, (revisions or {}).get(instance_id), spec_diffs)
             except EngineError as exc:
                 results.append(MoveResult(instance_id, False, exc.message))
             else:
@@ -143,7 +144,7 @@ class Studio:
         return results
 
     def _move(self, process_id: str, old: int, new: int, instance_id: int, actor: str | None,
-              revision: int | None) -> None:
+              revision: int | None, spec_diffs: dict) -> None:
         with self.unit_of_work() as session:
             source, target = _numbered(session, process_id, old), _numbered(session, process_id, new)
             row = self.instance(session, instance_id)
@@ -152,7 +153,7 @@ class Studio:
             if row.version_id != source.id or row.status in FINISHED:
                 raise InvalidState(f"实例 {instance_id} 不是 v{old} 的在办实例 (not an open instance of v{old})")
             parsed = self.cache.for_version(target)
-            workflow, plan, reasons = self._reasons(row, parsed)
+            workflow, plan, reasons = self._reasons(row, parsed, spec_diffs)
             if reasons:
                 raise InvalidState("；".join(reasons))
             migration.move(workflow, plan, parsed)

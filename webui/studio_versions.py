@@ -16,6 +16,7 @@ from .security import allowed_if
 
 bp = Blueprint("studio_versions", __name__, url_prefix="/studio", template_folder="templates")
 MAX_MOVES = 1000        # instances one confirm may move
+PREVIEW_LIMIT = 500     # instances one preview lists (about 10 ms each); move those, then preview the rest
 ASPECTS = {"type": lazy_gettext("类型"), "name": lazy_gettext("名称"), "attributes": lazy_gettext("属性"),
            "definition": lazy_gettext("定义（条件、脚本、定时等）"), "extensions": lazy_gettext("扩展属性"),
            "incoming": lazy_gettext("来路"), "outgoing": lazy_gettext("去向"), "form": lazy_gettext("表单内容"),
@@ -67,9 +68,9 @@ def migrate(process_id: str):
     if not versions:
         abort(404)
     old, new, error = _version_args(request.args)
-    checks = engine.preview_migration(process_id, old, new) if old and new else None
+    checks = engine.preview_migration(process_id, old, new, PREVIEW_LIMIT) if old and new else None
     return render_template("studio/versions/migrate.html", process_id=process_id, versions=versions, old=old,
-                           new=new, checks=checks, error=error), 400 if error else 200
+                           new=new, checks=checks, error=error, limit=PREVIEW_LIMIT), 400 if error else 200
 
 
 @bp.post("/processes/<process_id>/migrate")
@@ -90,9 +91,10 @@ def move(process_id: str):
     if not error and len(ids) > MAX_MOVES:
         error = gettext("一次最多迁移 %(n)s 个事项。", n=MAX_MOVES)
     if error or not (old and new):
-        checks = engine.preview_migration(process_id, old, new) if old and new else None
+        checks = engine.preview_migration(process_id, old, new, PREVIEW_LIMIT) if old and new else None
         return render_template("studio/versions/migrate.html", process_id=process_id, versions=versions, old=old,
-                               new=new, checks=checks, error=error or gettext("请选择两个版本。")), 400
+                               new=new, checks=checks, error=error or gettext("请选择两个版本。"),
+                               limit=PREVIEW_LIMIT), 400
     results = engine.migrate_instances(process_id, old, new, g.user.username, ids, revisions)
     return render_template("studio/versions/moved.html", process_id=process_id, old=old, new=new, results=results)
 

@@ -58,12 +58,22 @@ def _blockers(diff: WorkflowDiff, spec_diff: SpecDiff) -> list[Blocker]:
     return out
 
 
-def plan_move(workflow: BpmnWorkflow, new: ParsedBundle) -> MovePlan:
-    """Diff `workflow` against the `new` version and list what blocks the move."""
-    registry = state_serializer().registry
+def plan_move(workflow: BpmnWorkflow, new: ParsedBundle, spec_diffs: dict | None = None) -> MovePlan:
+    """Diff `workflow` against the `new` version and list what blocks the move.
+
+    `spec_diffs` keeps the diffs of spec pairs across calls: every instance of a version shares its parsed specs,
+    so a preview of many instances diffs each pair of specs once."""
     if workflow.get_tasks(state=TaskState.ERROR):
         raise ValueError("a workflow in error cannot move")
-    spec_diff = SpecDiff(registry, workflow.spec, new.spec)
+    spec_diffs = {} if spec_diffs is None else spec_diffs
+
+    def diff_of(old_spec, new_spec) -> SpecDiff:
+        key = (id(old_spec), id(new_spec))
+        if key not in spec_diffs:
+            spec_diffs[key] = (old_spec, new_spec, SpecDiff(state_serializer().registry, old_spec, new_spec))
+        return spec_diffs[key][2]
+
+    spec_diff = diff_of(workflow.spec, new.spec)
     top = WorkflowDiff(workflow, spec_diff)
     blockers = _blockers(top, spec_diff)
     subprocesses = {}
@@ -73,7 +83,7 @@ def plan_move(workflow: BpmnWorkflow, new: ParsedBundle) -> MovePlan:
             subprocesses[sp_id] = None
             blockers.append(Blocker(sub.spec.name, sub.spec.description or sub.spec.name, "STARTED", ()))
             continue
-        sub_spec_diff = SpecDiff(registry, sub.spec, new_spec)
+        sub_spec_diff = diff_of(sub.spec, new_spec)
         subprocesses[sp_id] = WorkflowDiff(sub, sub_spec_diff)
         blockers += _blockers(subprocesses[sp_id], sub_spec_diff)
     return MovePlan(top, subprocesses, _unique(blockers))

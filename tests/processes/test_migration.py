@@ -150,6 +150,7 @@ def test_one_failed_move_does_not_stop_the_others(mini, tmp_path):
     second = mini.start_instance("mini", {"title": "乙", "count": 1}, actor="m001")
     mini.deploy([with_archive(tmp_path)], actor="owner")
     seen = {c.instance_id: c.revision for c in mini.preview_migration("mini", 1, 2)}
+    assert [c.instance_id for c in mini.preview_migration("mini", 1, 2, limit=1)] == [first]
     [task] = mini.list_tasks(instance_id=first)
     mini.claim_task(task.id, task.candidates[0])            # the first changes after the preview
     results = mini.migrate_instances("mini", 1, 2, actor="owner", instance_ids=[first, second], revisions=seen)
