@@ -156,7 +156,10 @@ class Studio:
             workflow, plan, reasons = self._reasons(row, parsed, spec_diffs)
             if reasons:
                 raise InvalidState("；".join(reasons))
-            migration.move(workflow, plan, parsed)
+            try:
+                migration.move(workflow, plan, parsed)
+            except migration.MoveRefused as exc:
+                raise InvalidState(f"不能迁移到 v{new}：{exc} (cannot move to v{new}: {exc})") from exc
             row.version_id = target.id
             self.audit(session, row.id, "instance_migrated", actor, None,
                        {"from": old, "to": new, "from_version": source.content_hash[:12],

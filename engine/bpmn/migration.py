@@ -17,10 +17,15 @@ from engine.bpmn.serialization import state_serializer
 from engine.bpmn.specs import ParsedBundle
 
 PREDICTED = TaskState.FUTURE | TaskState.LIKELY | TaskState.MAYBE
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 # Nothing is reset on a move: a reset would drop a ready task's data (a multi-instance item) and restart a waiting
 # timer. Predicted branches under a moved task are re-synced from the new specs as each task completes. ERROR is the
 # one state no movable workflow holds (an instance in error is refused), so this mask resets nothing.
 NO_RESET = TaskState.ERROR
+
+
+class MoveRefused(Exception):
+    """The workflow cannot be put on the new version (a plan with blockers, or a tree the new specs cannot hold)."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,23 @@ def _unique(blockers: list[Blocker]) -> list[Blocker]:
 def move(workflow: BpmnWorkflow, plan: MovePlan, new: ParsedBundle) -> None:
     """Put `workflow` on the `new` version's specs (only for a plan without blockers)."""
     if plan.blockers:
-        raise ValueError("the plan has blockers")
+        raise MoveRefused("the plan has blockers")
     for sp_id, diff in plan.subprocesses.items():
         sub = workflow.subprocesses[sp_id]
         migrate_workflow(diff, sub, new.subprocess_specs[sub.spec.name], reset_mask=NO_RESET)
     migrate_workflow(plan.top, workflow, new.spec, reset_mask=NO_RESET)
     workflow.subprocess_specs = new.subprocess_specs
+    for flow in (workflow, *workflow.subprocesses.values()):
+        _predict_again(flow)
+
+
+def _predict_again(flow) -> None:
+    """Predict each open task's branch from the new specs: a predicted task whose spec the new version removed would
+    otherwise stay in the tree (the diff cannot align it) and name a spec no restore can find."""
+    for task in list(flow.tasks.values()):
+        if task.id in flow.tasks and task.has_state(OPEN) and task.workflow is flow:
+            task.task_spec._predict(task, mask=PREDICTED)
+    foreign = sorted({t.task_spec.name for t in flow.tasks.values() if flow.spec.task_specs.get(t.task_spec.name)
+                      is not t.task_spec})
+    if foreign:
+        raise MoveRefused(f"tasks left on specs the new version lacks: {', '.join(foreign)}")

@@ -31,14 +31,32 @@ COUNTY_CONFIRM = ('<spiffworkflow:property name="step" value="2" />',
                   '<spiffworkflow:property name="orgUnit" value="&quot;county&quot;" />')
 
 
-def _variant(tmp_path: Path, name: str, *edits: tuple[str, str]) -> Path:
+def _without_wait(text: str) -> str:
+    start = text.index('<bpmn:intermediateCatchEvent id="wait"')
+    end = text.index("</bpmn:intermediateCatchEvent>") + len("</bpmn:intermediateCatchEvent>")
+    return text[:start] + text[end:]
+
+
+# v2 without the wait: notify_ok goes straight on to confirm
+NO_WAIT = (('<bpmn:sequenceFlow id="f3" sourceRef="notify_ok" targetRef="wait" />',
+            '<bpmn:sequenceFlow id="f3" sourceRef="notify_ok" targetRef="confirm" />'),
+           ('<bpmn:sequenceFlow id="f4" sourceRef="wait" targetRef="confirm" />', ''),
+           ('<bpmn:incoming>f4</bpmn:incoming>', '<bpmn:incoming>f3</bpmn:incoming>'),
+           ("<bpmn:flowNodeRef>wait</bpmn:flowNodeRef>", ""), _without_wait)
+
+
+def _variant(tmp_path: Path, name: str, *edits) -> Path:
+    """A copy of the mini process (with COUNTY_CONFIRM) edited by (old, new) replacements or functions."""
     folder = tmp_path / name / "mini"
     shutil.copytree(MINI, folder)
     bpmn = folder / "mini.bpmn"
     text = bpmn.read_text(encoding="utf-8")
-    for old, new in (COUNTY_CONFIRM, *edits):
-        assert old in text
-        text = text.replace(old, new)
+    for edit in (COUNTY_CONFIRM, *edits):
+        if callable(edit):
+            text = edit(text)
+            continue
+        assert edit[0] in text
+        text = text.replace(*edit)
     bpmn.write_text(text, encoding="utf-8")
     return folder
 
@@ -185,3 +203,13 @@ def test_a_consultation_in_its_research_step_moves_and_finishes_with_the_renamed
     view = consultation.show_instance(instance_id)
     assert view.status == "completed" and len(view.data["research_reports"]) == len(scenario.researchers)
     assert names["follow_up_visit"] == "电话回访"
+
+
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
+def test_a_moved_instance_drops_the_predicted_steps_the_new_version_removed(mini, tmp_path, cold):
+    """The wait is only predicted under the ready review: the diff cannot align it, so the move predicts again."""
+    instance_id = mini.start_instance("mini", {"title": "路灯", "count": 1}, actor="m001")
+    mini.deploy([_variant(tmp_path, "v2", *NO_WAIT)], actor="owner", note="不再等待")
+    assert mini.migrate_instances("mini", 1, 2, actor="owner")[0].moved
+    done = _finish(mini, instance_id, cold)
+    assert done == ["review", "confirm"] and mini.show_instance(instance_id).events[-1].kind == "instance_completed"
