@@ -7,11 +7,12 @@ from datetime import datetime
 from threading import Lock
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.bpmn.operators import REGISTRY
 from engine.bpmn.specs import Bundle, ParsedBundle, parse_bundle
-from engine.errors import InvalidState, NotFound, Problem, SpecInvalid
+from engine.errors import ConcurrentUpdate, InvalidState, NotFound, Problem, SpecInvalid
 from engine.store.models import ProcessVersion
 
 OPERATORS = frozenset(REGISTRY)      # notify, publish: operators.REGISTRY lists their parameters
@@ -86,7 +87,12 @@ def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | N
     version = ProcessVersion(process_id=parsed.process_id, content_hash=bundle.content_hash, files=files,
                              deployed_by=actor, created_at=now, number=number, note=note)
     session.add(version)
-    session.flush()
+    try:
+        with session.begin_nested():        # a savepoint: the race's loser gets a clear error, not a broken session
+            session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentUpdate(f"流程 {parsed.process_id} 刚有另一版本部署，请重试 (another version of "
+                               f"{parsed.process_id} was deployed at the same moment; try again)") from exc
     return version, True
 
 

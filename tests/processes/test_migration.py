@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from domain.consultation.demo import load_demo
-from engine.errors import InvalidState
+from engine.errors import ConcurrentUpdate, InvalidState
 from engine.store.models import AuditEvent, ProcessVersion
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
@@ -213,3 +214,18 @@ def test_a_moved_instance_drops_the_predicted_steps_the_new_version_removed(mini
     assert mini.migrate_instances("mini", 1, 2, actor="owner")[0].moved
     done = _finish(mini, instance_id, cold)
     assert done == ["review", "confirm"] and mini.show_instance(instance_id).events[-1].kind == "instance_completed"
+
+
+def test_two_versions_deployed_at_once_cannot_share_a_number(mini, tmp_path, monkeypatch):
+    real_scalar = Session.scalar
+
+    def stale_scalar(session, statement, *args, **kwargs):     # as if another deploy had read the same number
+        text = str(statement).lower()
+        return 0 if "max(process_version.number)" in text else real_scalar(session, statement, *args, **kwargs)
+
+    folder = with_archive(tmp_path)
+    monkeypatch.setattr(Session, "scalar", stale_scalar)
+    with pytest.raises(ConcurrentUpdate, match="try again"):
+        mini.deploy([folder], actor="owner")
+    monkeypatch.undo()
+    assert mini.deploy([folder], actor="owner").number == 2
