@@ -68,6 +68,7 @@ def test_preview_then_move_then_back(client, login, two_versions, web_engine):
     back = client.get("/studio/processes/mini/migrate?from=3&to=2").get_data(as_text=True)
     assert re.findall(r'<tr class="movable">', back)
     assert [e.kind for e in web_engine.show_instance(two_versions).events].count("instance_migrated") == 1
+    assert "迁移版本" in client.get(f"/instances/{two_versions}").get_data(as_text=True)
 
 
 def test_a_blocked_instance_shows_its_reason(client, login, web_engine, tmp_path):
