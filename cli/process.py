@@ -26,14 +26,17 @@ def validate(ctx, paths):
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--as", "actor", default=None)
+@click.option("--note", default="", help="What changed in this version (at most 500 characters).")
 @click.pass_context
-def deploy(ctx, paths, as_json, actor):
-    """Deploy a bundle as an immutable version (identical content: same version)."""
-    deployed = engine_of(ctx).deploy(paths, actor)
+def deploy(ctx, paths, as_json, actor, note):
+    """Deploy a bundle as an immutable version, the process's next number (identical content: same version)."""
+    deployed = engine_of(ctx).deploy(paths, actor, note)
     if as_json:
-        emit({"process_id": deployed.process_id, "version": deployed.version, "created": deployed.created})
+        emit({"process_id": deployed.process_id, "version": deployed.version, "created": deployed.created,
+              "number": deployed.number})
     else:
-        click.echo(f"{deployed.process_id} {deployed.version}{'' if deployed.created else ' (unchanged)'}")
+        click.echo(f"{deployed.process_id} v{deployed.number} {deployed.version}"
+                   f"{'' if deployed.created else ' (unchanged)'}")
 
 
 @click.command()

@@ -23,6 +23,7 @@ class DraftDeployed:
     version_id: int
     version: str
     created: bool
+    number: int
 
 
 class Drafting:
@@ -75,8 +76,10 @@ class Drafting:
                                           f"this draft deploys process {process_id!r}")]
         return problems, specs.notices(parsed, self.directory_rules.roles)
 
-    def deploy_draft(self, process_id: str, actor: str | None, revision: int | None = None) -> DraftDeployed:
-        """Deploy the draft as an immutable version and remove the draft; SpecInvalid lists every problem."""
+    def deploy_draft(self, process_id: str, actor: str | None, revision: int | None = None,
+                     note: str = "") -> DraftDeployed:
+        """Deploy the draft as an immutable version (with its author's note) and remove the draft; SpecInvalid lists
+        every problem."""
         problems, _ = self.review_draft(process_id)
         if problems:
             raise SpecInvalid(problems)
@@ -87,9 +90,9 @@ class Drafting:
             if revision is not None and revision != row.revision:
                 raise InvalidState(f"the draft of {process_id!r} changed since it was validated; validate again")
             version, created = versions.deploy(session, self.cache, drafts.view(row).bundle, actor,
-                                               self.clock.now())
+                                               self.clock.now(), note)
             session.delete(row)
             if created:
                 self.audit(session, None, "version_deployed", actor, None,
                            {"process_id": version.process_id, "version": version.content_hash[:12]})
-            return DraftDeployed(version.process_id, version.id, version.content_hash[:12], created)
+            return DraftDeployed(version.process_id, version.id, version.content_hash[:12], created, version.number)

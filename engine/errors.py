@@ -31,12 +31,15 @@ class ConcurrentUpdate(EngineError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a process bundle, printed as `file:line element-id: message`."""
+    """One problem found in a process bundle, printed as `file:line element-id: message`.
+
+    `severity` is "error" (the bundle must not deploy, or will not run as drawn) or "warning" (lint advice)."""
 
     file: str
     line: int | None
     element_id: str | None
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"

@@ -35,6 +35,7 @@ from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from engine.store.uow import STALE_MESSAGE, Transactions
+from engine.studio import Studio
 from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, StartableProcess, TaskView
 
@@ -42,7 +43,7 @@ TaskListener = Callable[[Session, HumanTask, datetime], object]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
-class Engine(Sweeping, StoreAccess, Drafting):
+class Engine(Sweeping, Studio, StoreAccess, Drafting):
     """Every command runs in its own transaction: it commits on success and changes nothing on error.
 
     What the product adds comes in through the constructor, each with a plain default: `hooks` (per process),
@@ -105,15 +106,17 @@ class Engine(Sweeping, StoreAccess, Drafting):
         with self.reading() as session:
             return [deadlines.table(self.cache.for_version(v)) for v in versions.latest_versions(session)]
 
-    def deploy(self, paths: Iterable[str | Path], actor: str | None = None) -> Deployed:
-        """Deploy the bundle at `paths`; identical content returns the existing version."""
+    def deploy(self, paths: Iterable[str | Path], actor: str | None = None, note: str = "") -> Deployed:
+        """Deploy the bundle at `paths` as the process's next version (with `note`); identical content returns the
+        existing version."""
         bundle = load_bundle(paths)
         with self.unit_of_work() as session:
-            version, created = versions.deploy(session, self.cache, bundle, actor, self.clock.now())
+            version, created = versions.deploy(session, self.cache, bundle, actor, self.clock.now(), note)
             if created:
                 self.audit(session, None, "version_deployed", actor, None,
-                           {"process_id": version.process_id, "version": version.content_hash[:12]})
-            return Deployed(version.process_id, version.content_hash[:12], version.id, created)
+                           {"process_id": version.process_id, "version": version.content_hash[:12],
+                            "number": version.number})
+            return Deployed(version.process_id, version.content_hash[:12], version.id, created, version.number)
 
     # --- instances --------------------------------------------------------------------------------
     def start_instance(self, process_id: str, data: dict, actor: str | None = None) -> int:

@@ -31,6 +31,7 @@ class Deployed(_AsDict):
     version: str
     version_id: int
     created: bool
+    number: int = 0      # v1, v2 … within its process
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
        ("overview.index", lazy_gettext("概览"), None),
+       ("studio_versions.processes", lazy_gettext("流程工作室"), policy.may_use_studio),
        ("admin.users", lazy_gettext("管理"), policy.may_administer)]
 
 

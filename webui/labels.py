@@ -54,7 +54,8 @@ def event_names() -> dict:
             "script_error": pgettext("event", "出错"), "version_deployed": pgettext("event", "部署"),
             "reminder_sent": pgettext("event", "发出提醒"), "escalated": pgettext("event", "超期督办"),
             "extension_requested": pgettext("event", "申请延期"), "extension_approved": pgettext("event", "批准延期"),
-            "extension_rejected": pgettext("event", "驳回延期"), "task_urged": pgettext("event", "催办")}
+            "extension_rejected": pgettext("event", "驳回延期"), "task_urged": pgettext("event", "催办"),
+            "instance_migrated": pgettext("event", "迁移版本")}
 
 
 def init_app(app) -> None:

@@ -57,13 +57,15 @@ class ProcessVersion(Base):
     """An immutable deployed bundle (BPMN + DMN + forms), keyed by its content hash."""
 
     __tablename__ = "process_version"
-    __table_args__ = (UniqueConstraint("process_id", "content_hash"),)
+    __table_args__ = (UniqueConstraint("process_id", "content_hash"), UniqueConstraint("process_id", "number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     files: Mapped[dict] = mapped_column(JSON, deferred=True)     # read only when a version is first parsed
     deployed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")    # v1, v2 … within its process
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")   # what its author changed
 
 
 class ProcessDraft(Base):

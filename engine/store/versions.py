@@ -7,14 +7,17 @@ from datetime import datetime
 from threading import Lock
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.bpmn.operators import REGISTRY
 from engine.bpmn.specs import Bundle, ParsedBundle, parse_bundle
-from engine.errors import NotFound, Problem, SpecInvalid
+from engine.errors import ConcurrentUpdate, InvalidState, NotFound, Problem, SpecInvalid
 from engine.store.models import ProcessVersion
 
-OPERATORS = frozenset({"notify", "publish"})
+OPERATORS = frozenset(REGISTRY)      # notify, publish: operators.REGISTRY lists their parameters
 _CACHE_SIZE = 64
+MAX_NOTE = 500
 
 
 class VersionCache:
@@ -65,18 +68,31 @@ def _as_text(bundle: Bundle) -> dict[str, str]:
 
 
 def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | None,
-           now: datetime) -> tuple[ProcessVersion, bool]:
-    """Store the bundle as a version unless identical content is deployed already; (version, created)."""
+           now: datetime, note: str = "") -> tuple[ProcessVersion, bool]:
+    """Store the bundle as a version unless identical content is deployed already; (version, created).
+
+    A new version gets its process's next number (v1, v2 …) and keeps `note`, its author's word on what changed."""
+    note = " ".join(note.split())
+    if len(note) > MAX_NOTE:
+        raise InvalidState(f"版本说明最多 {MAX_NOTE} 字，现有 {len(note)} 字 (the version note is {len(note)} "
+                           f"characters; at most {MAX_NOTE})")
     parsed = cache.parse(bundle)
     files = _as_text(bundle)
     existing = session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_id == parsed.process_id, ProcessVersion.content_hash == bundle.content_hash))
     if existing is not None:
         return existing, False
+    number = (session.scalar(select(func.max(ProcessVersion.number))
+                             .where(ProcessVersion.process_id == parsed.process_id)) or 0) + 1
     version = ProcessVersion(process_id=parsed.process_id, content_hash=bundle.content_hash, files=files,
-                             deployed_by=actor, created_at=now)
+                             deployed_by=actor, created_at=now, number=number, note=note)
     session.add(version)
-    session.flush()
+    try:
+        with session.begin_nested():        # a savepoint: the race's loser gets a clear error, not a broken session
+            session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentUpdate(f"流程 {parsed.process_id} 刚有另一版本部署，请重试 (another version of "
+                               f"{parsed.process_id} was deployed at the same moment; try again)") from exc
     return version, True
 
 

@@ -41,8 +41,8 @@ def test_demo_json_lists_accounts(run):
 
 def test_round_trip_through_the_cli(run):
     run("demo", "--no-cases")
-    code, out, _ = run("deploy", str(DATA / "mini"), "--json")
-    assert code == 0 and json.loads(out)["process_id"] == "mini"
+    code, out, _ = run("deploy", str(DATA / "mini"), "--json", "--note", "第一版")
+    assert code == 0 and json.loads(out)["process_id"] == "mini" and json.loads(out)["number"] == 1
     code, out, _ = run("start", "mini", "--data", '{"title": "路灯", "count": 2}', "--as", "m001", "--json")
     instance_id = json.loads(out)["instance_id"]
     code, out, _ = run("tasks", "--as", "office", "--json")

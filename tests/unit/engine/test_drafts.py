@@ -96,12 +96,13 @@ def test_deploying_a_draft_makes_a_version_audits_it_and_refuses_a_stale_revisio
     saved = mini.save_draft_file("mini", "mini.bpmn", text, "owner", draft.revision)
     with pytest.raises(InvalidState, match="validate again"):
         mini.deploy_draft("mini", "owner", revision=draft.revision)
-    deployed = mini.deploy_draft("mini", "owner", revision=saved.revision)
+    deployed = mini.deploy_draft("mini", "owner", revision=saved.revision, note="  审核改名为 初审 ")
     with mini.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 2
         assert session.scalar(select(func.count()).select_from(ProcessDraft)) == 0
         kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.actor == "owner")).all()
-    assert deployed.created and "version_deployed" in kinds
+    assert deployed.created and "version_deployed" in kinds and deployed.number == 2
+    assert mini.process_versions("mini")[0].note == "审核改名为 初审"
     assert mini.startable_process("mini") is not None
 
 
