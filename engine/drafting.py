@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.bpmn import specs
 from engine.errors import InvalidState, Problem, SpecInvalid
 from engine.store import drafts, versions
 from engine.store.drafts import DraftView
@@ -65,7 +64,8 @@ class Drafting:
             self.audit(session, None, "draft_discarded", actor, None, {"process_id": process_id})
 
     def review_draft(self, process_id: str) -> tuple[list[Problem], list[Problem]]:
-        """(problems that block deploying, notices) of the process's draft, each naming its file and element."""
+        """(problems that block deploying, warnings) of the process's draft, each naming its file and element: the
+        engine's parse problems, then the lint rules' errors and warnings (unreachable, dead end, …) and notices."""
         draft = self.draft(process_id)
         try:
             parsed = self.cache.parse(draft.bundle)
@@ -74,7 +74,9 @@ class Drafting:
         problems = [] if parsed.process_id == process_id else [Problem(
             "-", None, parsed.process_id, f"the executable process's id is {parsed.process_id!r}; "
                                           f"this draft deploys process {process_id!r}")]
-        return problems, specs.notices(parsed, self.directory_rules.roles)
+        found = self.lint_bundle(draft.bundle)
+        return (problems + [p for p in found if p.severity == "error"],
+                [p for p in found if p.severity != "error"])
 
     def deploy_draft(self, process_id: str, actor: str | None, revision: int | None = None,
                      note: str = "") -> DraftDeployed:
