@@ -75,8 +75,12 @@
     return li;
   }
 
+  // Removing a focused box makes Chromium fire its pending `change`: the handlers ignore events while drawing.
+  var drawing = false;
   function draw() {
+    drawing = true;
     list.textContent = '';
+    drawing = false;
     fields.forEach(function (f, i) { list.appendChild(fieldRow(f, i)); });
     addButton.disabled = fields.length >= data.limits.fields;
     addButton.title = addButton.disabled ? msg.msgMaxFields : '';
@@ -178,8 +182,9 @@
   }
 
   // --- events ---
-  list.addEventListener('input', function () { readAll(); later('fields'); });
+  list.addEventListener('input', function () { if (!drawing) { readAll(); later('fields'); } });
   list.addEventListener('change', function (event) {
+    if (drawing) return;
     readAll();
     if (event.target.dataset.k === 'kind') {
       var row = event.target.closest('.fe-field');
