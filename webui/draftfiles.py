@@ -74,7 +74,7 @@ def ui_path(name: str) -> str:
     return f"{FORMS_DIR}{name}{UI_SUFFIX}"
 
 
-def _bpmn_roots(files: dict[str, str]) -> list[tuple[str, etree._Element]]:
+def _bpmn_roots(files: dict[str, str]) -> list[tuple[str, object]]:
     roots = []
     for path in sorted(p for p in files if p.endswith(".bpmn")):
         try:

@@ -241,3 +241,13 @@ def test_admins_reach_it_and_an_unknown_form_is_404(client, login):
     assert client.get("/studio/processes/consultation/forms").status_code == 200
     assert client.get("/studio/processes/consultation/forms/nothing").status_code == 404
     assert client.get("/studio/processes/nothing/forms").status_code == 404
+
+
+def test_the_editor_speaks_english_when_english_is_chosen(client, login):
+    login("owner")
+    page = client.get("/studio/processes/consultation/forms/answer_suggestion?lang=en").get_data(as_text=True)
+    assert "Preview (as participants see it)" in page and "Save to draft" in page
+    assert "Field name (key in the data)" in page
+    assert "Long text" in page and "People picker" in page
+    tables = client.get("/studio/processes/consultation/decisions?lang=en").get_data(as_text=True)
+    assert "7 rules, 2 input columns, 2 output columns, hit policy FIRST" in tables
