@@ -111,7 +111,8 @@ def fields_of(schema: dict, ui: dict | None) -> list[dict]:
         elif kind == "checkboxes":
             options = [{"value": v, "label": t} for v, t in choices(prop["items"], field_ui.get("items") or {})]
         ui_options = field_ui.get("ui:options") if isinstance(field_ui.get("ui:options"), dict) else {}
-        out.append({"key": key, "title": str(prop.get("title") or ""), "kind": kind, "required": key in required,
+        out.append({"key": key, "was": key, "title": str(prop.get("title") or ""), "kind": kind,
+                    "required": key in required,
                     "help": str(field_ui.get("ui:help") or ""),
                     "placeholder": str(field_ui.get("ui:placeholder") or ""),
                     "options": options, "role": str(ui_options.get("role") or "") if kind == "people" else "",
@@ -193,27 +194,28 @@ def _option_problems(index: int, key: str, kind: str, options) -> list[FormProbl
 
 def build(fields: list[dict], base_schema: dict, base_ui: dict) -> tuple[dict, dict]:
     """(JSON Schema, UI schema) written from the field list over the form it was read from: what the list does not
-    say (conditions, length limits, date rules, audiences) stays; raise FormRefused when the list has problems."""
+    say (conditions, length limits, date rules, audiences) stays, also for a field whose key changed (`was` names
+    its key in the base); raise FormRefused when the list has problems."""
     problems = field_problems(fields)
     if problems:
         raise FormRefused(problems)
     schema = copy.deepcopy(base_schema) if isinstance(base_schema, dict) else {}
-    ui = copy.deepcopy(base_ui) if isinstance(base_ui, dict) else {}
+    old_ui = base_ui if isinstance(base_ui, dict) else {}
     old_props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    ui = {k: copy.deepcopy(v) for k, v in old_ui.items() if k.startswith("ui:") or k not in old_props}
     schema.setdefault("type", "object")
     properties, required, keys = {}, [], [str(item["key"]) for item in fields]
     for item in fields:
         key = str(item["key"])
-        old_ui = ui.get(key) if isinstance(ui.get(key), dict) else {}
-        properties[key], field_ui = _write_field(item, old_props.get(key), old_ui)
+        source = str(item.get("was") or key)
+        if source not in old_props:
+            source = key
+        source_ui = old_ui.get(source) if isinstance(old_ui.get(source), dict) else {}
+        properties[key], field_ui = _write_field(item, old_props.get(source), source_ui)
         if field_ui:
             ui[key] = field_ui
-        else:
-            ui.pop(key, None)
         if item.get("required"):
             required.append(key)
-    for gone in set(old_props) - set(keys):
-        ui.pop(gone, None)
     schema["properties"] = properties
     if required:
         schema["required"] = required

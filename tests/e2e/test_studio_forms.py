@@ -80,6 +80,7 @@ def test_a_process_owner_builds_a_form_with_a_live_preview_saves_and_reopens_it(
     expect(preview).to_contain_text("不满意")
     expect(preview).not_to_contain_text("意见")
     assert '"visited_on"' in page.locator("#fe-schema").input_value()
+    page.evaluate("window.scrollTo(0, 0)")          # the preview column sticks to the top of the window
     keep(walk, walk.shot("form-editor-three-fields"))
 
     rows.nth(1).locator("[data-k=key]").fill("1bad")              # a bad key: named, the last good preview kept

@@ -83,6 +83,25 @@ def test_changing_a_kind_drops_what_the_old_kind_said_but_keeps_the_audience():
     assert new_ui["phone"] == {"ui:audience": ["office"]}
 
 
+def test_a_renamed_field_keeps_what_the_list_does_not_show():
+    schema, ui = _form("answer_suggestion")
+    fields = fields_of(schema, ui)
+    fields[3]["key"] = "promise_date"                 # was promised_date: x-notBefore? limits, help all stay
+    fields.insert(0, fields.pop(3))
+    new_schema, new_ui = build(fields, schema, ui)
+    assert new_schema["properties"]["promise_date"] == schema["properties"]["promised_date"]
+    assert new_ui["promise_date"] == ui["promised_date"] and "promised_date" not in new_ui
+    assert list(new_schema["properties"]) == ["promise_date", "adoption", "reason", "measures"]
+    assert new_ui["ui:order"] == ["promise_date", "adoption", "reason", "measures"]
+
+
+def test_a_schema_over_the_size_limit_is_named_with_its_size():
+    big = json.dumps({"type": "object", "description": "很" * 100_000})
+    with pytest.raises(FormRefused) as refused:
+        parse_texts(big, "{}")
+    assert "字节，上限为 262144 字节" in refused.value.problems[0].message
+
+
 def test_people_and_units_and_checkboxes():
     fields = [_field("who", "参加委员", "people", multiple=True, role="member"),
               _field("unit", "承办单位", "orgunit", unit_kinds=["department"]),

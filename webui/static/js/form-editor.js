@@ -24,6 +24,9 @@
 
   var fields = data.fields;
   var good = { schema: data.schema_text, ui: data.ui_text };   // the last texts the server accepted
+  // The texts the field list was read from: every field-list change is written over them (a field's `was` names its
+  // key there), so what the list does not show (conditions, limits, audiences) stays, renamed fields included.
+  var origin = { schema: data.schema_text, ui: data.ui_text };
   var revision = data.revision;
   var seq = 0, timer = null, pending = 'fields', inflight = null, dirty = false;
   var jsonBroken = data.problems.length > 0, lastOk = !jsonBroken;
@@ -49,6 +52,7 @@
 
   function fieldRow(field, index) {
     var li = fieldTemplate.content.firstElementChild.cloneNode(true);
+    li.dataset.was = field.was || '';
     li.querySelector('.fe-num').textContent = (index + 1) + '.';
     li.querySelector('.fe-name').textContent = field.title || field.key;
     ['title', 'key', 'help', 'placeholder'].forEach(function (k) { li.querySelector('[data-k=' + k + ']').value = field[k] || ''; });
@@ -95,7 +99,7 @@
     });
     var kinds = [];
     row.querySelectorAll('[data-unit-kind]').forEach(function (el) { if (el.checked) kinds.push(el.dataset.unitKind); });
-    return { key: get('key').value.trim(), title: get('title').value, kind: kind, required: get('required').checked,
+    return { key: get('key').value.trim(), was: row.dataset.was, title: get('title').value, kind: kind, required: get('required').checked,
       help: get('help').value, placeholder: get('placeholder').value, options: options, role: get('role').value,
       multiple: get('multiple').checked, unit_kinds: kinds };
   }
@@ -135,7 +139,7 @@
   function refresh(mode) {
     var mine = ++seq;
     var body = mode === 'fields'
-      ? { mode: 'fields', fields: fields, schema_text: good.schema, ui_text: good.ui }
+      ? { mode: 'fields', fields: fields, schema_text: origin.schema, ui_text: origin.ui }
       : { mode: 'json', schema_text: schemaBox.value, ui_text: uiBox.value };
     say(msg.msgWorking);
     inflight = post(data.preview_url, body).then(function (r) { return r.json(); }).then(function (answer) {
@@ -159,6 +163,7 @@
           if (name) name.textContent = f.title || f.key;
         });
       } else {
+        origin = { schema: answer.schema_text, ui: answer.ui_text };
         fields = answer.fields;
         lockFields(false);
         draw();
@@ -224,7 +229,7 @@
     var n = fields.length + 1, key = 'field_' + n;
     var taken = fields.map(function (f) { return f.key; });
     while (taken.indexOf(key) >= 0) { n += 1; key = 'field_' + n; }
-    fields.push({ key: key, title: msg.newTitle + ' ' + n, kind: 'text', required: false, help: '', placeholder: '',
+    fields.push({ key: key, was: '', title: msg.newTitle + ' ' + n, kind: 'text', required: false, help: '', placeholder: '',
       options: [], role: '', multiple: false, unit_kinds: [] });
     draw();
     list.lastElementChild.querySelector('[data-k=title]').focus();
