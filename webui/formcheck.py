@@ -128,9 +128,34 @@ def _ui_entry_problems(entry: dict, at: tuple) -> list[FormProblem]:
                              ("ui:title", str, gettext("文字"))):
         if key in entry and not isinstance(entry[key], kind):
             problems.append(FormProblem(_path(*at, key), gettext("%(key)s 应为%(words)s", key=key, words=words)))
+    if isinstance(entry.get("ui:options"), dict):
+        problems += _option_value_problems(entry["ui:options"], (*at, "ui:options"))
+    if isinstance(entry.get("ui:audience"), list) and not all(isinstance(r, str) for r in entry["ui:audience"]):
+        problems.append(FormProblem(_path(*at, "ui:audience"), gettext("ui:audience 应为角色名的列表")))
     if isinstance(entry.get("items"), dict):
         problems += _ui_entry_problems(entry["items"], (*at, "items"))
     for key, nested in entry.items():
-        if not key.startswith("ui:") and key != "items" and isinstance(nested, dict):
+        if key.startswith("ui:") or key == "items":
+            continue
+        if isinstance(nested, dict):
             problems += _ui_entry_problems(nested, (*at, key))
+        else:
+            problems.append(FormProblem(_path(*at, key), gettext("字段“%(key)s”的界面设置必须是一个对象", key=key)))
+    return problems
+
+
+# What each ui:options key the renderer and the pickers read must be (webui/formrender.py, engine/store/assignments.py).
+_OPTION_TYPES = {"role": (str,), "scope": (str,), "kind": (str,), "tier_field": (str,), "other": (bool,),
+                 "addable": (bool,), "removable": (bool,), "rows": (int,), "step": (str, int, float)}
+
+
+def _option_value_problems(options: dict, at: tuple) -> list[FormProblem]:
+    problems = []
+    for key, kinds in _OPTION_TYPES.items():
+        value = options.get(key)
+        if key in options and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            problems.append(FormProblem(_path(*at, key), gettext("%(key)s 的值类型不对", key=key)))
+    kinds = options.get("kinds")
+    if "kinds" in options and not (isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)):
+        problems.append(FormProblem(_path(*at, "kinds"), gettext("kinds 应为单位类别名的列表")))
     return problems

@@ -156,6 +156,11 @@ def test_bad_forms_are_named_in_chinese_with_their_json_path(schema_text, ui_tex
     assert problems and problems[0].where == where and words in problems[0].message, problems
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_consultation_form_opens_without_a_problem(name):
+    assert form_problems(*_form(name)) == []
+
+
 # --- the pages ----------------------------------------------------------------------------------------------------
 def _preview(client, page, body, name="answer_suggestion"):
     return client.post(f"/studio/processes/consultation/forms/{name}/preview", json=body,
@@ -270,3 +275,20 @@ def test_the_editor_speaks_english_when_english_is_chosen(client, login):
     assert "Long text" in page and "People picker" in page
     tables = client.get("/studio/processes/consultation/decisions?lang=en").get_data(as_text=True)
     assert "7 rules, 2 input columns, 2 output columns, hit policy FIRST" in tables
+
+
+@pytest.mark.parametrize(("ui", "where"), [
+    ({"a": {"ui:widget": "people", "ui:options": {"role": ["x"]}}}, '$.a["ui:options"].role'),
+    ({"a": {"ui:widget": "orgunit", "ui:options": {"kind": ["hall"]}}}, '$.a["ui:options"].kind'),
+    ({"a": {"ui:widget": "orgunit", "ui:options": {"kinds": "department"}}}, '$.a["ui:options"].kinds'),
+    ({"a": {"b": "x"}}, "$.a.b"),
+])
+def test_ui_settings_the_pickers_cannot_read_are_named_not_a_server_error(client, login, ui, where):
+    login("owner")
+    page = client.get("/studio/processes/consultation/forms/triage").get_data(as_text=True)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    answer = _preview(client, page, {"mode": "json", "schema_text": json.dumps(schema), "ui_text": json.dumps(ui)},
+                      name="triage")
+    assert answer.status_code == 200 and not answer.get_json()["ok"]
+    assert where in [p["where"] for p in answer.get_json()["problems"]]
+
