@@ -26,6 +26,7 @@ KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 KINDS = ("text", "textarea", "integer", "number", "date", "select", "radio", "checkboxes", "yesno", "checkbox",
          "file", "people", "orgunit", "advanced")
 WITH_OPTIONS = {"select", "radio", "checkboxes", "yesno"}
+DATE_RULES = ("", "notBefore", "notAfter")
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,15 @@ def fields_of(schema: dict, ui: dict | None) -> list[dict]:
                     "placeholder": str(field_ui.get("ui:placeholder") or ""),
                     "options": options, "role": str(ui_options.get("role") or "") if kind == "people" else "",
                     "multiple": kind == "people" and field_type(prop) == "array",
-                    "unit_kinds": [str(k) for k in ui_options.get("kinds") or []] if kind == "orgunit" else []})
+                    "unit_kinds": [str(k) for k in ui_options.get("kinds") or []] if kind == "orgunit" else [],
+                    "date_rule": _date_rule(prop) if kind == "date" else ""})
     return out
+
+
+def _date_rule(prop: dict) -> str:
+    """"notBefore" or "notAfter" when the date may not lie before / after the day it is entered (engine/bpmn/
+    formrules.py), else ""."""
+    return next((rule for rule in DATE_RULES if rule and prop.get(f"x-{rule}") == "today"), "")
 
 
 def _value(value) -> str:
@@ -165,6 +173,8 @@ def _one_field_problems(index: int, item: dict, seen: set) -> list[FormProblem]:
         add(gettext("请填写字段标题"), "title")
     if kind in WITH_OPTIONS:
         out += _option_problems(index, key, kind, item.get("options"))
+    if kind == "date" and (item.get("date_rule") or "") not in DATE_RULES:
+        add(gettext("未知的日期规则"), "x-notBefore")
     return out
 
 
@@ -285,6 +295,11 @@ def _write_textarea(prop, field_ui, item):
 
 def _write_date(prop, field_ui, item):
     _string(prop, field_ui, widget="date", fmt="date")
+    for rule in DATE_RULES[1:]:
+        if prop.get(f"x-{rule}") == "today":
+            del prop[f"x-{rule}"]
+    if item.get("date_rule"):
+        prop[f"x-{item['date_rule']}"] = "today"
 
 
 def _write_file(prop, field_ui, item):

@@ -66,6 +66,7 @@ def test_a_process_owner_builds_a_form_with_a_live_preview_saves_and_reopens_it(
     rows.nth(0).locator("[data-k=help]").fill("写明村（社区）和门牌号")
     page.get_by_role("button", name="＋ 添加字段").click()
     _fill_field(rows.nth(1), "走访日期", "visited_on", "date")
+    rows.nth(1).locator("[data-k=date_rule]").select_option("notAfter")     # a visit lies in the past
     page.get_by_role("button", name="＋ 添加字段").click()
     _fill_field(rows.nth(2), "群众满意度", "mood", "radio")
     options = rows.nth(2).locator(".fe-option")
@@ -94,6 +95,7 @@ def test_a_process_owner_builds_a_form_with_a_live_preview_saves_and_reopens_it(
     expect(page.locator("#fe-status")).to_contain_text("已保存到草稿")
     files = fresh_draft.existing_draft("consultation").files
     assert '"mood"' in files[f"forms/{name}.schema.json"] and '"ui:order"' in files[f"forms/{name}.ui.json"]
+    assert '"x-notAfter": "today"' in files[f"forms/{name}.schema.json"]
     no_violations(page, console)
 
     page.reload()

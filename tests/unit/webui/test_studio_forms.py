@@ -102,6 +102,15 @@ def test_a_schema_over_the_size_limit_is_named_with_its_size():
     assert "字节，上限为 262144 字节" in refused.value.problems[0].message
 
 
+def test_a_date_field_carries_its_date_rule():
+    meeting = next(f for f in fields_of(*_form("draft_plan")) if f["key"] == "meeting_date")
+    assert meeting["date_rule"] == "notBefore"
+    schema, _ui = build([{**meeting, "date_rule": "notAfter"}], *_form("draft_plan"))
+    assert schema["properties"]["meeting_date"]["x-notAfter"] == "today"
+    assert "x-notBefore" not in schema["properties"]["meeting_date"]
+    assert field_problems([{**meeting, "date_rule": "tomorrow"}])[0].message == "未知的日期规则"
+
+
 def test_people_and_units_and_checkboxes():
     fields = [_field("who", "参加委员", "people", multiple=True, role="member"),
               _field("unit", "承办单位", "orgunit", unit_kinds=["department"]),
@@ -249,15 +258,15 @@ def test_a_new_form_is_created_in_the_draft_and_opens(client, login, web_engine)
     assert taken.status_code == 422 and "已有名为“visit”的表单" in taken.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("who", ["m001", "office", "supervisor_county"])
-def test_only_process_owners_and_admins_reach_the_form_editor(client, login, who):
-    login(who)
-    for url in ("/studio/processes/consultation/forms", "/studio/processes/consultation/forms/triage"):
-        assert client.get(url).status_code == 403
-    page = client.get("/inbox").get_data(as_text=True)
-    answer = client.post("/studio/processes/consultation/forms/triage/preview", json={"mode": "json"},
-                         headers={"X-CSRF-Token": csrf_of(page)})
-    assert answer.status_code == 403
+def test_only_process_owners_and_admins_reach_the_form_editor(client, login):
+    for who in ("m001", "office", "supervisor_county"):
+        login(who)
+        for url in ("/studio/processes/consultation/forms", "/studio/processes/consultation/forms/triage"):
+            assert client.get(url).status_code == 403, (who, url)
+        page = client.get("/inbox").get_data(as_text=True)
+        answer = client.post("/studio/processes/consultation/forms/triage/preview", json={"mode": "json"},
+                             headers={"X-CSRF-Token": csrf_of(page)})
+        assert answer.status_code == 403, who
 
 
 def test_admins_reach_it_and_an_unknown_form_is_404(client, login):
@@ -277,18 +286,18 @@ def test_the_editor_speaks_english_when_english_is_chosen(client, login):
     assert "7 rules, 2 input columns, 2 output columns, hit policy FIRST" in tables
 
 
-@pytest.mark.parametrize(("ui", "where"), [
-    ({"a": {"ui:widget": "people", "ui:options": {"role": ["x"]}}}, '$.a["ui:options"].role'),
-    ({"a": {"ui:widget": "orgunit", "ui:options": {"kind": ["hall"]}}}, '$.a["ui:options"].kind'),
-    ({"a": {"ui:widget": "orgunit", "ui:options": {"kinds": "department"}}}, '$.a["ui:options"].kinds'),
-    ({"a": {"b": "x"}}, "$.a.b"),
-])
-def test_ui_settings_the_pickers_cannot_read_are_named_not_a_server_error(client, login, ui, where):
+UNREADABLE = [({"a": {"ui:widget": "people", "ui:options": {"role": ["x"]}}}, '$.a["ui:options"].role'),
+              ({"a": {"ui:widget": "orgunit", "ui:options": {"kind": ["hall"]}}}, '$.a["ui:options"].kind'),
+              ({"a": {"ui:widget": "orgunit", "ui:options": {"kinds": "department"}}}, '$.a["ui:options"].kinds'),
+              ({"a": {"b": "x"}}, "$.a.b")]
+
+
+def test_ui_settings_the_pickers_cannot_read_are_named_not_a_server_error(client, login):
     login("owner")
     page = client.get("/studio/processes/consultation/forms/triage").get_data(as_text=True)
-    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    answer = _preview(client, page, {"mode": "json", "schema_text": json.dumps(schema), "ui_text": json.dumps(ui)},
-                      name="triage")
-    assert answer.status_code == 200 and not answer.get_json()["ok"]
-    assert where in [p["where"] for p in answer.get_json()["problems"]]
-
+    schema = json.dumps({"type": "object", "properties": {"a": {"type": "string"}}})
+    for ui, where in UNREADABLE:
+        answer = _preview(client, page, {"mode": "json", "schema_text": schema, "ui_text": json.dumps(ui)},
+                          name="triage")
+        assert answer.status_code == 200 and not answer.get_json()["ok"], ui
+        assert where in [p["where"] for p in answer.get_json()["problems"]], ui

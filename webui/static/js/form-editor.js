@@ -60,6 +60,7 @@
     li.querySelector('[data-k=required]').checked = !!field.required;
     li.querySelector('[data-k=role]').value = field.role || '';
     li.querySelector('[data-k=multiple]').checked = !!field.multiple;
+    li.querySelector('[data-k=date_rule]').value = field.date_rule || '';
     li.querySelectorAll('[data-unit-kind]').forEach(function (el) {
       el.checked = (field.unit_kinds || []).indexOf(el.dataset.unitKind) >= 0;
     });
@@ -101,7 +102,7 @@
     row.querySelectorAll('[data-unit-kind]').forEach(function (el) { if (el.checked) kinds.push(el.dataset.unitKind); });
     return { key: get('key').value.trim(), was: row.dataset.was, title: get('title').value, kind: kind, required: get('required').checked,
       help: get('help').value, placeholder: get('placeholder').value, options: options, role: get('role').value,
-      multiple: get('multiple').checked, unit_kinds: kinds };
+      multiple: get('multiple').checked, unit_kinds: kinds, date_rule: get('date_rule').value };
   }
 
   function readAll() {
@@ -230,7 +231,7 @@
     var taken = fields.map(function (f) { return f.key; });
     while (taken.indexOf(key) >= 0) { n += 1; key = 'field_' + n; }
     fields.push({ key: key, was: '', title: msg.newTitle + ' ' + n, kind: 'text', required: false, help: '', placeholder: '',
-      options: [], role: '', multiple: false, unit_kinds: [] });
+      options: [], role: '', multiple: false, unit_kinds: [], date_rule: '' });
     draw();
     list.lastElementChild.querySelector('[data-k=title]').focus();
     list.lastElementChild.querySelector('[data-k=title]').select();
