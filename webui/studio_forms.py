@@ -57,6 +57,11 @@ def _title_of(text: str) -> str:
     return str(doc.get("title") or "") if isinstance(doc, dict) else ""
 
 
+def _revision(text: str | None) -> int | None:
+    """The draft revision a form was posted from (None when it carries none a number)."""
+    return int(text) if text and text.isdigit() and len(text) < 10 else None
+
+
 def _form_name(name: str) -> str:
     if not FORM_NAME.match(name):
         abort(404)
@@ -90,7 +95,7 @@ def create(process_id: str):
         schema, ui = new_form(title)
         try:
             engine.save_draft_files(process_id, {schema_path(name): pretty(schema), ui_path(name): pretty(ui)},
-                                    g.user.username, int(request.form.get("revision") or 0) or None)
+                                    g.user.username, _revision(request.form.get("revision")))
         except ConcurrentUpdate:
             problem = gettext("草稿已被他人修改，请重新提交")
         else:
