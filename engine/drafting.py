@@ -52,6 +52,12 @@ class Drafting:
         with self.unit_of_work() as session:
             return drafts.view(drafts.put_file(session, process_id, path, text, actor, self.clock.now(), revision))
 
+    def save_draft_files(self, process_id: str, files: dict[str, str], actor: str | None,
+                         revision: int | None) -> DraftView:
+        """Save several files of the draft at once (a form's schema and UI schema): all or none, one revision."""
+        with self.unit_of_work() as session:
+            return drafts.view(drafts.put_files(session, process_id, files, actor, self.clock.now(), revision))
+
     def remove_draft_file(self, process_id: str, path: str, actor: str | None, revision: int | None) -> DraftView:
         """Remove one file from the draft."""
         with self.unit_of_work() as session:

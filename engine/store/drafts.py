@@ -155,6 +155,16 @@ def put_file(session: Session, process_id: str, path: str, text: str, actor: str
     return _touch(draft, {**draft.files, path: text}, actor, now)
 
 
+def put_files(session: Session, process_id: str, files: dict[str, str], actor: str | None, now: datetime,
+              revision: int | None) -> ProcessDraft:
+    """Save several files of the draft in one step; the draft's revision moves on by one."""
+    for path, text in files.items():
+        check_path(path)
+        check_content(path, text)
+    draft = _editable(session, process_id, revision)
+    return _touch(draft, {**draft.files, **files}, actor, now)
+
+
 def remove_file(session: Session, process_id: str, path: str, actor: str | None, now: datetime,
                 revision: int | None) -> ProcessDraft:
     """Remove one file from the draft."""
