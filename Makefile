@@ -48,10 +48,11 @@ test: install-test sysdeps lint
 bench: install-test sysdeps
 	$(BIN)/python -m tests.perf.bench --topology
 
-# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/ and webui/static/charts/ is committed).
+# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/, webui/static/charts/ and
+# webui/static/studio/ is committed).
 # assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.
 assets:
-	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs && node charts.mjs
+	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs && node charts.mjs && node studio.mjs
 
 assets-check:
 	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund
@@ -61,6 +62,9 @@ assets-check:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	(cd webui/frontend && node charts.mjs "$$tmp/charts") && \
 	diff -r "$$tmp/charts" webui/static/charts && echo "webui/static/charts is up to date"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd webui/frontend && node studio.mjs "$$tmp/studio") && \
+	diff -r "$$tmp/studio" webui/static/studio && echo "webui/static/studio is up to date"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
