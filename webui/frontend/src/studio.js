@@ -16,6 +16,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 
 import spiffworkflow from './studio/spiffworkflow.json';
 import EngineProvider from './studio/provider';
+import KeepUnshown from './studio/keep';
 
 var LABEL_FONT = 'Arial, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", ' +
   '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
@@ -37,7 +38,10 @@ function createModeler(canvas, panel, data) {
     propertiesPanel: { parent: panel },
     additionalModules: [
       BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
-      { __init__: ['engineProvider'], engineProvider: ['type', EngineProvider], studioData: ['value', data] }
+      {
+        __init__: ['engineProvider', 'keepUnshown'], engineProvider: ['type', EngineProvider],
+        keepUnshown: ['type', KeepUnshown], studioData: ['value', data]
+      }
     ],
     moddleExtensions: { spiffworkflow: spiffworkflow }
   });
