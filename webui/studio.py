@@ -36,12 +36,17 @@ from engine.store.drafts import DraftView
 
 from . import engine_of
 from .errors import readable
+from .headers import CONTENT_SECURITY_POLICY
 from .security import csrf_token
 
 bp = Blueprint("studio", __name__, template_folder="templates")
 DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
 MAX_NOTE = 500
 MAX_UPLOAD = MAX_XML_BYTES
+# The modeler page's policy: ours, plus style attributes. bpmn-js-properties-panel builds its containers from HTML
+# with style="…" (and bpmn-js its align/distribute icons); style attributes cannot run code, while scripts and style
+# sheets stay limited to our own files.
+MODELER_POLICY = CONTENT_SECURITY_POLICY + "; style-src-attr 'unsafe-inline'"
 # A diagram is saved as JSON ({"text", "revision"}); the app's 1 MiB cap for bodies without files is too small.
 MAX_SAVE_BODY = 2 * MAX_XML_BYTES + 64 * 1024
 
@@ -123,8 +128,9 @@ def _texts() -> dict[str, str]:
     """Every message the modeler's script shows, in the page's language."""
     return {
         "group": _("协商引擎"), "none": _("（无）"), "missing": _("（不在草稿中）"),
-        "formSchema": _("表单 JSON Schema"), "formUi": _("表单界面（UI Schema）"), "newForm": _("新建表单"),
-        "newFormHelp": _("输入英文名称（字母、数字、_、-）后回车：在草稿中新建 forms/名称.schema.json 和 .ui.json"),
+        "formSchema": _("表单 JSON Schema"), "formUi": _("表单界面（UI Schema）"),
+        "newForm": _("新建表单"), "create": _("新建"),
+        "newFormHelp": _("输入英文名称（字母、数字、_、-）后点“新建”：在草稿中新建 forms/名称.schema.json 和 .ui.json"),
         "newFormInvalid": _("只能用字母、数字、_ 和 -，最多 60 个字符"),
         "formCreated": _("已在草稿中新建表单 %s"),
         "instructions": _("办理说明（显示给办理人）"), "operator": _("服务操作"),
@@ -134,6 +140,11 @@ def _texts() -> dict[str, str]:
         "timerHelp": _("带引号的 ISO-8601 值，如 'P3D'，或流程变量名"),
         "laneRole": _("泳道角色"), "laneRoleHelp": _("泳道中的任务交给持有该角色的人办理（泳道 id 为 lane_角色）"),
         "decision": _("决策表（DMN 决策 id）"),
+        "orgUnit": _("承办单位（orgUnit 表达式）"),
+        "orgUnitHelp": _("如 \"county\"，或流程变量名；省略时为事项的承办单位"),
+        "assignee": _("指定办理人（assignee 表达式）"), "assigneeHelp": _("用户名的表达式；省略时交给泳道角色"),
+        "dueDate": _("到期日（dueDate 表达式）"), "dueDateHelp": _("日期字段名；省略时按时限规则"),
+        "step": _("方法步骤"),
         "unsaved": _("有未保存的修改。"), "saving": _("正在保存…"), "saved": _("已保存。"),
         "conflict": _("已被他人修改：草稿在您打开后被保存过。您的修改仍在编辑器中，可先下载副本，再重新载入。"),
         "reload": _("重新载入"), "keepCopy": _("下载我的修改"),
@@ -141,7 +152,7 @@ def _texts() -> dict[str, str]:
         "invalid": _("发现 %s 个问题，已在图中标出。"),
         "problems": _("问题"), "deploying": _("正在发布…"), "deployed": _("已发布为版本 %s。"),
         "startIt": _("发起该流程"), "failed": _("操作失败。"), "opened": _("已打开草稿。"),
-        "openedWithWarnings": _("已打开草稿（有 %s 处无法识别的内容）。"),
+        "openedWithWarnings": _("已打开草稿（有 %s 处无法识别的内容，保存时不会保留）。"),
     }
 
 
@@ -199,8 +210,9 @@ def edit(process_id: str):
     draft = engine_of(current_app).draft(process_id, _actor())
     path = bpmn_path(draft, request.args.get("file"))
     diagrams = sorted(p for p in draft.files if p.endswith(".bpmn"))
-    return render_template("studio/edit.html", draft=draft, path=path, diagrams=diagrams,
+    page = render_template("studio/edit.html", draft=draft, path=path, diagrams=diagrams,
                            config=_config(draft, path), max_note=MAX_NOTE)
+    return page, 200, {"Content-Security-Policy": MODELER_POLICY}
 
 
 @bp.post("/studio/processes/<process_id>/upload")

@@ -23,6 +23,7 @@ var LABEL_FONT = 'Arial, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", ' +
 
 // Marker class on elements with a problem (styled in studio.css).
 var PROBLEM = 'xs-problem';
+var KEPT = /^(unresolved reference <|no bpmnElement referenced in )/;
 
 function el(tag, className, text) {
   var node = document.createElement(tag);
@@ -141,8 +142,11 @@ Studio.prototype.load = function () {
     self.files = answer.body.files;
     self.data.decisions = answer.body.decisions;
     return self.open(answer.body.text).then(function (result) {
-      self.say(result.warnings.length ? self.texts.openedWithWarnings.replace('%s', result.warnings.length)
-        : self.texts.opened, result.warnings.length ? 'warning' : 'info');
+      // references to no element and undrawn diagram parts are kept as they were (studio/keep.js): not news
+      var other = result.warnings.filter(function (w) { return !KEPT.test(w.message || ''); });
+      self.say(other.length ? self.texts.openedWithWarnings.replace('%s', other.length) : self.texts.opened,
+        other.length ? 'warning' : 'info');
+      other.forEach(function (w) { console.warn('studio: ' + w.message); });
       return result;
     });
   }).catch(function (err) {
@@ -152,6 +156,13 @@ Studio.prototype.load = function () {
 
 // Save one file of the draft against the revision we hold; a stale revision means someone else saved.
 Studio.prototype.put = function (path, text) {
+  var self = this;
+  // one save at a time: each carries the revision the previous one returned
+  this.saving = (this.saving || Promise.resolve()).then(function () { return self.putNow(path, text); });
+  return this.saving;
+};
+
+Studio.prototype.putNow = function (path, text) {
   var self = this;
   return this.request('PUT', this.config.urls.file.replace('__path__', path),
     { text: text, revision: this.revision }).then(function (answer) {
@@ -259,6 +270,11 @@ Studio.prototype.showProblems = function (problems, heading) {
     list.appendChild(item);
   });
   this.problemList.appendChild(list);
+  var first = Object.keys(byElement)[0];
+  if (first) {                         // show the first marked element at full size, clear of the palette
+    canvas.zoom(1);
+    canvas.scrollToElement(registry.get(first), { top: 120, right: 120, bottom: 120, left: 220 });
+  }
   Object.keys(byElement).forEach(function (id) {
     canvas.addMarker(id, PROBLEM);
     var badge = el('div', 'studio-badge', String(byElement[id].length));

@@ -3,6 +3,7 @@
 // a plain object the page fills from the server and keeps up to date.
 
 import { h } from '@bpmn-io/properties-panel/preact';
+import { useState } from '@bpmn-io/properties-panel/preact/hooks';
 import { SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
 
@@ -48,20 +49,55 @@ function FormFileEntry(props) {
   });
 }
 
+// A name and a button (or Enter): sets the task's form to forms/NAME.schema.json and .ui.json and makes both files.
 function NewFormEntry(props) {
   var element = props.element, data = props.data;
+  var modeling = useService('modeling'), moddle = useService('moddle');
+  var state = useState(''), name = state[0], setName = state[1];
+  var invalid = name && !NEW_FORM.test(name);
+  function create() {
+    if (!name || invalid) return;
+    var paths = data.newForm(name);
+    setProperty(element, SCHEMA, paths[0], modeling, moddle);
+    setProperty(element, UI, paths[1], modeling, moddle);
+    setName('');
+  }
+  return h('div', { class: 'bio-properties-panel-entry xs-new-form' + (invalid ? ' has-error' : '') },
+    h('label', { for: 'xs-new-form-input', class: 'bio-properties-panel-label' }, t(data, 'newForm')),
+    h('div', { class: 'xs-new-form-row' },
+      h('input', {
+        id: 'xs-new-form-input', name: 'xs-new-form', class: 'bio-properties-panel-input', value: name,
+        maxLength: 60, autoComplete: 'off',
+        onInput: function (event) { setName(event.target.value.trim()); },
+        onKeyDown: function (event) { if (event.key === 'Enter') { event.preventDefault(); create(); } }
+      }),
+      h('button', { type: 'button', class: 'xs-new-form-button', disabled: !name || invalid, onClick: create },
+        t(data, 'create'))),
+    invalid ? h('div', { class: 'bio-properties-panel-error' }, t(data, 'newFormInvalid')) :
+      h('div', { class: 'bio-properties-panel-description' }, t(data, 'newFormHelp')));
+}
+
+// Properties the engine reads as Python expressions on the instance's data (engine/bpmn/expressions.py).
+function ExpressionPropertyEntry(props) {
+  var element = props.element, data = props.data, key = props.propertyKey;
   var modeling = useService('modeling'), moddle = useService('moddle'), debounce = useService('debounceInput');
   return TextFieldEntry({
-    element: element, id: 'xs-new-form', label: t(data, 'newForm'), description: t(data, 'newFormHelp'),
+    element: element, id: 'xs-prop-' + key, label: t(data, key), description: t(data, key + 'Help'),
     debounce: debounce,
-    getValue: function () { return ''; },
-    validate: function (value) { return value && !NEW_FORM.test(value) ? t(data, 'newFormInvalid') : null; },
-    setValue: function (value) {
-      if (!value || !NEW_FORM.test(value)) return;
-      var paths = data.newForm(value);
-      setProperty(element, SCHEMA, paths[0], modeling, moddle);
-      setProperty(element, UI, paths[1], modeling, moddle);
-    }
+    getValue: function () { return getProperty(element, key); },
+    setValue: function (value) { setProperty(element, key, value, modeling, moddle); }
+  });
+}
+
+function StepEntry(props) {
+  var element = props.element, data = props.data;
+  var modeling = useService('modeling'), moddle = useService('moddle');
+  var steps = ['0', '1', '2', '3', '4', '5', '6'];
+  return SelectEntry({
+    element: element, id: 'xs-prop-step', label: t(data, 'step'),
+    getValue: function () { return getProperty(element, 'step'); },
+    setValue: function (value) { setProperty(element, 'step', value, modeling, moddle); },
+    getOptions: function () { return choices(data, getProperty(element, 'step'), steps); }
   });
 }
 
@@ -173,6 +209,12 @@ export function engineEntries(element, data) {
     entries.push(entry('xs-' + SCHEMA, FormFileEntry, Object.assign({ propertyKey: SCHEMA }, base)));
     entries.push(entry('xs-' + UI, FormFileEntry, Object.assign({ propertyKey: UI }, base)));
     entries.push(entry('xs-new-form', NewFormEntry, base));
+    ['orgUnit', 'assignee', 'dueDate'].forEach(function (key) {
+      entries.push(entry('xs-prop-' + key, ExpressionPropertyEntry, Object.assign({ propertyKey: key }, base)));
+    });
+  }
+  if (is(element, 'bpmn:UserTask') || is(element, 'bpmn:SubProcess')) {
+    entries.push(entry('xs-prop-step', StepEntry, base));
   }
   if (is(element, 'bpmn:UserTask') || is(element, 'bpmn:ManualTask')) {
     entries.push(entry('xs-instructions', InstructionsEntry, base));
@@ -198,17 +240,19 @@ export function engineEntries(element, data) {
 }
 
 export default function EngineProvider(propertiesPanel, studioData) {
-  propertiesPanel.registerProvider(500, this);
-  this.getGroups = function (element) {
-    return function (groups) {
-      var entries = engineEntries(element, studioData);
-      if (entries.length) {
-        groups.splice(Math.min(1, groups.length), 0,
-          { id: 'xieshang', label: t(studioData, 'group'), entries: entries });
-      }
-      return groups;
-    };
-  };
+  this._data = studioData;
+  propertiesPanel.registerProvider(500, this);     // checks getGroups: it must be there already (the prototype)
 }
+
+EngineProvider.prototype.getGroups = function (element) {
+  var data = this._data;
+  return function (groups) {
+    var entries = engineEntries(element, data);
+    if (entries.length) {
+      groups.splice(Math.min(1, groups.length), 0, { id: 'xieshang', label: t(data, 'group'), entries: entries });
+    }
+    return groups;
+  };
+};
 
 EngineProvider.$inject = ['propertiesPanel', 'studioData'];
