@@ -108,3 +108,48 @@ def test_the_consultation_keeps_every_spiffworkflow_extension_element(modeler):
     # and everything else the engine reads: names, scripts, conditions, timers, loop collections named by variable
     before, after = content(original), content(saved["xml"])
     assert (before - after, after - before) == (Counter(), Counter())
+
+
+def select(page, element_id: str):
+    """Select an element of the open diagram, so the properties panel shows it; the engine group unfolded."""
+    page.evaluate("""id => { const m = window.XieshangStudio.modeler;
+        m.get('selection').select(m.get('elementRegistry').get(id)); }""", element_id)
+    header = page.locator(".bio-properties-panel-group-header", has_text="协商引擎")
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def test_the_engine_group_shows_and_edits_what_the_engine_reads(modeler):
+    page = modeler
+    page.evaluate(ROUND_TRIP, CONSULTATION.joinpath("consultation.bpmn").read_text(encoding="utf-8"))
+    select(page, "notify_declined")
+    operator = page.locator("select[name='xs-operator']")
+    assert operator.input_value() == "notify"
+    assert "发送通知 (notify)" in operator.locator("option").all_inner_texts()
+    assert page.locator("input[name='xs-param-kind']").input_value() == "'declined'"
+    to = page.locator("input[name='xs-param-to']")
+    assert to.input_value() == "'proposer'"
+    to.fill("'proposer', 'supervisor'")
+    to.press("Tab")
+    page.wait_for_function("""() => window.XieshangStudio.xml().then(x => x.includes("'proposer', 'supervisor'"))""")
+
+    select(page, "follow_up_wait")
+    assert page.locator("select[name='xs-timer-kind']").input_value() == "timeDuration"
+    assert page.locator("input[name='xs-timer-expression']").input_value() == "follow_up_after"
+
+    select(page, "lane_office")
+    role = page.locator("select[name='xs-lane-role']")
+    assert role.input_value() == "office"
+    assert "政协办公室 (office)" in role.locator("option").all_inner_texts()
+
+    select(page, "route")
+    decision = page.locator("select[name='xs-decision']")
+    assert decision.input_value() == "routing"
+    decision.select_option("follow_up")
+    saved = page.evaluate("window.XieshangStudio.xml()")
+    assert "<spiffworkflow:calledDecisionId>follow_up</spiffworkflow:calledDecisionId>" in saved
+
+    select(page, "triage")
+    assert page.locator("select[name='xs-formJsonSchemaFilename']").input_value() == "forms/triage.schema.json"
+    assert page.locator("input[name='xs-prop-orgUnit']").input_value() == '"county"'
+    assert page.locator("textarea[name='xs-instructions']").input_value().startswith("## 受理分流")
