@@ -25,6 +25,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from domain.operators import catalogue
@@ -160,7 +161,7 @@ def _config(draft: DraftView, path: str) -> dict:
     process_id = draft.process_id
     return {
         "process_id": process_id, "bpmn_path": path, "revision": draft.revision, "files": sorted(draft.files),
-        "decisions": decision_ids(draft), "roles": roles(), "texts": _texts(),
+        "decisions": decision_ids(draft), "roles": roles(), "texts": _texts(), "lang": str(get_locale()),
         "csrf": csrf_token(),
         "urls": {
             "draft": url_for("studio.draft_json", process_id=process_id, file=path),

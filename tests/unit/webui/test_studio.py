@@ -68,7 +68,7 @@ def test_edit_page_configures_the_modeler_with_the_drafts_files_roles_and_decisi
     assert "forms/intake.schema.json" in config["files"]
     assert {"routing", "follow_up"} <= set(config["decisions"])
     assert {"name": "office", "label": "政协办公室"} in config["roles"]
-    assert config["texts"]["group"] == "协商引擎"
+    assert config["texts"]["group"] == "协商引擎" and config["lang"].startswith("zh")
     assert config["urls"]["review"] == "/studio/api/processes/consultation/review"
     assert re.search(r"studio/studio(\.[0-9a-f]+)?\.js", page)
     assert "<script>" not in page                   # no inline code under the CSP
@@ -85,6 +85,12 @@ def test_operators_endpoint_lists_what_the_engine_registers_with_parameters(owne
     assert {"kind", "to", "level", "step", "message"} == set(notify)
     assert notify["to"]["required"] is True and "proposer" in notify["to"]["description"]
     assert by_name["publish"]["parameters"][0]["name"] == "summary"
+
+
+def test_the_modeler_in_english(owner):
+    owner.get("/lang/en")
+    config = open_edit(owner)
+    assert config["lang"] == "en" and config["texts"]["group"] == "Consultation engine"
 
 
 def test_operators_in_english(owner):

@@ -17,6 +17,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 import spiffworkflow from './studio/spiffworkflow.json';
 import EngineProvider from './studio/provider';
 import KeepUnshown from './studio/keep';
+import translator from './studio/zh';
 
 var LABEL_FONT = 'Arial, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", ' +
   '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
@@ -41,7 +42,8 @@ function createModeler(canvas, panel, data) {
       BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
       {
         __init__: ['engineProvider', 'keepUnshown'], engineProvider: ['type', EngineProvider],
-        keepUnshown: ['type', KeepUnshown], studioData: ['value', data]
+        keepUnshown: ['type', KeepUnshown], studioData: ['value', data],
+        translate: ['value', translator(data.lang)]
       }
     ],
     moddleExtensions: { spiffworkflow: spiffworkflow }
@@ -65,7 +67,7 @@ function Studio(root, config) {
   this.dirty = false;
   this.overlays = [];
   var data = {
-    texts: config.texts, operators: [], decisions: config.decisions, roles: config.roles,
+    texts: config.texts, lang: config.lang, operators: [], decisions: config.decisions, roles: config.roles,
     formFiles: function () {
       return self.files.map(function (f) { return relative(config.bpmn_path, f); })
         .filter(function (f) { return f && f.endsWith('.json'); }).sort();
