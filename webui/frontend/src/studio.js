@@ -143,6 +143,7 @@ Studio.prototype.load = function () {
     self.revision = answer.body.revision;
     self.files = answer.body.files;
     self.data.decisions = answer.body.decisions;
+    self.syncRevision();
     return self.open(answer.body.text).then(function (result) {
       // references to no element and undrawn diagram parts are kept as they were (studio/keep.js): not news
       var other = result.warnings.filter(function (w) { return !KEPT.test(w.message || ''); });
@@ -171,6 +172,7 @@ Studio.prototype.putNow = function (path, text) {
     if (answer.status === 200) {
       self.revision = answer.body.revision;
       self.files = answer.body.files;
+      self.syncRevision();
       return true;
     }
     if (answer.status === 409) {
@@ -180,6 +182,12 @@ Studio.prototype.putNow = function (path, text) {
     }
     return false;
   });
+};
+
+// The page's plain forms (upload) carry the revision too: keep it the one this editor last saved.
+Studio.prototype.syncRevision = function () {
+  var self = this;
+  this.root.querySelectorAll('input[name="revision"]').forEach(function (input) { input.value = self.revision; });
 };
 
 Studio.prototype.conflict = function () {
@@ -213,9 +221,8 @@ Studio.prototype.save = function () {
 
 // A new form's two files, made in the draft now (the form editor fills them in); returns their relative paths.
 Studio.prototype.newForm = function (name) {
-  var rel = relative(this.config.bpmn_path, this.config.bpmn_path) === null ? '' : '';
-  var folder = this.config.bpmn_path.lastIndexOf('/') < 0 ? '' :
-    this.config.bpmn_path.slice(0, this.config.bpmn_path.lastIndexOf('/') + 1);
+  var path = this.config.bpmn_path, slash = path.lastIndexOf('/');
+  var folder = slash < 0 ? '' : path.slice(0, slash + 1);      // form paths are relative to the diagram's folder
   var schema = 'forms/' + name + '.schema.json', ui = 'forms/' + name + '.ui.json';
   var self = this;
   var chain = Promise.resolve(true);
@@ -228,7 +235,7 @@ Studio.prototype.newForm = function (name) {
   if (this.files.indexOf(folder + ui) < 0) {
     chain = chain.then(function (ok) { return ok && self.put(folder + ui, '{}\n'); });
   }
-  chain.then(function (ok) { if (ok) self.say(self.texts.formCreated.replace('%s', rel + schema), 'success'); });
+  chain.then(function (ok) { if (ok) self.say(self.texts.formCreated.replace('%s', folder + schema), 'success'); });
   return [schema, ui];
 };
 
