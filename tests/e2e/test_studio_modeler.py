@@ -200,6 +200,8 @@ def test_a_save_after_someone_elses_save_says_so_and_keeps_the_edits(studio_walk
     keep(walk, "conflict")
     status(page).get_by_role("button", name="重新载入").click()
     expect(status(page)).to_contain_text("已打开草稿")
+    expect(page.locator("#studio-revision")).to_have_text(str(engine.draft("consultation").revision))
+    expect(page.locator("input[name='revision']")).to_have_value(str(engine.draft("consultation").revision))
     assert "受理、分流" in page.evaluate(f"{STUDIO}.xml()")
     engine.discard_draft("consultation", "owner")
 

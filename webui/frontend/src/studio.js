@@ -188,6 +188,8 @@ Studio.prototype.putNow = function (path, text) {
 Studio.prototype.syncRevision = function () {
   var self = this;
   this.root.querySelectorAll('input[name="revision"]').forEach(function (input) { input.value = self.revision; });
+  var shown = this.root.querySelector('#studio-revision');
+  if (shown) shown.textContent = String(this.revision);
 };
 
 Studio.prototype.conflict = function () {
