@@ -48,10 +48,11 @@ test: install-test sysdeps lint
 bench: install-test sysdeps
 	$(BIN)/python -m tests.perf.bench --topology
 
-# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/, charts/ and dmn/ is committed).
-# assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.
+# Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/, charts/, dmn/ and studio/ is
+# committed). assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.
 assets:
-	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs && node charts.mjs && node dmn.mjs
+	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund && node build.mjs && node charts.mjs && \
+	  node dmn.mjs && node studio.mjs
 
 assets-check:
 	cd webui/frontend && npm ci --prefer-offline --no-audit --no-fund
@@ -64,6 +65,9 @@ assets-check:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	(cd webui/frontend && node dmn.mjs "$$tmp/dmn") && \
 	diff -r "$$tmp/dmn" webui/static/dmn && echo "webui/static/dmn is up to date"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd webui/frontend && node studio.mjs "$$tmp/studio") && \
+	diff -r "$$tmp/studio" webui/static/studio && echo "webui/static/studio is up to date"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -65,13 +65,18 @@ export function bundledPackages(result, also = []) {
   return bundled;
 }
 
-// LICENSES.txt: `intro`, the package list, then each package's license files (named when it has several).
-export function licensesText(here, intro, names) {
+// LICENSES.txt: `intro`, the package list, then each package's license files (named when it has several);
+// `stated` gives the text for a package that ships no license file (the license its package.json names).
+export function licensesText(here, intro, names, stated = {}) {
   let text = intro + 'Packages: ' + names.map((n) => n + '@' + pkgInfo(here, n).version).join(', ') + '\n';
   for (const name of names) {
     const info = pkgInfo(here, name);
     const files = fs.readdirSync(info.dir).filter((f) => /^(licen[cs]e|copying|notice)(\.|$|-)/i.test(f)).sort();
     text += '\n' + RULE + '\n' + `${name}@${info.version}  (license: ${info.license})\n` + RULE + '\n';
+    if (!files.length && stated[name]) {
+      text += stated[name];
+      continue;
+    }
     if (!files.length) throw new Error(`no license file found for ${name}; add it to LICENSES.txt by hand`);
     for (const f of files) {
       if (files.length > 1) text += `--- ${f} ---\n`;
