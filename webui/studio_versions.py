@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext, lazy_gettext
 
 from domain.people import policy
-from engine.bpmn.lint import registry_as_json
 
 from . import engine_of
 from .security import allowed_if
@@ -97,10 +96,3 @@ def move(process_id: str):
                                limit=PREVIEW_LIMIT), 400
     results = engine.migrate_instances(process_id, old, new, g.user.username, ids, revisions)
     return render_template("studio/versions/moved.html", process_id=process_id, old=old, new=new, results=results)
-
-
-@bp.get("/operators.json")
-@allowed_if(policy.may_use_studio)
-def operators():
-    """The service-task operators the engine registers, with their parameters (the modeler's properties panel)."""
-    return jsonify(registry_as_json())

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from lxml import etree
 
-from engine.bpmn.operators import REGISTRY, operator_parameters, required_parameters
+from engine.bpmn.operators import operator_parameters, required_parameters
 from engine.bpmn.specs import FORM_KEYS, NS, Bundle, ParsedBundle, notices, parse_bundle
 from engine.bpmn.xmlsafe import UnsafeXml, load_xml
 from engine.errors import Problem, SpecInvalid
@@ -254,8 +254,3 @@ def _assigned(source: str) -> set[str]:
     except (SyntaxError, ValueError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-
-
-def registry_as_json() -> list[dict]:
-    """The engine's operators and their parameters as JSON-ready data, by name."""
-    return [REGISTRY[name].as_dict() for name in sorted(REGISTRY)]

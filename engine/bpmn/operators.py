@@ -27,11 +27,6 @@ class Operator:
         """Every parameter this operator reads, in order."""
         return tuple(p.name for p in self.parameters)
 
-    def as_dict(self) -> dict:
-        """The operator as JSON-ready data (the modeler's properties panel lists these); `help` is zh-CN (en)."""
-        return {"name": self.name, "help": self.description,
-                "parameters": [{"name": p.name, "required": p.required, "help": p.description}
-                               for p in self.parameters]}
 
 
 REGISTRY: Mapping[str, Operator] = {

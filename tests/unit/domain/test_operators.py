@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from domain.operators import catalogue
+from domain.operators import MEANINGS, catalogue
+from engine.bpmn.operators import REGISTRY
 from engine.store.versions import OPERATORS
 from tests.conftest import CONSULTATION
 
@@ -17,6 +18,7 @@ def test_every_registered_operator_is_described_with_its_parameters():
     assert [op.name for op in ops] == sorted(OPERATORS)
     assert all(op.label != op.name and op.parameters for op in ops)
     assert all(p.description for op in ops for p in op.parameters)
+    assert set(MEANINGS) == {(op.name, p.name) for op in REGISTRY.values() for p in op.parameters}   # none unworded
 
 
 def test_every_parameter_the_consultation_passes_is_in_the_catalogue():
@@ -29,5 +31,5 @@ def test_every_parameter_the_consultation_passes_is_in_the_catalogue():
 
 
 def test_an_operator_registered_without_a_description_is_still_offered():
-    [op] = catalogue({"archive"})
+    [op] = catalogue({"archive"})       # registered by a deployment, unknown to the registry
     assert (op.name, op.label, op.parameters) == ("archive", "archive", ())

@@ -82,8 +82,8 @@ def test_operators_endpoint_lists_what_the_engine_registers_with_parameters(owne
     by_name = {op["name"]: op for op in answer["operators"]}
     assert set(by_name) == {"notify", "publish"}
     notify = {p["name"]: p for p in by_name["notify"]["parameters"]}
-    assert {"kind", "to", "level", "step", "message"} == set(notify)
-    assert notify["to"]["required"] is True and "proposer" in notify["to"]["description"]
+    assert {"kind", "to", "level", "step", "message", "task_id", "channels"} == set(notify)
+    assert notify["kind"]["required"] is True and "proposer" in notify["to"]["description"]
     assert by_name["publish"]["parameters"][0]["name"] == "summary"
 
 

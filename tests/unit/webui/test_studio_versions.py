@@ -97,13 +97,6 @@ def test_a_move_without_a_chosen_instance_is_refused_with_a_message(client, logi
     assert response.status_code == 400 and "请至少选择一个可迁移的事项。" in response.get_data(as_text=True)
 
 
-def test_the_operator_registry_as_json(client, login, two_versions):
-    login("owner")
-    listed = client.get("/studio/operators.json").get_json()
-    assert [op["name"] for op in listed] == ["notify", "publish"]
-    assert listed[1]["parameters"][0]["name"] == "summary"
-
-
 def test_the_pages_in_english(client, login, two_versions):
     login("owner")
     page = client.get("/studio/processes?lang=en").get_data(as_text=True)
