@@ -39,6 +39,11 @@ class Drafting:
             row = drafts.find(session, process_id)
             return None if row is None else drafts.view(row)
 
+    def open_drafts(self) -> dict[str, DraftView]:
+        """Every process's draft that someone has started, by process id."""
+        with self.reading() as session:
+            return {row.process_id: drafts.view(row) for row in drafts.every(session)}
+
     def create_process(self, process_id: str, name: str, actor: str | None) -> DraftView:
         """A draft of a new process with a blank diagram."""
         with self.unit_of_work() as session:

@@ -33,6 +33,7 @@ from domain.people import policy
 from engine.bpmn.xmlsafe import MAX_XML_BYTES, UnsafeXml, load_xml
 from engine.drafting import DraftDeployed
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, Problem, SpecInvalid
+from engine.store import versions
 from engine.store.drafts import DraftView
 
 from . import engine_of
@@ -42,7 +43,7 @@ from .security import csrf_token
 
 bp = Blueprint("studio", __name__, template_folder="templates")
 DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
-MAX_NOTE = 500
+MAX_NOTE = versions.MAX_NOTE      # the engine keeps the note; one limit
 MAX_UPLOAD = MAX_XML_BYTES
 # The modeler page's policy: ours, plus style attributes. bpmn-js-properties-panel builds its containers from HTML
 # with style="…" (and bpmn-js its align/distribute icons); style attributes cannot run code, while scripts and style
@@ -360,12 +361,11 @@ def deploy(process_id: str):
     if engine.existing_draft(process_id) is None:
         return jsonify({"message": _("该流程没有草稿。"), "problems": [], "status": 404}), 404
     try:
-        made: DraftDeployed = engine.deploy_draft(process_id, _actor(),
-                                                                 _revision(body.get("revision")))
+        made: DraftDeployed = engine.deploy_draft(process_id, _actor(), _revision(body.get("revision")), note)
     except SpecInvalid as exc:
         return _refused(exc)
     except InvalidState as exc:
         return jsonify({"message": _("已被他人修改"), "detail": readable(exc.message), "status": 409}), 409
     return jsonify({"process_id": made.process_id, "version_id": made.version_id, "version": made.version,
-                    "created": made.created, "note": " ".join(note.split()),
+                    "created": made.created, "note": " ".join(note.split()), "number": made.number,
                     "start_url": url_for("start.form", process_id=made.process_id)})

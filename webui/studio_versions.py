@@ -30,7 +30,10 @@ def processes():
     names = {p.process_id: p.name for p in engine.startable_processes()}
     grouped = [(pid, names.get(pid, pid), list(rows))
                for pid, rows in groupby(engine.process_versions(), key=lambda r: r.process_id)]
-    return render_template("studio/versions/processes.html", processes=grouped)
+    drafts = engine.open_drafts()
+    deployed = {pid for pid, _, _ in grouped}
+    return render_template("studio/versions/processes.html", processes=grouped, drafts=drafts,
+                           undeployed=[d for pid, d in drafts.items() if pid not in deployed])
 
 
 @bp.get("/processes/<process_id>/versions/<int:old>/diff/<int:new>")

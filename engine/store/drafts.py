@@ -91,6 +91,11 @@ def find(session: Session, process_id: str) -> ProcessDraft | None:
     return session.get(ProcessDraft, process_id)
 
 
+def every(session: Session) -> list[ProcessDraft]:
+    """Every draft, by process id."""
+    return list(session.scalars(select(ProcessDraft).order_by(ProcessDraft.process_id)))
+
+
 def open_draft(session: Session, process_id: str, actor: str | None, now: datetime) -> ProcessDraft:
     """The process's draft, started from its newest deployed version when it has none yet."""
     draft = session.get(ProcessDraft, process_id)

@@ -163,7 +163,8 @@ def test_new_process_deploys_and_can_be_started(owner, web_engine):
                       headers={**JSON, "X-CSRF-Token": token})
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["start_url"] == "/start/inspection" and done.get_json()["created"] is True
-    assert web_engine.existing_draft("inspection") is None
+    assert web_engine.existing_draft("inspection") is None and done.get_json()["number"] == 1
+    assert web_engine.process_versions("inspection")[0].note == "第一版"
     assert "inspection" in {p.process_id for p in web_engine.startable_processes()}
 
 

@@ -103,3 +103,17 @@ def test_the_pages_in_english(client, login, two_versions):
     assert "Processes and versions" in page and "Open instances" in page and "流程与版本" not in page
     page = client.get("/studio/processes/mini/migrate?from=2&to=3&lang=en").get_data(as_text=True)
     assert "Can move" in page and "Move the chosen instances to v3" in page
+
+
+def test_the_list_leads_to_each_editor_and_shows_drafts_and_new_processes(client, login, web_engine, two_versions):
+    login("owner")
+    page = client.get("/studio/processes").get_data(as_text=True)
+    assert 'href="/studio/new"' in page and 'href="/studio/processes/mini/edit"' in page
+    assert 'href="/studio/processes/mini/forms"' in page and 'href="/studio/processes/mini/decisions"' in page
+    assert "草稿" not in page
+    draft = web_engine.draft("mini", actor="owner")
+    web_engine.save_draft_file("mini", "forms/extra.schema.json", '{"type": "object"}', "owner", draft.revision)
+    web_engine.create_process("site_visit", "视察", "owner")
+    page = client.get("/studio/processes").get_data(as_text=True)
+    assert "第 2 次保存，owner 于" in page
+    assert "新流程，尚未部署" in page and 'href="/studio/processes/site_visit/edit"' in page
