@@ -19,6 +19,10 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+# The studio's editors (bpmn-js's properties panel, dmn-js and its CodeMirror cell editor) build their widgets with
+# style="…" attributes and add <style> elements of their own: on those pages only, inline styles are allowed. Styles
+# cannot run code; scripts stay limited to our own files. Only process owners and admins reach these pages.
+EDITOR_POLICY = CONTENT_SECURITY_POLICY + "; style-src-attr 'unsafe-inline'; style-src-elem 'self' 'unsafe-inline'"
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",                 # frame-ancestors for browsers that predate it

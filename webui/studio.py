@@ -38,17 +38,13 @@ from engine.store.drafts import DraftView
 
 from . import engine_of
 from .errors import readable
-from .headers import CONTENT_SECURITY_POLICY
+from .headers import EDITOR_POLICY
 from .security import csrf_token
 
 bp = Blueprint("studio", __name__, template_folder="templates")
 DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
 MAX_NOTE = versions.MAX_NOTE      # the engine keeps the note; one limit
 MAX_UPLOAD = MAX_XML_BYTES
-# The modeler page's policy: ours, plus style attributes. bpmn-js-properties-panel builds its containers from HTML
-# with style="…" (and bpmn-js its align/distribute icons); style attributes cannot run code, while scripts and style
-# sheets stay limited to our own files.
-MODELER_POLICY = CONTENT_SECURITY_POLICY + "; style-src-attr 'unsafe-inline'"
 # A diagram is saved as JSON ({"text", "revision"}); the app's 1 MiB cap for bodies without files is too small.
 MAX_SAVE_BODY = 2 * MAX_XML_BYTES + 64 * 1024
 
@@ -214,7 +210,7 @@ def edit(process_id: str):
     diagrams = sorted(p for p in draft.files if p.endswith(".bpmn"))
     page = render_template("studio/edit.html", draft=draft, path=path, diagrams=diagrams,
                            config=_config(draft, path), max_note=MAX_NOTE)
-    return page, 200, {"Content-Security-Policy": MODELER_POLICY}
+    return page, 200, {"Content-Security-Policy": EDITOR_POLICY}
 
 
 @bp.post("/studio/processes/<process_id>/upload")

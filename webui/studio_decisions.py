@@ -13,6 +13,7 @@ from engine.errors import ConcurrentUpdate, SpecInvalid
 from . import engine_of
 from .draftfiles import DMN_FILE, dmn_files
 from .errors import readable
+from .headers import EDITOR_POLICY
 from .security import allowed_if
 
 bp = Blueprint("studio_decisions", __name__, template_folder="templates")
@@ -45,8 +46,9 @@ def edit(process_id: str, file: str):
     data = {"xml": draft.files[path], "decision": chosen, "revision": draft.revision,
             "lang": "en" if str(get_locale()) == "en" else "zh",
             "save_url": url_for(".save", process_id=process_id, file=path)}
-    return render_template("studio/decisions/edit.html", process_id=process_id, file=listed, chosen=chosen,
+    page = render_template("studio/decisions/edit.html", process_id=process_id, file=listed, chosen=chosen,
                            data=data)
+    return page, 200, {"Content-Security-Policy": EDITOR_POLICY}
 
 
 @bp.post("/studio/processes/<process_id>/decisions/<path:file>")
