@@ -1,0 +1,27 @@
+"""figure counters gain the heatmap's step spans and breaches
+
+Revision ID: 0017b
+Revises: 0016
+Create Date: 2026-12-01 22:50:00
+
+The figure counters now also keep, per step, the tasks with a due time and those finished late (by the month
+created) and a histogram of each case's time on the step in whole days (metric `span:<days>`), so the heatmap reads
+counters instead of every task of the period. No new table: the kept counters are emptied here so that
+`xieshang init` (which rebuilds empty counters from the records) counts the new metrics for existing consultations.
+"""
+from alembic import op
+
+revision = '0017b'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM figure_share")
+    op.execute("DELETE FROM figure_count")
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM figure_share")
+    op.execute("DELETE FROM figure_count")
