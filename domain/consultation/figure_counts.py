@@ -15,8 +15,9 @@ Metrics, in the months (county time) domain.consultation.figures counts them in:
 - completed / on_time (per step 1–6): tasks completed with a due time / of them by that time, likewise;
 - due / late (per step): tasks with a due time / of them completed after it, the month the task was created;
 - span:<days> (per step): the heatmap's histogram — a case's step (its first task created → its last completed,
-  counted once all its tasks are completed) that took that many whole days (a part day counting as one), the month
-  the step finished. The median is read from it, exact to the day.
+  counted once all its tasks are completed) by the days it took (`span_days`: exact to the day up to 30 days, then
+  by 5 and by 30 days, so the rows per month stay bounded), the month the step finished; span_all:<days> the same
+  summed over the org units (org unit ""), read by county-wide readers. The median is read from it.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ ANSWERED = ("adopted", "partly", "not_adopted", "solved")     # "not ours" sends
 SATISFIED = ("satisfied", "basically_satisfied")
 STEPS = (1, 2, 3, 4, 5, 6)
 METRICS = ("held", "attendances", "suggestions", "answered", "adopted", "visited", "satisfied", "proposed",
-           "research", "completed", "on_time", "due", "late", "span:<days>")
-COUNTED = METRICS[:-1]        # every metric but the histogram's
-SPAN = "span:"                # "span:12": the step's spans of 11–12 days (the heatmap's histogram of medians)
+           "research", "completed", "on_time", "due", "late", "span:<days>", "span_all:<days>")
+COUNTED = METRICS[:-2]        # every metric but the histogram's
+SPAN = "span:"                # "span:12": the step's spans of 11–12 days in one org unit (the heatmap's medians)
+SPAN_ALL = "span_all:"        # the same over every org unit (org unit ""), so a county-wide reader reads fewer rows
 BATCH = 400                   # instances per query when rebuilding
 
 Key = tuple[str, str, str, str, int]      # (month YYYY-MM, tier, org unit, metric, step; 0 when not per step)
@@ -142,17 +144,16 @@ def _task_shares(session: Session, out: dict[int, Counter], unit_of: dict[int, s
     for (instance_id, step), (tier, began, ended) in spans.items():
         if ended is not None:
             days = span_days((_aware(ended) - _aware(began)).total_seconds() / 86400)
-            out[instance_id][(_month(ended), tier, unit_of[instance_id], span_metric(days), step)] += 1
+            out[instance_id][(_month(ended), tier, unit_of[instance_id], f"{SPAN}{days}", step)] += 1
+            out[instance_id][(_month(ended), tier, "", f"{SPAN_ALL}{days}", step)] += 1
 
 
 def span_days(days: float) -> int:
-    """A step's span as the histogram's bucket: whole days, a part day counting as one (2.1 days → 3)."""
-    return max(0, math.ceil(round(days, 6)))
-
-
-def span_metric(days: int) -> str:
-    """The metric of the histogram's bucket of `days` (the step goes in the counter's step column)."""
-    return f"{SPAN}{days}"
+    """A step's span as the histogram's bucket, its upper bound in whole days: exact to the day up to 30 days (a part
+    day counting as one: 2.1 days → 3), then by 5 days up to 90 (31.2 → 35), then by 30 days (91 → 120)."""
+    whole = max(0, math.ceil(round(days, 6)))
+    step = 1 if whole <= 30 else 5 if whole <= 90 else 30
+    return -(-whole // step) * step
 
 
 def _meeting_shares(session: Session, held: dict, out: dict[int, Counter]) -> None:
@@ -275,15 +276,16 @@ def monthly(session: Session, months: Iterable[str], tier: str | None = None,
 
 def step_spans(session: Session, months: Iterable[str], tier: str | None = None,
                units: frozenset[str] | None = None) -> dict[int, Counter]:
-    """Step → its histogram over `months`: whole days (a part day counting as one) → steps finished in that many."""
+    """Step → its histogram over `months`: a bucket's upper bound in days (`span_days`) → steps finished in it."""
+    prefix = SPAN if units is not None else SPAN_ALL
     value = func.sum(FigureCount.value)
     query = (_scoped(select(FigureCount.metric, FigureCount.step, value), months, tier, units)
-             .where(FigureCount.metric >= SPAN, FigureCount.metric < SPAN[:-1] + chr(ord(SPAN[-1]) + 1))
+             .where(FigureCount.metric >= prefix, FigureCount.metric < prefix[:-1] + chr(ord(prefix[-1]) + 1))
              .group_by(FigureCount.metric, FigureCount.step))
     found: dict[int, Counter] = defaultdict(Counter)
     for metric, step, total in session.execute(query):
         if total:
-            found[step][int(metric[len(SPAN):])] += int(total)
+            found[step][int(metric[len(prefix):])] += int(total)
     return found
 
 

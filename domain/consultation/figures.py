@@ -211,7 +211,7 @@ def step_times(session: Session, period: Period, now: datetime, tier: str | None
     for (_month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
         totals[(metric, step)] += value
     open_late = (_step_tasks(tier, units, HumanTask.step, func.count())
-                 .where(HumanTask.status == "ready", HumanTask.due_at < now, HumanTask.completed_at.is_(None),
+                 .where(HumanTask.status == "ready", HumanTask.due_at < now,     # ix_human_task_open_created alone
                         HumanTask.created_at >= period.start, HumanTask.created_at < period.end)
                  .group_by(HumanTask.step))
     late = Counter({step: totals[("late", step)] for step in STEPS})

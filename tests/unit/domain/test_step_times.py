@@ -59,11 +59,13 @@ def test_an_empty_period_has_no_median_and_no_breach_rate(spans):
 def test_the_histogram_is_whole_days_in_the_month_the_step_finished(spans):
     with spans.reading() as session:
         kept = {key: value for key, value in figure_counts.all_counts(session).items()
-                if key[3].startswith(figure_counts.SPAN)}
+                if key[3].startswith(("span:", "span_all:"))}
     assert kept == {("2026-07", "township", "township_a", "span:3", 2): 1,
                     ("2026-07", "township", "township_a", "span:5", 2): 1,
                     ("2026-07", "township", "township_a", "span:10", 2): 1,
-                    ("2026-08", "township", "township_b", "span:1", 2): 1}
+                    ("2026-08", "township", "township_b", "span:1", 2): 1,
+                    ("2026-07", "township", "", "span_all:3", 2): 1, ("2026-07", "township", "", "span_all:5", 2): 1,
+                    ("2026-07", "township", "", "span_all:10", 2): 1, ("2026-08", "township", "", "span_all:1", 2): 1}
 
 
 @pytest.mark.parametrize(("histogram", "median"), [
@@ -73,6 +75,8 @@ def test_the_median_of_a_histogram(histogram, median):
     assert figs.histogram_median(Counter(histogram)) == median
 
 
-@pytest.mark.parametrize(("days", "bucket"), [(0, 0), (0.001, 1), (1, 1), (2.1, 3), (19, 19), (19.0000001, 19)])
-def test_a_part_day_counts_as_one(days, bucket):
+@pytest.mark.parametrize(("days", "bucket"), [
+    (0, 0), (0.001, 1), (1, 1), (2.1, 3), (19, 19), (19.0000001, 19), (30, 30), (30.5, 35), (31, 35), (90, 90),
+    (90.2, 120), (121, 150), (400, 420)])
+def test_a_part_day_counts_as_one_and_long_spans_are_grouped(days, bucket):
     assert figure_counts.span_days(days) == bucket
