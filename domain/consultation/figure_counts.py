@@ -57,7 +57,8 @@ class FigureCount(Base):
     """One counter: the sum of every consultation's share of (month, tier, org unit, metric, step)."""
 
     __tablename__ = "figure_count"
-    __table_args__ = (Index("ix_figure_count_read", "month", "metric", "step", "tier", "org_unit_code", "value"),)
+    __table_args__ = (Index("ix_figure_count_read", "month", "metric", "step", "tier", "org_unit_code", "value"),
+                      Index("ix_figure_count_unit", "org_unit_code", "month", "metric", "step", "tier", "value"))
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     tier: Mapped[str] = mapped_column(String(20), primary_key=True)
     org_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -180,14 +180,14 @@ def _on_time(totals: Counter) -> dict[int, Ratio]:
 
 
 def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
-    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), joined to the
-    consultation only when the reader is limited to some units (a department's task names the department)."""
+    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), of the units'
+    consultations when the reader is limited to some (a department's task names the department)."""
     query = select(*columns).select_from(HumanTask).where(HumanTask.step.in_(STEPS))
     if tier:
         query = query.where(HumanTask.tier == tier)
-    if units is not None:
-        query = (query.join(Consultation, Consultation.instance_id == HumanTask.instance_id)
-                 .where(Consultation.org_unit_code.in_(sorted(units))))
+    if units is not None:     # a subquery, not a join: the planner keeps reading the open tasks' index alone
+        query = query.where(HumanTask.instance_id.in_(
+            select(Consultation.instance_id).where(Consultation.org_unit_code.in_(sorted(units)))))
     return query
 
 

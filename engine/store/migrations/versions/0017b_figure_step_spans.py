@@ -21,6 +21,9 @@ depends_on = None
 def upgrade() -> None:
     op.execute("DELETE FROM figure_share")
     op.execute("DELETE FROM figure_count")
+    # a township's reader reads its own unit's counters (the histogram has many rows per unit and month)
+    op.create_index('ix_figure_count_unit', 'figure_count', ['org_unit_code', 'month', 'metric', 'step', 'tier',
+                                                             'value'], unique=False)
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.create_index('ix_human_task_open_created', ['status', 'created_at', 'due_at', 'step', 'tier',
                                                              'instance_id'], unique=False)
@@ -29,5 +32,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_index('ix_human_task_open_created')
+    op.drop_index('ix_figure_count_unit', table_name='figure_count')
     op.execute("DELETE FROM figure_share")
     op.execute("DELETE FROM figure_count")
