@@ -41,6 +41,7 @@ def demo(ctx, as_json, once, no_cases):
     """Load demo org units, members and accounts, deploy the bundled processes, and run the demo consultations
     (once, into a database without any)."""
     engine = engine_of(ctx)
+    ctx.call_on_close(services_of(ctx).close)       # the pool's connections closed (PostgreSQL warns otherwise)
     with engine.unit_of_work() as session:
         loaded = demo_directory.has_demo_data(session)
         if not (once and loaded):

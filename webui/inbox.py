@@ -1,22 +1,76 @@
-"""The task inbox: tabs (assigned / claimable / took part / done), search, filters, badges, paging."""
+"""The task inbox: tabs (assigned / claimable / took part / done), search, filters, badges, paging; and for those who
+watch a unit, the 督办 tab: the late and escalated tasks there, with 催办 (domain.notifications.urge) on each row."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from domain.notifications.urge import MAX_NOTE
+from domain.people import policy
+from domain.work import board
+from engine.errors import InvalidState
+from engine.store import keyset
 
 from . import services_of
+from .conflicts import wholly_local
 from .openapi import MAX_STEP
 from .params import int_arg, page_arg
 from .security import current_user, login_required
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
+SUPERVISE = "supervise"
+SUPERVISE_PER_PAGE = 20
 
 
 @bp.get("/inbox")
 @login_required
 def index():
     """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work."""
+    if request.args.get("tab") == SUPERVISE:
+        return supervise()
     page = services_of(current_app).participation.inbox(
         current_user(), tab=request.args.get("tab") or None, search=request.args.get("q", "").strip()[:100],
         step=int_arg("step", None, 0, MAX_STEP), tier=request.args.get("tier") or None, page=page_arg())
     return render_template("inbox/index.html", page=page, query=request.args)
+
+
+def supervise():
+    """督办: the overdue tasks (escalated or not yet) in the units the person watches, most late first, each with
+    its holder, working days late, escalation level and a 催办 form; the board's list has the filters."""
+    user = current_user()
+    if not policy.may_see_board(user):
+        abort(403)
+    services, status, errors = services_of(current_app), 200, []
+    after, before = request.args.get("after") or None, request.args.get("before") or None
+    try:
+        page = services.supervision.tasks(user, board.Filters(), after, before, SUPERVISE_PER_PAGE)
+    except keyset.BadCursor:
+        status, errors = 400, [_("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
+        page = services.supervision.tasks(user, board.Filters(), None, None, SUPERVISE_PER_PAGE)
+    counts = services.participation.inbox(user, tab="assigned", per_page=1).counts
+    return render_template("inbox/supervise.html", page=page, counts=counts, query=request.args, errors=errors,
+                           max_note=MAX_NOTE), status
+
+
+@bp.post("/inbox/urge/<task_id>")
+@login_required
+def urge(task_id: str):
+    """催办 from the 督办 tab or a notification: the board's urge (the holder or candidates and the unit's lead are
+    told, the case's timeline says so); back to where the form was."""
+    try:
+        done = services_of(current_app).supervision.urge(current_user(), task_id[:64], request.form.get("note", ""))
+    except InvalidState as exc:
+        flash(wholly_local(exc.message), "error")
+    else:
+        flash(_("已催办 %(holder)s（通知 %(n)s 人，累计催办 %(count)s 次）。", holder=done.holder, n=done.told,
+                count=done.urges), "success")
+    return redirect(_back() or url_for("inbox.index", tab=SUPERVISE))
+
+
+def _back() -> str | None:
+    """The inbox or notification page the form came from, never another site."""
+    target = request.form.get("next", "")
+    if target.startswith(("/inbox", "/notifications")) and "//" not in target and "\\" not in target:
+        return target
+    return None

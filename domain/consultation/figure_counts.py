@@ -12,11 +12,17 @@ Metrics, in the months (county time) domain.consultation.figures counts them in:
   consultation's tier and org unit (a meeting counts once its `hold_meeting` task is completed);
 - proposed: the month a member's topic came in, the consultation's tier and org unit;
 - research: research tasks completed, the month completed, the task's tier and the consultation's unit;
-- completed / on_time (per step 1–6): tasks completed with a due time / of them by that time, likewise.
+- completed / on_time (per step 1–6): tasks completed with a due time / of them by that time, likewise;
+- due / late (per step): tasks with a due time / of them completed after it, the month the task was created;
+- span:<days> (per step): the heatmap's histogram — a case's step (its first task created → its last completed,
+  counted once all its tasks are completed) by the days it took (`span_days`: exact to the day up to 30 days, then
+  by 5 and by 30 days, so the rows per month stay bounded), the month the step finished; span_all:<days> the same
+  summed over the org units (org unit ""), read by county-wide readers. The median is read from it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -38,7 +44,10 @@ ANSWERED = ("adopted", "partly", "not_adopted", "solved")     # "not ours" sends
 SATISFIED = ("satisfied", "basically_satisfied")
 STEPS = (1, 2, 3, 4, 5, 6)
 METRICS = ("held", "attendances", "suggestions", "answered", "adopted", "visited", "satisfied", "proposed",
-           "research", "completed", "on_time")
+           "research", "completed", "on_time", "due", "late", "span:<days>", "span_all:<days>")
+COUNTED = METRICS[:-2]        # every metric but the histogram's
+SPAN = "span:"                # "span:12": the step's spans of 11–12 days in one org unit (the heatmap's medians)
+SPAN_ALL = "span_all:"        # the same over every org unit (org unit ""), so a county-wide reader reads fewer rows
 BATCH = 400                   # instances per query when rebuilding
 
 Key = tuple[str, str, str, str, int]      # (month YYYY-MM, tier, org unit, metric, step; 0 when not per step)
@@ -48,7 +57,8 @@ class FigureCount(Base):
     """One counter: the sum of every consultation's share of (month, tier, org unit, metric, step)."""
 
     __tablename__ = "figure_count"
-    __table_args__ = (Index("ix_figure_count_read", "month", "metric", "step", "tier", "org_unit_code", "value"),)
+    __table_args__ = (Index("ix_figure_count_read", "month", "metric", "step", "tier", "org_unit_code", "value"),
+                      Index("ix_figure_count_unit", "org_unit_code", "month", "metric", "step", "tier", "value"))
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     tier: Mapped[str] = mapped_column(String(20), primary_key=True)
     org_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -106,19 +116,45 @@ def shares(session: Session, instance_ids: Iterable[int]) -> dict[int, Counter]:
             out[row.instance_id][(_month(row.meeting_date), tier, unit, "held", 0)] += 1
     if held:
         _meeting_shares(session, held, out)
-    tasks = session.execute(
-        select(HumanTask.instance_id, HumanTask.task_spec, HumanTask.step, HumanTask.tier, HumanTask.due_at,
-               HumanTask.completed_at)
-        .where(HumanTask.instance_id.in_(list(out)), HumanTask.status == "completed", HumanTask.step.in_(STEPS),
-               HumanTask.completed_at.isnot(None)))
-    for instance_id, spec, step, tier, due, done in tasks:
-        month, tier, unit = _month(done), tier or "", unit_of[instance_id]
-        if spec == RESEARCH_TASK:
-            out[instance_id][(month, tier, unit, "research", 0)] += 1
-        if due is not None:
-            out[instance_id][(month, tier, unit, "completed", step)] += 1
-            out[instance_id][(month, tier, unit, "on_time", step)] += _aware(done) <= _aware(due)
+    _task_shares(session, out, unit_of)
     return out
+
+
+def _task_shares(session: Session, out: dict[int, Counter], unit_of: dict[int, str]) -> None:
+    """Research done, each step's completed and on-time tasks, its tasks with a due time and those finished late (by
+    the month created), and each finished step's span in whole days (the heatmap's histogram)."""
+    spans: dict[tuple[int, int], list] = {}
+    for instance_id, spec, step, tier, due, created, done, status in session.execute(
+            select(HumanTask.instance_id, HumanTask.task_spec, HumanTask.step, HumanTask.tier, HumanTask.due_at,
+                   HumanTask.created_at, HumanTask.completed_at, HumanTask.status)
+            .where(HumanTask.instance_id.in_(list(out)), HumanTask.step.in_(STEPS))):
+        tier, unit, counts = tier or "", unit_of[instance_id], out[instance_id]
+        if due is not None:
+            counts[(_month(created), tier, unit, "due", step)] += 1
+            counts[(_month(created), tier, unit, "late", step)] += done is not None and _aware(done) > _aware(due)
+        span = spans.setdefault((instance_id, step), [tier, created, done])
+        span[1], span[2] = min(span[1], created), None if done is None or span[2] is None else max(span[2], done)
+        if status != "completed" or done is None:
+            continue
+        month = _month(done)
+        if spec == RESEARCH_TASK:
+            counts[(month, tier, unit, "research", 0)] += 1
+        if due is not None:
+            counts[(month, tier, unit, "completed", step)] += 1
+            counts[(month, tier, unit, "on_time", step)] += _aware(done) <= _aware(due)
+    for (instance_id, step), (tier, began, ended) in spans.items():
+        if ended is not None:
+            days = span_days((_aware(ended) - _aware(began)).total_seconds() / 86400)
+            out[instance_id][(_month(ended), tier, unit_of[instance_id], f"{SPAN}{days}", step)] += 1
+            out[instance_id][(_month(ended), tier, "", f"{SPAN_ALL}{days}", step)] += 1
+
+
+def span_days(days: float) -> int:
+    """A step's span as the histogram's bucket, its upper bound in whole days: exact to the day up to 30 days (a part
+    day counting as one: 2.1 days → 3), then by 5 days up to 90 (31.2 → 35), then by 30 days (91 → 120)."""
+    whole = max(0, math.ceil(round(days, 6)))
+    step = 1 if whole <= 30 else 5 if whole <= 90 else 30
+    return -(-whole // step) * step
 
 
 def _meeting_shares(session: Session, held: dict, out: dict[int, Counter]) -> None:
@@ -230,11 +266,28 @@ def _scoped(query, months: Iterable[str], tier: str | None, units: frozenset[str
 
 def monthly(session: Session, months: Iterable[str], tier: str | None = None,
             units: frozenset[str] | None = None) -> dict[tuple[str, str, int], int]:
-    """(month, metric, step) → the sum of the counters of `months` (one tier / the units' consultations)."""
+    """(month, metric, step) → the sum of the counters of `months` (one tier / the units' consultations); the
+    histogram of step spans is left out (`step_spans` reads it)."""
     value = func.sum(FigureCount.value)
     query = _scoped(select(FigureCount.month, FigureCount.metric, FigureCount.step, value), months, tier, units)
     return {(month, metric, step): int(total) for month, metric, step, total in session.execute(
-        query.group_by(FigureCount.month, FigureCount.metric, FigureCount.step)) if total}
+        query.where(FigureCount.metric.in_(COUNTED)).group_by(FigureCount.month, FigureCount.metric,
+                                                               FigureCount.step)) if total}
+
+
+def step_spans(session: Session, months: Iterable[str], tier: str | None = None,
+               units: frozenset[str] | None = None) -> dict[int, Counter]:
+    """Step → its histogram over `months`: a bucket's upper bound in days (`span_days`) → steps finished in it."""
+    prefix = SPAN if units is not None else SPAN_ALL
+    value = func.sum(FigureCount.value)
+    query = (_scoped(select(FigureCount.metric, FigureCount.step, value), months, tier, units)
+             .where(FigureCount.metric >= prefix, FigureCount.metric < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+             .group_by(FigureCount.metric, FigureCount.step))
+    found: dict[int, Counter] = defaultdict(Counter)
+    for metric, step, total in session.execute(query):
+        if total:
+            found[step][int(metric[len(prefix):])] += int(total)
+    return found
 
 
 def held_where(session: Session, months: Iterable[str], tier: str | None = None,

@@ -3,7 +3,7 @@ suggestions and their adoption, on-time rate per step, residents' satisfaction, 
 
 Every number comes from the records, never a workflow: the counts and rates from counters kept at every save
 (domain.consultation.figure_counts, rebuilt from the records by `xieshang figures rebuild`), the step times from SQL
-over the human_task projection. Definitions (the page says them too):
+over the human_task projection for the open tasks past their due time. Definitions (the page says them too):
 - a consultation is *held* when its meeting step (the `hold_meeting` task) was completed, counted in the period of
   the date its meeting record says the meeting was held on (`consultation.meeting_date`);
 - a suggestion belongs to the period its meeting was held in (as the suggestion ledger's `period` filter reads it);
@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from statistics import median
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.consultation import figure_counts
@@ -171,10 +170,6 @@ def compute(session: Session, period: Period, tier: str | None = None,
         satisfaction_by_month=satisfied)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _total(ratios) -> Ratio:
     ratios = list(ratios)
     return Ratio(sum(r.numerator for r in ratios), sum(r.denominator for r in ratios))
@@ -185,14 +180,14 @@ def _on_time(totals: Counter) -> dict[int, Ratio]:
 
 
 def _step_tasks(tier: str | None, units: frozenset[str] | None, *columns):
-    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), joined to the
-    consultation only when the reader is limited to some units (a department's task names the department)."""
+    """Tasks of steps 1–6 of the tier's consultations (a task carries its consultation's tier), of the units'
+    consultations when the reader is limited to some (a department's task names the department)."""
     query = select(*columns).select_from(HumanTask).where(HumanTask.step.in_(STEPS))
     if tier:
         query = query.where(HumanTask.tier == tier)
-    if units is not None:
-        query = (query.join(Consultation, Consultation.instance_id == HumanTask.instance_id)
-                 .where(Consultation.org_unit_code.in_(sorted(units))))
+    if units is not None:     # a subquery, not a join: the planner keeps reading the open tasks' index alone
+        query = query.where(HumanTask.instance_id.in_(
+            select(Consultation.instance_id).where(Consultation.org_unit_code.in_(sorted(units)))))
     return query
 
 
@@ -208,26 +203,31 @@ def on_time_by_step(session: Session, period: Period, tier: str | None = None,
 def step_times(session: Session, period: Period, now: datetime, tier: str | None = None,
                units: frozenset[str] | None = None) -> dict[int, StepTime]:
     """Per step 1–6: the median days a case spent on it (its first task created → its last completed, for steps
-    finished in the period), and the breach rate of its tasks created in the period."""
-    finished = func.max(HumanTask.completed_at)
-    touched = (select(HumanTask.instance_id).where(HumanTask.completed_at >= period.start,
-                                                   HumanTask.completed_at < period.end).distinct())
-    spans = (_step_tasks(tier, units, HumanTask.step, func.min(HumanTask.created_at), finished)
-             .where(HumanTask.instance_id.in_(touched))
-             .group_by(HumanTask.instance_id, HumanTask.step)
-             .having(and_(func.count() == func.count(HumanTask.completed_at),
-                          finished >= period.start, finished < period.end)))
-    durations: dict[int, list[float]] = defaultdict(list)
-    for step, began, ended in session.execute(spans):
-        durations[step].append((_aware(ended) - _aware(began)).total_seconds() / 86400)
-    late = ((HumanTask.completed_at.isnot(None) & (HumanTask.completed_at > HumanTask.due_at))
-            | (HumanTask.completed_at.is_(None) & (HumanTask.status == "ready") & (HumanTask.due_at < now)))
-    breaches = (_step_tasks(tier, units, HumanTask.step, func.count(),
-                            func.sum(case((late, 1), else_=0)))
-                .where(HumanTask.due_at.isnot(None), HumanTask.created_at >= period.start,
-                       HumanTask.created_at < period.end)
-                .group_by(HumanTask.step))
-    counted = {step: (total, int(bad or 0)) for step, total, bad in session.execute(breaches)}
-    return {step: StepTime(step, len(durations[step]),
-                           round(median(durations[step]), 1) if durations[step] else None,
-                           counted.get(step, (0, 0))[1], counted.get(step, (0, 0))[0]) for step in STEPS}
+    finished in the period; from the kept histogram, in whole days with a part day counting as one), and the breach
+    rate of its tasks created in the period (late when finished after their due time — kept — or still open past
+    it now — counted over the open tasks)."""
+    spans = figure_counts.step_spans(session, period.months, tier, units)
+    totals: Counter = Counter()
+    for (_month, metric, step), value in figure_counts.monthly(session, period.months, tier, units).items():
+        totals[(metric, step)] += value
+    open_late = (_step_tasks(tier, units, HumanTask.step, func.count())
+                 .where(HumanTask.status == "ready", HumanTask.due_at < now,     # ix_human_task_open_created alone
+                        HumanTask.created_at >= period.start, HumanTask.created_at < period.end)
+                 .group_by(HumanTask.step))
+    late = Counter({step: totals[("late", step)] for step in STEPS})
+    late.update({step: count for step, count in session.execute(open_late)})
+    return {step: StepTime(step, spans[step].total(), histogram_median(spans[step]), late[step],
+                           totals[("due", step)]) for step in STEPS}
+
+
+def histogram_median(histogram: Counter) -> float | None:
+    """The median of the values a histogram (value → how many) counts: the middle one, or the mean of the middle
+    two; None when it is empty."""
+    count = histogram.total()
+    if not count:
+        return None
+    middle, seen, values = ((count - 1) // 2, count // 2), 0, []
+    for value in sorted(histogram):
+        values += [value for index in middle if seen <= index < seen + histogram[value]]
+        seen += histogram[value]
+    return round(sum(values) / 2, 1)

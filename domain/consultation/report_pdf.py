@@ -5,17 +5,17 @@ says the report, when it was made (Beijing time) and its page number. The words 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from fontTools.ttLib import TTCollection
 from fpdf import FPDF, FontFace
 from fpdf.enums import WrapMode
 
 from domain.consultation import figures as figs
+from domain.consultation import report_fonts
 from domain.consultation.report import MonthlyReport, OverdueRow
+from domain.consultation.report_fonts import FontFile, FontMissing, face_index
 from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
 from engine.clock import LOCAL_TZ
 
@@ -41,18 +41,6 @@ DEFINITIONS = (
 )
 
 
-class FontMissing(RuntimeError):
-    """The Chinese font the report embeds is not installed (Debian: fonts-noto-cjk)."""
-
-
-@dataclass(frozen=True)
-class FontFile:
-    """One style's font: the collection file and the index of the Simplified Chinese face in it."""
-
-    path: Path
-    index: int
-
-
 @lru_cache(maxsize=4)
 def find_fonts(dirs: tuple[str, ...] = FONT_DIRS) -> dict[str, FontFile]:
     """The regular and bold Noto Sans CJK SC faces; raises FontMissing naming the package to install."""
@@ -61,11 +49,7 @@ def find_fonts(dirs: tuple[str, ...] = FONT_DIRS) -> dict[str, FontFile]:
         path = next((Path(d) / name for d in dirs if (Path(d) / name).is_file()), None)
         if path is None:
             raise FontMissing(f"{name} not found in {', '.join(dirs)} (install Debian's fonts-noto-cjk)")
-        with TTCollection(str(path), lazy=True) as collection:
-            index = next((i for i, face in enumerate(collection.fonts) if face["name"].getDebugName(1) == FACE), None)
-        if index is None:
-            raise FontMissing(f"{path} has no face named {FACE}")
-        found[style] = FontFile(path, index)
+        found[style] = FontFile(path, face_index(path, FACE))
     return found
 
 
@@ -88,8 +72,9 @@ class _Document(FPDF):
     def __init__(self, report: MonthlyReport, fonts: dict[str, FontFile]):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.report = report
-        for style, font in fonts.items():
-            self.add_font(FAMILY, style, str(font.path), collection_font_number=font.index)
+        for style, font in fonts.items():      # parsed once per process (report_fonts), not at every PDF
+            if report_fonts.for_document(self, FAMILY, style, font).is_cid_keyed:
+                self._set_min_pdf_version("1.6")      # as fpdf2's add_font does for a CID-keyed CFF font
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_title(report.title)

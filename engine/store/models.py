@@ -119,6 +119,7 @@ class HumanTask(Base):
         Index("ix_human_task_completed", "completed_at", "step", "status", "due_at", "instance_id"),
         Index("ix_human_task_created", "created_at", "step", "due_at", "completed_at"),
         Index("ix_human_task_step_span", "instance_id", "step", "created_at", "completed_at"),
+        Index("ix_human_task_open_created", "status", "created_at", "due_at", "step", "tier", "instance_id"),  # heatmap
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)

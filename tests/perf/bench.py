@@ -56,6 +56,7 @@ from tests.perf.bench_data import (
 from tests.perf.board_bench import board_section
 from tests.perf.figures_bench import build_records
 from tests.perf.sandbox_bench import sandbox_overhead
+from tests.perf.share_bench import figure_share_cost
 from tests.support.consultation import run_through_engine
 
 TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.5, 10.0, 50.0
@@ -442,6 +443,9 @@ def main(argv: list[str] | None = None) -> None:
             sections.append(throughput(engine, plain, "county", max(1, per_repeat - 2), county_repeats,
                                        prefix="county_"))
             sections.append(sandbox(engine, "township", per_repeat, repeats))
+            shares = figure_share_cost(engine, "township", per_repeat, repeats)     # the counters kept at each save
+            sections.append(Section(f"Figure shares, scenario 'township': counters kept at each save vs not, {repeats} "
+                                    f"repeats x {per_repeat} instances per side (alternating)", *shares.lines_figures))
             sections.append(serialization(parsed_version(engine, version_id), runs))
             sections.append(engine_costs(engine, version_id, 50))
             if args.profile:

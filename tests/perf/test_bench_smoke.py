@@ -18,7 +18,8 @@ BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms") + tup
     f"board_{name}_{who}_{figure}" for who in ("office", "supervisor") for name in ("matrix", "list", "list_sorted")
     for figure in ("p50_ms", "p95_ms", "vs_baseline")) + tuple(
     f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95")) + tuple(
-    f"{name}_{figure}" for name in ("figures_year", "figures_heatmap_year", "figures_year_township")
+    f"{name}_{figure}" for name in ("figures_year", "figures_heatmap_year", "figures_year_township",
+                                    "figures_heatmap_year_township")
     for figure in ("p50_ms", "p95_ms", "vs_baseline"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
@@ -26,7 +27,7 @@ FIGURES = (
     "tasks_per_instance", "county_engine_inst_per_s", "county_baseline_inst_per_s", "county_engine_vs_baseline_ratio",
     "county_engine_vs_baseline_cpu_ratio", "county_engine_ms_per_task", "county_baseline_ms_per_task",
     "county_engine_complete_task_ms", "county_engine_commands_vs_baseline_ratio", "county_tasks_per_instance",
-    "sandbox_overhead",
+    "sandbox_overhead", "figure_shares_overhead", "figure_shares_ms_per_save",
     "state_bytes", "full_json_bytes", "state_save_load_ms", "full_save_load_ms", "version_lookup_ms",
     "views_instance_rows_ms", "views_instance_columns_ms", "rows_instances", "rows_human_tasks", "rows_ready",
     "build_s", "inbox_p50_ms", "inbox_p95_ms", "inbox_memberships_ms", "inbox_select_ms", "inbox_count_ms",

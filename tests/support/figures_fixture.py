@@ -90,3 +90,29 @@ def load(session) -> dict[str, int]:
     _meeting(session, c, "2025-12-30", ["m002"])
     figure_counts.rebuild(session)        # the records were written here, not saved through the engine
     return {"a": a.id, "b": b.id, "c": c.id}
+
+
+def load_step_spans(session) -> dict[str, int]:
+    """Step 2 of five township consultations, for the heatmap (tests/unit/domain/test_step_times.py works them out):
+    P 2026-07-01T04 → 07-03T16 (2.5 days: 3), due 07-05, on time;
+    Q two tasks 07-02 → 07-04 (no due) and 07-03 → 07-07 (due 07-06: late), the step 07-02 → 07-07 (5 days);
+    R 07-10 → 07-20 (10 days);  S (another township) 08-01 → 08-02 (1 day);
+    T 08-05 → 08-06 done and 08-05 due 08-10 still open (the step not finished; breached once past 08-10)."""
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == "consultation").limit(1))
+    if version is None:
+        version = ProcessVersion(process_id="consultation", content_hash="x", files={}, created_at=at("2025-01-01"))
+        session.add(version)
+        session.flush()
+    made = {}
+    for name, unit, tasks in [
+            ("p", "township_a", [("2026-07-01", "2026-07-03T16:00", "2026-07-05")]),
+            ("q", "township_a", [("2026-07-02", "2026-07-04", None), ("2026-07-03", "2026-07-07", "2026-07-06")]),
+            ("r", "township_a", [("2026-07-10", "2026-07-20", None)]),
+            ("s", "township_b", [("2026-08-01", "2026-08-02", None)]),
+            ("t", "township_a", [("2026-08-05", "2026-08-06", None), ("2026-08-05", None, "2026-08-10")])]:
+        instance, _ = _consultation(session, version, "township", unit, created="2026-07-01")
+        session.add_all([_task(instance, "plan", 2, created, done, due=due, by="org" if done else None)
+                         for created, done, due in tasks])
+        made[name] = instance.id
+    figure_counts.rebuild(session)
+    return made

@@ -1,9 +1,10 @@
 """`xieshang demo` runs the demo consultations through the engine, once: finished cases with answered, visited
 suggestions in the ledger, cases in progress, overdue and escalated tasks (one urged) — what the supervisors' pages
-show on a fresh `make run`."""
+show on a fresh `make run`; on SQLite and on the session's PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -25,11 +26,17 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 pytestmark = pytest.mark.slow       # one demo load: ~10 s alone on two cores, more when they are shared
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """A fresh SQLite database after `xieshang init` and `xieshang demo --once` at NOW; (run, services)."""
+LOAD_BOUND_S = 180          # `demo --once` on a shared two-core machine: ~10–25 s SQLite, ~20–60 s PostgreSQL
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo(request, tmp_path_factory):
+    """A fresh database (SQLite, then the session's PostgreSQL) after `xieshang init` and `xieshang demo --once` at
+    NOW; (run, services, what the demo said)."""
     folder = tmp_path_factory.mktemp("demo")
-    env = {"XIESHANG_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}", "XIESHANG_INSTANCE_PATH": str(folder)}
+    url = f"sqlite:///{folder / 'demo.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("postgres").create_database(f"demo_cases_{folder.name}".replace("-", "_"))
+    env = {"XIESHANG_DATABASE_URL": url, "XIESHANG_INSTANCE_PATH": str(folder)}
     runner = CliRunner(env=env)
 
     def run(*args):
@@ -38,8 +45,10 @@ def demo(tmp_path_factory):
         return result.stderr
 
     run("init")
+    started = time.monotonic()
     said = run("demo", "--once")
-    services = Services.from_url(env["XIESHANG_DATABASE_URL"], FrozenClock(NOW))
+    assert time.monotonic() - started < LOAD_BOUND_S, "the demo load is bounded in time"
+    services = Services.from_url(url, FrozenClock(NOW))
     yield run, services, said
     services.close()
 

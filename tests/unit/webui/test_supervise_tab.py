@@ -1,0 +1,74 @@
+"""The inbox's 督办 tab for those who watch a unit (the late tasks there, 催办 on each row, the board a link away)
+and the 催办 / 查看 actions on an escalation notice (tests/support/board.py's hand-built board)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from domain.notifications.models import Notification
+from engine.store.models import OutboxMessage
+from tests.support.board import NOW, build
+
+from .conftest import csrf_of
+
+
+def notice(engine, username: str, task_id: str, key: str) -> None:
+    with engine.unit_of_work() as session:
+        session.add(Notification(idempotency_key=key, username=username, kind="escalation", level=1, task_id=task_id,
+                                 title=f"逾期督办 {task_id}", body="", created_at=NOW))
+
+
+def test_a_township_supervisor_sees_the_late_tasks_of_their_township_only(web_engine, login):
+    build(web_engine, demo=False)
+    client = login("supervisor_xunchang")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert 'href="/inbox?tab=supervise"' in inbox and 'class="count late">2</span>' in inbox
+    page = client.get("/inbox?tab=supervise").get_data(as_text=True)
+    assert "任务 t-hall-late" in page and "任务 t-dept-late" in page
+    assert "任务 t-county-late" not in page and "任务 t-gongquan-risk" not in page and "t-xunchang-open" not in page
+    assert page.index("任务 t-dept-late") < page.index("任务 t-hall-late")          # the latest first
+    assert "7 个工作日" in page and "一级" in page and "县住房和城乡建设局" in page     # days late, level, holder
+    assert 'action="/inbox/urge/t-hall-late"' in page and 'href="/board"' in page
+    assert "每页 20 项，共 2 项" in page
+
+
+def test_people_who_watch_nothing_have_no_supervision_tab(web_engine, login):
+    build(web_engine, demo=False)
+    client = login("m001")
+    assert "tab=supervise" not in client.get("/inbox").get_data(as_text=True)
+    assert client.get("/inbox?tab=supervise").status_code == 403
+    token = csrf_of(client.get("/inbox").get_data(as_text=True))
+    assert client.post("/inbox/urge/t-hall-late", data={"csrf_token": token}).status_code == 403
+
+
+def test_urge_from_the_tab_reaches_the_holder_once(web_engine, login):
+    build(web_engine, demo=False)
+    client = login("supervisor_xunchang")
+    token = csrf_of(client.get("/inbox?tab=supervise").get_data(as_text=True))
+    first = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "note": "请尽快",
+                                                         "next": "/inbox?tab=supervise"})
+    assert first.status_code == 302 and first.headers["Location"] == "/inbox?tab=supervise"
+    page = client.get("/inbox?tab=supervise").get_data(as_text=True)
+    assert "累计催办 1 次" in page and "1 次" in page
+    again = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "next": "//evil.example/x"})
+    assert again.headers["Location"] == "/inbox?tab=supervise"                   # never another site
+    assert "一小时内请勿重复催办" in client.get("/inbox?tab=supervise").get_data(as_text=True)
+    with web_engine.reading() as session:
+        told = sorted(m.recipient for m in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.task_id == "t-hall-late", OutboxMessage.idempotency_key.like("%:urge:%"),
+            OutboxMessage.recipient.isnot(None))))
+    assert told == ["lead_xunchang", "organizer_xunchang"]
+
+
+def test_an_escalation_notice_offers_urge_and_view_within_the_supervisors_scope(web_engine, login):
+    build(web_engine, demo=False)
+    notice(web_engine, "supervisor_xunchang", "t-hall-late", "n-hall")
+    notice(web_engine, "supervisor_xunchang", "t-county-late", "n-county")     # not theirs to urge
+    client = login("supervisor_xunchang")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count('action="/inbox/urge/') == 1 and 'action="/inbox/urge/t-hall-late"' in page
+    assert 'href="/tasks/t-hall-late"' in page and 'href="/inbox?tab=supervise"' in page
+    token = csrf_of(page)
+    back = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "next": "/notifications"})
+    assert back.headers["Location"] == "/notifications"
+    assert "已催办" in client.get("/notifications").get_data(as_text=True)
