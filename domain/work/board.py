@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from domain.calendar.workdays import add_working_days, year_calendar
@@ -16,7 +16,7 @@ from domain.people.roles import ROLE_NAMES
 from domain.work.models import ExtensionRequest, TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.hooks import HookRegistry
-from engine.store import directory, keyset
+from engine.store import directory, keyset, open_counts
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
 
 AT_RISK_WORKING_DAYS = 2          # open tasks due within this many working days are at risk (临期)
@@ -176,16 +176,10 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
     tasks (the suggestion answers) for both."""
     until = at_risk_until(session, now, days)
     codes = scope_codes(session, user)
-    columns = (func.count(), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
-               func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
-    if codes is None:
-        query = select(HumanTask.org_unit_code, *columns).where(HumanTask.status == "ready").group_by(
-            HumanTask.org_unit_code)
-        grouped = ((code, *sums) for code, *sums in session.execute(query))
-    else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
-        grouped = [tuple(row) for query in _split(codes, [], HumanTask.org_unit_code, *columns)
-                   for row in session.execute(
-            query.group_by(HumanTask.org_unit_code))]
+    today, until_day = now.astimezone(LOCAL_TZ).date(), until.astimezone(LOCAL_TZ).date()
+    grouped = [(code, *sums) for code, sums in open_counts.per_unit(
+        session, today, until_day, None if codes is None else sorted(codes)).items()]
+    grouped += _boundary_days(session, codes, now, until, (today, until_day))
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
@@ -203,6 +197,22 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
             sections.append((kind, cells))
     everything = [sum(c[i] for c in counts.values()) for i in range(3)]
     return Matrix(tuple(sections), Cell("", "", "", *everything), now, until, codes is None)
+
+
+def _boundary_days(session: Session, codes: frozenset[str] | None, now: datetime, until: datetime,
+                   days: tuple[date, ...]) -> list[tuple]:
+    """(org unit, 0, overdue, at risk) of the open tasks due on `days` (today, the last at-risk day): the kept counts
+    hold them by day only, the hour decides. A few rows per day, read by the (status, due_at) or (status, org unit,
+    due_at) index."""
+    spans = [open_counts.day_bounds(day) for day in sorted(set(days))]
+    within = or_(*(and_(HumanTask.due_at >= start, HumanTask.due_at < end) for start, end in spans))
+    columns = (HumanTask.org_unit_code, literal(0), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
+               func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
+    if codes is None:
+        queries = [select(*columns).where(HumanTask.status == "ready", within)]
+    else:
+        queries = list(_split(codes, [within], *columns))
+    return [tuple(row) for query in queries for row in session.execute(query.group_by(HumanTask.org_unit_code))]
 
 
 # --- the list -------------------------------------------------------------------------------------------------

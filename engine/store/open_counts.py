@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Integer, String, delete, event, func, inspect, literal_column, select
+from sqlalchemy import Index, Integer, String, and_, case, delete, event, func, inspect, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -35,6 +35,8 @@ class OpenTaskCount(Base):
     """How many open tasks of one org unit, on instances of one org unit, are due on one local day."""
 
     __tablename__ = "open_task_count"
+    # a unit's supervisor also reads other units' tasks on the unit's cases (by the case's unit)
+    __table_args__ = (Index("ix_open_task_count_case", "instance_unit_code", "org_unit_code", "due_day", "tasks"),)
     org_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     instance_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     due_day: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -174,3 +176,18 @@ def all_counts(session: Session) -> dict[Key, int]:
     """Every non-zero count (a rebuild check compares these)."""
     return {(r.org_unit_code, r.instance_unit_code, r.due_day): r.tasks
             for r in session.scalars(select(OpenTaskCount)) if r.tasks}
+
+
+def per_unit(session: Session, today: date, until_day: date, codes: list[str] | None) -> dict[str, list[int]]:
+    """Task org unit → [open, due before `today`, due after `today` and before `until_day`] from the counts (tasks
+    due on those two days themselves count as open only: whether they are late depends on the hour); only tasks of
+    `codes` or on cases of `codes` unless None."""
+    first, last = today.isoformat(), until_day.isoformat()
+    tasks, day = OpenTaskCount.tasks, OpenTaskCount.due_day
+    query = select(OpenTaskCount.org_unit_code, func.sum(tasks),
+                   func.sum(case((and_(day != NONE, day < first), tasks), else_=0)),
+                   func.sum(case((and_(day > first, day < last), tasks), else_=0)))
+    query = query.group_by(OpenTaskCount.org_unit_code)
+    if codes is not None:
+        query = query.where(or_(OpenTaskCount.org_unit_code.in_(codes), OpenTaskCount.instance_unit_code.in_(codes)))
+    return {code: [int(n or 0) for n in sums] for code, *sums in session.execute(query)}

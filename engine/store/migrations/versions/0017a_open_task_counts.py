@@ -24,6 +24,8 @@ def upgrade() -> None:
                     sa.Column('due_day', sa.String(length=10), nullable=False),
                     sa.Column('tasks', sa.Integer(), nullable=False),
                     sa.PrimaryKeyConstraint('org_unit_code', 'instance_unit_code', 'due_day'))
+    op.create_index('ix_open_task_count_case', 'open_task_count',
+                    ['instance_unit_code', 'org_unit_code', 'due_day', 'tasks'], unique=False)
     # due days in county time (UTC+8, no daylight saving), as engine.store.open_counts.due_day makes them
     day = ("date(t.due_at, '+8 hours')" if op.get_bind().dialect.name == "sqlite"
            else "to_char(t.due_at + interval '8 hours', 'YYYY-MM-DD')")
@@ -34,4 +36,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_open_task_count_case', table_name='open_task_count')
     op.drop_table('open_task_count')
