@@ -13,7 +13,7 @@ from domain.calendar.workdays import add_working_days, year_calendar
 from domain.people import policy
 from domain.people.accounts import UserView
 from domain.people.roles import ROLE_NAMES
-from domain.work.models import ExtensionRequest, TaskUrge
+from domain.work.models import TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.hooks import HookRegistry
 from engine.store import directory, keyset, open_counts
@@ -377,14 +377,10 @@ def _key_values(filters: Filters, row) -> list:
 
 def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
     """(the SELECT without ORDER BY, its keyset keys)."""
-    # per-row counts as correlated subqueries: computed for the rows a page returns (unless sorted by them)
-    urges = select(func.count()).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    # urges and extensions are kept on the row (indexed for sorting); the last urge's time only for the page's rows
+    urges, extensions = HumanTask.urges, HumanTask.extensions
     last = select(func.max(TaskUrge.at)).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
-    extensions = select(func.count()).where(ExtensionRequest.instance_id == HumanTask.instance_id,
-                                            ExtensionRequest.task_id == HumanTask.id,
-                                            ExtensionRequest.status == "approved").scalar_subquery()
-    query = (select(HumanTask, ProcessInstance.process_id, urges.label("urges"), last.label("last"),
-                    extensions.label("extensions"))
+    query = (select(HumanTask, ProcessInstance.process_id, urges, last.label("last"), extensions)
              .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
              .where(*_conditions(session, user, now, filters, days)))
     return query, _sort_keys(filters, urges, extensions)

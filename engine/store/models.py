@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, desc
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.db import Base, UTCDateTime
@@ -104,6 +104,9 @@ class HumanTask(Base):
         Index("ix_human_task_completed", "completed_at", "step", "status", "due_at", "instance_id"),
         Index("ix_human_task_created", "created_at", "step", "due_at", "completed_at"),
         Index("ix_human_task_step_span", "instance_id", "step", "created_at", "completed_at"),
+        # lists of open tasks sorted most urged / most extended first, paged by (count, due, id)
+        Index("ix_human_task_open_urges", "status", desc("urges"), "due_at", "id"),
+        Index("ix_human_task_open_extensions", "status", desc("extensions"), "due_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
@@ -125,6 +128,8 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    urges: Mapped[int] = mapped_column(Integer, default=0, server_default="0")          # times someone chased it
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")     # its approved extensions
 
 
 class AuditEvent(Base):

@@ -1,4 +1,4 @@
-"""open task counts for the overdue board
+"""open task counts for the overdue board; urges and extensions kept on each task
 
 Revision ID: 0017a
 Revises: 0016
@@ -7,6 +7,9 @@ Create Date: 2026-12-01 22:45:00
 Open human tasks counted per (task's org unit, instance's org unit, local due day), kept in the same flush as the
 rows (engine.store.open_counts), so the board's matrix sums counts instead of counting every open task. Filled from
 the existing rows here, in SQL, so an upgraded database is counted at once.
+
+Each task's urges and approved extensions are kept on its row (filled here from task_urge and extension_request),
+so a list sorted by them pages through an index instead of counting per row.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -26,6 +29,18 @@ def upgrade() -> None:
                     sa.PrimaryKeyConstraint('org_unit_code', 'instance_unit_code', 'due_day'))
     op.create_index('ix_open_task_count_case', 'open_task_count',
                     ['instance_unit_code', 'org_unit_code', 'due_day', 'tasks'], unique=False)
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('urges', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('extensions', sa.Integer(), server_default='0', nullable=False))
+        batch_op.create_index('ix_human_task_open_urges', ['status', sa.text('urges DESC'), 'due_at', 'id'],
+                              unique=False)
+        batch_op.create_index('ix_human_task_open_extensions', ['status', sa.text('extensions DESC'), 'due_at', 'id'],
+                              unique=False)
+    op.execute("UPDATE human_task SET urges = (SELECT count(*) FROM task_urge u WHERE u.task_id = human_task.id) "
+               "WHERE id IN (SELECT task_id FROM task_urge)")
+    op.execute("UPDATE human_task SET extensions = (SELECT count(*) FROM extension_request e WHERE e.task_id = "
+               "human_task.id AND e.status = 'approved') WHERE id IN (SELECT task_id FROM extension_request WHERE "
+               "status = 'approved')")
     # due days in county time (UTC+8, no daylight saving), as engine.store.open_counts.due_day makes them
     day = ("date(t.due_at, '+8 hours')" if op.get_bind().dialect.name == "sqlite"
            else "to_char(t.due_at + interval '8 hours', 'YYYY-MM-DD')")
@@ -36,5 +51,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.drop_index('ix_human_task_open_extensions')
+        batch_op.drop_index('ix_human_task_open_urges')
+        batch_op.drop_column('extensions')
+        batch_op.drop_column('urges')
     op.drop_index('ix_open_task_count_case', table_name='open_task_count')
     op.drop_table('open_task_count')
