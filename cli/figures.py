@@ -53,9 +53,9 @@ def rebuild(ctx, check, as_json):
                        f"{after.get((month, tier, unit, metric, step), 0)}", err=True)
         click.echo(f"{open_tasks} open tasks counted, {len(open_after)} open-task counts; {len(open_differ)} differed",
                    err=True)
-        for unit, instance_unit, day in open_differ[:20]:
-            click.echo(f"  open {unit or '-'} (case {instance_unit or '-'}) due {day or '-'}: "
-                       f"{open_before.get((unit, instance_unit, day), 0)} -> "
-                       f"{open_after.get((unit, instance_unit, day), 0)}", err=True)
+        for key in open_differ[:20]:
+            unit, instance_unit, span, due = key
+            click.echo(f"  open {unit or '-'} (case {instance_unit or '-'}) due {span} {due or '-'}: "
+                       f"{open_before.get(key, 0)} -> {open_after.get(key, 0)}", err=True)
     if check and (differ or open_differ):
         raise SystemExit(1)

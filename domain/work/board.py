@@ -176,10 +176,7 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
     tasks (the suggestion answers) for both."""
     until = at_risk_until(session, now, days)
     codes = scope_codes(session, user)
-    today, until_day = now.astimezone(LOCAL_TZ).date(), until.astimezone(LOCAL_TZ).date()
-    grouped = [(code, *sums) for code, sums in open_counts.per_unit(
-        session, today, until_day, None if codes is None else sorted(codes)).items()]
-    grouped += _boundary_days(session, codes, now, until, (today, until_day))
+    grouped = _kept(session, codes, now, until)
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
@@ -197,6 +194,14 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
             sections.append((kind, cells))
     everything = [sum(c[i] for c in counts.values()) for i in range(3)]
     return Matrix(tuple(sections), Cell("", "", "", *everything), now, until, codes is None)
+
+
+def _kept(session: Session, codes: frozenset[str] | None, now: datetime, until: datetime) -> list[tuple]:
+    """(task org unit, open, overdue, at risk) rows from the kept counts and the tasks due on the boundary days."""
+    today, until_day = now.astimezone(LOCAL_TZ).date(), until.astimezone(LOCAL_TZ).date()
+    grouped = [(code, *sums) for code, sums in open_counts.per_unit(
+        session, today, until_day, None if codes is None else sorted(codes)).items()]
+    return grouped + _boundary_days(session, codes, now, until, (today, until_day))
 
 
 def _boundary_days(session: Session, codes: frozenset[str] | None, now: datetime, until: datetime,
@@ -402,12 +407,25 @@ def tasks(session: Session, user: UserView, now: datetime, filters: Filters, aft
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
+    total = _kept_total(session, user, now, filters, days)
+    if total is None:
+        total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
     first = keyset.encode(filters.sort, _key_values(filters, rows[0])) if rows else None
     last = keyset.encode(filters.sort, _key_values(filters, rows[-1])) if rows else None
     return Page(tuple(_rows(session, rows, now, hooks)), total, per_page,
                 next=last if (more if not backwards else cursor is not None) else None,
                 previous=first if (more if backwards else cursor is not None) else None)
+
+
+def _kept_total(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> int | None:
+    """The list's total from the kept counts when only its state narrows it (the board's links, the first page);
+    None when another filter does (then the rows are counted)."""
+    if (filters.tier, filters.unit, filters.step, filters.department, filters.due_from, filters.due_to,
+            filters.version) != (None,) * 7:
+        return None
+    grouped = _kept(session, scope_codes(session, user), now, at_risk_until(session, now, days))
+    column = {"open": 1, "overdue": 2, "at_risk": 3}[filters.state]
+    return sum(row[column] or 0 for row in grouped)
 
 
 def _count(session: Session, user: UserView, where: list) -> int:

@@ -96,7 +96,7 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_open_role", "status", "role", "org_unit_code", "due_at"),
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
-        Index("ix_human_task_open_due", "status", "due_at", "id"),         # overdue lists, pages keyed (due, id)
+        Index("ix_human_task_open_due", "status", "due_at", "id", "org_unit_code"),  # overdue lists keyed (due, id)
         Index("ix_human_task_open_unit", "status", "org_unit_code", "due_at"),           # the board's matrix
         Index("ix_human_task_instance_open", "instance_id", "status", "org_unit_code", "due_at"),   # … on cases
         Index("ix_human_task_done_by", "completed_by", "status", "completed_at"),

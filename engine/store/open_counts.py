@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, and_, case, delete, event, func, inspect, literal_column, or_, select
+from sqlalchemy import Index, Integer, String, and_, case, delete, event, func, inspect, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -27,19 +27,25 @@ from engine.store.models import HumanTask, ProcessInstance
 
 OPEN = "ready"
 NONE = ""                       # the key's value for "no org unit" / "no due time"
+ANY = "*"                       # the instance unit of the rows that count every instance's tasks
+DAY, MONTH = "d", "m"
 
 Key = tuple[str, str, str]      # (task's org unit, instance's org unit, due day YYYY-MM-DD), NONE when absent
+Row = tuple[str, str, str, str]  # (task's org unit, instance's org unit or ANY, span, due day or month)
 
 
 class OpenTaskCount(Base):
-    """How many open tasks of one org unit, on instances of one org unit, are due on one local day."""
+    """How many open tasks of one org unit, on instances of one org unit (ANY: of every unit), are due on one local
+    day (span "d") or in one local month (span "m": a reader sums past months without reading their days)."""
 
     __tablename__ = "open_task_count"
-    # a unit's supervisor also reads other units' tasks on the unit's cases (by the case's unit)
-    __table_args__ = (Index("ix_open_task_count_case", "instance_unit_code", "org_unit_code", "due_day", "tasks"),)
+    # a unit's supervisor also reads other units' tasks on the unit's cases (by the case's unit); the county-wide
+    # reads the ANY rows of a span and range
+    __table_args__ = (Index("ix_open_task_count_read", "span", "instance_unit_code", "due", "org_unit_code", "tasks"),)
     org_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     instance_unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    due_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    span: Mapped[str] = mapped_column(String(1), primary_key=True)
+    due: Mapped[str] = mapped_column(String(10), primary_key=True)
     tasks: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -127,17 +133,28 @@ def _move_untouched(session: Session, moved: dict[int, tuple[str, str]], seen: s
         delta[(code or NONE, new, day)] += 1
 
 
+def spread(delta: Counter) -> Counter:
+    """Day-level counts as the stored rows: per day and per month, per instance unit and for ANY."""
+    rows: Counter = Counter()
+    for (unit, instance_unit, day), n in delta.items():
+        for target in (instance_unit, ANY):
+            rows[(unit, target, DAY, day)] += n
+            rows[(unit, target, MONTH, day[:7])] += n
+    return rows
+
+
 def add(session: Session, delta: Counter) -> None:
-    """Add `delta` to the counts, in key order (concurrent saves lock the counts they share in the same order)."""
-    rows = [{"org_unit_code": k[0], "instance_unit_code": k[1], "due_day": k[2], "tasks": v}
-            for k, v in sorted(delta.items()) if v]
+    """Add day-level `delta` to the stored counts, in key order (concurrent saves lock the counts they share in the
+    same order)."""
+    rows = [{"org_unit_code": k[0], "instance_unit_code": k[1], "span": k[2], "due": k[3], "tasks": v}
+            for k, v in sorted(spread(delta).items()) if v]
     if not rows:
         return
     connection = session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(OpenTaskCount.__table__)
     connection.execute(statement.on_conflict_do_update(
-        index_elements=["org_unit_code", "instance_unit_code", "due_day"],
+        index_elements=["org_unit_code", "instance_unit_code", "span", "due"],
         set_={"tasks": OpenTaskCount.__table__.c.tasks + statement.excluded.tasks}), rows)
 
 
@@ -172,22 +189,42 @@ def rebuild(session: Session) -> int:
     return sum(counts.values())
 
 
-def all_counts(session: Session) -> dict[Key, int]:
-    """Every non-zero count (a rebuild check compares these)."""
-    return {(r.org_unit_code, r.instance_unit_code, r.due_day): r.tasks
+def all_counts(session: Session) -> dict[Row, int]:
+    """Every non-zero stored count (a rebuild check compares these)."""
+    return {(r.org_unit_code, r.instance_unit_code, r.span, r.due): r.tasks
             for r in session.scalars(select(OpenTaskCount)) if r.tasks}
+
+
+def expected(session: Session) -> dict[Row, int]:
+    """The non-zero stored counts a recount of the open rows gives."""
+    return {key: n for key, n in spread(recount(session)).items() if n}
 
 
 def per_unit(session: Session, today: date, until_day: date, codes: list[str] | None) -> dict[str, list[int]]:
     """Task org unit → [open, due before `today`, due after `today` and before `until_day`] from the counts (tasks
     due on those two days themselves count as open only: whether they are late depends on the hour); only tasks of
-    `codes` or on cases of `codes` unless None."""
-    first, last = today.isoformat(), until_day.isoformat()
-    tasks, day = OpenTaskCount.tasks, OpenTaskCount.due_day
-    query = select(OpenTaskCount.org_unit_code, func.sum(tasks),
-                   func.sum(case((and_(day != NONE, day < first), tasks), else_=0)),
-                   func.sum(case((and_(day > first, day < last), tasks), else_=0)))
-    query = query.group_by(OpenTaskCount.org_unit_code)
-    if codes is not None:
-        query = query.where(or_(OpenTaskCount.org_unit_code.in_(codes), OpenTaskCount.instance_unit_code.in_(codes)))
-    return {code: [int(n or 0) for n in sums] for code, *sums in session.execute(query)}
+    `codes` or on cases of `codes` unless None. Reads the months' rows and this month's days up to `until_day`."""
+    first, last, month = today.isoformat(), until_day.isoformat(), today.isoformat()[:7]
+    tasks, due = OpenTaskCount.tasks, OpenTaskCount.due
+    months = select(OpenTaskCount.org_unit_code, func.sum(tasks),
+                    func.sum(case((and_(due != NONE, due < month), tasks), else_=0)), literal(0)) \
+        .where(OpenTaskCount.span == MONTH)
+    days = select(OpenTaskCount.org_unit_code, literal(0), func.sum(case((due < first, tasks), else_=0)),
+                  func.sum(case((due > first, tasks), else_=0))) \
+        .where(OpenTaskCount.span == DAY, due >= f"{month}-01", due < last, due != first)
+    found: dict[str, list[int]] = {}
+    for query in (months, days):
+        for part in _scoped(query, codes):
+            for code, *sums in session.execute(part.group_by(OpenTaskCount.org_unit_code)):
+                totals = found.setdefault(code, [0, 0, 0])
+                for index, n in enumerate(sums):
+                    totals[index] += int(n or 0)
+    return found
+
+
+def _scoped(query, codes: list[str] | None) -> list:
+    """The ANY rows of every unit, or of `codes` plus other units' rows on the cases of `codes`."""
+    if codes is None:
+        return [query.where(OpenTaskCount.instance_unit_code == ANY)]
+    return [query.where(OpenTaskCount.instance_unit_code == ANY, OpenTaskCount.org_unit_code.in_(codes)),
+            query.where(OpenTaskCount.instance_unit_code.in_(codes), OpenTaskCount.org_unit_code.not_in(codes))]
