@@ -1,4 +1,5 @@
-"""`xieshang figures rebuild`: recompute the county's figure counters from the consultation records.
+"""`xieshang figures rebuild`: recompute the county's figure counters from the consultation records, and the overdue
+board's open-task counts from the open tasks.
 
 The counters are kept up to date at every save; a rebuild is for after an upgrade that added them, after records
 were changed outside the product, or to check them (`--check` reports the counters that differ and exits 1).
@@ -10,6 +11,7 @@ import click
 
 from cli.common import emit, services_of
 from domain.consultation import figure_counts
+from engine.store import open_counts
 
 
 @click.group()
@@ -22,17 +24,24 @@ def figures():
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def rebuild(ctx, check, as_json):
-    """Recompute every figure counter from the records (one transaction)."""
+    """Recompute every figure counter from the records and every open-task count from the open tasks (one
+    transaction)."""
     services = services_of(ctx)
     ctx.call_on_close(services.close)
     with services.engine.unit_of_work() as session:
         before = figure_counts.all_counts(session)
         cases = figure_counts.rebuild(session)
         after = figure_counts.all_counts(session)
+        open_before = open_counts.all_counts(session)
+        open_tasks = open_counts.rebuild(session)
+        open_after = open_counts.all_counts(session)
         if check:
             session.rollback()
     differ = sorted(key for key in set(before) | set(after) if before.get(key, 0) != after.get(key, 0))
-    result = {"consultations": cases, "counters": len(after), "differed": len(differ), "checked_only": check}
+    open_differ = sorted(key for key in set(open_before) | set(open_after)
+                         if open_before.get(key, 0) != open_after.get(key, 0))
+    result = {"consultations": cases, "counters": len(after), "differed": len(differ), "open_tasks": open_tasks,
+              "open_counts": len(open_after), "open_counts_differed": len(open_differ), "checked_only": check}
     if as_json:
         emit(result)
     else:
@@ -42,5 +51,11 @@ def rebuild(ctx, check, as_json):
             click.echo(f"  {month} {tier or '-'} {unit or '-'} {metric}{f' step {step}' if step else ''}: "
                        f"{before.get((month, tier, unit, metric, step), 0)} -> "
                        f"{after.get((month, tier, unit, metric, step), 0)}", err=True)
-    if check and differ:
+        click.echo(f"{open_tasks} open tasks counted, {len(open_after)} open-task counts; {len(open_differ)} differed",
+                   err=True)
+        for key in open_differ[:20]:
+            unit, instance_unit, span, due = key
+            click.echo(f"  open {unit or '-'} (case {instance_unit or '-'}) due {span} {due or '-'}: "
+                       f"{open_before.get(key, 0)} -> {open_after.get(key, 0)}", err=True)
+    if check and (differ or open_differ):
         raise SystemExit(1)

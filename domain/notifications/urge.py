@@ -113,6 +113,7 @@ class Supervision:
                                    f"(already urged at {last.astimezone(LOCAL_TZ):%H:%M})")
             urge = TaskUrge(task_id=task_id, instance_id=human.instance_id, urged_by=user.username, note=note, at=now)
             session.add(urge)
+            human.urges = (human.urges or 0) + 1        # kept on the row: the board sorts by it through an index
             session.flush()
             holder = board.holder_words(session, [human])[human.id]
             late = board.working_days_late(session, human.due_at, now)

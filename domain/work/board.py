@@ -6,17 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.calendar.workdays import add_working_days, year_calendar
 from domain.people import policy
 from domain.people.accounts import UserView
 from domain.people.roles import ROLE_NAMES
-from domain.work.models import ExtensionRequest, TaskUrge
+from domain.work.models import TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.hooks import HookRegistry
-from engine.store import directory, keyset
+from engine.store import directory, keyset, open_counts
 from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
 
 AT_RISK_WORKING_DAYS = 2          # open tasks due within this many working days are at risk (临期)
@@ -176,16 +176,7 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
     tasks (the suggestion answers) for both."""
     until = at_risk_until(session, now, days)
     codes = scope_codes(session, user)
-    columns = (func.count(), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
-               func.sum(case((and_(HumanTask.due_at >= now, HumanTask.due_at < until), 1), else_=0)))
-    if codes is None:
-        query = select(HumanTask.org_unit_code, *columns).where(HumanTask.status == "ready").group_by(
-            HumanTask.org_unit_code)
-        grouped = ((code, *sums) for code, *sums in session.execute(query))
-    else:       # the units' own tasks, then other units' tasks on the units' instances (departments' answers)
-        grouped = [tuple(row) for query in _split(codes, [], HumanTask.org_unit_code, *columns)
-                   for row in session.execute(
-            query.group_by(HumanTask.org_unit_code))]
+    grouped = _kept(session, codes, now, until)
     units = Units.load(session)
     counts: dict[str, list[int]] = {}
     for code, open_, overdue, at_risk in grouped:
@@ -203,6 +194,30 @@ def matrix(session: Session, user: UserView, now: datetime, days: int = AT_RISK_
             sections.append((kind, cells))
     everything = [sum(c[i] for c in counts.values()) for i in range(3)]
     return Matrix(tuple(sections), Cell("", "", "", *everything), now, until, codes is None)
+
+
+def _kept(session: Session, codes: frozenset[str] | None, now: datetime, until: datetime) -> list[tuple]:
+    """(task org unit, open, overdue, at risk) rows from the kept counts and the tasks due on the boundary days."""
+    today, until_day = now.astimezone(LOCAL_TZ).date(), until.astimezone(LOCAL_TZ).date()
+    grouped = [(code, *sums) for code, sums in open_counts.per_unit(
+        session, today, until_day, None if codes is None else sorted(codes)).items()]
+    return grouped + _boundary_days(session, codes, now, until, (today, until_day))
+
+
+def _boundary_days(session: Session, codes: frozenset[str] | None, now: datetime, until: datetime,
+                   days: tuple[date, ...]) -> list[tuple]:
+    """(org unit, 0, overdue, at risk) of the open tasks due on `days` (today, the last at-risk day): the kept counts
+    hold them by day only, the hour decides. A few hundred rows per day, read by the (status, due_at) index with
+    their cases' units, kept to what `codes` watches here."""
+    found = []
+    for start, end in (open_counts.day_bounds(day) for day in sorted(set(days))):    # one range each: an index seek
+        rows = session.execute(
+            select(HumanTask.org_unit_code, ProcessInstance.org_unit_code, HumanTask.due_at)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.status == "ready", HumanTask.due_at >= start, HumanTask.due_at < end))
+        found += [(code, 0, int(due < now), int(now <= due < until)) for code, case_unit, due in rows
+                  if codes is None or code in codes or case_unit in codes]
+    return found
 
 
 # --- the list -------------------------------------------------------------------------------------------------
@@ -367,14 +382,10 @@ def _key_values(filters: Filters, row) -> list:
 
 def _query(session: Session, user: UserView, now: datetime, filters: Filters, days: int):
     """(the SELECT without ORDER BY, its keyset keys)."""
-    # per-row counts as correlated subqueries: computed for the rows a page returns (unless sorted by them)
-    urges = select(func.count()).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
+    # urges and extensions are kept on the row (indexed for sorting); the last urge's time only for the page's rows
+    urges, extensions = HumanTask.urges, HumanTask.extensions
     last = select(func.max(TaskUrge.at)).where(TaskUrge.task_id == HumanTask.id).scalar_subquery()
-    extensions = select(func.count()).where(ExtensionRequest.instance_id == HumanTask.instance_id,
-                                            ExtensionRequest.task_id == HumanTask.id,
-                                            ExtensionRequest.status == "approved").scalar_subquery()
-    query = (select(HumanTask, ProcessInstance.process_id, urges.label("urges"), last.label("last"),
-                    extensions.label("extensions"))
+    query = (select(HumanTask, ProcessInstance.process_id, urges, last.label("last"), extensions)
              .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
              .where(*_conditions(session, user, now, filters, days)))
     return query, _sort_keys(filters, urges, extensions)
@@ -396,12 +407,25 @@ def tasks(session: Session, user: UserView, now: datetime, filters: Filters, aft
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
+    total = _kept_total(session, user, now, filters, days)
+    if total is None:
+        total = _count(session, user, _conditions(session, user, now, filters, days, scoped=False))
     first = keyset.encode(filters.sort, _key_values(filters, rows[0])) if rows else None
     last = keyset.encode(filters.sort, _key_values(filters, rows[-1])) if rows else None
     return Page(tuple(_rows(session, rows, now, hooks)), total, per_page,
                 next=last if (more if not backwards else cursor is not None) else None,
                 previous=first if (more if backwards else cursor is not None) else None)
+
+
+def _kept_total(session: Session, user: UserView, now: datetime, filters: Filters, days: int) -> int | None:
+    """The list's total from the kept counts when only its state narrows it (the board's links, the first page);
+    None when another filter does (then the rows are counted)."""
+    if (filters.tier, filters.unit, filters.step, filters.department, filters.due_from, filters.due_to,
+            filters.version) != (None,) * 7:
+        return None
+    grouped = _kept(session, scope_codes(session, user), now, at_risk_until(session, now, days))
+    column = {"open": 1, "overdue": 2, "at_risk": 3}[filters.state]
+    return sum(row[column] or 0 for row in grouped)
 
 
 def _count(session: Session, user: UserView, where: list) -> int:

@@ -77,7 +77,11 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Sessions that keep loaded attributes after commit (services return plain values)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    from engine.store import open_counts  # its tables import this module: imported when sessions are made
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    open_counts.install(factory)
+    return factory
 
 
 def alembic_config(url: str) -> Config:

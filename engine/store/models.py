@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, desc
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.db import Base, UTCDateTime
@@ -111,7 +111,7 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_open_role", "status", "role", "org_unit_code", "due_at"),
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
-        Index("ix_human_task_open_due", "status", "due_at", "id"),         # overdue lists, pages keyed (due, id)
+        Index("ix_human_task_open_due", "status", "due_at", "id", "org_unit_code"),  # overdue lists keyed (due, id)
         Index("ix_human_task_open_unit", "status", "org_unit_code", "due_at"),           # the board's matrix
         Index("ix_human_task_instance_open", "instance_id", "status", "org_unit_code", "due_at"),   # … on cases
         Index("ix_human_task_done_by", "completed_by", "status", "completed_at"),
@@ -120,6 +120,9 @@ class HumanTask(Base):
         Index("ix_human_task_created", "created_at", "step", "due_at", "completed_at"),
         Index("ix_human_task_step_span", "instance_id", "step", "created_at", "completed_at"),
         Index("ix_human_task_open_created", "status", "created_at", "due_at", "step", "tier", "instance_id"),  # heatmap
+        # lists of open tasks sorted most urged / most extended first, paged by (count, due, id)
+        Index("ix_human_task_open_urges", "status", desc("urges"), "due_at", "id"),
+        Index("ix_human_task_open_extensions", "status", desc("extensions"), "due_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
@@ -141,6 +144,8 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    urges: Mapped[int] = mapped_column(Integer, default=0, server_default="0")          # times someone chased it
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")     # its approved extensions
 
 
 class AuditEvent(Base):

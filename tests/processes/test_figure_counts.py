@@ -12,6 +12,7 @@ from domain.consultation import figure_counts
 from domain.consultation import figures as figs
 from engine.clock import LOCAL_TZ
 from tests.support.consultation import SCENARIOS, advance, run_through_engine
+from tests.support.open_counts import checked_after_every_command, kept_and_recounted
 
 
 def _kept_and_rebuilt(engine):
@@ -23,10 +24,13 @@ def _kept_and_rebuilt(engine):
 
 
 @pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
-def test_every_scenario_keeps_the_counters_equal_to_a_rebuild(consultation, cold):
+def test_every_scenario_keeps_the_counters_equal_to_a_rebuild(consultation, monkeypatch, cold):
+    """… and the board's open-task counts equal a recount of the open rows after every command."""
+    seen = checked_after_every_command(consultation, monkeypatch)
     ids = [run_through_engine(consultation, copy.deepcopy(scenario), cold=cold)[0] for scenario in SCENARIOS.values()]
     kept, rebuilt = _kept_and_rebuilt(consultation)
     assert kept == rebuilt
+    assert max(seen) >= 2 and len(seen) > 20 and kept_and_recounted(consultation)[0] == {}   # all closed at the end
     metrics = {key[3] for key in kept}
     # every kind of counter was exercised by the walk (a scenario of each kind of answer and visit)
     assert {"held", "attendances", "suggestions", "answered", "adopted", "visited", "satisfied", "research",

@@ -181,6 +181,8 @@ def test_urge_reaches_the_holder_and_the_lead_once(services):
     assert supervision.urge(supervisor, "t-hall-late").urges == 2
     office_page = supervision.tasks(services.accounts.user("office"), board.Filters())
     assert {r.task_id: r.urges for r in office_page.rows}["t-hall-late"] == 2
+    most_urged = supervision.tasks(services.accounts.user("office"), board.Filters(sort="-urges"))
+    assert most_urged.rows[0].task_id == "t-hall-late" and most_urged.rows[0].urges == 2      # the kept count sorts
 
 
 def test_urging_an_unclaimed_task_tells_its_candidates(sqlite_services):

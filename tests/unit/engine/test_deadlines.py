@@ -12,6 +12,7 @@ from sqlalchemy import select
 from domain.consultation.demo import load_demo
 from engine import deadlines
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
+from engine.store import open_counts
 from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS
@@ -116,6 +117,9 @@ def test_an_approved_extension_moves_the_deadline(services, township):
     decided = services.extensions.decide(request_id, _user(services, "supervisor_xunchang"), True)
     assert decided.status == "approved" and decided.due_at == old.due_at + timedelta(days=5)
     assert service.get_task(topic.id).due_at == old.due_at + timedelta(days=5)
+    with service.reading() as session:         # kept on the row (the board sorts by it) and in the open-task counts
+        assert session.get(HumanTask, topic.id).extensions == 1
+        assert open_counts.all_counts(session) == open_counts.expected(session)
     service.clock.set(old.due_at + timedelta(seconds=1))
     service.fire_deadlines()
     assert service.get_task(topic.id).escalation_level == 0              # not at the old time
