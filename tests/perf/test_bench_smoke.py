@@ -14,7 +14,8 @@ from engine.store.models import HumanTask
 from tests.perf import bench
 from tests.perf.bench_data import READY_SHARE, build_scale, capture_plans, fresh, parse_plain, run_baseline, union_inbox
 
-BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms") + tuple(
+BOARD = ("board_baseline_overdue_p50_ms", "board_baseline_overdue_p95_ms", "board_matrix_counted_p50_ms",
+         "board_matrix_counted_p95_ms", "board_matrix_counted_vs_baseline") + tuple(
     f"board_{name}_{who}_{figure}" for who in ("office", "supervisor") for name in ("matrix", "list", "list_sorted")
     for figure in ("p50_ms", "p95_ms", "vs_baseline")) + tuple(
     f"{page}_{q}_ms" for page in ("board_page", "board_list_page") for q in ("p50", "p95")) + tuple(
