@@ -1,7 +1,8 @@
 """In the browser, a process owner changes the six-step process in the studio's modeler: adds a user task, gives it
 a form in the properties panel, validates (the problem is marked on the task), fixes it, deploys, and a new instance
-runs the new version; a save on a stale revision says so and keeps the edits. Screenshots on desktop and phone (also
-copied to $XIESHANG_SHOTS/modeler).
+runs the new version; the migration page refuses to move an instance that started before the change (with why) and
+moves the new version's instance onto a later version; a save on a stale revision says so and keeps the edits.
+Screenshots on desktop and phone (also copied to $XIESHANG_SHOTS/modeler).
 
 The deployed change would alter the consultation every other end-to-end test starts, so this module runs its own
 server on its own database."""
@@ -163,6 +164,8 @@ def test_owner_adds_a_task_with_a_form_validates_fixes_deploys_and_starts_it(stu
     expect(page.locator(".xs-problem")).to_have_count(0)
     keep(walk, "valid")
 
+    # an instance started on the version before the change, now waiting at 受理分流 (triage)
+    old_id = engine.start_instance("consultation", copy.deepcopy(SCENARIOS["township"]).intake(), "m001")
     page.locator("#studio-note").fill("增加预审环节")
     page.get_by_role("button", name="发布").click()
     expect(status(page)).to_contain_text("已发布为版本")
@@ -179,6 +182,45 @@ def test_owner_adds_a_task_with_a_form_validates_fixes_deploys_and_starts_it(stu
     office.get_by_role("button", name="认领").click()
     expect(office.get_by_label("材料齐全")).to_be_visible()                 # the form chosen in the panel
     keep(walk, "task-of-new-version")
+    migrate_through_the_page(walk, old_id, instance_id)
+
+
+def migrate_through_the_page(walk: Walk, old_id: int, new_id: int) -> None:
+    """The instance started before the change cannot move (the intake it finished now leads elsewhere); after one
+    more change further ahead (a task renamed) is deployed, the instance of the changed version moves to it."""
+    engine = walk.server.engine
+    page = as_person(walk, "owner")
+    [v1, v2] = sorted(v.number for v in engine.process_versions("consultation"))        # the list is newest first
+    page.goto(f"/studio/processes/consultation/migrate?from={v1}&to={v2}")
+    blocked = page.locator("tr.blocked", has_text=f"#{old_id}")
+    expect(blocked).to_have_count(1)
+    expect(blocked).to_contain_text("不能迁移")
+    expect(blocked).to_contain_text("「社情民意提交」(intake)已完成，新版本中其去向有改动")
+    keep(walk, "migrate-blocked")
+
+    page.goto("/studio/processes/consultation/edit")
+    page.wait_for_function(f"{STUDIO} && {STUDIO}.ready")
+    page.evaluate(f"{STUDIO}.ready")
+    page.evaluate(f"""() => {{ const m = {STUDIO}.modeler;
+        m.get('modeling').updateLabel(m.get('elementRegistry').get('triage'), '受理与分流'); }}""")
+    page.locator("#studio-note").fill("改名：受理与分流")
+    page.get_by_role("button", name="发布").click()
+    expect(status(page)).to_contain_text("已发布为版本")
+    v3 = max(v.number for v in engine.process_versions("consultation"))
+    assert v3 == v2 + 1
+
+    page.goto(f"/studio/processes/consultation/migrate?from={v2}&to={v3}")
+    movable = page.locator("tr.movable", has_text=f"#{new_id}")
+    expect(movable).to_have_count(1)
+    expect(movable.get_by_role("checkbox")).to_be_checked()
+    keep(walk, "migrate-preview")
+    page.get_by_role("button", name=f"迁移所选事项到 v{v3}").click()
+    expect(page.locator("tr.moved", has_text=f"#{new_id}")).to_have_count(1)
+    keep(walk, "migrated")
+    open_by_version = {v.number: v.open_instances for v in engine.process_versions("consultation")}
+    assert (open_by_version[v1], open_by_version[v2], open_by_version[v3]) == (1, 0, 1)
+    [task] = engine.list_tasks(instance_id=new_id)
+    assert task.task_spec == "pre_check"                                   # it goes on where it was
 
 
 @pytest.mark.parametrize("studio_walk", ["desktop"], indirect=True)

@@ -6,6 +6,7 @@
 //   studio.js                  minified IIFE, starts the modeler on a page with #studio (src/studio.js)
 //   studio.css                 the studio's layout and problem markers (src/studio.css, copied)
 //   properties-panel.css       copied from @bpmn-io/properties-panel/dist/assets
+//   bpmn-js-bpmnlint.css       copied from bpmn-js-bpmnlint/dist/assets/css (the live lint's overlays, toggle)
 //   LICENSES.txt               licenses of every package in the bundle + legal comments
 //
 // The diagram styles and fonts (diagram-js.css, bpmn-js.css, bpmn-font/) are the viewer's, under ../static/bpmn/,
@@ -39,6 +40,8 @@ for (const file of result.outputFiles) {
 }
 
 fs.copyFileSync(path.join(here, 'src', 'studio.css'), path.join(outdir, 'studio.css'));
+fs.copyFileSync(path.join(here, 'node_modules', 'bpmn-js-bpmnlint', 'dist', 'assets', 'css', 'bpmn-js-bpmnlint.css'),
+  path.join(outdir, 'bpmn-js-bpmnlint.css'));
 fs.copyFileSync(path.join(here, 'node_modules', '@bpmn-io', 'properties-panel', 'dist', 'assets', 'properties-panel.css'),
   path.join(outdir, 'properties-panel.css'));
 
@@ -74,11 +77,12 @@ let text = licensesText(here,
   'Third-party licenses for webui/static/studio/\n\n' +
   'studio.js bundles the npm packages listed below (versions pinned by\n' +
   'webui/frontend/package-lock.json). properties-panel.css is copied unchanged\n' +
-  'from @bpmn-io/properties-panel/dist/assets.\n\n', names,
+  'from @bpmn-io/properties-panel/dist/assets, bpmn-js-bpmnlint.css from\n' +
+  'bpmn-js-bpmnlint/dist/assets/css.\n\n', names,
 { '@bpmn-io/semver-compat': MIT('bpmn.io contributors') });
 if (legal.trim()) {
   text += '\n' + RULE + '\nLegal comments extracted from studio.js by esbuild\n' + RULE + '\n' + legal;
 }
 fs.writeFileSync(path.join(outdir, 'LICENSES.txt'), text);
 
-report(outdir, ['studio.js', 'studio.css', 'properties-panel.css', 'LICENSES.txt']);
+report(outdir, ['studio.js', 'studio.css', 'properties-panel.css', 'bpmn-js-bpmnlint.css', 'LICENSES.txt']);

@@ -7,17 +7,20 @@
 //   XieshangStudio.modeler      the bpmn-js Modeler
 //   XieshangStudio.open(xml)    import a diagram (a promise)
 //   XieshangStudio.xml()        the diagram as XML (a promise)
+//   XieshangStudio.lintIssues   the live lint's last issues by element id; lintRuns counts the lint runs
 //
 // The bpmn.io watermark that bpmn-js draws in the bottom-right corner of the canvas is required by the bpmn-js
 // license: do not hide or overlap it.
 
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import LintModule from 'bpmn-js-bpmnlint';
 
 import spiffworkflow from './studio/spiffworkflow.json';
 import EngineProvider from './studio/provider';
 import KeepUnshown from './studio/keep';
 import translator from './studio/zh';
+import lintConfig from './studio/lint';
 
 var LABEL_FONT = 'Arial, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", ' +
   '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
@@ -38,8 +41,13 @@ function createModeler(canvas, panel, data) {
     container: canvas,
     textRenderer: { defaultStyle: { fontFamily: LABEL_FONT }, externalStyle: { fontFamily: LABEL_FONT } },
     propertiesPanel: { parent: panel },
+    // live lint (bpmnlint with our rules, studio/lint.js) while the owner draws; the server's 校验 decides
+    linting: {
+      active: true,
+      bpmnlint: lintConfig((data.roles || []).map(function (role) { return role.name; }))
+    },
     additionalModules: [
-      BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+      BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, LintModule,
       {
         __init__: ['engineProvider', 'keepUnshown'], engineProvider: ['type', EngineProvider],
         keepUnshown: ['type', KeepUnshown], studioData: ['value', data],
@@ -78,6 +86,12 @@ function Studio(root, config) {
   this.status = root.querySelector('#studio-status');
   this.problemList = root.querySelector('#studio-problems');
   this.modeler = createModeler(root.querySelector('#studio-canvas'), root.querySelector('#studio-panel'), data);
+  this.lintIssues = {};
+  this.lintRuns = 0;
+  this.modeler.on('linting.completed', function (event) {
+    self.lintIssues = event.issues;
+    self.lintRuns += 1;
+  });
   this.modeler.on('commandStack.changed', function () {
     self.dirty = true;
     self.say(self.texts.unsaved, 'info');

@@ -1,6 +1,8 @@
 // Chinese for the modeler's own words (palette, context pad, properties panel): bpmn-js asks its `translate`
 // service for each. Words not listed stay in English.
 
+import { LINT_ZH } from './lint';
+
 var ZH = {
   'Activate hand tool': '抓手工具', 'Activate lasso tool': '框选工具',
   'Activate create/remove space tool': '插入/删除空白', 'Activate global connect tool': '连线工具',
@@ -43,6 +45,8 @@ var ZH = {
   'Collaboration': '协作', 'Process': '流程', 'Text Annotation': '注释', 'Group': '分组',
   'Data Object Reference': '数据对象', 'Data Store Reference': '数据存储'
 };
+
+Object.assign(ZH, LINT_ZH);
 
 export default function translator(lang) {
   var table = lang && lang.indexOf('zh') === 0 ? ZH : {};
