@@ -43,7 +43,7 @@ lint: install-test
 	$(BIN)/lint-imports --no-cache
 
 test: install-test sysdeps lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 bench: install-test sysdeps
 	$(BIN)/python -m tests.perf.bench --topology
