@@ -39,6 +39,7 @@ from engine.store.drafts import DraftView
 from . import engine_of
 from .errors import readable
 from .headers import EDITOR_POLICY
+from .problems import problem_text
 from .security import csrf_token
 
 bp = Blueprint("studio", __name__, template_folder="templates")
@@ -80,7 +81,7 @@ def _allow_diagram_bodies() -> None:
 def problem_json(problem: Problem) -> dict:
     """A problem as the modeler shows it: marked on `element_id` when the diagram has it, else listed beside."""
     return {"file": problem.file, "line": problem.line, "element_id": problem.element_id,
-            "message": readable(problem.message)}
+            "message": problem_text(problem.message)}
 
 
 def _refused(exc: SpecInvalid, status: int = 422):
@@ -240,7 +241,7 @@ def upload(process_id: str):
     try:
         engine.save_draft_file(process_id, path, text, _actor(), _revision(request.form.get("revision")))
     except SpecInvalid as exc:
-        flash(_("上传的文件未采用：%(reason)s", reason="; ".join(readable(p.message) for p in exc.problems)[:500]),
+        flash(_("上传的文件未采用：%(reason)s", reason="; ".join(problem_text(p.message) for p in exc.problems)[:500]),
               "error")
         return back
     except ConcurrentUpdate:

@@ -14,6 +14,7 @@ from . import engine_of
 from .draftfiles import DMN_FILE, dmn_files
 from .errors import readable
 from .headers import EDITOR_POLICY
+from .problems import problem_text
 from .security import allowed_if
 
 bp = Blueprint("studio_decisions", __name__, template_folder="templates")
@@ -83,4 +84,4 @@ def save(process_id: str, file: str):
 
 def _problems(problems) -> list[dict]:
     return [{"where": " ".join(str(x) for x in (p.file, f"line {p.line}" if p.line else "", p.element_id or "")
-                               if x), "message": readable(p.message)} for p in problems]
+                               if x), "message": problem_text(p.message)} for p in problems]

@@ -34,6 +34,7 @@ from .formdesign import (
 )
 from .formrender import render_form
 from .pickers import ROLE_WORDS, field_context
+from .problems import problem_text
 from .security import allowed_if
 
 bp = Blueprint("studio_forms", __name__, template_folder="templates")
@@ -157,7 +158,7 @@ def save(process_id: str, name: str):
                        detail=readable(str(exc))), 409
     except SpecInvalid as exc:
         return jsonify(ok=False, message=gettext("表单有问题，未保存；请先改正"),
-                       problems=[{"where": p.file, "message": readable(p.message), "field": None}
+                       problems=[{"where": p.file, "message": problem_text(p.message), "field": None}
                                  for p in exc.problems]), 422
     return jsonify(ok=True, revision=draft.revision, message=gettext("已保存到草稿（第 %(n)d 版）", n=draft.revision),
                    schema_text=result["schema_text"], ui_text=result["ui_text"])

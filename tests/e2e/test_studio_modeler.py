@@ -139,7 +139,7 @@ def test_owner_adds_a_task_with_a_form_validates_fixes_deploys_and_starts_it(stu
     badge = page.locator(".studio-badge[data-element-id='pre_check']")
     expect(badge).to_have_text("1")
     expect(page.locator(".studio-problem-on-diagram[data-element-id='pre_check']")).to_contain_text(
-        "forms/pre_check.schema.json is missing")
+        "表单文件 forms/pre_check.schema.json 不在草稿中")     # in the reader's language
     keep(walk, "problem-marked")
 
     # The fix, in the panel: name a new form; the studio makes its two files in the draft.
