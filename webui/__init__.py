@@ -96,7 +96,8 @@ def _close_scope(_error) -> None:
         scope.__exit__(None, None, None)
 
 
-# The header menu (webui/navigation.py): supervision's pages share one group, so a phone's header holds one row.
+# The header menu (webui/navigation.py): supervision's pages share one group, and administration another, so a
+# phone's header holds one row.
 NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("intake.propose", lazy_gettext("提出议题"), lambda user: policy.may_propose_topic(user.memberships)),
        ("intake.record", lazy_gettext("代群众登记"), lambda user: policy.may_record_for_residents(user.memberships)),
@@ -107,8 +108,9 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
        ("overview.index", lazy_gettext("概览"), None),
-       ("studio_versions.processes", lazy_gettext("流程工作室"), policy.may_use_studio),
-       ("admin.users", lazy_gettext("管理"), policy.may_administer)]
+       navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else
+           ("admin.users", lazy_gettext("用户与单位"), policy.may_administer),
+           ("studio_versions.processes", lazy_gettext("流程工作室"), policy.may_use_studio)))]
 
 
 def _blueprint_modules():

@@ -37,9 +37,10 @@ def test_a_member_sees_the_ledger_as_a_plain_link_and_no_supervision(client, log
 def test_an_admin_has_the_group_and_administration(client, login):
     login("admin")
     nav = _menu(client.get("/admin/users").get_data(as_text=True))
-    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览", "流程工作室", "管理"]
-    assert nav.xpath("./a[@aria-current='page']")[0].text == "管理"
-    assert "on" not in nav.xpath("./details")[0].get("class").split()
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览", "管理"]
+    supervision, administration = nav.xpath("./details")
+    assert "on" not in supervision.get("class").split() and "on" in administration.get("class").split()
+    assert administration.xpath(".//a/text()") == ["用户与单位", "流程工作室"]
 
 
 def test_a_process_owner_finds_the_studio(client, login):
