@@ -94,9 +94,11 @@ def urge(task_id: str):
 
 
 def _next() -> str | None:
-    """Where to go back to: the list or the task page the form came from, never another site."""
+    """Where to go back to: the page the form came from (the board's list, a task page, the inbox's 督办 tab, the
+    notification centre), never another site."""
     target = request.form.get("next", "")
-    if target.startswith(("/board", "/tasks/")) and "//" not in target and "\\" not in target:
+    if target.startswith(("/board", "/tasks/", "/inbox", "/notifications")) and "//" not in target \
+            and "\\" not in target:
         return target
     return None
 

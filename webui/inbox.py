@@ -3,17 +3,15 @@ watch a unit, the 督办 tab: the late and escalated tasks there, with 催办 (d
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from domain.notifications.urge import MAX_NOTE
 from domain.people import policy
 from domain.work import board
-from engine.errors import InvalidState
 from engine.store import keyset
 
 from . import services_of
-from .conflicts import wholly_local
 from .openapi import MAX_STEP
 from .params import int_arg, page_arg
 from .security import current_user, login_required
@@ -51,26 +49,3 @@ def supervise():
     counts = services.participation.inbox(user, tab="assigned", per_page=1).counts
     return render_template("inbox/supervise.html", page=page, counts=counts, query=request.args, errors=errors,
                            max_note=MAX_NOTE), status
-
-
-@bp.post("/inbox/urge/<task_id>")
-@login_required
-def urge(task_id: str):
-    """催办 from the 督办 tab or a notification: the board's urge (the holder or candidates and the unit's lead are
-    told, the case's timeline says so); back to where the form was."""
-    try:
-        done = services_of(current_app).supervision.urge(current_user(), task_id[:64], request.form.get("note", ""))
-    except InvalidState as exc:
-        flash(wholly_local(exc.message), "error")
-    else:
-        flash(_("已催办 %(holder)s（通知 %(n)s 人，累计催办 %(count)s 次）。", holder=done.holder, n=done.told,
-                count=done.urges), "success")
-    return redirect(_back() or url_for("inbox.index", tab=SUPERVISE))
-
-
-def _back() -> str | None:
-    """The inbox or notification page the form came from, never another site."""
-    target = request.form.get("next", "")
-    if target.startswith(("/inbox", "/notifications")) and "//" not in target and "\\" not in target:
-        return target
-    return None

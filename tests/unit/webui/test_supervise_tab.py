@@ -28,7 +28,7 @@ def test_a_township_supervisor_sees_the_late_tasks_of_their_township_only(web_en
     assert "任务 t-county-late" not in page and "任务 t-gongquan-risk" not in page and "t-xunchang-open" not in page
     assert page.index("任务 t-dept-late") < page.index("任务 t-hall-late")          # the latest first
     assert "7 个工作日" in page and "一级" in page and "县住房和城乡建设局" in page     # days late, level, holder
-    assert 'action="/inbox/urge/t-hall-late"' in page and 'href="/board"' in page
+    assert 'action="/board/tasks/t-hall-late/urge"' in page and 'href="/board"' in page
     assert "每页 20 项，共 2 项" in page
 
 
@@ -38,20 +38,20 @@ def test_people_who_watch_nothing_have_no_supervision_tab(web_engine, login):
     assert "tab=supervise" not in client.get("/inbox").get_data(as_text=True)
     assert client.get("/inbox?tab=supervise").status_code == 403
     token = csrf_of(client.get("/inbox").get_data(as_text=True))
-    assert client.post("/inbox/urge/t-hall-late", data={"csrf_token": token}).status_code == 403
+    assert client.post("/board/tasks/t-hall-late/urge", data={"csrf_token": token}).status_code == 403
 
 
 def test_urge_from_the_tab_reaches_the_holder_once(web_engine, login):
     build(web_engine, demo=False)
     client = login("supervisor_xunchang")
     token = csrf_of(client.get("/inbox?tab=supervise").get_data(as_text=True))
-    first = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "note": "请尽快",
-                                                         "next": "/inbox?tab=supervise"})
+    first = client.post("/board/tasks/t-hall-late/urge", data={"csrf_token": token, "note": "请尽快",
+                                                               "next": "/inbox?tab=supervise"})
     assert first.status_code == 302 and first.headers["Location"] == "/inbox?tab=supervise"
     page = client.get("/inbox?tab=supervise").get_data(as_text=True)
     assert "累计催办 1 次" in page and "1 次" in page
-    again = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "next": "//evil.example/x"})
-    assert again.headers["Location"] == "/inbox?tab=supervise"                   # never another site
+    again = client.post("/board/tasks/t-hall-late/urge", data={"csrf_token": token, "next": "//evil.example/x"})
+    assert again.headers["Location"] == "/board/tasks"                           # never another site
     assert "一小时内请勿重复催办" in client.get("/inbox?tab=supervise").get_data(as_text=True)
     with web_engine.reading() as session:
         told = sorted(m.recipient for m in session.scalars(select(OutboxMessage).where(
@@ -66,9 +66,9 @@ def test_an_escalation_notice_offers_urge_and_view_within_the_supervisors_scope(
     notice(web_engine, "supervisor_xunchang", "t-county-late", "n-county")     # not theirs to urge
     client = login("supervisor_xunchang")
     page = client.get("/notifications").get_data(as_text=True)
-    assert page.count('action="/inbox/urge/') == 1 and 'action="/inbox/urge/t-hall-late"' in page
+    assert page.count('action="/board/tasks/') == 1 and 'action="/board/tasks/t-hall-late/urge"' in page
     assert 'href="/tasks/t-hall-late"' in page and 'href="/inbox?tab=supervise"' in page
     token = csrf_of(page)
-    back = client.post("/inbox/urge/t-hall-late", data={"csrf_token": token, "next": "/notifications"})
+    back = client.post("/board/tasks/t-hall-late/urge", data={"csrf_token": token, "next": "/notifications"})
     assert back.headers["Location"] == "/notifications"
     assert "已催办" in client.get("/notifications").get_data(as_text=True)
