@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.plans import models as _plans  # noqa: F401 - plan_item, which a consultation may refer to
 from engine.store.db import Base, UTCDateTime
 
 
@@ -47,6 +48,8 @@ class Consultation(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(20))
     public_reason: Mapped[str | None] = mapped_column(Text)      # a declined topic's explanation for the proposer
     meeting_date: Mapped[date | None] = mapped_column(Date, index=True)     # held on (else planned for)
+    hall_code: Mapped[str | None] = mapped_column(String(64), index=True)    # the plan's venue, when a hall
+    plan_item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_item.id", ondelete="SET NULL"), index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
-from engine.store.models import ProcessInstance
+from engine.store.models import OrgUnit, ProcessInstance
 
 TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O/1/I: read aloud over the phone
 
@@ -111,6 +111,7 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     plan_keys = ("plan_goal", "meeting_date", "venue", "venue_other", "researchers", "research_questions")
     if any(k in data for k in plan_keys):
         consultation.plan = {k: data[k] for k in plan_keys if k in data}
+        consultation.hall_code = _hall(session, data.get("venue"))
     consultation.meeting_date = _date(data.get("meeting_held_on")) or _date(data.get("meeting_date")) \
         or consultation.meeting_date
     consultation.report_title = data.get("report_title") or consultation.report_title
@@ -122,6 +123,13 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
         consultation.published_at = now
     consultation.updated_at = now
     _sync_suggestions(session, consultation, data)
+
+
+def _hall(session: Session, venue) -> str | None:
+    """The venue's code when it is a registered hall (not "other", not words)."""
+    if not isinstance(venue, str) or not venue:
+        return None
+    return session.scalar(select(OrgUnit.code).where(OrgUnit.code == venue, OrgUnit.kind == "hall"))
 
 
 def _instruction(data: dict) -> str | None:

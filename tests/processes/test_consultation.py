@@ -178,6 +178,10 @@ def test_every_scenario_through_the_engine(consultation, name, cold):
         if scenario.scope == "township" and not scenario.decline:
             actors = dict(done)
             assert actors["define_topic"] == "organizer_xunchang" and actors["review_plan"] == "lead_xunchang"
+        if not scenario.decline:      # a township's plan meets at its hall; a county or committee's elsewhere
+            unit = consultation.show_instance(instance_id).org_unit
+            hall = f"{unit}_hall" if unit.startswith("township_") else None
+            assert record.hall_code == hall and record.plan["venue"] == (hall or "other")
 
 
 def test_human_tasks_carry_due_dates_from_the_deadline_table(consultation):

@@ -1,0 +1,1 @@
+"""Consultation meetings and other hall activities: notice, RSVP, sign-in and minutes."""
