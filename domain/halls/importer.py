@@ -77,7 +77,7 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook          # only an import pays for it
+    from openpyxl import load_workbook  # only an import pays for it
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
