@@ -63,8 +63,8 @@ def hall(session: Session, code: str) -> HallUnit | None:
 
 def townships(session: Session) -> list[tuple[str, str]]:
     """(code, name) of every township, by code."""
-    return list(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "township")
-                                .order_by(OrgUnit.code)).tuples())
+    return [(code, name) for code, name in session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "township").order_by(OrgUnit.code))]
 
 
 # --- the profile ----------------------------------------------------------------------------------------------
