@@ -24,6 +24,17 @@ def item_names() -> dict[str, str]:
             "plan": _("有计划"), "activity": _("有活动"), "results": _("有实效")}
 
 
+def item_short() -> dict[str, str]:
+    """The items' names where a phone's column is narrow."""
+    return {"venue": _("阵地"), "signage": _("标识"), "rules": _("制度"), "people": _("人员"), "plan": _("计划"),
+            "activity": _("活动"), "results": _("实效")}
+
+
+def state_short() -> dict[str, str]:
+    """The entered items' states where a phone's column is narrow (the legend says them in full)."""
+    return {"missing": "✗", "submitted": _("待"), "returned": _("退")}
+
+
 def item_help() -> dict[str, str]:
     """What each item asks, as the hall's page explains it."""
     return {"venue": _("有固定的议事场所"), "signage": _("有统一的“珙桐议事厅/室”标识"),
@@ -91,7 +102,7 @@ def index():
     return render_template("halls/index.html", rows=rows, year=year, years=_years(), township=township,
                            missing=missing, meets=meets, q=q, townships=choices, items=standard.ITEMS,
                            entered=standard.ENTERED, item_names=item_names(), state_names=state_names(),
-                           may_import=policy.may_import_halls(user))
+                           item_short=item_short(), state_short=state_short(), may_import=policy.may_import_halls(user))
 
 
 @bp.get("/halls/coverage")
@@ -105,7 +116,7 @@ def coverage():
     total = standard.TownshipCoverage("", _("合计"), sum(f.halls for f in figures), sum(f.meets_all for f in figures),
                                       {i: sum(f.missing[i] for f in figures) for i in standard.ITEMS})
     return render_template("halls/coverage.html", figures=figures, total=total, year=year, years=_years(),
-                           items=standard.ITEMS, item_names=item_names())
+                           items=standard.ITEMS, item_names=item_names(), item_short=item_short())
 
 
 @bp.get("/halls/<code>")
@@ -131,6 +142,7 @@ def render_hall(code: str, errors: dict | None = None, kept: dict | None = None,
         "halls/show.html", **page, year=year, years=_years(), items=standard.ITEMS, entered=standard.ENTERED,
         computed=standard.COMPUTED, item_names=item_names(), item_help=item_help(), state_names=state_names(),
         capacity_names=capacity_names(), errors=errors or {}, kept=kept or {},
+        missing_names=_("、").join(item_names()[item] for item in page["row"].missing),
         may_keep=policy.may_keep_hall(user, hall.township_code),
         may_enter=policy.may_enter_standard(user, hall.township_code),
         may_confirm=policy.may_confirm_standard(user)), status

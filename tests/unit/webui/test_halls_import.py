@@ -47,7 +47,8 @@ def _saved(engine) -> int:
 def test_a_bad_sheet_names_each_bad_row_and_saves_nothing(client, login, web_engine):
     login("office")
     sheet = _xlsx([HEADER,
-                   ["曹营镇珙桐议事厅", "曹营镇政府一楼", "每月 10 日", "王书记", "副书记", "13800000000", "", "", "", "m001"],
+                   ["曹营镇珙桐议事厅", "曹营镇政府一楼", "每月 10 日", "王书记", "副书记", "13800000000",
+                    "", "", "", "m001"],
                    ["没有这个厅", "某地", "", "", "", "", "", "", "", ""],
                    ["township_caoying_v01_hall", "地" * 201, "", "李主任", "", "电话号码", "", "", "", "nobody"],
                    ["", "无名", "", "", "", "", "", "", "", ""],
