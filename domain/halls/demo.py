@@ -20,7 +20,7 @@ from engine.store.models import Membership, OrgUnit, User
 
 # The entered items' states by a hall's place in its township: most confirmed, some waiting, some returned/missing.
 _PATTERNS = (("confirmed",) * 4, ("confirmed",) * 4, ("confirmed", "confirmed", "submitted", "confirmed"),
-             ("confirmed", "returned", "confirmed", "confirmed"), ("confirmed",) * 4,
+             ("confirmed", "returned", "confirmed", "confirmed"), ("missing", "confirmed", "confirmed", "confirmed"),
              ("confirmed", "confirmed", "confirmed", "missing"), ("confirmed",) * 4)
 _SURNAMES = "王李张刘陈杨黄赵吴周"
 
