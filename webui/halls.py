@@ -132,6 +132,7 @@ def render_hall(code: str, errors: dict | None = None, kept: dict | None = None,
     with engine_of(current_app).reading() as session:
         hall = hall_or_404(session, code)
         row = standard.statuses(session, [hall], year)[0]
+        basis = standard.computed_basis(session, code, year)
         files = registry.files(session, code)
         page = dict(hall=hall, row=row, profile=registry.profile(session, code),
                     members=registry.members(session, code),
@@ -142,7 +143,7 @@ def render_hall(code: str, errors: dict | None = None, kept: dict | None = None,
         "halls/show.html", **page, year=year, years=_years(), items=standard.ITEMS, entered=standard.ENTERED,
         computed=standard.COMPUTED, item_names=item_names(), item_help=item_help(), state_names=state_names(),
         capacity_names=capacity_names(), errors=errors or {}, kept=kept or {},
-        missing_names=_("、").join(item_names()[item] for item in page["row"].missing),
+        basis=basis, missing_names=_("、").join(item_names()[item] for item in page["row"].missing),
         may_keep=policy.may_keep_hall(user, hall.township_code),
         may_enter=policy.may_enter_standard(user, hall.township_code),
         may_confirm=policy.may_confirm_standard(user)), status

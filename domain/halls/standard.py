@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, Suggestion
@@ -100,6 +100,35 @@ def computed_items(session: Session, year: int) -> dict[str, set[str]]:
     return {"plan": set(session.scalars(planned.distinct())),
             "activity": set(session.scalars(union(met, held))),
             "results": set(session.scalars(adopted.distinct()))}
+
+
+@dataclass(frozen=True)
+class ComputedBasis:
+    """What a hall's computed items rest on for a year: the approved plan items naming it, how many meetings and
+    consultations were held there, how many of their suggestions were adopted (fully or partly)."""
+
+    plan_items: tuple[tuple[str, int], ...]        # (title, target month)
+    meetings: int
+    consultations: int
+    adopted: int
+
+
+def computed_basis(session: Session, hall_code: str, year: int) -> ComputedBasis:
+    """The records behind one hall's computed items (for its page; the registry uses computed_items)."""
+    start, end = year_bounds(year)
+    items = session.execute(select(PlanItem.title, PlanItem.target_month)
+                            .join(ConsultationPlan, ConsultationPlan.id == PlanItem.plan_id)
+                            .where(ConsultationPlan.year == year, ConsultationPlan.status == "approved",
+                                   PlanItem.hall_code == hall_code).order_by(PlanItem.target_month, PlanItem.id)
+                            .limit(20))
+    meetings = session.scalar(select(func.count()).where(Meeting.hall_code == hall_code, Meeting.status == "held",
+                                                         Meeting.starts_at >= start, Meeting.starts_at < end))
+    held = select(Consultation.id).where(Consultation.hall_code == hall_code, consultation_held_in(year))
+    adopted = session.scalar(select(func.count()).where(Suggestion.consultation_id.in_(held),
+                                                        Suggestion.adoption.in_(ADOPTED)))
+    consultations = session.scalar(select(func.count()).select_from(held.subquery()))
+    return ComputedBasis(tuple((title, month) for title, month in items), meetings or 0, consultations or 0,
+                         adopted or 0)
 
 
 def entered_states(session: Session, codes: set[str] | None = None) -> dict[str, dict[str, str]]:

@@ -207,3 +207,16 @@ def test_the_consultation_held_at_a_hall_is_linked_from_its_page(client, login, 
         case = session.scalar(select(Consultation).where(Consultation.hall_code == fx.ALL))
     page = client.get(f"/halls/{fx.ALL}").get_data(as_text=True)
     assert f'href="/instances/{case.instance_id}"' in page and str(date(2026, 4, 15)) in page
+
+
+def test_the_hall_page_says_what_the_computed_items_rest_on(client, login, halls_data):
+    login("office")
+    text = _text(client.get(f"/halls/{fx.ALL}?year=2026").get_data(as_text=True))
+    assert "5 月：事项1" in text
+    assert "本年度在此召开会议 0 次，召开协商议事会 1 次" in text
+    assert "采纳或部分采纳 1 条" in text
+    missing = _text(client.get(f"/halls/{fx.TOWNSHIP}_v06_hall?year=2026").get_data(as_text=True))
+    assert "本年度在此召开会议 0 次，召开协商议事会 0 次" in missing     # planned, last year's, not yet held
+    assert "2026 年缺：有活动、有实效" in missing
+    last_year = _text(client.get(f"/halls/{fx.TOWNSHIP}_v06_hall?year=2025").get_data(as_text=True))
+    assert "本年度在此召开会议 1 次" in last_year and "本年度已批准的计划中没有在此开展的事项" in last_year
