@@ -54,6 +54,14 @@ def capacity_names() -> dict[str, str]:
     return {"municipal_member": _("市政协委员"), "county_member": _("县政协委员"), "adviser": _("资政员")}
 
 
+def change_names() -> dict[str, str]:
+    """What an audited change to a hall did."""
+    return {"hall_item_submitted": _("提交七有项目"), "hall_item_confirmed": _("确认七有项目"),
+            "hall_item_returned": _("退回七有项目"), "hall_profile_saved": _("修改基本情况"),
+            "hall_member_assigned": _("安排委员联系"), "hall_member_unassigned": _("取消委员联系"),
+            "hall_files_added": _("上传文件"), "hall_file_removed": _("删除文件")}
+
+
 def this_year() -> int:
     """The current year, Beijing time."""
     return engine_of(current_app).clock.now().astimezone(LOCAL_TZ).year
@@ -137,12 +145,13 @@ def render_hall(code: str, errors: dict | None = None, kept: dict | None = None,
         page = dict(hall=hall, row=row, profile=registry.profile(session, code),
                     members=registry.members(session, code),
                     entries=standard.entries(session, code), held=registry.held_here(session, code),
+                    history=registry.history(session, code),
                     photos=[f for f in files if f.purpose == "photo"],
                     evidence={i: [f for f in files if f.purpose == i] for i in standard.ENTERED})
     return render_template(
         "halls/show.html", **page, year=year, years=_years(), items=standard.ITEMS, entered=standard.ENTERED,
         computed=standard.COMPUTED, item_names=item_names(), item_help=item_help(), state_names=state_names(),
-        capacity_names=capacity_names(), errors=errors or {}, kept=kept or {},
+        capacity_names=capacity_names(), change_names=change_names(), errors=errors or {}, kept=kept or {},
         basis=basis, missing_names=_("、").join(item_names()[item] for item in page["row"].missing),
         may_keep=policy.may_keep_hall(user, hall.township_code),
         may_enter=policy.may_enter_standard(user, hall.township_code),

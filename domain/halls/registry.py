@@ -18,7 +18,7 @@ from domain.meetings.models import Meeting
 from domain.people import audit
 from domain.work.models import Upload
 from engine.clock import LOCAL_TZ
-from engine.store.models import OrgUnit, User
+from engine.store.models import AuditEvent, OrgUnit, User
 
 MAX_CONTACTS = 3
 MAX_PHOTOS = 12
@@ -230,6 +230,25 @@ def remove_file(session: Session, code: str, upload_id: str, actor: str, now: da
 def file_of(session: Session, code: str, upload_id: str) -> HallFileView | None:
     """One of the hall's files, or None."""
     return next((f for f in files(session, code) if f.upload_id == upload_id), None)
+
+
+# --- its history ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """One audited change to a hall."""
+
+    at: datetime
+    actor: str | None
+    kind: str
+    detail: dict
+
+
+def history(session: Session, code: str, limit: int = 30) -> list[Change]:
+    """The hall's audited changes (profile, members, files, 七有 entries and decisions), newest first."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id.is_(None), AuditEvent.kind.like("hall_%"),
+                                                    AuditEvent.detail["hall"].as_string() == code)
+                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+    return [Change(r.at, r.actor, r.kind, dict(r.detail or {})) for r in rows]
 
 
 # --- what was held there --------------------------------------------------------------------------------------

@@ -155,6 +155,9 @@ def test_the_township_enters_and_the_office_confirms_or_returns(client, login, h
     assert (row.state, row.decided_by, row.note) == ("confirmed", "office", "已补门牌照片")
     assert events == [("hall_item_submitted", "organizer_caoying"), ("hall_item_returned", "office"),
                       ("hall_item_submitted", "organizer_caoying"), ("hall_item_confirmed", "office")]
+    history = _text(client.get(page_url).get_data(as_text=True)).split("变更记录")[1]
+    assert re.search(r"office · 确认七有项目“有阵地”.*organizer_caoying · 提交七有项目“有阵地”.*"
+                     r"office · 退回七有项目“有阵地”：缺少门牌照片", history)
 
 
 def test_only_the_county_office_decides_and_only_the_township_enters(client, login, halls_data):
