@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import delete, select
 
 from domain.consultation.models import Consultation, Suggestion
 from domain.halls import registry
-from domain.halls.models import HallContact, HallProfile, HallStandard
+from domain.halls.models import HallContact, HallFile, HallProfile, HallStandard
 from domain.halls.registry import Contact
 from domain.meetings.models import Meeting
 from domain.plans.models import ConsultationPlan
@@ -25,6 +27,17 @@ from tests.support import halls_fixture as fx
 SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "halls"
 BAD_SHEET = "议事厅,地址,电话1,委员\n曹营镇珙桐议事厅,曹营镇政府一楼,,m001\n没有这个厅,某地,,\n" \
             "township_caoying_v01_hall,村委会,电话号码,nobody\n"
+
+
+def picture(width: int = 320, height: int = 200) -> bytes:
+    """A PNG of a green hall front under a blue sky (no imaging library needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\0" + b"".join(bytes((90, 150, 220) if y < height // 2 else
+                                           (200, 40, 40) if abs(x - width // 2) < 30 and y > height * 3 // 4 else
+                                           (60, 140, 80)) for x in range(width)) for y in range(height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def keep(walk, label: str) -> None:
@@ -52,7 +65,7 @@ def township(live_server):
         session.execute(delete(ProcessInstance).where(ProcessInstance.id.in_(instances)))
         session.execute(delete(Meeting).where(Meeting.hall_code.like(f"{fx.TOWNSHIP}%")))
         session.execute(delete(ConsultationPlan).where(ConsultationPlan.org_unit_code.like(f"{fx.TOWNSHIP}%")))
-        for table in (HallStandard, HallProfile, HallContact, registry.HallMember):
+        for table in (HallStandard, HallProfile, HallContact, HallFile, registry.HallMember):
             session.execute(delete(table).where(table.hall_code.like(f"{fx.TOWNSHIP}%")))
 
 
@@ -69,6 +82,14 @@ def test_the_registry_a_hall_the_coverage_and_the_import_report(walk, township, 
     expect(page.locator(".hall-profile")).to_contain_text("王建国（党委副书记）")
     expect(page.locator("#members")).to_contain_text("联系委员（3 名）")
     expect(page.locator("#held")).to_contain_text("在此开展的协商（1）")
+    if not page.locator("#photos img").count():          # the first device's walk uploads it
+        photo = tmp_path / "议事厅外景.png"
+        photo.write_bytes(picture())
+        page.locator('#photos input[type="file"]').set_input_files(str(photo))
+        page.get_by_role("button", name="上传照片").click()
+    expect(page.locator("#photos img")).to_have_count(1)
+    expect(page.locator("#photos img")).to_have_js_property("complete", True)
+    assert page.locator("#photos img").evaluate("img => img.naturalWidth") == 320
     keep(walk, "hall")
     page.goto(f"/halls/{fx.TOWNSHIP}_v02_hall")
     expect(page.locator("#item-signage")).to_contain_text("待确认")
