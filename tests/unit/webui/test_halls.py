@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -172,7 +172,7 @@ def test_only_the_county_office_decides_and_only_the_township_enters(client, log
     assert client.get(page_url).status_code == 403
 
 
-def test_the_hall_page_lists_profile_members_and_what_was_held_there(client, login, halls_data):
+def test_the_hall_page_lists_profile_members_and_what_was_held_there(client, login, halls_data, web_services):
     login("organizer_caoying")
     page_url = f"/halls/{fx.ALL}"
     saved = _post(client, f"{page_url}/profile", {"address": "曹营镇政府一楼", "opening_hours": "每月 10 日",
@@ -198,6 +198,9 @@ def test_the_hall_page_lists_profile_members_and_what_was_held_there(client, log
     img = re.search(r'<img src="([^"]+)" alt="外景.png"', page).group(1)
     with client.get(img) as response:
         assert response.mimetype == "image/png" and "attachment" not in response.headers.get("Content-Disposition", "")
+    assert web_services.uploads.sweep(fx.AT + timedelta(days=30)) == 0          # a hall's files are kept
+    with client.get(img) as response:
+        assert response.status_code == 200 and response.data == PNG
     with halls_data.reading() as session:
         assert [m.username for m in registry.members(session, fx.ALL)] == ["m005"]
         kinds = {e.kind for e in session.scalars(select(AuditEvent).where(AuditEvent.kind.like("hall_%")))}
