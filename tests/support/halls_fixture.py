@@ -103,3 +103,24 @@ def build(session) -> None:
             suggestion(session, case, 1, "not_adopted")
             suggestion(session, case, 2, None)
     session.flush()
+
+
+def template(sqlite_template, folder) -> object:
+    """A migrated SQLite file with the demo people, the consultation deployed and the township built (once per
+    module: each test copies it, instead of loading the demo and deploying again)."""
+    from domain.consultation.demo import load_demo
+    from engine.clock import FrozenClock
+    from tests.conftest import CONSULTATION, DATA, copy_sqlite, make_services
+
+    path = folder / "halls.db"
+    services = make_services(copy_sqlite(sqlite_template, path), FrozenClock(AT))
+    try:
+        with services.engine.unit_of_work() as session:
+            load_demo(session, AT)
+        services.engine.deploy([CONSULTATION], actor="owner")
+        services.engine.deploy([DATA / "mini"], actor="owner")
+        with services.engine.unit_of_work() as session:
+            build(session)
+    finally:
+        services.close()
+    return path

@@ -15,6 +15,7 @@ from domain.consultation.models import Consultation
 from domain.halls import registry, standard
 from domain.halls.models import HallStandard
 from engine.store.models import AuditEvent
+from tests.conftest import copy_sqlite
 from tests.support import halls_fixture as fx
 from tests.unit.webui.conftest import csrf_of
 
@@ -22,11 +23,26 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
+@pytest.fixture(scope="module")
+def halls_template(sqlite_template, tmp_path_factory):
+    return fx.template(sqlite_template, tmp_path_factory.mktemp("halls"))
+
+
+@pytest.fixture
+def sqlite_url(halls_template, tmp_path):
+    """This module's database: a copy of the township built once."""
+    return copy_sqlite(halls_template, tmp_path / "xieshang.db")
+
+
+@pytest.fixture
+def web_engine(sqlite_service):
+    """The demo people, the consultation and the township are in the copied database already."""
+    return sqlite_service
+
+
 @pytest.fixture
 def halls_data(web_engine):
     web_engine.clock.set(fx.AT)
-    with web_engine.unit_of_work() as session:
-        fx.build(session)
     return web_engine
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -13,7 +14,27 @@ from domain.halls import registry
 from domain.halls.importer import MAX_ROWS
 from domain.halls.models import HallContact, HallMember, HallProfile
 from engine.store.models import User
+from tests.conftest import copy_sqlite
+from tests.support import halls_fixture as fx
 from tests.unit.webui.conftest import csrf_of
+
+
+@pytest.fixture(scope="module")
+def halls_template(sqlite_template, tmp_path_factory):
+    return fx.template(sqlite_template, tmp_path_factory.mktemp("halls"))
+
+
+@pytest.fixture
+def sqlite_url(halls_template, tmp_path):
+    """A copy of the demo people with the consultation deployed (and one township's records, which have no
+    profiles or members: an import starts from none)."""
+    return copy_sqlite(halls_template, tmp_path / "xieshang.db")
+
+
+@pytest.fixture
+def web_engine(sqlite_service):
+    return sqlite_service
+
 
 HEADER = ["议事厅", "地址", "开放时间", "联系人1", "职务1", "电话1", "联系人2", "职务2", "电话2", "委员"]
 
