@@ -4,11 +4,9 @@ $XIESHANG_SHOTS/halls. The township's records (tests/support/halls_fixture.py) a
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -21,10 +19,11 @@ from domain.halls.registry import Contact
 from domain.meetings.models import Meeting
 from domain.plans.models import ConsultationPlan
 from engine.store.models import ProcessInstance
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support import halls_fixture as fx
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "halls"
+SHOTS = shots("halls")
 BAD_SHEET = "议事厅,地址,电话1,委员\n曹营镇珙桐议事厅,曹营镇政府一楼,,m001\n没有这个厅,某地,,\n" \
             "township_caoying_v01_hall,村委会,电话号码,nobody\n"
 

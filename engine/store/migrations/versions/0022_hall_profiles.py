@@ -1,6 +1,6 @@
 """hall profiles: address and opening, contacts, photos and the evidence of the 七有 items entered by townships
 
-Revision ID: 0021a
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-02 02:10:00
 
@@ -12,7 +12,7 @@ from alembic import op
 
 from engine.store.db import UTCDateTime
 
-revision = '0021a'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
