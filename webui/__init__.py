@@ -108,6 +108,8 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
        ("overview.index", lazy_gettext("概览"), None),
+       ("meetings.index", lazy_gettext("会议活动"), policy.may_organize_meetings),
+       ("members.mine", lazy_gettext("我的履职"), lambda user: user.has_role("member")),
        navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else
            ("admin.users", lazy_gettext("用户与单位"), policy.may_administer),
            ("studio_versions.processes", lazy_gettext("流程工作室"), policy.may_use_studio)))]
