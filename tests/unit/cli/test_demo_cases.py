@@ -16,6 +16,7 @@ from cli.main import cli
 from domain.consultation import demo_cases
 from domain.consultation.ledger import LedgerFilter, ledger
 from domain.consultation.models import Consultation
+from domain.meetings.models import Meeting, MeetingAttendance, MeetingInvitee
 from domain.services import Services
 from domain.work import board
 from domain.work.models import TaskUrge
@@ -108,3 +109,17 @@ def test_the_demo_loads_its_cases_once(demo):
     assert "demo consultations" not in run("demo")               # a database with consultations gets no more
     with services.engine.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == len(demo_cases.cases())
+
+
+def test_the_demo_has_a_held_meeting_and_upcoming_ones_with_answers(demo):
+    _, services, said = demo
+    assert "demo meetings: 3 recorded" in said
+    with services.engine.reading() as session:
+        meetings = {m.status: m for m in session.scalars(select(Meeting))}
+        held = meetings["held"]
+        assert held.kind == "consultation" and held.consultation_id and "协商" in held.minutes
+        signed = session.scalar(select(func.count()).select_from(MeetingAttendance)
+                                .where(MeetingAttendance.meeting_id == held.id))
+        assert signed >= 3
+        answers = Counter(session.scalars(select(MeetingInvitee.rsvp).join(Meeting).where(Meeting.status == "planned")))
+        assert answers["attending"] == 6 and answers["declined"] == 2
