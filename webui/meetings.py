@@ -139,14 +139,16 @@ def for_case(instance_id: int):
 
 
 def load_page(meeting_id: int) -> tuple[views.MeetingPage, bool]:
-    """The meeting's page data and whether the reader manages it; 404 / 403 for others."""
+    """The meeting's page data and whether the reader manages it; its invitees and those who signed in to it see
+    it too; 404 / 403 for others."""
     user = current_user()
     with engine_of(current_app).reading() as session:
         data = views.page(session, meeting_id)
     if data is None:
         abort(404)
     manages = policy.may_manage_meeting(user, data.meeting.organizer, data.meeting.org_unit_code)
-    if not manages and data.invitee_of(user.username) is None:
+    attended = any(row.username == user.username for row in data.attendance)
+    if not manages and data.invitee_of(user.username) is None and not attended:
         abort(403)
     return data, manages
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from domain.meetings.models import Meeting
 from domain.meetings.service import AlreadySignedIn, checkin_window
+from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState
 
 from . import engine_of
@@ -96,6 +97,8 @@ def scan(token: str):
     if request.method == "POST":
         try:
             done = meetings_service().sign_in_self(current_user(), token)
+        except AlreadySignedIn as exc:
+            refused = _("您已于 %(time)s 签到，无需重复签到。", time=exc.at.astimezone(LOCAL_TZ).strftime("%H:%M"))
         except InvalidState as exc:
             refused = wholly_local(exc.message)
     opens, closes = checkin_window(meeting)

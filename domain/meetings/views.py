@@ -20,6 +20,7 @@ from engine.clock import LOCAL_TZ
 from engine.store.models import OrgUnit
 
 LIST_LIMIT = 200
+INVITEE_ORDER = {"member": 0, "staff": 1, "department": 2, "resident": 3}     # members first on every list
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ def page(session: Session, meeting_id: int) -> MeetingPage | None:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         return None
-    invitees = tuple(session.scalars(select(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting_id)
-                                     .order_by(MeetingInvitee.kind.desc(), MeetingInvitee.id)))
+    invitees = tuple(sorted(session.scalars(select(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting_id)),
+                            key=lambda i: (INVITEE_ORDER.get(i.kind, len(INVITEE_ORDER)), i.id)))
     attendance = tuple(session.scalars(select(MeetingAttendance).where(MeetingAttendance.meeting_id == meeting_id)
                                        .order_by(MeetingAttendance.signed_in_at, MeetingAttendance.id)))
     instance_id = session.scalar(select(Consultation.instance_id).where(
@@ -85,11 +86,14 @@ def listing(session: Session, user: UserView, upcoming: bool, now: datetime) -> 
 
 
 def invited_to(session: Session, username: str, now: datetime) -> list[tuple[Meeting, str, MeetingInvitee]]:
-    """The planned meetings `username` is invited to, from today on (a member's list)."""
+    """The planned meetings `username` is invited to, from today on, that they have not signed in to yet (a
+    member's list)."""
     day = datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)
+    signed = select(MeetingAttendance.meeting_id).where(MeetingAttendance.username == username)
     rows = session.execute(select(Meeting, MeetingInvitee).join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
                            .where(MeetingInvitee.username == username, Meeting.starts_at >= day,
-                                  Meeting.status == "planned").order_by(Meeting.starts_at).limit(LIST_LIMIT)).all()
+                                  Meeting.status == "planned", Meeting.id.not_in(signed))
+                           .order_by(Meeting.starts_at).limit(LIST_LIMIT)).all()
     return [(meeting, place_of(session, meeting), invitee) for meeting, invitee in rows]
 
 

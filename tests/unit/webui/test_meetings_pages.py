@@ -59,7 +59,7 @@ def test_a_meeting_from_call_to_sign_in(client, login, web_engine):
     scan = client.get(f"/checkin/{token}")
     assert scan.status_code == 200
     refused = client.post(f"/checkin/{token}", data={"csrf_token": csrf_of(scan.get_data(as_text=True))})
-    assert refused.status_code == 409 and "已于 09:00 签到" in refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "您已于 09:00 签到" in refused.get_data(as_text=True)
 
 
 def test_invitees_answer_and_others_are_kept_out(client, login, web_engine):
