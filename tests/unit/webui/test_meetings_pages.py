@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from domain.meetings.models import MeetingInvitee
+from domain.notifications.dispatch import deliver_due
 from tests.unit.webui.conftest import csrf_of
 
 DAY = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -100,3 +101,26 @@ def test_a_members_page_is_theirs_and_the_offices(client, login, web_engine):
     assert any(row[2] == "参加会议活动" and row[5] == "议事厅开放日" for row in rows[1:])
     text = client.get("/members/m001?year=2026&format=csv").data.decode("utf-8-sig")
     assert any("议事厅开放日" in row for row in csv.reader(io.StringIO(text)))
+
+
+def test_a_member_answers_from_the_notice(client, login, web_engine):
+    login("organizer_county")
+    url = _create(client).headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    client.post(url + "/notify", data={"csrf_token": csrf_of(page)})
+    deliver_due(web_engine)
+    client.post("/logout", data={"csrf_token": csrf_of(page)})
+    login("m001")
+    centre = client.get("/notifications").get_data(as_text=True)
+    assert "会议通知" in centre and "县政协三楼会议室" in centre
+    notice = re.search(r'action="/notifications/(\d+)/meeting"', centre).group(1)
+    answered = client.post(f"/notifications/{notice}/meeting", data={"csrf_token": csrf_of(centre),
+                                                                     "answer": "attending"})
+    assert answered.status_code == 302 and answered.headers["Location"].endswith(f"#n{notice}")
+    assert "<b>参加</b>" in client.get(url).get_data(as_text=True)
+    assert client.get(f"/notifications/{notice}/meeting").headers["Location"].endswith(url.split("localhost")[-1])
+    client.post("/logout", data={"csrf_token": csrf_of(centre)})
+    login("m002")                       # someone else's notice is not theirs to answer
+    other = client.post(f"/notifications/{notice}/meeting", data={
+        "csrf_token": csrf_of(client.get("/notifications").get_data(as_text=True)), "answer": "declined"})
+    assert other.status_code == 404
