@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from domain.consultation.models import Consultation
 from domain.meetings.models import MeetingInvitee
 from domain.notifications.dispatch import deliver_due
+from tests.support import figures_fixture
 from tests.unit.webui.conftest import csrf_of
 
 DAY = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -124,3 +126,25 @@ def test_a_member_answers_from_the_notice(client, login, web_engine):
     other = client.post(f"/notifications/{notice}/meeting", data={
         "csrf_token": csrf_of(client.get("/notifications").get_data(as_text=True)), "answer": "declined"})
     assert other.status_code == 404
+
+
+def test_a_consultation_calls_its_meeting_from_its_plan(client, login, web_engine):
+    with web_engine.unit_of_work() as session:
+        ids = figures_fixture.load(session)
+        case = session.scalar(select(Consultation).where(Consultation.instance_id == ids["b"]))
+        case.plan = {"meeting_date": "2026-05-02", "venue": "other", "venue_other": "巡场镇便民服务中心",
+                     "researchers": ["m001"]}
+    login("organizer_county")
+    start = client.get(f"/instances/{ids['b']}/meeting")
+    assert start.status_code == 302 and f"instance={ids['b']}" in start.headers["Location"]
+    form = client.get(start.headers["Location"]).get_data(as_text=True)
+    assert f"协商议事会：主题{ids['b']}" in form and "巡场镇便民服务中心" in form and 'value="2026-05-02"' in form
+    assert re.search(r'value="consultation" checked', form) and re.search(r'value="m001" checked', form)
+    made = client.post("/meetings/new", data={
+        "csrf_token": csrf_of(form), "kind": "consultation", "consultation_id": str(case.id),
+        "title": f"协商议事会：主题{ids['b']}", "org_unit_code": "township_xunchang", "venue": "巡场镇便民服务中心",
+        "day": "2026-05-02", "start": "09:00", "end": "11:30", "members": ["m001"]})
+    assert made.status_code == 302
+    again = client.get(f"/instances/{ids['b']}/meeting")
+    assert again.headers["Location"] == made.headers["Location"]
+    assert "查看协商事项" in client.get(made.headers["Location"]).get_data(as_text=True)
