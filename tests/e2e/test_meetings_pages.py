@@ -1,10 +1,9 @@
 """A hall activity in a browser, on a desktop and a phone: the organizer's meeting page with its answers, the phone
 sign-in page with its QR code (tap an invitee), a member's scan signs them in once and a second scan is refused
-kindly, and the member's own page lists the meeting. Screenshots also go to $XIESHANG_NOTES/meetings."""
+kindly, and the member's own page lists the meeting. Screenshots also go to shots("meetings") ($XIESHANG_SHOTS)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +16,11 @@ from domain.halls.models import HallMember
 from domain.meetings.models import Meeting, MeetingInvitee
 from domain.meetings.service import Draft, Meetings
 from domain.people.accounts import UserView
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import sign_in
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("XIESHANG_NOTES", "/work/notes/issue-14")) / "meetings"
+SHOTS = shots("meetings")
 ORGANIZER = UserView("organizer_xunchang", "组织者", True, (("organizer", "township_xunchang"),))
 
 
