@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.consultation import figures as figs
-from domain.consultation.demo import load_demo
 from domain.consultation.member_record import member_record
 from domain.consultation.models import Consultation
 from domain.meetings.models import Meeting, MeetingAttendance, MeetingInvitee
@@ -20,7 +19,7 @@ from domain.notifications import dispatch
 from domain.notifications.models import Notification
 from domain.people.accounts import UserView
 from engine.errors import InvalidState, NotFound, PermissionDenied
-from engine.store.models import OutboxMessage
+from engine.store.models import OrgUnit, OutboxMessage, User
 from tests.support import figures_fixture
 
 ORGANIZER = UserView("organizer_county", "组织者", True, (("organizer", "county"),))
@@ -32,10 +31,22 @@ DAY = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)           # 09:00 in the county
 @pytest.fixture
 def world(services):
     with services.engine.unit_of_work() as session:
-        load_demo(session, services.engine.clock.now())
+        _people(session, services.engine.clock.now())
         ids = figures_fixture.load(session)
         case_a = session.scalar(select(Consultation.id).where(Consultation.instance_id == ids["a"]))
     return services, Meetings(services.engine), ids, case_a
+
+
+def _people(session, now) -> None:
+    """The few units and accounts these tests name (the demo's whole directory costs seconds per database)."""
+    county = OrgUnit(code="county", name="珙县政协", kind="county", tier="county")
+    session.add(county)
+    session.flush()
+    session.add_all([OrgUnit(code="township_xunchang", name="巡场镇", kind="township", tier="township",
+                             parent_id=county.id),
+                     OrgUnit(code="dept_transport", name="县交通运输局", kind="department")])
+    session.add_all([User(username=f"m00{n}", display_name=f"委员{n}", password_hash="-", active=True,
+                          created_at=now) for n in (1, 2, 3)])
 
 
 def _draft(case=None, **changes) -> Draft:
