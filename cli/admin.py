@@ -10,6 +10,7 @@ from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
 from domain.consultation import demo_cases, figure_counts
 from domain.halls import demo as hall_demo
+from domain.meetings import demo as demo_meetings
 from domain.services import Services
 from domain.work import legacy_uploads
 from engine.clock import FrozenClock
@@ -56,6 +57,10 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:
             _demo_cases(ctx, engine)
+        # meetings first: they are only added to a database without any, and the halls' demo holds activities too
+        made = demo_meetings.load_meetings(lambda clock: Services(engine.sessions, clock, ctx.obj["settings"]),
+                                           engine.clock.now())
+        click.echo(f"demo meetings: {len(made)} recorded", err=True)
         with engine.unit_of_work() as session:
             click.echo(f"demo halls: {hall_demo.load(session, engine.clock.now())} profiles", err=True)
     if as_json:

@@ -13,7 +13,8 @@ KINDS = ("assignment", "reminder", "escalation", "extension", "result")
 WEBHOOK_FORMATS = ("json", "wecom", "dingtalk")     # each is a payload class in domain/notifications/channels
 SMS_PROVIDERS = ("aliyun", "tencent")          # each is a signed-request adapter in domain/notifications/channels/sms
 SMS_ENDPOINTS = {"aliyun": "https://dysmsapi.aliyuncs.com/", "tencent": "https://sms.tencentcloudapi.com/"}
-DEFAULT_RULES = {"default": {"inapp": ["*"], "email": ["reminder", "escalation", "extension", "result", "urge"]}}
+DEFAULT_RULES = {"default": {"inapp": ["*"], "email": ["reminder", "escalation", "extension", "result", "urge",
+                                                       "meeting"]}}
 
 
 def _rule_rows(rules: dict) -> tuple[tuple[str, str, tuple[str, ...]], ...]:

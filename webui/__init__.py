@@ -96,8 +96,8 @@ def _close_scope(_error) -> None:
         scope.__exit__(None, None, None)
 
 
-# The header menu (webui/navigation.py): supervision's pages share one group, and administration another, so a
-# phone's header holds one row.
+# The header menu (webui/navigation.py): supervision's pages share one group, the platforms' another and
+# administration a third, so a phone's header holds one row. A member's own page (履职) is their name's link.
 NAV = [("inbox.index", lazy_gettext("待办"), None),
        ("intake.propose", lazy_gettext("提出议题"), lambda user: policy.may_propose_topic(user.memberships)),
        ("intake.record", lazy_gettext("代群众登记"), lambda user: policy.may_record_for_residents(user.memberships)),
@@ -107,7 +107,9 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("ledger.index", lazy_gettext("建议台账"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
-       ("halls.index", lazy_gettext("议事厅"), policy.may_see_halls),
+       navigation.Group(lazy_gettext("平台"), (             # the halls and what happens in them
+           ("halls.index", lazy_gettext("议事厅"), policy.may_see_halls),
+           ("meetings.index", lazy_gettext("会议活动"), policy.may_organize_meetings))),
        ("overview.index", lazy_gettext("概览"), None),
        navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else
            ("admin.users", lazy_gettext("用户与单位"), policy.may_administer),

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from domain.consultation import figures as figs
-from domain.consultation.member_record import member_record
 from domain.consultation.vocabulary import TIER_NAMES
 from domain.people import policy
 from engine.clock import LOCAL_TZ
 from engine.store.models import ProcessVersion
 
 from . import engine_of, labels, services_of
-from .exports import FORMATS, table_response
 from .security import current_user, login_required
 
 bp = Blueprint("figures", __name__, template_folder="templates")
@@ -167,48 +165,12 @@ def heat_level(time: figs.StepTime, mode: str) -> int:
 @bp.get("/members/me/record")
 @login_required
 def my_record():
-    """The signed-in person's own record (the menu's link)."""
-    return member(current_user().username)
+    """The former address of one's own record: the member's page (/members/me) holds it now."""
+    return redirect(url_for("members.mine", **request.args.to_dict()), 301)
 
 
 @bp.get("/members/<username>/record")
 @login_required
 def member(username: str):
-    """A member's 履职 record for a year; ?format=csv|xlsx downloads it."""
-    if not policy.may_see_member_record(current_user(), username[:64]):
-        abort(403)
-    year = request.args.get("year", "")[:4] or str(_today().year)
-    try:
-        period = figs.parse_period(year, _today())
-    except figs.PeriodError:
-        abort(404)
-    with engine_of(current_app).reading() as session:
-        record = member_record(session, username, period)
-    person = services_of(current_app).accounts.user(username)     # NotFound → 404 (webui.errors)
-    fmt = request.args.get("format")
-    if fmt in FORMATS:
-        return _export(fmt, record)
-    if fmt:
-        abort(404)
-    return render_template("figures/member.html", record=record, person=person, year=year,
-                           kind_names=_kind_names(), detail_names=_detail_names())
-
-
-def _kind_names() -> dict[str, str]:
-    return {"research": _("调查研究"), "meeting": _("参加协商会议"), "proposal": _("提出议题"),
-            "suggestion": _("会议意见建议")}
-
-
-def _detail_names() -> dict[str, str]:
-    return {"completed": _("已完成"), "open": _("办理中"), "attended": _("已参会"), "intake": _("受理中"),
-            "in_progress": _("已受理"), "declined": _("不予受理"), "cancelled": _("已终止"),
-            "adopted": _("采纳"), "partly": _("部分采纳"), "not_adopted": _("未采纳"), "solved": _("已解决"),
-            "not_ours": _("不属于本单位职责"), "unanswered": _("未答复")}
-
-
-def _export(fmt: str, record):
-    kinds, details = _kind_names(), _detail_names()
-    rows = [(kinds[e.kind], e.instance_id or None, e.title, e.at.astimezone(LOCAL_TZ).date() if e.at else None,
-             details.get(e.detail, e.detail)) for e in record.entries]
-    headers = [_("类别"), _("编号"), _("事项"), _("日期"), _("状态")]
-    return table_response(fmt, f"履职记录-{record.username}-{record.period.key}", headers, rows, _("履职记录"))
+    """The former address of a member's record: their page (/members/<username>) holds it now, with the export."""
+    return redirect(url_for("members.page", username=username[:64], **request.args.to_dict()), 301)

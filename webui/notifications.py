@@ -19,7 +19,7 @@ PER_PAGE = 20
 MAX_COUNT_SHOWN = 99
 KIND_NAMES = {"assignment": lazy_gettext("新待办"), "reminder": lazy_gettext("办理提醒"),
               "escalation": lazy_gettext("逾期督办"), "extension": lazy_gettext("延期"),
-              "result": lazy_gettext("办理结果")}
+              "result": lazy_gettext("办理结果"), "meeting": lazy_gettext("会议通知")}
 LEVEL_NAMES = {1: lazy_gettext("一级"), 2: lazy_gettext("二级")}
 
 

@@ -9,7 +9,9 @@ rebuild gives the same numbers as the saves did (tests/processes/test_figure_cou
 
 Metrics, in the months (county time) domain.consultation.figures counts them in:
 - held, attendances, suggestions, answered, adopted, visited, satisfied: the month the meeting was held on, the
-  consultation's tier and org unit (a meeting counts once its `hold_meeting` task is completed);
+  consultation's tier and org unit (a meeting counts once its `hold_meeting` task is completed); attendances are the
+  people with an account signed in to the consultation's meeting record when it has sign-ins (`signed_in`), else
+  the attendees the step-4 form names;
 - proposed: the month a member's topic came in, the consultation's tier and org unit;
 - research: research tasks completed, the month completed, the task's tier and the consultation's unit;
 - completed / on_time (per step 1–6): tasks completed with a due time / of them by that time, likewise;
@@ -32,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.meetings.models import Meeting, MeetingAttendance
 from engine.clock import LOCAL_TZ
 from engine.store.db import Base
 from engine.store.models import HumanTask
@@ -168,6 +171,7 @@ def _meeting_shares(session: Session, held: dict, out: dict[int, Counter]) -> No
         people = (data or {}).get("attendees")
         if isinstance(people, list):
             attendees[instance_id] = {a for a in people if isinstance(a, str)}
+    attendees.update(signed_in(session, sorted(held)))
     for instance_id, people in attendees.items():
         row = by_instance[instance_id]
         if people:
@@ -186,6 +190,23 @@ def _meeting_shares(session: Session, held: dict, out: dict[int, Counter]) -> No
         if satisfaction:
             counts[(*key, "visited", 0)] += 1
             counts[(*key, "satisfied", 0)] += satisfaction in SATISFIED
+
+
+def signed_in(session: Session, consultation_ids: list[int]) -> dict[int, set[str]]:
+    """Instance → the people with an account signed in to its consultation meeting (协商议事会), for consultations
+    whose meeting record has any sign-in: where one exists, attendance is what participation counts; older cases
+    (no meeting record, or nobody signed in on it) keep the step-4 form's attendees."""
+    found: dict[int, set[str]] = {}
+    if not consultation_ids:
+        return found
+    for instance_id, username in session.execute(
+            select(Consultation.instance_id, MeetingAttendance.username)
+            .join(Meeting, Meeting.consultation_id == Consultation.id)
+            .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
+            .where(Consultation.id.in_(consultation_ids), Meeting.kind == "consultation",
+                   Meeting.status != "cancelled", MeetingAttendance.username.isnot(None))):
+        found.setdefault(instance_id, set()).add(username)
+    return found
 
 
 def _add(session: Session, delta: Counter) -> None:

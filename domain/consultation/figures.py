@@ -133,7 +133,8 @@ class Figures:
 
     @property
     def participation(self) -> int:
-        """Member participation in person-times: research done, meetings attended, topics proposed."""
+        """Member participation in person-times: research done, meetings attended (the meeting record's sign-ins
+        where it has any, else the step-4 form's attendees), topics proposed."""
         return self.research_done + self.attendances + self.proposed
 
 

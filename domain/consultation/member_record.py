@@ -1,17 +1,22 @@
 """A CPPCC member's 履职 record for a year: the research they did, the meetings they attended, the topics they
-proposed and the suggestions of the meetings they were at. From the human_task projection, the task submissions and
-the consultation records; no workflow is loaded."""
+proposed and the suggestions of the meetings they were at. From the human_task projection, the task submissions,
+the meetings' sign-ins and the consultation records; no workflow is loaded.
+
+Meetings attended: every meeting (a consultation's 协商议事会 or another hall activity) the member signed in to,
+in the period it started in; and, for a consultation whose meeting record has no sign-in at all (older cases, or a
+meeting not held through the sign-in page), the step-4 form's attendees, as before."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.figures import MEETING_TASK, RESEARCH_TASK, Period
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
+from domain.meetings.models import Meeting, MeetingAttendance
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.submissions import TaskSubmission
 
@@ -25,6 +30,7 @@ class Entry:
     title: str
     at: datetime | None
     detail: str
+    meeting_id: int | None = None     # the meeting record's, when the line comes from a sign-in
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,10 @@ def member_record(session: Session, username: str, period: Period) -> MemberReco
             attended[instance_id] = submitted_at
         else:
             attended.pop(instance_id, None)    # a later record of the same meeting no longer names them
+    signed, recorded = _signed_in(session, username, period, list(attended))
+    for instance_id in recorded:
+        attended.pop(instance_id, None)      # the meeting's sign-ins say who was there
+    attended.update({row.instance_id: row.starts_at for row in signed if row.instance_id is not None})
     proposals = session.execute(
         select(IntakeItem.instance_id, IntakeItem.title, IntakeItem.created_at, Consultation.status)
         .join(ProcessInstance, ProcessInstance.id == IntakeItem.instance_id)
@@ -92,10 +102,36 @@ def member_record(session: Session, username: str, period: Period) -> MemberReco
         research=tuple(Entry("research", i, titles.get(i, f"#{i}"), done or created,
                              "completed" if status == "completed" else "open")
                        for i, status, created, done, _due in research),
-        meetings=tuple(Entry("meeting", i, titles.get(i, f"#{i}"), at, "attended")
-                       for i, at in sorted(attended.items(), key=lambda item: item[1])),
+        meetings=tuple(sorted(
+            [Entry("meeting", i, titles.get(i, f"#{i}"), at, "attended") for i, at in attended.items()
+             if i not in {row.instance_id for row in signed}]
+            + [Entry("meeting", row.instance_id or 0, row.title, row.starts_at, "attended", row.id) for row in signed],
+            key=lambda entry: _aware(entry.at))),
         proposals=tuple(Entry("proposal", i or 0, title, at, status or "intake")
                         for i, title, at, status in proposals),
         suggestions=tuple(Entry("suggestion", i, f"{titles.get(i, f'#{i}')} · {number}. {text}", attended.get(i),
                                 adoption or "unanswered")
                           for i, number, text, adoption in suggestions))
+
+
+def _aware(moment: datetime | None) -> datetime:
+    return datetime.min.replace(tzinfo=UTC) if moment is None else (
+        moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _signed_in(session: Session, username: str, period: Period, instance_ids: list[int]):
+    """The meetings `username` signed in to that started in `period` (id, title, starts_at, the consultation's
+    instance or None), and which of `instance_ids` have a consultation meeting with any sign-in."""
+    signed = session.execute(
+        select(Meeting.id, Meeting.title, Meeting.starts_at, Consultation.instance_id)
+        .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
+        .outerjoin(Consultation, (Consultation.id == Meeting.consultation_id) & (Meeting.kind == "consultation"))
+        .where(MeetingAttendance.username == username, Meeting.status != "cancelled",
+               Meeting.starts_at >= period.start, Meeting.starts_at < period.end)
+        .order_by(Meeting.starts_at)).all()
+    recorded = set(session.scalars(
+        select(Consultation.instance_id).join(Meeting, Meeting.consultation_id == Consultation.id)
+        .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
+        .where(Consultation.instance_id.in_(instance_ids), Meeting.kind == "consultation",
+               Meeting.status != "cancelled"))) if instance_ids else set()
+    return signed, recorded

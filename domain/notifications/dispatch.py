@@ -32,14 +32,15 @@ from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",
          "overdue": "escalation", "escalation": "escalation", "escalate": "escalation", "extension": "extension",
          "result": "result", "declined": "result", "completed": "result", "accepted": "result",
-         "meeting_held": "result", "published": "result", "urge": "urge"}
+         "meeting_held": "result", "published": "result", "urge": "urge", "meeting": "meeting"}
 IMPLIED_LEVEL = {"overdue": 1, "escalate": 2}
 TITLES = {"assignment": "新待办", "reminder": "办理提醒", "escalation": "逾期督办", "extension": "延期申请",
-          "result": "办理结果", "urge": "催办"}
+          "result": "办理结果", "urge": "催办", "meeting": "会议通知"}
 LEVELS = {1: "一级", 2: "二级"}
 BODIES = {"assignment": "您有一项新的待办：{task}。", "reminder": "「{task}」即将到期，请及时办理。",
           "escalation": "「{task}」已逾期{holder}，请督促办理。", "extension": "「{task}」有一项延期申请待处理。",
-          "result": "「{task}」已有办理结果。", "urge": "「{task}」已被催办，请尽快办理。"}
+          "result": "「{task}」已有办理结果。", "urge": "「{task}」已被催办，请尽快办理。",
+          "meeting": "「{task}」会议通知。"}
 RETRYABLE = ("pending", "failed")
 STATUSES = ("pending", "sending", "failed", "parked", "sent", "dispatched")
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
         message.last_error = "任务已办结，无需通知 (the task is done; nobody is told)"
         return []     # no notice about a task or step that is already finished
     people = _recipients(session, instance, tasks, params.get("to", ""))
-    subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
+    # a request may name its own subject and page (a meeting's notice: its title and the meeting's page)
+    subject = str(params.get("subject") or "")[:150] or _subject(session, instance, tasks,
+                                                                   hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}
     holders = holder_words(session, tasks) if kind == "escalation" else {}    # an escalation names who is late
 
@@ -96,6 +99,7 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
         body = str(params.get("message") or BODIES[kind].format(task=task.name if task else subject, holder=late))
         due = f"\n办理期限：{task.due_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if task and task.due_at else ""
         link = f"{cfg.base_url}/tasks/{task.id}" if task and acts else (
+            f"{cfg.base_url}{params['path']}" if str(params.get("path", "")).startswith("/") else
             f"{cfg.base_url}/instances/{message.instance_id}" if message.instance_id else "")
         rows[key] = OutboxMessage(
             idempotency_key=key, instance_id=message.instance_id, task_id=task.id if task else params.get("task_id"),

@@ -324,3 +324,24 @@ def import_townships(user: UserView) -> frozenset[str] | None:
     if user.has_role("office", COUNTY):
         return None
     return frozenset(org for role, org in user.memberships if role in HALL_KEEPERS)
+
+
+# --- meetings and members' pages --------------------------------------------------------------------------------
+MEETING_ROLES = frozenset({"organizer", "office", "platform_lead"})
+
+
+def may_organize_meetings(user: UserView | None) -> bool:
+    """Organizers, offices and platform leads (anywhere) and admins call meetings and hall activities."""
+    return user is not None and (user.is_admin or any(role in MEETING_ROLES for role, _ in user.memberships))
+
+
+def may_manage_meeting(user: UserView | None, organizer: str, org_unit: str) -> bool:
+    """A meeting's notices, sign-in and minutes: its organizer, the county's staff (office, leadership, admins) and
+    the organizers, offices and platform leads of the unit that holds it."""
+    return user is not None and (user.username == organizer or sees_everything(user) or any(
+        role in MEETING_ROLES and org == org_unit for role, org in user.memberships))
+
+
+def may_see_member_page(user: UserView | None, username: str) -> bool:
+    """A member's page (their halls, meetings and 履职 record, and its export): the same people as the record."""
+    return may_see_member_record(user, username)

@@ -94,14 +94,14 @@ def test_figures_heatmap_and_member_record_in_the_browser(walk, records):
     page = as_person(walk, "m001")
     refused += offline(page, walk.server.url)
     page.locator("a.who").click()                  # a member's name in the header opens their own record
-    expect(page.locator("h1")).to_contain_text("履职记录")
-    page.goto("/members/m001/record?year=2026")
-    expect(page.locator("h1")).to_contain_text("履职记录")
+    expect(page.locator("h1")).to_contain_text("委员履职")
+    page.goto("/members/m001?year=2026")
+    expect(page.locator("h1")).to_contain_text("委员履职")
     with engine.reading() as session:
         record = member_record(session, "m001", year)
     assert len(record.meetings) >= 2 and len(record.proposals) >= 1
-    expect(page.locator(".figures-cards .stat").nth(1)).to_have_text(f"{len(record.meetings)}参加协商会议")
+    expect(page.locator(".figures-cards .stat").nth(1)).to_have_text(f"{len(record.meetings)}参加会议活动")
     expect(page.locator(".figures-cards .stat").nth(3)).to_have_text(f"{len(record.suggestions)}会议形成建议")
     keep(walk, "member-record")
-    assert page.goto("/members/m002/record").status == 403
+    assert page.goto("/members/m002").status == 403
     assert refused == []

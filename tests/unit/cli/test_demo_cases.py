@@ -16,6 +16,7 @@ from cli.main import cli
 from domain.consultation import demo_cases
 from domain.consultation.ledger import LedgerFilter, ledger
 from domain.consultation.models import Consultation
+from domain.meetings.models import Meeting, MeetingAttendance, MeetingInvitee
 from domain.services import Services
 from domain.work import board
 from domain.work.models import TaskUrge
@@ -121,3 +122,16 @@ def test_the_demo_registry_has_halls_meeting_all_seven_and_others_missing_differ
     missed = {item for r in rows for item in r.missing}
     assert missed == set(standard.ITEMS)              # every item is missing somewhere
     assert {state for r in rows for state in r.entered.values()} == set(standard.STATES)
+
+
+def test_the_demo_has_a_held_meeting_and_upcoming_ones_with_answers(demo):
+    _, services, said = demo
+    assert "demo meetings: 3 recorded" in said
+    with services.engine.reading() as session:
+        [held] = session.scalars(select(Meeting).where(Meeting.kind == "consultation", Meeting.status == "held"))
+        assert held.consultation_id and "协商" in held.minutes
+        signed = session.scalar(select(func.count()).select_from(MeetingAttendance)
+                                .where(MeetingAttendance.meeting_id == held.id))
+        assert signed >= 3
+        answers = Counter(session.scalars(select(MeetingInvitee.rsvp).join(Meeting).where(Meeting.status == "planned")))
+        assert answers["attending"] == 6 and answers["declined"] == 2

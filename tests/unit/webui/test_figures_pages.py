@@ -77,7 +77,10 @@ def test_the_heatmap_colours_steps_and_says_the_numbers(login, ids):
 @pytest.mark.parametrize("who, status", [("m001", 200), ("m002", 403), ("office", 200), ("supervisor_xunchang", 200),
                                          ("organizer_xunchang", 403)])
 def test_a_members_record_is_for_them_the_office_and_supervisors(login, ids, who, status):
-    response = login(who).get("/members/m001/record?year=2026")
+    client = login(who)
+    old = client.get("/members/m001/record?year=2026")                 # the former address leads to the page
+    assert old.status_code == 301 and old.headers["Location"] == "/members/m001?year=2026"
+    response = client.get("/members/m001?year=2026")
     assert response.status_code == status
     if status == 200:
         page = response.get_data(as_text=True)
@@ -86,25 +89,25 @@ def test_a_members_record_is_for_them_the_office_and_supervisors(login, ids, who
 
 def test_the_member_record_exports_read_back(login, ids):
     client = login("m001")
-    text = client.get("/members/m001/record?year=2026&format=csv").get_data().decode("utf-8-sig")
+    text = client.get("/members/m001?year=2026&format=csv").get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["类别", "编号", "事项", "日期", "状态"]
-    assert ["调查研究", str(ids["a"]), f"主题{ids['a']}", "2026-02-10", "已完成"] in rows
-    assert sum(row[0] == "参加协商会议" for row in rows) == 2 and sum(row[0] == "会议意见建议" for row in rows) == 6
-    book = load_workbook(io.BytesIO(client.get("/members/m001/record?year=2026&format=xlsx").get_data()))
+    assert rows[0] == ["委员", "联系议事厅", "类别", "事项编号", "会议编号", "事项", "日期", "状态"]
+    assert ["调查研究", str(ids["a"]), "", f"主题{ids['a']}", "2026-02-10", "已完成"] in [row[2:] for row in rows]
+    assert sum(row[2] == "参加会议活动" for row in rows) == 2 and sum(row[2] == "会议意见建议" for row in rows) == 6
+    book = load_workbook(io.BytesIO(client.get("/members/m001?year=2026&format=xlsx").get_data()))
     sheet = book.active
-    assert sheet.title == "履职记录" and sheet.max_row == len(rows)
+    assert sheet.title == "委员履职" and sheet.max_row == len(rows)
     assert [c.value for c in sheet[1]] == rows[0]
 
 
 def test_a_member_reaches_their_own_record_from_their_name(login, ids):
     client = login("m001")
-    assert 'href="/members/me/record"' in client.get("/inbox").get_data(as_text=True)
-    page = client.get("/members/me/record?year=2026").get_data(as_text=True)
+    assert 'href="/members/me"' in client.get("/inbox").get_data(as_text=True)
+    page = client.get("/members/me?year=2026").get_data(as_text=True)
     assert f"主题{ids['a']}" in page and "m001" in page
 
 
 def test_an_unknown_member_or_year_is_not_found(login, ids):
     client = login("office")
-    assert client.get("/members/nobody/record").status_code == 404
-    assert client.get("/members/m001/record?year=abcd").status_code == 404
+    assert client.get("/members/nobody").status_code == 404
+    assert client.get("/members/m001?year=abcd").status_code == 404

@@ -30,6 +30,7 @@ def test_a_member_sees_the_ledger_as_a_plain_link_and_no_supervision(client, log
     login("m001")
     nav = _menu(client.get("/ledger").get_data(as_text=True))
     assert _top_level(nav) == ["待办", "提出议题", "发起流程", "协商事项", "建议台账", "概览"]
+    assert nav.xpath("//header//a[@class='who']/@href") == ["/members/me"]         # their own page: their name
     assert not nav.xpath(".//details") and not nav.xpath(".//a[@href='/board' or @href='/figures']")
     assert nav.xpath("./a[@aria-current='page']")[0].text == "建议台账"
 
@@ -37,9 +38,10 @@ def test_a_member_sees_the_ledger_as_a_plain_link_and_no_supervision(client, log
 def test_an_admin_has_the_group_and_administration(client, login):
     login("admin")
     nav = _menu(client.get("/admin/users").get_data(as_text=True))
-    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "议事厅", "概览", "管理"]
-    supervision, administration = nav.xpath("./details")
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "平台", "概览", "管理"]
+    supervision, platforms, administration = nav.xpath("./details")
     assert "on" not in supervision.get("class").split() and "on" in administration.get("class").split()
+    assert platforms.xpath(".//a/text()") == ["议事厅", "会议活动"]
     assert administration.xpath(".//a/text()") == ["用户与单位", "流程工作室"]
 
 
