@@ -29,7 +29,8 @@ def index():
         return supervise()
     participation, errors, status = services_of(current_app).participation, [], 200
     filters = {"tab": request.args.get("tab") or None, "search": request.args.get("q", "").strip()[:100],
-               "step": int_arg("step", None, 0, MAX_STEP), "tier": request.args.get("tier") or None}
+               "step": int_arg("step", None, 0, MAX_STEP), "tier": request.args.get("tier") or None,
+               "per_page": int_arg("per_page", inbox.PER_PAGE, 1, inbox.MAX_PER_PAGE)}
     try:
         page = participation.inbox(current_user(), after=_cursor_arg("after"), before=_cursor_arg("before"),
                                    **filters)

@@ -19,7 +19,7 @@ TABS = ("assigned", "claimable", "involved", "done")
 WORK_TABS = ("assigned", "claimable")    # where a person lands: the tabs with work to do, never their history
 AT_RISK_WINDOW = timedelta(days=1)
 COUNT_CAP = 9_999            # a count that is not kept is counted up to here, then shown as "9,999+"
-MAX_PER_PAGE = 100
+PER_PAGE, MAX_PER_PAGE = 20, 100
 BadCursor = keyset.BadCursor
 # a page's cursor: (0 for a task with a due time, 1 without; the due time, or the completion time in `done`; id)
 CURSOR_KEYS = [keyset.Key(None, False, "bool"), keyset.Key(None, False, "time"), keyset.Key(None, False, "str")]
@@ -82,9 +82,9 @@ def shown(count: int, capped: bool) -> str:
     return f"{count:,}+" if capped else f"{count:,}"
 
 
-def tab_labels(session: Session, user: UserView, cap: int = COUNT_CAP) -> dict[str, str]:
+def tab_labels(session: Session, user: UserView) -> dict[str, str]:
     """Every tab's count as a person reads it, without a page (the 督办 tab shows them beside its own)."""
-    counts, capped = _counts(session, user, [], False, cap)
+    counts, capped = _counts(session, user, [], False, COUNT_CAP)
     return {tab: shown(counts[tab], tab in capped) for tab in TABS}
 
 
@@ -170,14 +170,14 @@ def _counts(session: Session, user: UserView, filters: list, search: bool, cap: 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str | None = None, search: str = "",
           step: int | None = None, tier: str | None = None, instance_id: int | None = None,
-          after: str | None = None, before: str | None = None, per_page: int = 20,
-          hooks: HookRegistry | None = None, cap: int = COUNT_CAP) -> InboxPage:
+          after: str | None = None, before: str | None = None, per_page: int = PER_PAGE,
+          hooks: HookRegistry | None = None, cap: int | None = None) -> InboxPage:
     """One page of a tab, soonest due first (tasks without a due time last; the latest first in `done`), after or
     before a cursor of an earlier page (raises BadCursor); titles from each process's hooks. Two statements: the
     counts and the page (plus the page's titles).
 
     `tab=None` lands on the first tab that has work (the assigned tab when all are empty)."""
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    per_page, cap = max(1, min(per_page, MAX_PER_PAGE)), COUNT_CAP if cap is None else cap
     hooks = hooks if hooks is not None else HookRegistry()
     filters = []
     if search:
