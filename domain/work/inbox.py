@@ -19,6 +19,7 @@ TABS = ("assigned", "claimable", "involved", "done")
 WORK_TABS = ("assigned", "claimable")    # where a person lands: the tabs with work to do, never their history
 AT_RISK_WINDOW = timedelta(days=1)
 COUNT_CAP = 9_999            # a count that is not kept is counted up to here, then shown as "9,999+"
+INVOLVED_CAP = 99            # … but the tasks on cases one took part in only to "99+": they are found case by case
 PER_PAGE, MAX_PER_PAGE = 20, 100
 BadCursor = keyset.BadCursor
 # a page's cursor: (0 for a task with a due time, 1 without; the due time, or the completion time in `done`; id)
@@ -152,7 +153,7 @@ def _capped_count(arms: list, cap: int):
 
 def _counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
     """Every tab's count in one statement: kept counts when nothing filters the tabs, else counted up to `cap`."""
-    columns, capped = {}, set()
+    columns, capped, caps = {}, set(), {name: min(cap, INVOLVED_CAP) if name == "involved" else cap for name in TABS}
     kept = dict(zip(("assigned", "claimable", "done"), task_counts.held_and_unheld(user.username, user.memberships),
                     strict=True))
     for name in TABS:
@@ -160,12 +161,12 @@ def _counts(session: Session, user: UserView, filters: list, search: bool, cap: 
         if name in kept and not filters and not search:
             columns[name] = kept[name]
         else:
-            columns[name] = _capped_count(arms, cap) if arms else literal(0)
+            columns[name] = _capped_count(arms, caps[name]) if arms else literal(0)
             capped.add(name)
     values = session.execute(select(*(c.label(n) for n, c in columns.items()))).one()
-    counts = {name: min(int(value or 0), cap) if name in capped else int(value or 0)
+    counts = {name: min(int(value or 0), caps[name]) if name in capped else int(value or 0)
               for name, value in zip(columns, values, strict=True)}
-    return counts, frozenset(n for n in capped if int(getattr(values, n) or 0) > cap)
+    return counts, frozenset(n for n in capped if int(getattr(values, n) or 0) > caps[n])
 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str | None = None, search: str = "",
