@@ -1,5 +1,6 @@
-"""Benchmark part: the inbox of an office holding 100,000 claimable tasks, and of one holding 10,000, in a database of
-1,000,000 task rows (the bulk projection of tests/perf/bench_data.py plus those offices' tasks).
+"""Benchmark part: the inbox of an office holding 100,000 claimable tasks (figures `inbox_office_*`), and of a
+township's organizer holding 10,000 (`inbox_township_*`), in a database of 1,000,000 task rows (the bulk projection of
+tests/perf/bench_data.py plus those people's tasks: a tenth and a hundredth of the rows at any size).
 
 Timed in the same run against a baseline on the same rows: main's inbox before keyset paging and kept counts
 (`before_inbox` below: four counts over every matching row, then an OFFSET page), and the peer's figure from issue 15
@@ -35,9 +36,10 @@ from engine.store.models import HumanTask, ProcessInstance
 from tests.perf import bench_cache
 from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, quantiles
 
-# (who, their role and unit, the task they hold claimable, how many of those are added to the bulk rows)
-OFFICES = (("office", "office", "county", "triage", 100_000),
-           ("organizer_xunchang", "organizer", "township_xunchang", "define_topic", 10_000))
+# (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
+# 100,000 and 10,000 at a million rows)
+OFFICES = (("office", "office", "county", "triage", "office", 10),
+           ("organizer_xunchang", "organizer", "township_xunchang", "define_topic", "township", 100))
 PEER_CLAIMABLE_10K_P50_MS = 133.0     # issue 15: SpiffArena's claimable list over its API at 10,000 open tasks
 TARGET_P95_MS = 20.0
 DEEP_PAGES = 50
@@ -47,10 +49,11 @@ def _stamp(value):
     return None if value is None else value.isoformat(" ", "microseconds")
 
 
-def _office_rows(parsed, version_rows: int, seed: int = 11):
+def _office_rows(parsed, rows: int, version_rows: int, seed: int = 11):
     """Claimable (ready, unheld) rows for OFFICES, due times spread over four months around NOW, 2 % without one."""
     rng, now, day = random.Random(seed), NOW.replace(tzinfo=None), timedelta(days=1)
-    for _, role, unit, spec_id, n in OFFICES:
+    for _, role, unit, spec_id, _, share in OFFICES:
+        n = rows // share
         info = parsed.elements[spec_id]
         form = parsed.form(spec_id)[2]
         for _ in range(n):
@@ -75,13 +78,13 @@ def _build(path: Path, rows: int) -> None:
 
         parsed = parsed_version(services.engine, version_id)
         bind = services.engine.sessions.kw["bind"]
-        extra = sum(office[-1] for office in OFFICES)
+        extra = sum(rows // office[-1] for office in OFFICES)
         info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows - extra)
         raw = bind.raw_connection()
         try:
             raw.cursor().executemany(f"INSERT INTO human_task ({', '.join(TASK_COLUMNS)}) VALUES "
                                      f"({', '.join('?' * len(TASK_COLUMNS))})",
-                                     _office_rows(parsed, max(1, rows // 20)))
+                                     _office_rows(parsed, rows, max(1, rows // 20)))
             raw.commit()
         finally:
             raw.close()
@@ -132,6 +135,19 @@ def before_inbox(session, user: UserView, tab: str, hooks) -> int:
 
 
 # --- timing ---------------------------------------------------------------------------------------------------------
+def figure_names() -> list[str]:
+    """The names inbox_section prints, in order."""
+    names = ["inbox_peer_claimable_10k_p50_ms", "inbox_target_p95_ms"]
+    for _, *_, size, _ in OFFICES:
+        names.append(f"inbox_{size}_claimable_tasks")
+        for tab in inbox.TABS:
+            names += [f"inbox_{size}_{tab}_before_p95_ms"] + [
+                f"inbox_{size}_{kind}_{tab}_{q}_ms" for kind in ("api", "web") for q in ("p50", "p95")]
+        extra = ["api_claimable_page51", "web_claimable_page51"] + (["web_supervise"] if size == "office" else [])
+        names += [f"inbox_{size}_{name}_{q}_ms" for name in extra for q in ("p50", "p95")]
+    return names + ["inbox_worst_p95_ms", "target_inbox_tabs_met"]
+
+
 def _timed(fn, runs: int) -> list[float]:
     fn()
     samples = []
@@ -176,13 +192,12 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
     hooks = services.engine.hooks
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="xieshang-inbox-bench-") as tmp:
-        for username, *_, n in OFFICES:
+        for username, *_, size, _ in OFFICES:
             user = services.accounts.user(username)
-            size = "100k" if n >= 100_000 else "10k"
             with services.engine.reading() as session:
                 claimable = inbox.inbox(session, user, NOW, tab="claimable", hooks=hooks).counts["claimable"]
             lines.append(f"  -- {username}: {claimable:,} claimable tasks")
-            figures[f"inbox_{size}_claimable_tasks"] = claimable
+            figures[f"inbox_{size}_claimable_tasks"] = claimable       # 100,000 / 10,000 at a million rows
             client, headers = _client(services, url, tmp, username)
             for tab in inbox.TABS:
                 def before(tab=tab, user=user):
@@ -201,7 +216,7 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
             deep = _deep_cursor(services, user)
             extra = [("api_claimable_page51", f"/api/v1/tasks?tab=claimable&after={deep}", headers),
                      ("web_claimable_page51", f"/inbox?tab=claimable&after={deep}", None)]
-            if username == "office":
+            if size == "office":
                 extra.append(("web_supervise", "/inbox?tab=supervise", None))
             for name, path, hdrs in extra:
                 p50, p95 = quantiles(_timed(_get(client, path, hdrs), runs))
@@ -224,6 +239,16 @@ def prepared(rows: int, folder: str) -> tuple[Services, str, bool]:
                                   offices=OFFICES)
     url = f"sqlite:///{path}"
     return Services.from_url(url, FrozenClock(NOW)), url, reused
+
+
+def bench_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float]]:
+    """The section `make bench` prints (tests/perf/bench.py), on the cached database of `rows` task rows."""
+    with tempfile.TemporaryDirectory(prefix="xieshang-inbox-") as tmp:
+        services, url, _ = prepared(rows, tmp)
+        try:
+            return inbox_section(services, url, runs)
+        finally:
+            services.close()
 
 
 def main(argv: list[str] | None = None) -> None:
