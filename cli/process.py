@@ -8,6 +8,7 @@ import sys
 import click
 
 from cli.common import emit, engine_of, parse_data, parse_time, services_of
+from engine.store import queries
 from engine.sweep import run_sweep
 
 
@@ -55,14 +56,32 @@ _TASK_FIELDS = ("id", "instance_id", "task_spec", "name", "step", "lane", "candi
                 "escalation_level", "form", "role", "org_unit", "tier", "revision")
 
 
+TASK_CHUNK = 500
+
+
 @click.command()
 @click.option("--as", "actor", default=None, help="Only tasks this user may act on.")
 @click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=500, show_default=True,
+              help="List at most this many (says so on stderr when more are left).")
+@click.option("--all", "everything", is_flag=True, help="List every ready task, however many.")
+@click.option("--page-size", type=click.IntRange(1, TASK_CHUNK), default=TASK_CHUNK, hidden=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def tasks(ctx, actor, instance_id, as_json):
-    """List ready tasks, soonest due first."""
-    views = engine_of(ctx).list_tasks(actor, instance_id)
+def tasks(ctx, actor, instance_id, limit, everything, page_size, as_json):
+    """List ready tasks, soonest due first, read from the database in pages of 500."""
+    engine, views, after = engine_of(ctx), [], None
+    while everything or len(views) <= limit:      # one more than the limit: to know whether more are left
+        wanted = page_size if everything else min(page_size, limit + 1 - len(views))
+        chunk = engine.list_tasks(actor, instance_id, limit=wanted, after=after)
+        views += chunk
+        if len(chunk) < wanted:
+            break
+        after = queries.task_key(chunk[-1])
+    if not everything and len(views) > limit:
+        views = views[:limit]
+        click.echo(f"只列出前 {limit} 项，还有更多；用 --all 列出全部或加大 --limit "
+                   f"(showing the first {limit}; more are left: use --all or a larger --limit)", err=True)
     if as_json:
         emit([{k: v.as_dict()[k] for k in _TASK_FIELDS} for v in views])
         return

@@ -258,10 +258,13 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                        {"from": previous, "to": to_user})
 
     # --- queries ----------------------------------------------------------------------------------
-    def list_tasks(self, actor: str | None = None, instance_id: int | None = None) -> list[TaskView]:
-        """Ready tasks (those `actor` may act on, if given), soonest due first."""
+    def list_tasks(self, actor: str | None = None, instance_id: int | None = None, limit: int = 500,
+                   after: tuple | None = None) -> list[TaskView]:
+        """Ready tasks (those `actor` may act on, if given), soonest due first, at most `limit`, after the task whose
+        `queries.task_key` is `after`."""
         with self.reading() as session:
-            return queries.list_tasks(session, self.cache, actor, instance_id, self.directory_rules.roles)
+            return queries.list_tasks(session, self.cache, actor, instance_id, self.directory_rules.roles, limit,
+                                      after)
 
     def get_task(self, task_id: str) -> TaskView:
         """One task by id."""

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
 from domain.consultation.records import tracking_code
+from domain.work import inbox
 from domain.work.uploads import NewFile, QuotaExceeded, new_id
 from engine.bpmn.forms import field_errors
 from engine.errors import ConcurrentUpdate, InvalidState, PermissionDenied, ValidationFailed
@@ -223,12 +224,27 @@ def me():
                    memberships=[{"role": r, "org_unit": o} for r, o in user.memberships], roles=sorted(user.roles))
 
 
+TASK_FILTERS = openapi.query_schemas("Tab", "After", "Before", "PerPage", "Search", "Step", "Tier", "ForInstance")
+
+
 @bp.get("/tasks")
 def tasks():
-    """One page of one inbox tab."""
-    filters = _query(request.args, openapi.query_schemas("Tab", "Page", "PerPage", "Search", "Step", "Tier"))
-    page = services_of(current_app).participation.inbox(g.user, **filters)
-    return jsonify(_page(page, tab=page.tab, counts=page.counts))
+    """One page of one inbox tab (by default the first with work), paged by the `next`/`prev` cursors; every
+    parameter is one this endpoint reads (an unknown one is a 400, not silently ignored)."""
+    unknown = sorted(set(request.args) - set(TASK_FILTERS) - {"lang"})
+    if unknown:
+        _fail(400, gettext("不认识的参数：%(names)s。可用的参数：%(known)s", names=", ".join(unknown)[:200],
+                           known=", ".join(TASK_FILTERS)), {"unknown_parameters": unknown[:20]})
+    filters = _query(request.args, TASK_FILTERS)
+    if "search" in filters:
+        filters["search"] = filters["search"].strip()
+    try:
+        page = services_of(current_app).participation.inbox(g.user, **filters)
+    except inbox.BadCursor:
+        _fail(400, gettext("翻页链接无效或已过期（可能被改动过），请从第一页重新翻页"))
+    return jsonify({"items": [plain_data(asdict(item)) for item in page.items], "total": page.total,
+                    "per_page": page.per_page, "next": page.next, "prev": page.prev, "tab": page.tab,
+                    "counts": page.counts, "capped": sorted(page.capped), "cap": page.cap})
 
 
 @bp.get("/tasks/<task_id>")

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 
 from domain.notifications.urge import MAX_NOTE
 from domain.people import policy
-from domain.work import board
+from domain.work import board, inbox
 from engine.store import keyset
 
 from . import services_of
 from .openapi import MAX_STEP
-from .params import int_arg, page_arg
+from .params import int_arg
 from .security import current_user, login_required
 
 bp = Blueprint("inbox", __name__, template_folder="templates")
@@ -27,10 +27,22 @@ def index():
     """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work."""
     if request.args.get("tab") == SUPERVISE:
         return supervise()
-    page = services_of(current_app).participation.inbox(
-        current_user(), tab=request.args.get("tab") or None, search=request.args.get("q", "").strip()[:100],
-        step=int_arg("step", None, 0, MAX_STEP), tier=request.args.get("tier") or None, page=page_arg())
-    return render_template("inbox/index.html", page=page, query=request.args)
+    participation, errors, status = services_of(current_app).participation, [], 200
+    filters = {"tab": request.args.get("tab") or None, "search": request.args.get("q", "").strip()[:100],
+               "step": int_arg("step", None, 0, MAX_STEP), "tier": request.args.get("tier") or None,
+               "per_page": int_arg("per_page", inbox.PER_PAGE, 1, inbox.MAX_PER_PAGE)}
+    try:
+        page = participation.inbox(current_user(), after=_cursor_arg("after"), before=_cursor_arg("before"),
+                                   **filters)
+    except inbox.BadCursor:
+        status, errors = 400, [_("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
+        page = participation.inbox(current_user(), **filters)
+    return render_template("inbox/index.html", page=page, query=request.args, errors=errors), status
+
+
+def _cursor_arg(name: str) -> str | None:
+    """A cursor from the query string (its length is checked where it is read)."""
+    return request.args.get(name) or None
 
 
 def supervise():
@@ -46,6 +58,6 @@ def supervise():
     except keyset.BadCursor:
         status, errors = 400, [_("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
         page = services.supervision.tasks(user, board.Filters(), None, None, SUPERVISE_PER_PAGE)
-    counts = services.participation.inbox(user, tab="assigned", per_page=1).counts
+    counts = services.participation.inbox_labels(user)
     return render_template("inbox/supervise.html", page=page, counts=counts, query=request.args, errors=errors,
                            max_note=MAX_NOTE), status

@@ -3,20 +3,28 @@ read marks and returns (退回)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select, union_all
+from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
 from domain.work.models import Comment, TaskDraft, TaskRead
 from engine.hooks import HookRegistry
+from engine.store import keyset, task_counts
 from engine.store.models import HumanTask, ProcessInstance
 
 TABS = ("assigned", "claimable", "involved", "done")
 WORK_TABS = ("assigned", "claimable")    # where a person lands: the tabs with work to do, never their history
 AT_RISK_WINDOW = timedelta(days=1)
+COUNT_CAP = 9_999            # a count that is not kept is counted up to here, then shown as "9,999+"
+INVOLVED_CAP = 99            # … but the tasks on cases one took part in only to "99+": they are found case by case
+INVOLVED_CASES = 200         # 我参与的: open tasks on the cases of one's last 200 tasks done and last 200 cases started
+PER_PAGE, MAX_PER_PAGE = 20, 100
+BadCursor = keyset.BadCursor
+# a page's cursor: (0 for a task with a due time, 1 without; the due time, or the completion time in `done`; id)
+CURSOR_KEYS = [keyset.Key(None, False, "bool"), keyset.Key(None, False, "time"), keyset.Key(None, False, "str")]
 
 
 @dataclass(frozen=True)
@@ -43,47 +51,143 @@ class InboxItem:
 
 @dataclass(frozen=True)
 class InboxPage:
-    """A page of one tab, with every tab's count."""
+    """A page of one tab, with every tab's count and the cursors of the pages either side (None: no such page).
+
+    A count in `capped` was counted only up to `cap` and means "at least" (shown as "9,999+")."""
 
     tab: str
     items: tuple[InboxItem, ...]
-    total: int
-    page: int
     per_page: int
     counts: dict
+    next: str | None = None
+    prev: str | None = None
+    capped: frozenset = field(default_factory=frozenset)
+    cap: int = COUNT_CAP
 
     @property
-    def pages(self) -> int:
-        """Number of pages in this tab."""
-        return max(1, -(-self.total // self.per_page))
+    def total(self) -> int:
+        """This tab's count (at least this many when capped)."""
+        return self.counts[self.tab]
+
+    def shown(self, tab: str) -> str:
+        """A tab's count as a person reads it: "1,234", or "9,999+" when capped."""
+        return shown(self.counts[tab], tab in self.capped)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Every tab's count as a person reads it."""
+        return {tab: self.shown(tab) for tab in TABS}
 
 
-def _tab_condition(user: UserView, tab: str):
+def shown(count: int, capped: bool) -> str:
+    """A count as a person reads it: "1,234", or "9,999+" when it was counted only that far."""
+    return f"{count:,}+" if capped else f"{count:,}"
+
+
+def tab_labels(session: Session, user: UserView) -> dict[str, str]:
+    """Every tab's count as a person reads it, without a page (the 督办 tab shows them beside its own)."""
+    counts, capped = _counts(session, user, [], False, COUNT_CAP)
+    return {tab: shown(counts[tab], tab in capped) for tab in TABS}
+
+
+def _arms(user: UserView, tab: str, filters: list, search: bool) -> list:
+    """The tab's rows as index ranges: one condition per range (claimable: one per membership)."""
     if tab == "assigned":
-        return and_(HumanTask.status == "ready", HumanTask.assignee == user.username)
-    if tab == "claimable":
-        branches = [select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.role == role,
-                                               HumanTask.org_unit_code == org, HumanTask.assignee.is_(None))
-                    for role, org in sorted(set(user.memberships))]
-        if not branches:
-            return false()
-        return HumanTask.id.in_(union_all(*branches).scalar_subquery() if len(branches) > 1
-                                else branches[0].scalar_subquery())
+        arms = [and_(HumanTask.status == "ready", HumanTask.assignee == user.username)]
+    elif tab == "claimable":
+        arms = [and_(HumanTask.status == "ready", HumanTask.role == role, HumanTask.org_unit_code == org,
+                     HumanTask.assignee.is_(None)) for role, org in sorted(set(user.memberships))]
+    elif tab == "done":
+        arms = [and_(HumanTask.completed_by == user.username, HumanTask.status == "completed")]
+    else:
+        # the cases of the tasks one did last and of the cases one started last: two index ranges, not a whole
+        # history (an office that did 20,000 tasks would otherwise look through all their cases on every page)
+        took_part = (select(HumanTask.instance_id).where(HumanTask.completed_by == user.username,
+                                                         HumanTask.status == "completed")
+                     .order_by(HumanTask.completed_at.desc()).limit(INVOLVED_CASES).subquery())
+        started = (select(ProcessInstance.id).where(ProcessInstance.started_by == user.username)
+                   .order_by(ProcessInstance.id.desc()).limit(INVOLVED_CASES).subquery())
+        cases = union_all(select(took_part.c.instance_id), select(started.c.id)).scalar_subquery()
+        arms = [and_(HumanTask.status == "ready", HumanTask.instance_id.in_(cases))]
+    return [(arm, *filters) for arm in arms] if not search else [(arm, *filters, "search") for arm in arms]
+
+
+def _select(columns, conditions):
+    query = select(*columns)
+    if "search" in conditions:
+        query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    return query.where(*(c for c in conditions if not isinstance(c, str)))
+
+
+def _segments(tab: str, cursor: list | None, backwards: bool) -> list[tuple[int, list, list]]:
+    """(segment, its keys, its conditions) for the rows beyond `cursor`: the open tabs list tasks with a due time
+    (segment 0, by due time and id) before those without (segment 1, by id); `done` the latest completed first."""
     if tab == "done":
-        return and_(HumanTask.completed_by == user.username, HumanTask.status == "completed")
-    took_part = select(HumanTask.instance_id).where(HumanTask.completed_by == user.username)
-    started = select(ProcessInstance.id).where(ProcessInstance.started_by == user.username)
-    return and_(HumanTask.instance_id.in_(union_all(took_part, started).scalar_subquery()),
-                HumanTask.status == "ready")
+        keys = [keyset.Key(HumanTask.completed_at, True, "time"), keyset.Key(HumanTask.id, True, "str")]
+        return [(0, keys, [] if cursor is None else [keyset.beyond(keys, cursor[1:], backwards)])]
+    due, task_id = HumanTask.due_at, HumanTask.id
+    if tab == "involved":   # its few rows are found case by case: an expression keeps the database from walking
+        due, task_id = func.coalesce(due, due), func.coalesce(task_id, task_id)    # every open task in due order
+    dated = [keyset.Key(due, False, "time"), keyset.Key(task_id, False, "str")]
+    undated = [keyset.Key(task_id, False, "str")]
+    segment = None if cursor is None else cursor[0]
+    found = []
+    if not (segment == 1 and not backwards):
+        found.append((0, dated, [due.is_not(None)] + (
+            [keyset.beyond(dated, cursor[1:], backwards)] if segment == 0 else [])))
+    if not (segment in (0, None) and backwards):
+        found.append((1, undated, [due.is_(None)] + (
+            [keyset.beyond(undated, cursor[2:], backwards)] if segment == 1 else [])))
+    return found
 
 
-def inbox(session: Session, user: UserView, now: datetime, tab: str | None = "assigned", search: str = "",
-          step: int | None = None, tier: str | None = None, page: int = 1, per_page: int = 20,
-          hooks: HookRegistry | None = None) -> InboxPage:
-    """One page of a tab, soonest due first (most recent first in `done`); titles from each process's hooks.
+def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit: int):
+    """One subquery of (segment, sort, id) for the next `limit` rows: each index range read up to `limit` rows in
+    order, then merged (a range's first rows are an index seek however many rows it holds)."""
+    parts = []
+    sort = HumanTask.completed_at if tab == "done" else HumanTask.due_at
+    for arm in arms:
+        for segment, keys, conditions in _segments(tab, cursor, backwards):
+            part = (_select((literal(segment, Integer).label("segment"), sort.label("sort"), HumanTask.id), arm)
+                    .where(*conditions).order_by(*keyset.order(keys, backwards)).limit(limit).subquery())
+            parts.append(select(part.c.segment, part.c.sort, part.c.id))
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_ids")
 
-    `tab=None` lands on the first tab that has items (the assigned tab when all are empty)."""
-    page = max(1, page)
+
+def _capped_count(arms: list, cap: int):
+    rows = union_all(*(_select((HumanTask.id,), arm).limit(cap + 1) for arm in arms)) if len(arms) > 1 else \
+        _select((HumanTask.id,), arms[0]).limit(cap + 1)
+    return select(func.count()).select_from(rows.subquery()).scalar_subquery()
+
+
+def _counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
+    """Every tab's count in one statement: kept counts when nothing filters the tabs, else counted up to `cap`."""
+    columns, capped, caps = {}, set(), {name: min(cap, INVOLVED_CAP) if name == "involved" else cap for name in TABS}
+    kept = dict(zip(("assigned", "claimable", "done"), task_counts.held_and_unheld(user.username, user.memberships),
+                    strict=True))
+    for name in TABS:
+        arms = _arms(user, name, filters, search)
+        if name in kept and not filters and not search:
+            columns[name] = kept[name]
+        else:
+            columns[name] = _capped_count(arms, caps[name]) if arms else literal(0)
+            capped.add(name)
+    values = session.execute(select(*(c.label(n) for n, c in columns.items()))).one()
+    counts = {name: min(int(value or 0), caps[name]) if name in capped else int(value or 0)
+              for name, value in zip(columns, values, strict=True)}
+    return counts, frozenset(n for n in capped if int(getattr(values, n) or 0) > caps[n])
+
+
+def inbox(session: Session, user: UserView, now: datetime, tab: str | None = None, search: str = "",
+          step: int | None = None, tier: str | None = None, instance_id: int | None = None,
+          after: str | None = None, before: str | None = None, per_page: int = PER_PAGE,
+          hooks: HookRegistry | None = None, cap: int | None = None) -> InboxPage:
+    """One page of a tab, soonest due first (tasks without a due time last; the latest first in `done`), after or
+    before a cursor of an earlier page (raises BadCursor); titles from each process's hooks. Two statements: the
+    counts and the page (plus the page's titles).
+
+    `tab=None` lands on the first tab that has work (the assigned tab when all are empty)."""
+    per_page, cap = max(1, min(per_page, MAX_PER_PAGE)), COUNT_CAP if cap is None else cap
     hooks = hooks if hooks is not None else HookRegistry()
     filters = []
     if search:
@@ -92,27 +196,45 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = "as
         filters.append(HumanTask.step == step)
     if tier:
         filters.append(HumanTask.tier == tier)
-
-    def base(condition):
-        return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
-                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == user.username))
-                .where(condition, *filters))
-
-    counts = {name: session.scalar(select(func.count()).select_from(base(_tab_condition(user, name)).subquery()))
-              for name in TABS}
+    if instance_id is not None:
+        filters.append(HumanTask.instance_id == instance_id)
+    counts, capped = _counts(session, user, filters, bool(search), cap)
     if tab is None:
         tab = next((name for name in WORK_TABS if counts[name]), "assigned")
     tab = tab if tab in TABS else "assigned"
-    query = base(_tab_condition(user, tab))
-    if tab == "done":
-        query = query.order_by(HumanTask.completed_at.desc())
-    else:
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
+    backwards = before is not None and after is None
+    cursor = None
+    if after is not None or before is not None:
+        cursor = keyset.decode(after if after is not None else before, tab, CURSOR_KEYS)
+    arms = _arms(user, tab, filters, bool(search))
+    if not arms:
+        return InboxPage(tab, (), per_page, counts, capped=capped, cap=cap)
+    page_ids = _page_ids(tab, arms, cursor, backwards, per_page + 1)
+    direction = tab == "done"
+    order = [page_ids.c.segment.desc() if backwards else page_ids.c.segment]
+    order += [c.desc() if direction != backwards else c for c in (page_ids.c.sort, page_ids.c.id)]
+    query = (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
+             .join(page_ids, page_ids.c.id == HumanTask.id)
+             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+             .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == user.username))
+             .order_by(*order).limit(per_page + 1))
+    rows = session.execute(query).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
     titles = hooks.titles(session, {(row.instance_id, process_id) for row, process_id, _ in rows})
     items = tuple(_item(row, titles[row.instance_id], read_at, now) for row, _, read_at in rows)
-    return InboxPage(tab, items, counts[tab], page, per_page, counts)
+    first, last = (_cursor(tab, rows[0][0]), _cursor(tab, rows[-1][0])) if rows else (None, None)
+    following = last if (more and not backwards) or (backwards and cursor is not None) else None
+    preceding = first if (more and backwards) or (not backwards and cursor is not None) else None
+    return InboxPage(tab, items, per_page, counts, following, preceding, capped, cap)
+
+
+def _cursor(tab: str, row: HumanTask) -> str:
+    if tab == "done":
+        return keyset.encode(tab, (0, row.completed_at, row.id))
+    return keyset.encode(tab, (int(row.due_at is None), row.due_at, row.id))
 
 
 def _item(row: HumanTask, title: str, read_at, now: datetime) -> InboxItem:

@@ -31,6 +31,11 @@ class Participation:
         with self.engine.reading() as session:
             return inbox.inbox(session, user, self.engine.clock.now(), hooks=self.engine.hooks, **filters)
 
+    def inbox_labels(self, user: UserView) -> dict[str, str]:
+        """Every inbox tab's count as a person reads it ("9,999+" when counted only that far)."""
+        with self.engine.reading() as session:
+            return inbox.tab_labels(session, user)
+
     def track(self, code: str):
         """What anyone holding a tracking code may see, from the process that issued the code; None when unknown."""
         with self.engine.reading() as session:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.hooks import HookRegistry
-from engine.store import directory
+from engine.store import directory, keyset
 from engine.store.models import Deadline, HumanTask, ProcessInstance, ProcessVersion
 from engine.store.versions import VersionCache
 from engine.views import InstanceSummary, Overview, TaskView, VersionSummary
@@ -68,23 +68,30 @@ def inbox_filter(session: Session, username: str):
 
 
 def list_tasks(session: Session, cache: VersionCache, actor: str | None, instance_id: int | None,
-               roles: Collection[str], limit: int = 500) -> list[TaskView]:
-    """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first."""
+               roles: Collection[str], limit: int = 500, after: tuple | None = None) -> list[TaskView]:
+    """Ready tasks, optionally only those `actor` may act on and/or of one instance; soonest due first (those
+    without a due time last, then by id), at most `limit`, after the task whose `task_key` is `after`."""
+    columns = (HumanTask.id, HumanTask.due_at)
     if actor is None:
-        query = select(HumanTask).where(HumanTask.status == "ready")
-        if instance_id is not None:
-            query = query.where(HumanTask.instance_id == instance_id)
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at).limit(limit)
-        return _views(session, cache, list(session.scalars(query)), roles)
-    # Sort the narrow union of the indexed branches, then fetch only the page's rows.
-    branches = _inbox_branches(session, actor, (HumanTask.id, HumanTask.due_at, HumanTask.created_at))
+        branches = [select(*columns).where(HumanTask.status == "ready")]
+    else:   # sort the narrow union of the indexed branches, then fetch only the page's rows
+        branches = _inbox_branches(session, actor, columns)
     if instance_id is not None:
         branches = [b.where(HumanTask.instance_id == instance_id) for b in branches]
-    matches = union_all(*branches).subquery()
-    ids = list(session.scalars(select(matches.c.id).order_by(
-        matches.c.due_at.is_(None), matches.c.due_at, matches.c.created_at).limit(limit)))
+    matches = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+    keys = [keyset.Key(keyset.flag(matches.c.due_at.is_(None)), False, "bool"),
+            keyset.Key(matches.c.due_at, False, "time"), keyset.Key(matches.c.id, False, "str")]
+    query = select(matches.c.id).order_by(*keyset.order(keys)).limit(limit)
+    if after is not None:
+        query = query.where(keyset.beyond(keys, list(after)))
+    ids = list(session.scalars(query))
     rows = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
     return _views(session, cache, [rows[i] for i in ids], roles)
+
+
+def task_key(view: TaskView) -> tuple:
+    """Where a task sorts in `list_tasks`: pass the last one's as `after` for the next tasks."""
+    return int(view.due_at is None), view.due_at, view.id
 
 
 def overdue(session: Session, now, org_units: list[str] | None = None, limit: int = 100) -> list[HumanTask]:

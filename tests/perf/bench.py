@@ -30,6 +30,7 @@ from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.store import db, directory, queries
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion
+from tests.perf import inbox_bench
 from tests.perf.bench_data import (
     BUNDLE,
     FULL_SERIALIZER,
@@ -456,6 +457,8 @@ def main(argv: list[str] | None = None) -> None:
             _print(section)
         sections.append(scale(f"sqlite:///{tmp}/scale.db", n_instances, n_tasks, runs, "SQLite (file, WAL)"))
         _print(sections[-1])
+    sections.append(Section(*inbox_bench.bench_section(n_tasks, min(runs, 40))))        # the inbox at 10k and 100k
+    _print(sections[-1])
     if args.postgres:
         from tests.support.pg import PostgresServer
 

@@ -33,7 +33,7 @@ from engine import clock as clock_mod
 from engine.bpmn import runtime
 from engine.bpmn.bounds import with_bounded
 from engine.clock import FrozenClock
-from engine.store import directory, open_counts, queries
+from engine.store import directory, open_counts, queries, task_counts
 from engine.store.models import HumanTask
 from tests.support.consultation import SCENARIOS, Scenario
 
@@ -344,6 +344,7 @@ def build_scale(bind, parsed, version_id: int, n_instances: int, n_tasks: int, s
         dbapi.close()
     with Session(bind) as session, session.begin():
         open_counts.rebuild(session)        # bulk rows bypass the flush that keeps the board's counts
+        task_counts.rebuild(session)        # … and the inbox's
     seconds = time.perf_counter() - start
     param = "?" if sqlite else "%s"
     with bind.connect() as conn:

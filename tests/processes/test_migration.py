@@ -19,6 +19,7 @@ from engine.store.models import AuditEvent, ProcessVersion
 from engine.store.versions import VersionCache
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS, advance, not_in_the_past
+from tests.support.open_counts import inbox_kept_and_recounted
 
 MINI = DATA / "mini"
 ARCHIVE = ('<bpmn:userTask id="archive" name="归档"><bpmn:extensionElements><spiffworkflow:properties>'
@@ -120,6 +121,8 @@ def test_a_moved_instance_finishes_on_the_new_path(mini, tmp_path, cold):
     [result] = mini.migrate_instances("mini", 1, 2, actor="owner")
     assert (result.instance_id, result.moved) == (instance_id, True)
     assert [(r.number, r.open_instances) for r in mini.process_versions("mini")] == [(2, 1), (1, 0)]
+    kept, recounted = inbox_kept_and_recounted(mini)
+    assert kept == recounted and sum(kept.values()) == 1          # the moved task counted once, in its new row
     assert _finish(mini, instance_id, cold) == ["review", "confirm", "archive"]
     with mini.reading() as session:
         [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "instance_migrated")).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.store import open_counts
+from engine.store import open_counts, task_counts
 
 
 def kept_and_recounted(engine):
@@ -11,8 +11,15 @@ def kept_and_recounted(engine):
         return open_counts.all_counts(session), open_counts.expected(session)
 
 
+def inbox_kept_and_recounted(engine):
+    """(the kept inbox counts, a recount of the rows), zeros left out (engine.store.task_counts)."""
+    with engine.reading() as session:
+        return task_counts.all_counts(session), task_counts.expected(session)
+
+
 def checked_after_every_command(engine, monkeypatch) -> list[int]:
-    """Compare kept and recounted counts after each completed task and fired timer; returns the open totals seen."""
+    """Compare kept and recounted counts (the board's and the inbox's) after each completed task and fired timer;
+    returns the open totals seen."""
     seen = []
     for name in ("complete_task", "fire_due_timers", "start_instance"):
         original = getattr(engine, name)
@@ -21,6 +28,8 @@ def checked_after_every_command(engine, monkeypatch) -> list[int]:
             result = _original(*args, **kwargs)
             kept, recounted = kept_and_recounted(engine)
             assert kept == recounted
+            inbox_kept, inbox_recounted = inbox_kept_and_recounted(engine)
+            assert inbox_kept == inbox_recounted
             seen.append(sum(kept.values()))
             return result
         monkeypatch.setattr(engine, name, checked)

@@ -133,12 +133,42 @@ def test_the_inbox_lists_a_tab_with_counts(call, world):
     assert body["counts"] == {"assigned": 0, "claimable": 1, "involved": 2, "done": 2} and body["total"] == 1
     mine = call("GET", "/tasks?tab=claimable&search=照明&step=1&tier=township", user="organizer_xunchang").get_json()
     assert [item["task_id"] for item in mine["items"]] == [world.here.task.id]
-    assert call("GET", "/tasks?tab=done&page=2&per_page=1", user="office").get_json()["items"][0]["status"] == \
-        "completed"
+    first = call("GET", "/tasks?tab=done&per_page=1", user="office").get_json()
+    second = call("GET", f"/tasks?tab=done&per_page=1&after={first['next']}", user="office").get_json()
+    assert [item["status"] for item in first["items"] + second["items"]] == ["completed", "completed"]
+    assert first["items"][0]["task_id"] != second["items"][0]["task_id"] and second["next"] is None
+    back = call("GET", f"/tasks?tab=done&per_page=1&before={second['prev']}", user="office").get_json()
+    assert back["items"] == first["items"] and back["prev"] is None and first["prev"] is None
+
+
+def test_the_task_list_filters_by_instance(call, world):
+    mine = call("GET", f"/tasks?tab=claimable&instance_id={world.here.instance_id}", user="organizer_xunchang")
+    assert [item["task_id"] for item in mine.get_json()["items"]] == [world.here.task.id]
+    other = call("GET", f"/tasks?tab=claimable&instance_id={world.triage.instance_id}", user="organizer_xunchang")
+    assert other.get_json()["items"] == [] and other.get_json()["counts"]["claimable"] == 0
+
+
+def test_the_task_list_opens_on_the_first_tab_with_work(call, world):
+    body = call("GET", "/tasks", user="office").get_json()
+    assert body["tab"] == "claimable" and body["counts"]["assigned"] == 0 and body["items"]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_an_unknown_task_filter_is_a_400_in_the_readers_language(call, world, lang):
+    response = call("GET", "/tasks?instance=3&page=2", user="office", headers={"Accept-Language": lang})
+    body = response.get_json()
+    assert response.status_code == 400 and body["unknown_parameters"] == ["instance", "page"]
+    expected = "Unknown parameter(s): instance, page" if lang == "en" else "不认识的参数：instance, page"
+    assert expected in body["message"] and "instance_id" in body["message"]
+
+
+def test_a_forged_task_cursor_is_a_400(call, world):
+    response = call("GET", "/tasks?tab=done&after=bm90LWEtY3Vyc29y", user="office")
+    assert response.status_code == 400 and "翻页链接无效" in response.get_json()["message"]
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("tab=mine", "参数 tab 须为"), ("page=0", "参数 page 须为 1–10000"), ("per_page=101", "参数 per_page"),
+    ("tab=mine", "参数 tab 须为"), ("per_page=101", "参数 per_page"),
     ("step=two", "参数 step"), ("tier=province", "参数 tier"), ("search=" + "x" * 201, "不能超过 200"),
     ("search=%00", "空字符"),
 ])
