@@ -5,7 +5,6 @@ filter, and lists each task once. Screenshots also go to $XIESHANG_SHOTS/inbox."
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from pathlib import Path
 
@@ -13,11 +12,12 @@ import pytest
 from playwright.sync_api import expect
 
 from domain.work import inbox
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "inbox"
+SHOTS = shots("inbox")
 
 
 def keep(walk, path: Path) -> None:

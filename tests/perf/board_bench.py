@@ -102,7 +102,7 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "",
     return lines + figure_lines, figures | figure_values
 
 
-def _build(path: Path, rows: int) -> None:
+def build_database(path: Path, rows: int) -> None:
     """The bench database: demo directory, the consultation deployed, `rows` task rows on a tenth as many instances,
     their consultation records, every kept counter rebuilt."""
     url = f"sqlite:///{path}"
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="xieshang-board-bench-") as tmp:
         path = Path(tmp) / "board.db"
         start = time.perf_counter()
-        reused = bench_cache.database(f"board-{args.rows}", path, lambda target: _build(target, args.rows),
+        reused = bench_cache.database(f"board-{args.rows}", path, lambda target: build_database(target, args.rows),
                                       rows=args.rows)
         url = f"sqlite:///{path}"
         services = Services.from_url(url, FrozenClock(NOW))
