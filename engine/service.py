@@ -187,9 +187,8 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
 
     def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False):
         with self.unit_of_work() as session:
-            human = self.open_task(session, task_id)
+            human, row = self.open_task_and_instance(session, task_id)
             self.policy.require_candidate(session, human, actor)
-            row = self.loaded_instance(session, human.instance_id)
             if revision is not None and revision != row.revision:
                 raise ConcurrentUpdate(STALE_MESSAGE)
             parsed, workflow = self.load(row)

@@ -18,6 +18,8 @@ from engine.store.directory import AnyRole
 from engine.store.models import Deadline, HumanTask, ProcessInstance, User
 from engine.views import NextTask
 
+OPEN_TASKS = "xieshang.open_tasks"     # session.info key: an instance's open rows as the last sync left them
+
 
 def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope,
              roles: Collection[str]) -> HumanTask:
@@ -130,6 +132,7 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         if done and task_id == completed_task:
             row.completed_by = actor
     _people_by_name(session, added)
+    session.info[(OPEN_TASKS, instance.id)] = [row for row in open_rows.values() if row.status == "ready"] + added
     return added
 
 
@@ -145,9 +148,11 @@ def _people_by_name(session: Session, rows: list[HumanTask]) -> None:
 def next_for(session: Session, instance_id: int, actor: str) -> list[NextTask]:
     """The instance's open tasks `actor` may act on now (assigned to them, or unclaimed in one of their roles):
     what a client shows after a submit instead of looking the instance up again."""
-    rows = [row for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                                 HumanTask.status == "ready"))
-            if row.assignee in (None, actor)]
+    known = session.info.get((OPEN_TASKS, instance_id))      # `sync` just saw them in this session
+    if known is None:
+        known = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.status == "ready"))
+    rows = [row for row in known if row.status == "ready" and row.assignee in (None, actor)]
     pending = [row for row in rows if row.assignee is None and row.role]
     memberships = directory.memberships_of(session, actor) if pending else set()
     mine = [row for row in rows if row.assignee == actor or (row.role, row.org_unit_code) in memberships]
