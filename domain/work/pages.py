@@ -18,7 +18,7 @@ from domain.work import extensions, inbox
 from domain.work.timeline import TimelineEntry, timeline
 from engine.bpmn import runtime
 from engine.errors import NotFound, PermissionDenied
-from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
+from engine.store.models import HumanTask, OrgUnit, ProcessInstance, User
 from engine.views import TaskView
 
 
@@ -105,13 +105,12 @@ def instance_detail(engine, session: Session, user: UserView, instance_id: int) 
 
 
 def _detail(engine, session: Session, user: UserView, row: ProcessInstance, parsed, workflow) -> InstanceDetail:
-    version = session.get(ProcessVersion, row.version_id)
     section = engine.hooks.details(session, row)
     tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
                                   .order_by(HumanTask.created_at)))
     markers = _markers(workflow, tasks, engine.clock.now())
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-    bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
+    bpmn = next((data.decode() for path, data in sorted(parsed.bundle.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
     view = engine.instance_view(session, row, workflow)
     hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data

@@ -13,7 +13,7 @@ from tests.conftest import DATA
 from tests.support.sqlcount import counting
 
 # Measured on this branch (SQLite); a change that needs more must say why and raise the budget here.
-BUDGETS = {"start": 14, "complete": 14, "task GET": 8, "instance GET": 19, "inbox GET": 7}
+BUDGETS = {"start": 14, "complete": 14, "task GET": 8, "instance GET": 18, "inbox GET": 7}
 ANSWER = {"opinion": "同意办理", "amount": 5}
 
 
