@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,10 +35,11 @@ from engine.store import assignments, directory, projection, queries, submission
 from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
+from engine.store.statecodec import pack
 from engine.store.uow import STALE_MESSAGE, Transactions
 from engine.studio import Studio
 from engine.sweeping import ESCALATION_LADDER, Sweeping
-from engine.views import Deployed, InstanceView, StartableProcess, TaskView
+from engine.views import Deployed, InstanceView, NextTask, StartableProcess, TaskView
 
 TaskListener = Callable[[Session, HumanTask, datetime], object]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
@@ -183,11 +185,10 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                     raise
         raise AssertionError("unreachable")
 
-    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None) -> int:
+    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False):
         with self.unit_of_work() as session:
-            human = self.open_task(session, task_id)
+            human, row = self.open_task_and_instance(session, task_id)
             self.policy.require_candidate(session, human, actor)
-            row = self.instance(session, human.instance_id)
             if revision is not None and revision != row.revision:
                 raise ConcurrentUpdate(STALE_MESSAGE)
             parsed, workflow = self.load(row)
@@ -215,7 +216,29 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             added = self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)
             named = {r.task_spec for r in added if projection.named_assignee(parsed.elements.get(r.task_spec))}
             assignments.check_new_tasks(session, added, named, clean, self.directory_rules)
-            return row.id
+            return (row.id, projection.next_for(session, row.id, actor)) if follow else row.id
+
+    def complete_and_follow(self, task_id: str, data: dict, actor: str,
+                            revision: int | None = None) -> tuple[int, list[NextTask]]:
+        """Complete a task like `complete_task`; also returns the instance's open tasks `actor` may act on next."""
+        for attempt in range(_RETRIES):
+            try:
+                return self._complete(task_id, data, actor, revision, follow=True)
+            except ConcurrentUpdate:
+                if revision is not None or attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def task_form(self, task_id: str) -> tuple[dict | None, dict | None]:
+        """(JSON schema, UI schema) of a task's form in one query; NotFound for an unknown task."""
+        with self.reading() as session:
+            found = session.execute(select(HumanTask.task_spec, ProcessInstance.version_id)
+                                    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                    .where(HumanTask.id == task_id)).first()
+            if found is None:
+                raise NotFound(f"没有任务 {task_id} (no such task)")
+            schema, ui, _ = self.parsed_of(session, found.version_id).form(found.task_spec)
+            return schema, ui
 
     def claim_task(self, task_id: str, actor: str) -> None:
         """Take a task: it becomes assigned to `actor`, who must be a candidate."""
@@ -286,7 +309,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
     def show_instance(self, instance_id: int) -> InstanceView:
         """An instance with its current data and audit events."""
         with self.reading() as session:
-            row = self.instance(session, instance_id)
+            row = self.loaded_instance(session, instance_id)
             _, workflow = self.load(row)
             return self.instance_view(session, row, workflow)
 
@@ -297,7 +320,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             raise ConcurrentUpdate(STALE_MESSAGE)
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
-        row.state = _dumps(workflow)
+        row.state = pack(_dumps(workflow))
         was_error, row.status = row.status == "error", status or runtime.status_of(workflow)
         row.error = None
         if was_error and row.status != "error":

@@ -63,6 +63,17 @@ class TaskView(_AsDict):
 
 
 @dataclass(frozen=True)
+class NextTask(_AsDict):
+    """An open task of an instance that the person who just submitted may act on now."""
+
+    id: str
+    name: str
+    task_spec: str
+    step: int | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class EventView(_AsDict):
     """One audit event."""
 

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import asdict
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from werkzeug.datastructures import MultiDict
 
 from domain.consultation import hooks as consultation_hooks
@@ -22,8 +22,9 @@ from engine.errors import ConcurrentUpdate, InvalidState, PermissionDenied, Vali
 from engine.views import plain_data
 
 from . import engine_of, gates, intake, openapi, services_of
+from .api_results import next_tasks
 from .conflicts import conflict_of, raced
-from .errors import error_response
+from .errors import error_response, localized
 from .files import download_response, has_file_field, quota_message
 from .formparse import check_upload, file_references
 
@@ -90,10 +91,12 @@ def _payload(schema: str) -> dict:
         _fail(400, "请求体须为 JSON 对象 (the body must be a JSON object)")
     body = {key: value for key, value in body.items() if key in REQUESTS[schema]["properties"]}   # the rest is unused
     _check_tree(body)
-    errors = {field: [_short(m) for m in messages] for field, messages in field_errors(REQUESTS[schema], body).items()}
+    found = localized(field_errors(REQUESTS[schema], body))
+    errors = {field: [_short(m) for m in messages] for field, messages in found.items()}
     if errors:
         lines = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in sorted(errors.items()))
-        _fail(400, f"请求内容有误 (invalid request): {lines}", {"field_errors": errors})
+        head = "Invalid request" if str(get_locale()) == "en" else "请求内容有误 (invalid request)"
+        _fail(400, f"{head}: {lines}", {"field_errors": errors})
     return body
 
 
@@ -258,16 +261,20 @@ def task(task_id: str):
 def complete(task_id: str):
     """Complete the task with form data; 422 with field errors, 409 on a stale revision."""
     body = _payload("CompleteRequest")
-    view = services_of(current_app).participation.task_for(task_id, g.user)
-    references = file_references(view.form or {}, view.ui, body["data"])
-    _require_own_files(references, task_id)
+    engine = engine_of(current_app)
+    schema, ui = engine.task_form(task_id)        # one query; who may see and act is decided by the engine below
+    references = file_references(schema or {}, ui, body["data"])
+    if references:
+        services_of(current_app).participation.task_for(task_id, g.user)   # 403 before naming anyone's files
+        _require_own_files(references, task_id)
     try:
-        instance_id = engine_of(current_app).complete_task(task_id, body["data"], g.user.username,
-                                                           body.get("revision"))
+        instance_id, following = engine.complete_and_follow(task_id, body["data"], g.user.username,
+                                                            body.get("revision"))
     except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:
+        view = services_of(current_app).participation.task_for(task_id, g.user)     # 404/403 as before
         return _conflict(view, exc, body.get("revision"))
     services_of(current_app).uploads.attach(g.user, task_id, instance_id, [ref for _path, ref in references])
-    return jsonify(instance_id=instance_id)
+    return jsonify(instance_id=instance_id, next_tasks=next_tasks(following))
 
 
 def _conflict(view, error, revision: int | None):
@@ -383,9 +390,9 @@ def start():
     """Start an instance of the latest version of a process (any signed-in person may, for now)."""
     body = _payload("StartRequest")
     process = engine_of(current_app).startable_process(body["process_id"])
-    references = file_references(process.form or {}, process.ui, body.get("data", {}))
+    references = file_references(process.form or {}, process.ui, body["data"])
     _require_own_files(references, None)
-    instance_id = engine_of(current_app).start_instance(body["process_id"], body.get("data", {}), g.user.username)
+    instance_id = engine_of(current_app).start_instance(body["process_id"], body["data"], g.user.username)
     services_of(current_app).uploads.attach(g.user, None, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id), 201, {"Location": f"{bp.url_prefix}/instances/{instance_id}"}
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from engine.bpmn.forms import in_english
 from engine.errors import (
     ConcurrentUpdate,
     EngineError,
@@ -40,6 +41,13 @@ def readable(message: str) -> str:
     if match is None or str(get_locale()) != "en" or not _CJK.search(match[1]) or _CJK.search(match[2]):
         return message
     return match[2][:1].upper() + match[2][1:]
+
+
+def localized(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Field errors for this reader: as the engine words them (Chinese first), or wholly English when asked for."""
+    if str(get_locale()) != "en":
+        return errors
+    return {field: [in_english(readable(message)) for message in messages] for field, messages in errors.items()}
 
 
 def status_of(error: EngineError) -> int:
@@ -83,7 +91,11 @@ def engine_error(error: EngineError):
         log_fault(error)
     details = None
     if isinstance(error, ValidationFailed):
-        details = {"field_errors": error.field_errors}
+        details = {"field_errors": localized(error.field_errors)}
+        if str(get_locale()) == "en":
+            return error_response(422, "Invalid data\n" + "\n".join(
+                f"{field}: {'; '.join(messages)}" for field, messages in sorted(details["field_errors"].items())),
+                details)
     elif isinstance(error, SpecInvalid):
         details = {"problems": [str(p) for p in error.problems]}
     return error_response(status_of(error), error.message, details)

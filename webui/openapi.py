@@ -36,9 +36,12 @@ DESCRIPTION = """协商流程的 JSON 接口 (the consultation engine's JSON API
   with `Retry-After`; anonymous intake takes the public form's fields with `source` online only.
 * 错误 (errors): JSON `{error, message, status}` (+ `field_errors` on 422, `code` where a client may act on it);
   messages are Chinese first with English in parentheses, or wholly in the language asked for (`?lang=en`,
-  `Accept-Language`) for a completeTask conflict and for uploads. 400 malformed request, 401 no or bad token,
+  `Accept-Language: en`); `field_errors` (on 400 and 422) are Chinese unless English is asked for. 400 malformed
+  request (`data` missing from startInstance or completeTask gives the same error), 401 no or bad token,
   403 not allowed, 404 unknown id, 409 conflict (stale `revision`, task already claimed or closed), 413 body too
   large, 422 data that fails the task's form.
+* 办理 (submit): startInstance and completeTask take the same body, `{"data": {...}}` (the form's fields);
+  completeTask answers `next_tasks`, the instance's open tasks you may act on now, with their links.
 * 附件 (files): `POST /uploads?task_id=…` (multipart, part `file`) stores one file and answers its `id`; put the id
   into the file field of the data you send to completeTask (or startInstance with `?process_id=…`).
 * 文本 (text): JSON in UTF-8; strings must not contain U+0000 or unpaired surrogates (400). Unknown fields and
@@ -120,8 +123,12 @@ def _schemas() -> dict:
         "ReassignRequest": _obj(to={"type": "string", "minLength": 1, "maxLength": 64}),
         "TaskAssignment": _obj(task_id=STRING, assignee=_null(STRING)),
         "InstanceRef": _obj(instance_id=INTEGER),
-        "StartRequest": _obj(("process_id",), process_id={"type": "string", "minLength": 1, "maxLength": 100},
+        "StartRequest": _obj(("process_id", "data"), process_id={"type": "string", "minLength": 1, "maxLength": 100},
                              data=OBJECT),
+        "NextTask": _obj(("id", "name", "task_spec", "step", "due_at", "url", "complete_url", "form_url"),
+                         id=STRING, name=STRING, task_spec=STRING, step=_null(INTEGER), due_at=_null(TIME),
+                         url=STRING, complete_url=STRING, form_url=STRING),
+        "Completed": _obj(instance_id=INTEGER, next_tasks=_list("NextTask")),
         "InstanceSummary": _obj(id=INTEGER, process_id=STRING, title=_null(STRING), status=STRING,
                                 step=_null(INTEGER), tier=_null(STRING), org_unit=_null(STRING), updated_at=TIME),
         "InstancePage": _obj(items=_list("InstanceSummary"), **page),
@@ -284,7 +291,8 @@ def _paths() -> dict:
             "getTask", "任务详情与表单 (a task with its form schema)", ("200", "任务 (the task)", "Task"),
             (400, 403, 404), params=task, tag="tasks")},
         "/tasks/{task_id}/complete": {"post": _op(
-            "completeTask", "办理 (complete the task with form data)", ("200", "已办理 (completed)", "InstanceRef"),
+            "completeTask", "办理 (complete the task with form data; answers the tasks you may act on next)",
+            ("200", "已办理，及接下来可办理的任务 (completed; the open tasks you may act on next)", "Completed"),
             (400, 403, 404, 409, 422), body="CompleteRequest", params=task, links=to_instance, tag="tasks")},
         "/tasks/{task_id}/claim": {"post": _op(
             "claimTask", "认领 (claim)", assignment, (400, 403, 404, 409), params=task, tag="tasks")},

@@ -52,11 +52,12 @@ def issue(session: Session, user: User, label: str, now: datetime, lifetime: tim
 
 def find(session: Session, token: str) -> tuple[ApiToken, User] | None:
     """The token's row and its owner while the token may be used, else None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
-    if row is None:
+    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)       # one statement
+                            .where(ApiToken.token_hash == digest(token))).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    return (row, user) if user is not None and user.active else None
+    row, user = found
+    return (row, user) if user.active else None
 
 
 def usable(row: ApiToken, user: User, now: datetime) -> bool:

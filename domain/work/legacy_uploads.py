@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from domain.work.models import Upload
 from domain.work.uploads import LEGACY_NAME, Uploads, content_type_of
 from engine.store.models import ProcessInstance
+from engine.store.statecodec import unpack
 from engine.store.submissions import TaskSubmission
 
 _CHUNK = 1024 * 1024
@@ -67,12 +68,18 @@ def _sources(session: Session, wanted: set[str]) -> dict[str, tuple[int, str | N
         for value in _strings(row.data):
             if value in wanted and value not in found:
                 found[value] = (row.instance_id, row.task_id, row.actor, row.submitted_at)
-    for name in sorted(wanted - set(found)):
-        hit = session.execute(select(ProcessInstance.id, ProcessInstance.started_by, ProcessInstance.updated_at)
-                              .where(ProcessInstance.state.contains(f'"{name}"', autoescape=True))
-                              .order_by(ProcessInstance.id).limit(1)).first()
-        if hit is not None:
-            found[name] = (hit[0], None, hit[1], hit[2])
+    missing = wanted - set(found)
+    if not missing:
+        return found
+    rows = session.execute(select(ProcessInstance.id, ProcessInstance.started_by, ProcessInstance.updated_at,
+                                  ProcessInstance.state).order_by(ProcessInstance.id)).yield_per(200)
+    for instance_id, starter, updated_at, stored in rows:       # states are stored compressed: read each once
+        state = unpack(stored)
+        for name in sorted(n for n in missing if f'"{n}"' in state):
+            found[name] = (instance_id, None, starter, updated_at)
+        missing -= set(found)
+        if not missing:
+            break
     return found
 
 

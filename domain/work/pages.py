@@ -8,7 +8,7 @@ from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from domain.people import accounts
 from domain.people import policy as access
@@ -18,7 +18,7 @@ from domain.work import extensions, inbox
 from domain.work.timeline import TimelineEntry, timeline
 from engine.bpmn import runtime
 from engine.errors import NotFound, PermissionDenied
-from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
+from engine.store.models import HumanTask, OrgUnit, ProcessInstance, User
 from engine.views import TaskView
 
 
@@ -64,9 +64,10 @@ class TaskPage:
     holders: tuple        # who holds the task's role there (转办 targets)
 
 
-def visible_instance(session: Session, user: UserView, instance_id: int) -> ProcessInstance:
-    """The instance, unless it does not exist (NotFound) or the person may not see it (PermissionDenied)."""
-    row = session.get(ProcessInstance, instance_id)
+def visible_instance(session: Session, user: UserView, instance_id: int, with_state: bool = False) -> ProcessInstance:
+    """The instance, unless it does not exist (NotFound) or the person may not see it (PermissionDenied);
+    `with_state`: its stored state in the same statement, for a page that loads the workflow."""
+    row = session.get(ProcessInstance, instance_id, options=[undefer(ProcessInstance.state)] if with_state else ())
     if row is None:
         raise NotFound(f"没有实例 {instance_id} (no such instance)")
     if not access.can_view_instance(session, user, instance_id):
@@ -98,19 +99,18 @@ def task_page(engine, session: Session, user: UserView, task_id: str) -> TaskPag
 
 def instance_detail(engine, session: Session, user: UserView, instance_id: int) -> InstanceDetail:
     """The instance page, for a person who may see it, with one workflow load."""
-    row = visible_instance(session, user, instance_id)
+    row = visible_instance(session, user, instance_id, with_state=True)
     parsed, workflow = engine.load(row)
     return _detail(engine, session, user, row, parsed, workflow)
 
 
 def _detail(engine, session: Session, user: UserView, row: ProcessInstance, parsed, workflow) -> InstanceDetail:
-    version = session.get(ProcessVersion, row.version_id)
     section = engine.hooks.details(session, row)
     tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
                                   .order_by(HumanTask.created_at)))
     markers = _markers(workflow, tasks, engine.clock.now())
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-    bpmn = next((text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")), "")
+    bpmn = next((data.decode() for path, data in sorted(parsed.bundle.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
     view = engine.instance_view(session, row, workflow)
     hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data

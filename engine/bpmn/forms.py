@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import re2
 from referencing.exceptions import Unresolvable
 
@@ -31,6 +33,26 @@ _MESSAGES = {
 }
 _TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否", "array": "列表",
           "object": "对象"}
+_ENGLISH = {        # the same messages for a reader who asked for English (the API's Accept-Language: en)
+    "required": "is required",
+    "type": "has the wrong type; expected {expected}",
+    "enum": "choose one of the given options",
+    "const": "choose one of the given options",
+    "oneOf": "choose one of the given options",
+    "maxLength": "must be at most {limit} characters",
+    "minLength": "must be at least {limit} characters",
+    "minItems": "needs at least {limit} items",
+    "maxItems": "allows at most {limit} items",
+    "minimum": "must not be less than {limit}",
+    "maximum": "must not be greater than {limit}",
+    "format": "has the wrong format ({expected})",
+    "pattern": "has the wrong format",
+    "uniqueItems": "must not repeat an item",
+}
+_TYPES_EN = {"文本": "text", "整数": "integer", "数字": "number", "是/否": "yes/no", "列表": "list", "对象": "object"}
+_ZH_PATTERNS = [(re.compile(re.escape(zh).replace(r"\{limit\}", "(?P<limit>.+?)").replace(r"\{expected\}",
+                                                                                          "(?P<expected>.+?)") + "$"),
+                 _ENGLISH[kind]) for kind, zh in _MESSAGES.items()]
 
 
 def _path(error) -> str:
@@ -49,6 +71,17 @@ def _message(error) -> str:
     limit = error.validator_value
     expected = _TYPES.get(limit, limit) if kind == "type" else limit
     return template.format(limit=limit, expected=expected)
+
+
+def in_english(message: str) -> str:
+    """A field message of this module in English (others are returned as they are)."""
+    for pattern, english in _ZH_PATTERNS:
+        found = pattern.match(message)
+        if found:
+            values = found.groupdict()
+            expected = values.get("expected")
+            return english.format(limit=values.get("limit"), expected=_TYPES_EN.get(expected, expected))
+    return message
 
 
 def field_errors(schema: dict, data: dict) -> dict[str, list[str]]:

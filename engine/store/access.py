@@ -11,13 +11,13 @@ read the engine's current clock, version cache and directory rules, which tests 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, undefer
 from sqlalchemy.orm.attributes import flag_modified
 
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
 from engine.errors import InvalidState, NotFound
-from engine.store import queries
+from engine.store import queries, statecodec
 from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.views import EventView, InstanceView, TaskView
 
@@ -34,10 +34,21 @@ class StoreAccess:
 
     def load(self, row: ProcessInstance):
         """(parsed bundle, workflow) of an instance row, restored from its stored state."""
-        version = object_session(row).get(ProcessVersion, row.version_id)
-        parsed = self.cache.for_version(version)
-        workflow = state_serializer().loads(row.state, parsed.spec, parsed.subprocess_specs)
+        parsed = self.parsed_of(object_session(row), row.version_id)
+        workflow = state_serializer().loads(statecodec.unpack(row.state), parsed.spec, parsed.subprocess_specs)
         return parsed, runtime.attach(workflow)
+
+    def parsed_of(self, session: Session, version_id: int):
+        """The parsed bundle of a version id: from the cache without a query once this engine has read it."""
+        parsed = self.cache.by_id(version_id)
+        return parsed if parsed is not None else self.cache.for_version(session.get(ProcessVersion, version_id))
+
+    def loaded_instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        """The instance row with its state in one query (the state column is otherwise read on first use)."""
+        row = session.get(ProcessInstance, instance_id, options=[undefer(ProcessInstance.state)])
+        if row is None:
+            raise NotFound(f"没有实例 {instance_id} (no such instance)")
+        return row
 
     def instance_view(self, session: Session, row: ProcessInstance, workflow) -> InstanceView:
         """An instance row and its loaded workflow as a view, with its audit events."""
@@ -62,6 +73,15 @@ class StoreAccess:
                                f"(task is {human.status})")
         return human
 
+    def open_task_and_instance(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+        """An open task and its instance row with the stored state, in one statement (errors as `open_task`)."""
+        found = session.execute(select(HumanTask, ProcessInstance)
+                                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                                .options(undefer(ProcessInstance.state)).where(HumanTask.id == task_id)).first()
+        if found is None:
+            raise NotFound(f"没有任务 {task_id} (no such task)")
+        return self.open_task(session, task_id), found[1]    # the task is in the session now: no second query
+
     def locked_task(self, session: Session, task_id: str) -> HumanTask:
         """An open task read again under its instance's lock, so two people cannot both take it."""
         human = self.open_task(session, task_id)
@@ -85,6 +105,7 @@ class StoreAccess:
         """Lock the instance row (SQLite: take the write lock) and return its revision as committed now."""
         table = ProcessInstance.__table__
         with session.no_autoflush:
-            if session.get_bind().dialect.name == "sqlite":
-                session.execute(table.update().values(id=table.c.id).where(table.c.id == instance_id))
+            if session.get_bind().dialect.name == "sqlite":      # one statement: the write lock and the revision
+                return session.scalar(table.update().values(id=table.c.id).where(table.c.id == instance_id)
+                                      .returning(table.c.revision))
             return session.scalar(select(table.c.revision).where(table.c.id == instance_id).with_for_update())

@@ -13,8 +13,12 @@ from engine.bpmn.runtime import evaluate, find_task, ready_user_tasks
 from engine.bpmn.specs import ElementInfo, ParsedBundle
 from engine.clock import LOCAL_TZ
 from engine.hooks import PLAIN_SCOPE, Scope
+from engine.store import directory
 from engine.store.directory import AnyRole
 from engine.store.models import Deadline, HumanTask, ProcessInstance, User
+from engine.views import NextTask
+
+OPEN_TASKS = "xieshang.open_tasks"     # session.info key: an instance's open rows as the last sync left them
 
 
 def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope,
@@ -128,6 +132,7 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         if done and task_id == completed_task:
             row.completed_by = actor
     _people_by_name(session, added)
+    session.info[(OPEN_TASKS, instance.id)] = [row for row in open_rows.values() if row.status == "ready"] + added
     return added
 
 
@@ -138,3 +143,18 @@ def _people_by_name(session: Session, rows: list[HumanTask]) -> None:
         names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(labels))).all())
         for row in rows:
             row.item_label = names.get(row.item_label, row.item_label)
+
+
+def next_for(session: Session, instance_id: int, actor: str) -> list[NextTask]:
+    """The instance's open tasks `actor` may act on now (assigned to them, or unclaimed in one of their roles):
+    what a client shows after a submit instead of looking the instance up again."""
+    known = session.info.get((OPEN_TASKS, instance_id))      # `sync` just saw them in this session
+    if known is None:
+        known = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.status == "ready"))
+    rows = [row for row in known if row.status == "ready" and row.assignee in (None, actor)]
+    pending = [row for row in rows if row.assignee is None and row.role]
+    memberships = directory.memberships_of(session, actor) if pending else set()
+    mine = [row for row in rows if row.assignee == actor or (row.role, row.org_unit_code) in memberships]
+    return [NextTask(row.id, row.name, row.task_spec, row.step, row.due_at) for row in
+            sorted(mine, key=lambda r: (r.due_at is None, r.due_at or r.created_at, r.created_at, r.id))]

@@ -26,6 +26,7 @@ class VersionCache:
     def __init__(self, operators=OPERATORS):
         self.operators = operators
         self._parsed: OrderedDict[str, ParsedBundle] = OrderedDict()
+        self._by_id: dict[int, str] = {}        # version id → its key, once read from this engine's database
         self._lock = Lock()
 
     def parse(self, bundle: Bundle) -> ParsedBundle:
@@ -52,7 +53,16 @@ class VersionCache:
         parsed = self.parse(Bundle({path: text.encode() for path, text in version.files.items()}))
         with self._lock:
             self._parsed[key] = parsed
+            self._by_id[version.id] = key
         return parsed
+
+    def by_id(self, version_id: int) -> ParsedBundle | None:
+        """The parsed bundle of a version this cache has read (versions are immutable), else None."""
+        with self._lock:
+            parsed = self._parsed.get(self._by_id.get(version_id, ""))
+            if parsed is not None:
+                self._parsed.move_to_end(self._by_id[version_id])
+            return parsed
 
 
 def _as_text(bundle: Bundle) -> dict[str, str]:

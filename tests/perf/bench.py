@@ -62,6 +62,7 @@ from tests.perf.board_bench import build_database as board_build
 from tests.perf.figures_bench import build_records
 from tests.perf.sandbox_bench import sandbox_overhead
 from tests.perf.share_bench import figure_share_cost
+from tests.perf.submit_bench import submit_section
 from tests.support.consultation import run_through_engine
 
 TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.5, 10.0, 50.0
@@ -478,6 +479,7 @@ def main(argv: list[str] | None = None) -> None:
                                     f"repeats x {per_repeat} instances per side (alternating)", *shares.lines_figures))
             sections.append(serialization(parsed_version(engine, version_id), runs))
             sections.append(engine_costs(engine, version_id, 50))
+            sections.append(Section(*submit_section(repeats, per_repeat)))     # statements per request, HTTP ratio
             if args.profile:
                 sections.append(profile_engine(engine, "township", 4 if args.quick else 10))
         finally:

@@ -26,6 +26,7 @@ from engine.clock import FrozenClock
 from engine.errors import EngineError, ScriptError
 from engine.service import Engine
 from engine.store.models import HumanTask, ProcessInstance, ProcessVersion, User
+from engine.store.statecodec import unpack
 from engine.store.versions import VersionCache
 
 # /work/main/tests/processes/<this file> -> /work/shared; CI puts a copy of shared/ beside its clone, or names it.
@@ -277,7 +278,7 @@ def load_instance(service: Engine, instance_id: int) -> tuple[ProcessInstance, B
     with service.unit_of_work() as session:
         row = session.get(ProcessInstance, instance_id)
         parsed = service.cache.for_version(session.get(ProcessVersion, row.version_id))
-        return row, state_serializer().loads(row.state, parsed.spec, parsed.subprocess_specs)
+        return row, state_serializer().loads(unpack(row.state), parsed.spec, parsed.subprocess_specs)
 
 
 def run_engine(service: Engine, process_id: str, user: str, cold: bool = False) -> Outcome:

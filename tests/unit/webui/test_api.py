@@ -195,8 +195,15 @@ def test_task_ids_are_checked(call, world):
 def test_completing_a_task_moves_the_instance_on(call, world, web_engine):
     response = call("POST", f"/tasks/{world.here.task.id}/complete", user="organizer_xunchang",
                     json={"data": TOPIC, "revision": world.here.task.revision})
-    assert response.status_code == 200 and response.get_json() == {"instance_id": world.here.instance_id}
+    body = response.get_json()
+    assert response.status_code == 200 and body["instance_id"] == world.here.instance_id
     assert [t.task_spec for t in web_engine.list_tasks(instance_id=world.here.instance_id)] == ["draft_plan"]
+    (following,) = body["next_tasks"]      # the same organizer drafts the plan: named, with its links
+    assert following["task_spec"] == "draft_plan" and following["name"] and following["due_at"]
+    assert following["complete_url"] == f"/api/v1/tasks/{following['id']}/complete"
+    assert following["form_url"] == f"/tasks/{following['id']}"
+    assert following["url"] == f"/api/v1/tasks/{following['id']}"
+    assert call("GET", f"/tasks/{following['id']}", user="organizer_xunchang").get_json()["can_act"] is True
     _error(call("POST", f"/tasks/{world.here.task.id}/complete", user="organizer_xunchang", json={"data": TOPIC}),
            409, "提交过此任务")
 
