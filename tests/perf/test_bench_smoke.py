@@ -42,7 +42,8 @@ FIGURES = (
 )
 
 
-def test_main_prints_a_report_and_ends_with_every_figure(capsys):
+def test_main_prints_a_report_and_ends_with_every_figure(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XIESHANG_BENCH_CACHE", str(tmp_path / "cache"))     # built here, not in the user's cache
     bench.main(["--rows", "2000", "--runs", "8", "--repeats", "1", "--per-repeat", "1"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert "== End to end, scenario 'township': 14 user tasks per instance, 1 repeats x 1 instances per side " \
