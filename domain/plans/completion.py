@@ -123,10 +123,7 @@ def items(session: Session, year: int, units: frozenset[str] | None = None, tier
                     _held())
              .join(PlanItem, PlanItem.plan_id == ConsultationPlan.id)
              .outerjoin(Consultation, Consultation.plan_item_id == PlanItem.id))
-    if plan_id is not None:
-        query = query.where(ConsultationPlan.id == plan_id)
-    else:
-        query = _approved(query, year, units)
+    query = query.where(ConsultationPlan.id == plan_id) if plan_id is not None else _approved(query, year, units)
     if tier:
         query = query.where(ConsultationPlan.tier == tier)
     if unit:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation
 from domain.people import audit, policy
+from domain.plans import notices
 from domain.plans.models import ConsultationPlan, PlanItem
 from engine.errors import NotFound
 from engine.store import directory
@@ -24,6 +25,8 @@ STATUSES = ("draft", "submitted", "approved", "returned")
 SOURCES = ("work_plan", "township")
 PLAN_KINDS = {"county": "county", "committee": "committee", "sector": "committee", "township": "township"}
 YEARS = range(2000, 2101)
+DENIED_EDIT = "只有本单位的协商组织者或政协办公室可以修改本单位的计划"
+DENIED_UNLINK = "只有政协办公室或本单位的协商组织者可以解除关联"
 
 
 class PlanError(ValueError):
@@ -158,10 +161,9 @@ class Plans:
 
     def _editable(self, session: Session, user, plan_id: int) -> ConsultationPlan:
         plan = _plan(session, plan_id)
-        _require(policy.may_edit_plan(user, plan.org_unit_code), "只有本单位的协商组织者或政协办公室可以修改本单位的计划")
+        _require(policy.may_edit_plan(user, plan.org_unit_code), DENIED_EDIT)
         if plan.status not in EDITABLE:
-            raise PlanError("计划已报送或已批准，不能再修改" if plan.status == "approved" or plan.status == "submitted"
-                            else "计划当前不能修改")
+            raise PlanError("计划已报送或已批准，不能再修改")
         return plan
 
     def _reviewed(self, session: Session, user, plan_id: int) -> ConsultationPlan:
@@ -267,7 +269,7 @@ class Plans:
                 return
             item = self._item(session, consultation.plan_item_id)
             plan = _plan(session, item.plan_id)
-            _require(policy.may_link_plan_item(user, plan.org_unit_code), "只有政协办公室或本单位的协商组织者可以解除关联")
+            _require(policy.may_link_plan_item(user, plan.org_unit_code), DENIED_UNLINK)
             audit.record(session, user.username, "plan_item_unlinked", self._clock.now(), instance_id=instance_id,
                          plan_item_id=item.id, plan_id=item.plan_id)
             consultation.plan_item_id = None
@@ -295,6 +297,4 @@ def check_link(session: Session, user, item: PlanItem, consultation_id: int | No
 
 def _tell_unit(session: Session, plan: ConsultationPlan, status: str, now: datetime) -> None:
     """Tell the unit's organizers and leads that its plan was approved or returned (the outbox's in-app notice)."""
-    from domain.plans import notices     # keeps the outbox's modules out of the plan's import path
-
     notices.plan_decided(session, plan, status, now)
