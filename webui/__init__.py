@@ -106,6 +106,7 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("board.index", lazy_gettext("督办看板"), policy.may_see_board),
            ("ledger.index", lazy_gettext("建议台账"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
+           ("plans.index", lazy_gettext("年度计划"), policy.may_see_plans),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
        ("overview.index", lazy_gettext("概览"), None),
        navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else

@@ -1,0 +1,77 @@
+"""The plan pages: a township organizer draws up and submits, bad input comes back with its message and the input
+kept, the office approves, a consultation started from an item is linked, the completion figure links its items."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.unit.webui.conftest import csrf_of
+
+HALL = "township_xunchang_hall"
+
+
+def post(client, url, page_url, **data):
+    token = csrf_of(client.get(page_url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+@pytest.fixture
+def year(web_services):
+    return web_services.engine.clock.now().year
+
+
+def test_a_township_plan_is_drawn_up_refused_bad_input_approved_and_started(login, year, web_services):
+    client = login("organizer_xunchang")
+    opened = post(client, "/plans/open", "/plans", year=str(year), unit="township_xunchang")
+    plan_url = opened.headers["Location"]
+    plan_id = int(plan_url.rsplit("/", 1)[1])
+    bad = post(client, f"/plans/{plan_id}/items", plan_url, title="老街停车难", description="字" * 20,
+               hall_code="", target_month="5")
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "乡镇的议题须选择议事厅（室）" in page and 'value="老街停车难"' in page
+    good = post(client, f"/plans/{plan_id}/items", plan_url, title="老街停车难", description="老街片区停车位不足",
+                hall_code=HALL, lead_username="m001", target_month="5")
+    assert good.status_code == 302
+    post(client, f"/plans/{plan_id}/submit", plan_url)
+    other = login("organizer_gongquan")
+    denied = post(other, f"/plans/{plan_id}/items", plan_url, title="x", hall_code=HALL, target_month="5")
+    assert denied.status_code == 403
+    office = login("office")
+    review = office.get("/plans/review").get_data(as_text=True)
+    assert "巡场镇" in review and f"/plans/{plan_id}#decision" in review
+    refused = post(office, f"/plans/{plan_id}/return", plan_url, note="")
+    assert refused.status_code == 422 and "退回须写明理由" in refused.get_data(as_text=True)
+    post(office, f"/plans/{plan_id}/approve", plan_url)
+    shown = office.get(plan_url).get_data(as_text=True)
+    assert "已批准" in shown and "老街停车难" in shown and "发起协商" in shown and "添加议题" not in shown
+    item_id = int(re.search(r"/plans/items/(\d+)/start", shown).group(1))
+    client = login("organizer_xunchang")
+    short = post(client, f"/plans/items/{item_id}/start", f"/plans/items/{item_id}/start", title="老街",
+                 description="太短", category="transport")
+    assert short.status_code == 422 and 'value="老街"' in short.get_data(as_text=True)
+    started = post(client, f"/plans/items/{item_id}/start", f"/plans/items/{item_id}/start", title="老街停车难",
+                   description="老街片区停车位不足，群众反映强烈", category="transport")
+    assert started.status_code == 302
+    instance_url = started.headers["Location"]
+    case = client.get(instance_url).get_data(as_text=True)
+    assert "年度协商计划" in case and "1. 老街停车难" in case
+    again = post(client, f"/plans/items/{item_id}/start", f"/plans/items/{item_id}/start", title="老街停车难",
+                 description="老街片区停车位不足，群众反映强烈", category="transport")
+    assert again.status_code == 422 and "一个议题只能关联一个协商事项" in again.get_data(as_text=True)
+    figures = login("office").get(f"/figures?period={year}").get_data(as_text=True)
+    assert "年度计划完成情况" in figures
+    assert f'href="/plans/completion?year={year}&amp;unit=township_xunchang&amp;measure=started">1</a>' in figures
+    behind = office.get(f"/plans/completion?year={year}&unit=township_xunchang&measure=started").get_data(as_text=True)
+    assert "老街停车难" in behind and instance_url.rsplit("/", 1)[1] in behind
+
+
+def test_members_do_not_see_plans_and_the_menu_shows_them_to_staff(login):
+    assert login("m001").get("/plans").status_code == 403
+    assert "年度计划" in login("organizer_xunchang").get("/plans").get_data(as_text=True)
+
+
+def test_a_bad_year_says_so(login):
+    response = login("office").get("/plans?year=20x6")
+    assert response.status_code == 422 and "20x6" in response.get_data(as_text=True)
