@@ -21,7 +21,8 @@ def test_a_county_supervisor_finds_supervision_in_one_group(client, login):
     assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览"]
     [group] = nav.xpath("./details[contains(@class,'nav-group')]")
     links = [(a.text, a.get("href")) for a in group.xpath(".//div[@class='nav-menu']/a")]
-    assert links == [("督办看板", "/board"), ("建议台账", "/ledger"), ("数据", "/figures"), ("时限规则", "/deadlines")]
+    assert links == [("督办看板", "/board"), ("建议台账", "/ledger"), ("数据", "/figures"), ("年度计划", "/plans"),
+                     ("时限规则", "/deadlines")]
     assert "on" in group.get("class").split() and group.get("open") is None    # on its page, still closed
     assert group.xpath(".//a[@aria-current='page']")[0].text == "督办看板"
 
@@ -61,4 +62,4 @@ def test_the_menu_speaks_english(client, login):
     nav = _menu(client.get("/board").get_data(as_text=True))
     assert "Supervision" in _top_level(nav) and nav.get("aria-label") == "Main menu"
     assert [a.text for a in nav.xpath(".//div[@class='nav-menu']/a")] == [
-        "Overdue board", "Ledger", "Figures", "Deadlines"]
+        "Overdue board", "Ledger", "Figures", "Annual plan", "Deadlines"]
