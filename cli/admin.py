@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
 from domain.consultation import demo_cases, figure_counts
+from domain.plans import demo as demo_plans
 from domain.services import Services
 from domain.work import legacy_uploads
 from engine.clock import FrozenClock
@@ -55,6 +56,8 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:
             _demo_cases(ctx, engine)
+        plans = demo_plans.load_plans(services_of(ctx), engine.clock.now())      # after the cases they link to
+        click.echo(f"demo plans: {plans} written", err=True)
     if as_json:
         emit(accounts)
 

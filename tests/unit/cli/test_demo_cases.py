@@ -108,3 +108,20 @@ def test_the_demo_loads_its_cases_once(demo):
     assert "demo consultations" not in run("demo")               # a database with consultations gets no more
     with services.engine.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == len(demo_cases.cases())
+
+
+def test_the_demo_has_the_years_plans_with_items_linked_to_its_consultations(demo):
+    from domain.plans import completion
+    from domain.plans.models import ConsultationPlan
+
+    _run, services, said = demo
+    assert "demo plans: 4 written" in said
+    with services.engine.reading() as session:
+        statuses = dict(session.execute(select(ConsultationPlan.org_unit_code, ConsultationPlan.status)
+                                        .where(ConsultationPlan.year == 2026)).all())
+        year = completion.compute(session, 2026)
+    assert statuses == {"county": "approved", "township_xunchang": "approved", "township_gongquan": "returned",
+                        "township_xiaoer": "draft"}
+    assert year.by_tier["county"].planned == 4 and year.by_tier["county"].started == 3
+    assert year.by_tier["township"].planned == 3 and year.by_tier["township"].started == 2
+    assert year.total.held >= 2 and year.total.completed >= 1           # the finished 老街 case among them
