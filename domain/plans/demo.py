@@ -24,7 +24,8 @@ PLANS = {
     "township_xunchang": ("organizer_xunchang", "approved", [
         ("老街夜间照明与出行安全", "群众反映老街路灯少、夜间出行不便", "township_xunchang_hall", "m001", 4,
          "老街夜间照明不足"),
-        ("背街小巷路面修复", "背街小巷路面破损、雨天积水", "township_xunchang_hall", "m014", 9, "巡场镇背街小巷路面破损"),
+        ("背街小巷路面修复", "背街小巷路面破损、雨天积水", "township_xunchang_hall", "m014", 9,
+         "巡场镇背街小巷路面破损"),
         ("社区养老食堂建设", "探索社区老年助餐服务", "township_xunchang_hall", "", 11, None)]),
     "township_gongquan": ("organizer_gongquan", "returned", [
         ("农贸市场周边秩序整治", "", "township_gongquan_hall", "", 6, None),
