@@ -16,6 +16,7 @@ from engine.clock import LOCAL_TZ
 from engine.errors import PermissionDenied, ValidationFailed
 
 from . import engine_of, services_of
+from .exports import table_response
 from .intake import CATEGORIES
 from .pickers import labelled
 from .security import allowed_if, current_user
@@ -29,7 +30,7 @@ def _statuses() -> dict[str, str]:
 
 
 def _measures() -> dict[str, str]:
-    return {"planned": _("计划议题"), "started": _("已启动"), "held": _("已召开协商会议"), "completed": _("已办结")}
+    return {"planned": _("计划议题"), "started": _("已启动"), "held": _("已召开"), "completed": _("已办结")}
 
 
 def _sources() -> dict[str, str]:
@@ -109,6 +110,7 @@ def _plan_page(plan_id: int, form: dict | None = None, errors: dict | None = Non
         plan = views.plan(session, plan_id)
         states = completion.items(session, plan.year, plan_id=plan_id)
         items = views.plan_items(session, plan_id)
+        leads = views.display_names(session, [i.lead_username for i in items])
         halls = views.halls(session, plan.org_unit_code)
         done = completion.compute(session, plan.year, frozenset({plan.org_unit_code}))
         detail = {"id": plan.id, "year": plan.year, "tier": plan.tier, "unit": plan.org_unit_code,
@@ -119,7 +121,7 @@ def _plan_page(plan_id: int, form: dict | None = None, errors: dict | None = Non
                            may_review=policy.may_approve_plans(user) and detail["status"] == "submitted",
                            may_start=policy.may_link_plan_item(user, detail["unit"]) and
                            detail["status"] == "approved", form=form or {}, errors=errors or {},
-                           done=done.total, names=_names(), sources=_sources(), note=note,
+                           done=done.total, names=_names(), sources=_sources(), note=note, leads=leads,
                            limits={"items": MAX_ITEMS, "title": MAX_TITLE, "description": MAX_DESCRIPTION,
                                    "note": MAX_NOTE}), status
 
@@ -132,8 +134,25 @@ def _members() -> list[tuple[str, str]]:
 @allowed_if(policy.may_see_plans)
 def show(plan_id: int):
     """A plan: its items with where their consultations stand; editing while draft or returned; the office's
-    decision while submitted."""
-    return _plan_page(plan_id)
+    decision while submitted. ?format=xlsx|csv downloads its items."""
+    fmt = request.args.get("format")
+    return _export(plan_id, fmt) if fmt else _plan_page(plan_id)
+
+
+def _export(plan_id: int, fmt: str):
+    names, sources = _names(), _sources()
+    with engine_of(current_app).reading() as session:
+        plan = views.plan(session, plan_id)
+        year, unit = plan.year, plan.org_unit_code
+        items = views.plan_items(session, plan_id)
+        leads = views.display_names(session, [i.lead_username for i in items])
+        states = {s.item_id: s for s in completion.items(session, year, plan_id=plan_id)}
+    rows = [(i.number, i.title, sources.get(i.source, i.source), names.get(i.hall_code, i.hall_code or ""),
+             leads.get(i.lead_username, i.lead_username or ""), i.target_month, i.description or "",
+             states[i.id].instance_id) for i in items]
+    headers = [_("序号"), _("议题"), _("来源"), _("议事厅（室）"), _("牵头委员"), _("计划月份"), _("说明"),
+               _("协商事项")]
+    return table_response(fmt, f"{names.get(unit, unit)}-{year}年度协商计划", headers, rows, _("年度协商计划"))
 
 
 def _typed() -> tuple[dict, ItemInput]:

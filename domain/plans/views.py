@@ -12,7 +12,7 @@ from domain.consultation.models import Consultation
 from domain.plans.models import ConsultationPlan, PlanItem
 from engine.errors import NotFound
 from engine.store import directory
-from engine.store.models import OrgUnit
+from engine.store.models import OrgUnit, User
 
 
 @dataclass(frozen=True)
@@ -92,3 +92,11 @@ def linked_item(session: Session, instance_id: int) -> tuple[PlanItem, Consultat
                           .join(ConsultationPlan, ConsultationPlan.id == PlanItem.plan_id)
                           .where(Consultation.instance_id == instance_id)).first()
     return (row[0], row[1]) if row else None
+
+
+def display_names(session: Session, usernames) -> dict[str, str]:
+    """username → display name of the given accounts (a plan's lead members)."""
+    wanted = sorted({name for name in usernames if name})
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all())

@@ -75,3 +75,20 @@ def test_members_do_not_see_plans_and_the_menu_shows_them_to_staff(login):
 def test_a_bad_year_says_so(login):
     response = login("office").get("/plans?year=20x6")
     assert response.status_code == 422 and "20x6" in response.get_data(as_text=True)
+
+
+def test_the_plan_downloads_as_a_sheet_with_its_items(login, year):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = login("organizer_xunchang")
+    plan_url = post(client, "/plans/open", "/plans", year=str(year), unit="township_xunchang").headers["Location"]
+    post(client, plan_url.replace("/plans/", "/plans/") + "/items", plan_url, title="老街停车难", description="",
+         hall_code=HALL, lead_username="m001", target_month="5")
+    response = client.get(plan_url + "?format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.values)
+    assert rows[0][:3] == ("序号", "议题", "来源")
+    assert rows[1][:2] == (1, "老街停车难") and rows[1][3] == "巡场镇珙桐议事厅" and rows[1][5] == 5
+    assert rows[1][4] not in ("", "m001")                     # the lead's name, not their account
