@@ -161,7 +161,7 @@ def _typed() -> tuple[dict, ItemInput]:
 
 
 def _refused(exc: PlanError, plan_id: int, form: dict, edit_item: int | None = None):
-    errors = {exc.field or "plan": _(exc.message)}
+    errors = {field: _(message) for field, message in exc.errors.items()}
     if edit_item is not None:
         return _edit_page(edit_item, form, errors)
     return _plan_page(plan_id, form, errors, 403 if isinstance(exc, PlanDenied) else 422)

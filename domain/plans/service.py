@@ -32,9 +32,10 @@ DENIED_UNLINK = "只有政协办公室或本单位的协商组织者可以解除
 class PlanError(ValueError):
     """A refused plan command: the reason in Chinese, and the field it is about (None: the whole plan)."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message, self.field = message, field
+        self.errors = errors or {field or "plan": message}      # every bad field's message
 
 
 class PlanDenied(PlanError):
@@ -78,29 +79,32 @@ def _require(allowed: bool, message: str) -> None:
 
 
 def check_item(session: Session, plan: ConsultationPlan, typed: ItemInput) -> dict:
-    """The item's columns from what was typed, or PlanError naming the first bad field (in Chinese)."""
+    """The item's columns from what was typed, or PlanError naming every bad field (in Chinese; `field` and
+    `message` are the first)."""
     title, description = typed.title.strip(), typed.description.strip()
-    if not title:
-        raise PlanError("请填写议题名称", "title")
-    if len(title) > MAX_TITLE:
-        raise PlanError(f"议题名称不能超过 {MAX_TITLE} 个字", "title")
-    if len(description) > MAX_DESCRIPTION:
-        raise PlanError(f"说明不能超过 {MAX_DESCRIPTION} 个字", "description")
     source = typed.source or ("township" if plan.tier == "township" else "work_plan")
+    month, hall, lead = typed.target_month.strip(), typed.hall_code.strip() or None, typed.lead_username.strip() or None
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = "请填写议题名称"
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"议题名称不能超过 {MAX_TITLE} 个字"
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"说明不能超过 {MAX_DESCRIPTION} 个字"
     if source not in SOURCES:
-        raise PlanError("请从给定选项中选择议题来源", "source")
-    month = typed.target_month.strip()
+        errors["source"] = "请从给定选项中选择议题来源"
     if not month.isdigit() or not 1 <= int(month) <= 12:
-        raise PlanError("请选择计划月份（1–12 月）", "target_month")
-    hall = typed.hall_code.strip() or None
+        errors["target_month"] = "请选择计划月份（1–12 月）"
     if hall is None and plan.tier == "township":
-        raise PlanError("乡镇的议题须选择议事厅（室）", "hall_code")
-    if hall is not None and hall not in {u.code for u in directory.places(session, "hall", plan.org_unit_code)}:
-        raise PlanError("所选议事厅（室）不在本平台辖区", "hall_code")
-    lead = typed.lead_username.strip() or None
-    if lead is not None and not policy.may_lead_plan_item(directory.memberships_of(session, lead)) or \
-            lead is not None and session.scalar(select(User.active).where(User.username == lead)) is not True:
-        raise PlanError("牵头人须为在册的政协委员", "lead_username")
+        errors["hall_code"] = "乡镇的议题须选择议事厅（室）"
+    elif hall is not None and hall not in {u.code for u in directory.places(session, "hall", plan.org_unit_code)}:
+        errors["hall_code"] = "所选议事厅（室）不在本平台辖区"
+    if lead is not None and not (policy.may_lead_plan_item(directory.memberships_of(session, lead)) and
+                                 session.scalar(select(User.active).where(User.username == lead)) is True):
+        errors["lead_username"] = "牵头人须为在册的政协委员"
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise PlanError(message, field, errors)
     return {"title": title, "description": description or None, "source": source, "hall_code": hall,
             "lead_username": lead, "target_month": int(month)}
 

@@ -28,9 +28,10 @@ def test_a_township_plan_is_drawn_up_refused_bad_input_approved_and_started(logi
     plan_url = opened.headers["Location"]
     plan_id = int(plan_url.rsplit("/", 1)[1])
     bad = post(client, f"/plans/{plan_id}/items", plan_url, title="老街停车难", description="字" * 20,
-               hall_code="", target_month="5")
+               hall_code="", target_month="")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "乡镇的议题须选择议事厅（室）" in page and 'value="老街停车难"' in page
+    assert "请选择计划月份（1–12 月）" in page                     # every bad field at once
     good = post(client, f"/plans/{plan_id}/items", plan_url, title="老街停车难", description="老街片区停车位不足",
                 hall_code=HALL, lead_username="m001", target_month="5")
     assert good.status_code == 302
