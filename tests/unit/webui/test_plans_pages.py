@@ -61,6 +61,14 @@ def test_a_township_plan_is_drawn_up_refused_bad_input_approved_and_started(logi
     again = post(client, f"/plans/items/{item_id}/start", f"/plans/items/{item_id}/start", title="老街停车难",
                  description="老街片区停车位不足，群众反映强烈", category="transport")
     assert again.status_code == 422 and "一个议题只能关联一个协商事项" in again.get_data(as_text=True)
+    office = login("office")
+    unlinked = post(office, "/plans/link", instance_url, instance_id=instance_url.rsplit("/", 1)[1], item="")
+    assert unlinked.status_code == 302
+    case = office.get(instance_url).get_data(as_text=True)
+    assert "解除年度计划关联" in case and "关联计划议题" in case             # the timeline says it; it may be linked again
+    instance_id = instance_url.rsplit("/", 1)[1]
+    relinked = post(office, "/plans/link", instance_url, instance_id=instance_id, item=str(item_id))
+    assert relinked.status_code == 302 and "关联年度计划议题" in office.get(instance_url).get_data(as_text=True)
     figures = login("office").get(f"/figures?period={year}").get_data(as_text=True)
     assert "年度计划完成情况" in figures
     assert f'href="/plans/completion?year={year}&amp;unit=township_xunchang&amp;measure=started">1</a>' in figures
