@@ -65,7 +65,7 @@ def test_a_township_plan_is_drawn_up_refused_bad_input_approved_and_started(logi
     unlinked = post(office, "/plans/link", instance_url, instance_id=instance_url.rsplit("/", 1)[1], item="")
     assert unlinked.status_code == 302
     case = office.get(instance_url).get_data(as_text=True)
-    assert "解除年度计划关联" in case and "关联计划议题" in case             # the timeline says it; it may be linked again
+    assert "解除年度计划关联" in case and "关联计划议题" in case     # the timeline says so; it may be linked again
     instance_id = instance_url.rsplit("/", 1)[1]
     relinked = post(office, "/plans/link", instance_url, instance_id=instance_id, item=str(item_id))
     assert relinked.status_code == 302 and "关联年度计划议题" in office.get(instance_url).get_data(as_text=True)
