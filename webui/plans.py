@@ -340,4 +340,7 @@ def link():
             flash(_("已解除与年度计划议题的关联。"), "success")
     except PlanError as exc:
         flash(_(exc.message), "error")
+    back = request.form.get("next", "")
+    if back.startswith("/tasks/") and "//" not in back:       # the triage task's page, never another site
+        return redirect(back)
     return redirect(url_for("instances.detail", instance_id=int(instance_id)) + "#plan-link")

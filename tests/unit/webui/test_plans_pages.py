@@ -101,3 +101,30 @@ def test_the_plan_downloads_as_a_sheet_with_its_items(login, year):
     assert rows[0][:3] == ("序号", "议题", "来源")
     assert rows[1][:2] == (1, "老街停车难") and rows[1][3] == "巡场镇珙桐议事厅" and rows[1][5] == 5
     assert rows[1][4] not in ("", "m001")                     # the lead's name, not their account
+
+
+def test_the_office_links_a_topic_to_a_plan_item_at_triage(login, year, web_services):
+    from domain.plans.service import ItemInput
+    from domain.plans.start import person
+    from domain.plans.views import linked_item
+
+    engine = web_services.engine
+    with engine.reading() as session:
+        organizer, office = person(session, "organizer_county"), person(session, "office")
+    plan_id = web_services.plans.open_plan(organizer, year, "county")
+    item_id = web_services.plans.add_item(organizer, plan_id, ItemInput("县城供水保障", "", "", "", "", "4"))
+    web_services.plans.submit(organizer, plan_id)
+    web_services.plans.approve(office, plan_id)
+    instance_id = engine.start_instance("consultation", {
+        "title": "县城老城区停水频繁", "description": "老城区夏季经常停水，影响生活", "category": "infrastructure",
+        "scope": "county", "source": "online"})
+    [triage] = engine.list_tasks(instance_id=instance_id)
+    client = login("office")
+    task_url = f"/tasks/{triage.id}"
+    page = client.get(task_url).get_data(as_text=True)
+    assert "关联计划议题" in page and "1. 县城供水保障" in page
+    linked = post(client, "/plans/link", task_url, instance_id=str(instance_id), item=str(item_id), next=task_url)
+    assert linked.status_code == 302 and linked.headers["Location"].endswith(task_url)
+    with engine.reading() as session:
+        assert linked_item(session, instance_id)[0].id == item_id
+    assert "承接" in client.get(task_url).get_data(as_text=True)
