@@ -43,7 +43,7 @@ def test_the_menu_fits_and_opens_from_the_keyboard(walk):
     group = page.locator("header .nav-group")
     group.locator("summary").focus()
     page.keyboard.press("Enter")
-    expect(group.locator(".nav-menu a")).to_have_text(["督办看板", "建议台账", "数据", "时限规则"])
+    expect(group.locator(".nav-menu a")).to_have_text(["督办看板", "建议台账", "数据", "年度计划", "时限规则"])
     _keep(walk, "supervisor-menu-open")
     page.keyboard.press("Escape")
     expect(group.locator(".nav-menu")).to_be_hidden()
