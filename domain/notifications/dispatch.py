@@ -86,7 +86,8 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
         message.last_error = "任务已办结，无需通知 (the task is done; nobody is told)"
         return []     # no notice about a task or step that is already finished
     people = _recipients(session, instance, tasks, params.get("to", ""))
-    subject = _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry())
+    subject = str(params.get("subject")          # a request about no instance (a plan's decision) names its subject
+                  or _subject(session, instance, tasks, hooks if hooks is not None else HookRegistry()))
     rows: dict[str, OutboxMessage] = {}
     holders = holder_words(session, tasks) if kind == "escalation" else {}    # an escalation names who is late
 

@@ -21,6 +21,7 @@ def plan_decided(session: Session, plan: ConsultationPlan, status: str, now: dat
         idempotency_key=f"plan:{plan.id}:{status}:{now.isoformat()}", instance_id=None, task_id=None,
         operator="notify", channel="dispatch", status="pending", attempts=0,
         params={"kind": "result", "to": f"organizer@{unit},platform_lead@{unit}",
+                "subject": f"{plan.year} 年度协商计划",
                 "message": BODIES[status].format(year=plan.year, note=plan.note or "")},
         created_at=now, next_attempt_at=now)
     session.add(message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.notifications.models import Notification
 from domain.people.audit import AuditEvent
 from domain.plans import completion
 from domain.plans.models import ConsultationPlan
@@ -56,6 +57,13 @@ def test_a_township_plan_goes_from_draft_to_approved_and_is_then_closed(plans):
     assert [t["message"] for t in told] == ["2026 年度协商计划被县政协办公室退回，理由：请补充牵头委员",
                                             "2026 年度协商计划已由县政协办公室批准。"]
     assert all(t["to"] == "organizer@township_xunchang,platform_lead@township_xunchang" for t in told)
+    plans.deliveries(plans.engine, fx.NOW)
+    with plans.engine.reading() as session:
+        notices = session.execute(select(Notification.username, Notification.title, Notification.body)
+                                  .order_by(Notification.id)).all()
+    assert {n.username for n in notices} == {"organizer_xunchang", "lead_xunchang"}
+    assert {n.title for n in notices} == {"【办理结果】2026 年度协商计划"}
+    assert any("理由：请补充牵头委员" in n.body for n in notices)
 
 
 def test_only_the_units_own_people_edit_and_only_the_office_approves(plans):
