@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from cli.common import emit, engine_of, services_of
 from domain.consultation import demo as demo_directory
 from domain.consultation import demo_cases, figure_counts
+from domain.halls import demo as hall_demo
 from domain.plans import demo as demo_plans
 from domain.services import Services
 from domain.work import legacy_uploads
@@ -56,6 +57,8 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:
             _demo_cases(ctx, engine)
+        with engine.unit_of_work() as session:
+            click.echo(f"demo halls: {hall_demo.load(session, engine.clock.now())} profiles", err=True)
         plans = demo_plans.load_plans(services_of(ctx), engine.clock.now())      # after the cases they link to
         click.echo(f"demo plans: {plans} written", err=True)
     if as_json:

@@ -108,6 +108,7 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("plans.index", lazy_gettext("年度计划"), policy.may_see_plans),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
+       ("halls.index", lazy_gettext("议事厅"), policy.may_see_halls),
        ("overview.index", lazy_gettext("概览"), None),
        navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else
            ("admin.users", lazy_gettext("用户与单位"), policy.may_administer),

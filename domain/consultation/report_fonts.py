@@ -62,7 +62,9 @@ def for_document(pdf: FPDF, family: str, style: str, font: FontFile) -> TTFFont:
     own.i, own.fontkey = len(pdf.fonts) + 1, f"{family.lower()}{style}"
     own.emphasis, own.biggest_size_pt, own.missing_glyphs = TextEmphasis.coerce(style), 0, []
     own.desc = copy.copy(prototype.desc)          # the output names it and links the embedded file to it
-    own.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, fontNumber=font.index, lazy=True)   # subset in place
+    # subset in place; bounding boxes kept from the full face (a valid, larger box): recomputing them from every
+    # subset glyph's outline was a third of the PDF's CPU
+    own.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, fontNumber=font.index, lazy=True)
     own.subset = SubsetMap(own)
     pdf.fonts[own.fontkey] = own
     return own

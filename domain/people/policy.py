@@ -270,6 +270,62 @@ def may_manage_token(user: UserView | None, owner: str) -> bool:
     return user is not None and (user.username == owner or user.is_admin)
 
 
+# --- the halls registry (议事厅) and the 七有 standard ----------------------------------------------------------
+HALL_STAFF = frozenset({"supervisor", "organizer", "platform_lead"})      # a township's staff watch its halls
+HALL_KEEPERS = frozenset({"organizer", "platform_lead"})                   # and these keep them
+
+
+def hall_units(user: UserView) -> frozenset[str] | None:
+    """The townships whose halls `user` sees: None for all (admins and the county-wide roles: the office,
+    supervisors, leadership); a township's staff their own township's (other units they hold match no hall)."""
+    if sees_everything(user):
+        return None
+    return frozenset(org for role, org in user.memberships if role in HALL_STAFF)
+
+
+def may_see_halls(user: UserView | None) -> bool:
+    """Who opens the registry: whoever sees every hall, and a township's staff."""
+    return user is not None and (sees_everything(user) or bool(hall_units(user)))
+
+
+def may_see_hall(user: UserView | None, township: str) -> bool:
+    """Whether `user` sees the halls of `township`."""
+    if user is None:
+        return False
+    units = hall_units(user)
+    return units is None or township in units
+
+
+def may_keep_hall(user: UserView | None, township: str) -> bool:
+    """Who edits a hall's profile and photos and assigns its members: the county office, and the organizers and
+    platform leads of the hall's township."""
+    return user is not None and user.active and (user.has_role("office", COUNTY) or any(
+        (role, township) in set(user.memberships) for role in HALL_KEEPERS))
+
+
+def may_enter_standard(user: UserView | None, township: str) -> bool:
+    """The township's organizers and platform leads enter the four evidenced 七有 items (the office decides)."""
+    return user is not None and user.active and any((role, township) in set(user.memberships) for role in HALL_KEEPERS)
+
+
+def may_confirm_standard(user: UserView | None) -> bool:
+    """The county CPPCC office confirms or returns an entered 七有 item."""
+    return user is not None and user.active and user.has_role("office", COUNTY)
+
+
+def may_import_halls(user: UserView | None) -> bool:
+    """The county office imports the hall list for every township; a township's keepers for their own."""
+    return user is not None and user.active and (user.has_role("office", COUNTY) or any(
+        role in HALL_KEEPERS for role, _ in user.memberships))
+
+
+def import_townships(user: UserView) -> frozenset[str] | None:
+    """The townships whose halls a person's import may change: None for all (the county office)."""
+    if user.has_role("office", COUNTY):
+        return None
+    return frozenset(org for role, org in user.memberships if role in HALL_KEEPERS)
+
+
 # --- the annual consultation plan (年度协商计划) ------------------------------------------------------------------
 PLAN_EDITORS = ("organizer", "platform_lead")
 

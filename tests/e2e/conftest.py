@@ -3,7 +3,9 @@ that opens a fresh browser context per person and screenshots every page under t
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +25,12 @@ from engine.settings import Settings
 from engine.store import db
 from tests.conftest import CONSULTATION, ROOT
 from webui import create_app
+
+
+def shots(name: str) -> Path:
+    """Where the screenshots of `name` are kept for people to look at: under $XIESHANG_SHOTS when set, else under
+    the system's temporary folder (never a fixed path outside it: a fresh machine may not have one)."""
+    return Path(os.environ.get("XIESHANG_SHOTS") or Path(tempfile.gettempdir()) / "xieshang-shots") / name
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

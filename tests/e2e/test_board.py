@@ -1,6 +1,7 @@
 """The overdue board in Chromium, on a desktop and on a 390-px phone: real consultations left late (a township's plan,
 a committee's research, a county topic's department answers), the matrix, the list behind a cell, a township
-supervisor's narrower view, and 催办 from a row. Screenshots also go to /work/shots/board."""
+supervisor's narrower view, and 催办 from a row. Screenshots also go to $XIESHANG_SHOTS/board (else the temporary
+folder)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.sweep import run_sweep
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS, advance
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path("/work/shots/board")
+SHOTS = shots("board")
 LATE = (("township", "draft_plan"), ("committee", "research"), ("county", "answer_suggestion"),
         ("village_not_adopted", "hold_meeting"))
 

@@ -4,10 +4,8 @@ copied to $XIESHANG_SHOTS/figures."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -15,11 +13,12 @@ from playwright.sync_api import expect
 
 from domain.consultation import figures as figs
 from domain.consultation.member_record import member_record
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support import figures_fixture
 from webui.figures import heat_level
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "figures"
+SHOTS = shots("figures")
 # Whether a canvas has anything drawn on it (some pixel not fully transparent).
 PAINTED = """sel => { const c = document.querySelector(sel); const d = c.getContext('2d')
     .getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) { if (d[i]) return true; }

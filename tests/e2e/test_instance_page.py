@@ -5,20 +5,19 @@ phone (also copied to $XIESHANG_SHOTS/instance)."""
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from engine.store.models import HumanTask
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.e2e.test_walkthrough_casefile import advance_to
 from tests.support.consultation import SCENARIOS
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "instance"
+SHOTS = shots("instance")
 CANVAS = "document.getElementById('diagram').__xieshangDiagramViewer.get('canvas')"
 # Whether the shape with this id lies wholly inside the visible part of the diagram.
 IN_VIEW = """id => { const v = document.getElementById('diagram').__xieshangDiagramViewer;

@@ -4,21 +4,20 @@ hall and hands over its tracking code. Screenshots also copied to $XIESHANG_SHOT
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from engine.store.models import User
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import sign_in
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "intake"
+SHOTS = shots("intake")
 TITLES = {"desktop": ("金河社区夜间停车难", "芙蓉社区路灯不亮"), "phone": ("桐林社区夜间停车难", "滨河社区路灯不亮")}
 VILLAGES = {"desktop": ("township_xunchang_v02", "township_xunchang_v03"),
             "phone": ("township_xunchang_v04", "township_xunchang_v05")}

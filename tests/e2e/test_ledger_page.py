@@ -5,18 +5,17 @@ table stacks into cards and never scrolls sideways; screenshots to $XIESHANG_SHO
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS, advance, run_through_engine
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "ledger"
+SHOTS = shots("ledger")
 
 
 def keep(walk, label: str) -> None:

@@ -4,18 +4,17 @@ and Escape closes it. Screenshots also copied to $XIESHANG_SHOTS/nav."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import sign_in
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "nav"
+SHOTS = shots("nav")
 PEOPLE = (("supervisor_county", "/board"), ("m001", "/inbox"), ("admin", "/admin/users"), ("anonymous", "/login"))
 
 

@@ -1,6 +1,6 @@
 """The notification centre in Chromium, on a desktop and on a phone: a notice of a task someone else finished shows
 as done (已办结) with no "go" button, pages go back through plain links with scripts switched off, and more than 99
-unread shows as 99+. Screenshots also go to /work/shots/notifications."""
+unread shows as 99+. Screenshots also go to $XIESHANG_SHOTS/notifications (else the temporary folder)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from playwright.sync_api import expect
 from domain.notifications import dispatch as notify
 from domain.notifications.models import Notification
 from engine.settings import NotificationSettings
-from tests.e2e.conftest import DEVICES
+from tests.e2e.conftest import DEVICES, shots
 from tests.e2e.test_walkthrough import PASSWORD, as_person
 from tests.support.consultation import SCENARIOS
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path("/work/shots/notifications")
+SHOTS = shots("notifications")
 
 
 def keep(walk, path: Path) -> None:

@@ -4,7 +4,6 @@ as a PDF download, which is read back; /board offers it too. Screenshots also co
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -14,10 +13,11 @@ from playwright.sync_api import expect
 
 from domain.consultation import figures as figs
 from domain.consultation import report as rep
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support import report_fixture
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "report"
+SHOTS = shots("report")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import re
 import shutil
 from datetime import timedelta
@@ -24,13 +23,14 @@ from sqlalchemy import select
 
 from engine.store.models import OrgUnit, User
 from tests.conftest import CONSULTATION
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import DEVICE_NAMES, PASSWORD, fill_form
 from tests.support.consultation import SCENARIOS
 from tests.unit.webui.test_formrender import SMALL_PDF
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "steps"
+SHOTS = shots("steps")
 STEPS = ("triage", "define_topic", "approve_topic", "draft_plan", "review_plan", "research", "summarize_research",
          "hold_meeting", "draft_report", "approve_report", "record_instruction", "answer_suggestion",
          "follow_up_visit", "supervise", "reanswer_suggestion")

@@ -12,10 +12,11 @@ from lxml import etree
 from playwright.sync_api import expect
 
 from tests.conftest import CONSULTATION
+from tests.e2e.conftest import shots
 from tests.e2e.test_content_security_policy import no_violations, watch
 from tests.e2e.test_walkthrough import as_person
 
-SHOTS = Path("/work/notes/issue-13/forms")
+SHOTS = shots("forms")
 
 
 def keep(walk, path: Path) -> None:

@@ -5,21 +5,20 @@ desktop and at phone width (copied to $XIESHANG_SHOTS/lint)."""
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import test_studio_modeler as modeler
+from tests.e2e.conftest import shots
 from tests.e2e.test_content_security_policy import no_violations, watch
 from tests.e2e.test_studio_modeler import STUDIO, open_modeler
 
 # The modeler test's server (its own database) and walk, as fixtures of this module too.
 studio_server = modeler.studio_server
 studio_walk = modeler.studio_walk
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "lint"
+SHOTS = shots("lint")
 # A user task 预审 with no form, between the intake and the routing table, in the office's lane.
 ADD_FORMLESS_TASK = """() => {
     const m = window.XieshangStudio.modeler;

@@ -10,11 +10,9 @@ server on its own database."""
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,13 +24,13 @@ from engine.clock import FrozenClock
 from engine.settings import Settings
 from engine.store import db
 from tests.conftest import CONSULTATION, ROOT
-from tests.e2e.conftest import FIRST_DAY, OUTPUT, LiveServer, Walk
+from tests.e2e.conftest import FIRST_DAY, OUTPUT, LiveServer, Walk, shots
 from tests.e2e.test_content_security_policy import no_violations, watch
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS
 from webui import create_app
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "modeler"
+SHOTS = shots("modeler")
 STUDIO = "window.XieshangStudio"
 # Insert a user task 预审 (pre_check) between the intake and the routing table, in the office's lane, with the form
 # file named as if copied from another diagram (the draft has no such file yet).

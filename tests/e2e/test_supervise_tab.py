@@ -5,7 +5,6 @@ from a row, and the escalation notice's 催办 / 查看. Screenshots also go to 
 from __future__ import annotations
 
 import copy
-import os
 import re
 import shutil
 from datetime import timedelta
@@ -17,11 +16,12 @@ from playwright.sync_api import expect
 from domain.notifications import dispatch as notify
 from engine.settings import NotificationSettings
 from engine.sweep import run_sweep
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS, advance
 
 pytestmark = pytest.mark.e2e
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "supervise"
+SHOTS = shots("supervise")
 LATE = (("township", "draft_plan"), ("committee", "research"), ("county", "define_topic"))
 
 

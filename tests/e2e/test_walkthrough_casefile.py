@@ -4,18 +4,17 @@ proposer's phone, the office sees it; screenshots on desktop and phone (also cop
 from __future__ import annotations
 
 import copy
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 from tests.support.consultation import SCENARIOS
 
 PHONE = "13800001234"
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "casefile"
+SHOTS = shots("casefile")
 
 
 def advance_to(engine, instance_id: int, scenario, spec: str):

@@ -1,7 +1,7 @@
 """Benchmark: the consultation through the engine vs plain SpiffWorkflow, state size, inbox/overdue at scale.
 
-Run from /work/main: `python -m tests.perf.bench [--quick] [--postgres] [--profile] [--topology [PEOPLE]]` (`make bench`
-adds --topology: the deployment under load, tests/perf/topology_bench.py).
+Run from the repository root: `python -m tests.perf.bench [--quick] [--postgres] [--profile] [--topology [PEOPLE]]`
+(`make bench` adds --topology: the deployment under load, tests/perf/topology_bench.py).
 Prints a report, then one `name=value` line per figure; those lines end the output.
 """
 

@@ -1,7 +1,7 @@
 """Benchmark of the sweep: its cost with 100 due timers among 100,000 waiting instances vs among 1,000 (target
 ratio <= 1.5), and timer lateness p50/p95 under load with the default beat schedule (target: within 10 s).
 
-Run from /work/main: `python -m tests.perf.sweep_bench [--quick] [--postgres]`. Prints a report, then one
+Run from the repository root: `python -m tests.perf.sweep_bench [--quick] [--postgres]`. Prints a report, then one
 `name=value` line per figure; those lines end the output.
 
 Method. Waiting instances are bulk-inserted copies of a real instance's row (state included) whose

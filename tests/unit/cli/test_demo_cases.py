@@ -110,6 +110,19 @@ def test_the_demo_loads_its_cases_once(demo):
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == len(demo_cases.cases())
 
 
+def test_the_demo_registry_has_halls_meeting_all_seven_and_others_missing_different_items(demo):
+    from domain.halls import registry, standard
+
+    _run, services, said = demo
+    assert "demo halls: 190 profiles" in said
+    with services.engine.reading() as session:
+        rows = standard.statuses(session, registry.halls(session), NOW.year)
+    assert len(rows) == 190 and sum(r.meets_all for r in rows) >= 5
+    missed = {item for r in rows for item in r.missing}
+    assert missed == set(standard.ITEMS)              # every item is missing somewhere
+    assert {state for r in rows for state in r.entered.values()} == set(standard.STATES)
+
+
 def test_the_demo_has_the_years_plans_with_items_linked_to_its_consultations(demo):
     from domain.plans import completion
     from domain.plans.models import ConsultationPlan

@@ -104,3 +104,22 @@ def test_only_process_owners_and_admins_reach_the_studio():
     assert policy.may_use_studio(person(("member", "county"), ("process_owner", "committee_economy")))
     assert not policy.may_use_studio(person(("process_owner", "county"), active=False))
     assert not any(policy.may_use_studio(p) for p in (OFFICE, COUNTY_SUPERVISOR, MEMBER, None))
+
+
+def test_halls_who_sees_keeps_enters_confirms_and_imports():
+    organizer = person(("organizer", "township_xunchang"))
+    assert policy.hall_units(OFFICE) is None and policy.hall_units(COUNTY_SUPERVISOR) is None
+    assert policy.hall_units(TOWN_SUPERVISOR) == {"township_xunchang"}
+    assert policy.may_see_halls(TOWN_SUPERVISOR) and not policy.may_see_halls(MEMBER)
+    assert not policy.may_see_halls(None)
+    assert policy.may_see_hall(TOWN_SUPERVISOR, "township_xunchang")
+    assert not policy.may_see_hall(TOWN_SUPERVISOR, "township_luodu")
+    assert policy.may_keep_hall(OFFICE, "township_luodu") and policy.may_keep_hall(organizer, "township_xunchang")
+    assert not policy.may_keep_hall(organizer, "township_luodu") and not policy.may_keep_hall(TOWN_SUPERVISOR,
+                                                                                             "township_xunchang")
+    assert policy.may_enter_standard(organizer, "township_xunchang")
+    assert not policy.may_enter_standard(OFFICE, "township_xunchang")          # the office decides, not enters
+    assert policy.may_confirm_standard(OFFICE) and not policy.may_confirm_standard(organizer)
+    assert not policy.may_confirm_standard(person(("office", "county"), active=False))
+    assert policy.import_townships(OFFICE) is None and policy.import_townships(organizer) == {"township_xunchang"}
+    assert policy.may_import_halls(organizer) and not policy.may_import_halls(TOWN_SUPERVISOR)

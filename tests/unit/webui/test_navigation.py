@@ -18,7 +18,7 @@ def _top_level(nav) -> list[str]:
 def test_a_county_supervisor_finds_supervision_in_one_group(client, login):
     login("supervisor_county")
     nav = _menu(client.get("/board").get_data(as_text=True))
-    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览"]
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "议事厅", "概览"]
     [group] = nav.xpath("./details[contains(@class,'nav-group')]")
     links = [(a.text, a.get("href")) for a in group.xpath(".//div[@class='nav-menu']/a")]
     assert links == [("督办看板", "/board"), ("建议台账", "/ledger"), ("数据", "/figures"), ("年度计划", "/plans"),
@@ -38,7 +38,7 @@ def test_a_member_sees_the_ledger_as_a_plain_link_and_no_supervision(client, log
 def test_an_admin_has_the_group_and_administration(client, login):
     login("admin")
     nav = _menu(client.get("/admin/users").get_data(as_text=True))
-    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "概览", "管理"]
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "议事厅", "概览", "管理"]
     supervision, administration = nav.xpath("./details")
     assert "on" not in supervision.get("class").split() and "on" in administration.get("class").split()
     assert administration.xpath(".//a/text()") == ["用户与单位", "流程工作室"]
