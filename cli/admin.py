@@ -57,10 +57,10 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:
             _demo_cases(ctx, engine)
+        plans = demo_plans.load_plans(services_of(ctx), engine.clock.now())      # after the cases, before the halls'
+        click.echo(f"demo plans: {plans} written", err=True)
         with engine.unit_of_work() as session:
             click.echo(f"demo halls: {hall_demo.load(session, engine.clock.now())} profiles", err=True)
-        plans = demo_plans.load_plans(services_of(ctx), engine.clock.now())      # after the cases they link to
-        click.echo(f"demo plans: {plans} written", err=True)
     if as_json:
         emit(accounts)
 

@@ -24,20 +24,19 @@ SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "plans"
 
 @pytest.fixture(scope="module")
 def plans(live_server):
-    """The demo plans for 2026, one consultation started from the county's first item, 罗渡's plan submitted
-    (once for both devices: the server is the session's)."""
+    """The demo plans for 2026, one consultation started from the county's first item, the social committee's plan
+    submitted (once for both devices)."""
     engine = live_server.engine
     services = SimpleNamespace(engine=engine, plans=Plans(engine.unit_of_work, engine.reading, engine.clock))
-    if not demo.load_plans(services, engine.clock.now()):
-        return services
+    demo.load_plans(services, engine.clock.now())
     with engine.reading() as session:
-        organizer = person(session, "organizer_luodu")
+        organizer = person(session, "organizer_committee_social")
         first = session.scalar(select(PlanItem.id).where(PlanItem.title == "老旧小区改造提速"))
         data = start_data(session, first, "县城老旧小区改造进度慢", "老旧小区改造进度慢，群众反映强烈",
                           "infrastructure")
-    luodu = services.plans.open_plan(organizer, 2026, "township_luodu")
-    services.plans.add_item(organizer, luodu, ItemInput("村道雨季安全养护", "", "", "township_luodu_hall", "m010", "6"))
-    services.plans.submit(organizer, luodu)
+    social = services.plans.open_plan(organizer, 2026, "committee_social")
+    services.plans.add_item(organizer, social, ItemInput("基层矛盾纠纷多元化解", "", "", "", "m010", "6"))
+    services.plans.submit(organizer, social)
     engine.start_instance("consultation", data, "organizer_county")
     return services
 
@@ -60,7 +59,7 @@ def test_plans_in_the_browser(walk, plans):
     expect(page.get_by_text("受理中")).to_be_visible()                 # the consultation started from the item
     keep(walk, "plan-county")
     page.goto("/plans/review")
-    expect(page.get_by_text("罗渡苗族乡")).to_be_visible()
+    expect(page.get_by_text("社会和法制委员会")).to_be_visible()
     keep(walk, "review")
     page.get_by_role("link", name="审阅并审批").first.click()
     expect(page.get_by_role("button", name="批准")).to_be_visible()
