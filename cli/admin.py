@@ -11,6 +11,7 @@ from domain.consultation import demo as demo_directory
 from domain.consultation import demo_cases, figure_counts
 from domain.halls import demo as hall_demo
 from domain.meetings import demo as demo_meetings
+from domain.plans import demo as demo_plans
 from domain.services import Services
 from domain.work import legacy_uploads
 from engine.clock import FrozenClock
@@ -57,6 +58,8 @@ def demo(ctx, as_json, once, no_cases):
             click.echo(f"deployed {deployed.process_id} version {deployed.version}", err=True)
         if not no_cases:
             _demo_cases(ctx, engine)
+        plans = demo_plans.load_plans(services_of(ctx), engine.clock.now())      # after the cases, before the halls'
+        click.echo(f"demo plans: {plans} written", err=True)
         # meetings first: they are only added to a database without any, and the halls' demo holds activities too
         made = demo_meetings.load_meetings(lambda clock: Services(engine.sessions, clock, ctx.obj["settings"]),
                                            engine.clock.now())

@@ -21,6 +21,7 @@ from domain.notifications.urge import Supervision
 from domain.people.accounts import Accounts
 from domain.people.policy import ESCALATION_LADDER, TASKS
 from domain.people.roles import RULES
+from domain.plans.service import Plans
 from domain.wiring import standard_hooks
 from domain.work.extensions import Extensions
 from domain.work.participation import Participation
@@ -54,6 +55,7 @@ class Services:
         self.participation = Participation(self.engine, self.policy)
         self.extensions = Extensions(self.engine, self.policy)
         self.supervision = Supervision(self.engine, settings)        # the overdue board and 催办
+        self.plans = Plans(self.engine.unit_of_work, self.engine.reading, self.engine.clock)    # 年度协商计划
         self.uploads = Uploads(self.engine, self.policy, settings.instance_path / "uploads" if settings else None)
 
     @classmethod

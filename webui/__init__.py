@@ -107,8 +107,9 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("ledger.index", lazy_gettext("建议台账"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
-       navigation.Group(lazy_gettext("平台"), (             # the halls and what happens in them
+       navigation.Group(lazy_gettext("平台"), (             # the halls, the year's plan and the meetings
            ("halls.index", lazy_gettext("议事厅"), policy.may_see_halls),
+           ("plans.index", lazy_gettext("年度计划"), policy.may_see_plans),
            ("meetings.index", lazy_gettext("会议活动"), policy.may_organize_meetings))),
        ("overview.index", lazy_gettext("概览"), None),
        navigation.Group(lazy_gettext("管理"), (             # an admin's two, one entry each for everyone else

@@ -55,7 +55,9 @@ def event_names() -> dict:
             "reminder_sent": pgettext("event", "发出提醒"), "escalated": pgettext("event", "超期督办"),
             "extension_requested": pgettext("event", "申请延期"), "extension_approved": pgettext("event", "批准延期"),
             "extension_rejected": pgettext("event", "驳回延期"), "task_urged": pgettext("event", "催办"),
-            "instance_migrated": pgettext("event", "迁移版本")}
+            "instance_migrated": pgettext("event", "迁移版本"),
+            "plan_item_linked": pgettext("event", "关联年度计划议题"),
+            "plan_item_unlinked": pgettext("event", "解除年度计划关联")}
 
 
 def init_app(app) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from domain.consultation.models import Consultation, IntakeItem
 from domain.consultation.vocabulary import RESIDENT_SOURCES
 from domain.people import policy
+from domain.plans import start as plan_start
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.store import directory
 from engine.store.models import OrgUnit, ProcessInstance
@@ -36,12 +37,16 @@ def check_start(session: Session, actor: str | None, data: dict) -> None:
 
     PermissionDenied when the person may not raise a topic this way; ValidationFailed (by field) otherwise."""
     source = data.get("source")
+    if data.get("plan_item") and source != "plan":
+        raise ValidationFailed({"plan_item": [plan_start.NOT_FROM_PLAN]})
     if source == "member":
         _check_member(session, actor, data)
     elif source in RESIDENT_SOURCES:
         _check_recorder(session, actor, data)
+    elif source == "plan":
+        plan_start.check_start(session, actor, data)
     else:
-        errors = {name: [ONLINE_UNCREDITED] for name in ("proposer", "recorded_by") if data.get(name)}
+        errors = {name: [ONLINE_UNCREDITED] for name in ("proposer", "recorded_by", "plan_item") if data.get(name)}
         if errors:
             raise ValidationFailed(errors)
     _check_village(session, data)

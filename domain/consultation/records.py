@@ -28,8 +28,9 @@ def record_intake(session: Session, instance: ProcessInstance, data: dict, now: 
                       source=data.get("source"), created_at=now)
     session.add(item)
     session.flush()
+    plan_item = data.get("plan_item") if data.get("source") == "plan" else None    # checked by intake.check_start
     session.add(Consultation(instance_id=instance.id, intake_id=item.id, title=item.title, status="intake",
-                             category=item.category, created_at=now, updated_at=now))
+                             category=item.category, plan_item_id=plan_item, created_at=now, updated_at=now))
     return item
 
 

@@ -48,6 +48,7 @@ SOURCES = (
     Term("phone", "来电", "Phone call"),
     Term("other", "其他", "Other"),
     Term("member", "委员提出", "Raised by a member"),
+    Term("plan", "年度计划", "Annual plan"),
 )
 RESIDENT_SOURCES = ("hall", "visit", "phone", "other")
 # What the public tracking page says of a topic, by its consultation record's status.

@@ -87,7 +87,8 @@ def dispatch(session: Session, message: OutboxMessage, now: datetime,
         message.last_error = "任务已办结，无需通知 (the task is done; nobody is told)"
         return []     # no notice about a task or step that is already finished
     people = _recipients(session, instance, tasks, params.get("to", ""))
-    # a request may name its own subject and page (a meeting's notice: its title and the meeting's page)
+    # a request may name its own subject and page (a meeting's notice: its title and the meeting's page; a
+    # plan's decision, about no instance)
     subject = str(params.get("subject") or "")[:150] or _subject(session, instance, tasks,
                                                                    hooks if hooks is not None else HookRegistry())
     rows: dict[str, OutboxMessage] = {}

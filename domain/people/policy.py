@@ -345,3 +345,36 @@ def may_manage_meeting(user: UserView | None, organizer: str, org_unit: str) -> 
 def may_see_member_page(user: UserView | None, username: str) -> bool:
     """A member's page (their halls, meetings and 履职 record, and its export): the same people as the record."""
     return may_see_member_record(user, username)
+
+
+# --- the annual consultation plan (年度协商计划) ------------------------------------------------------------------
+PLAN_EDITORS = ("organizer", "platform_lead")
+
+
+def may_see_plans(user: UserView | None) -> bool:
+    """Staff read the plans and their completion (as they read the figures): admins, supervisors, the office,
+    platform leads, process owners and organizers."""
+    return may_see_figures(user)
+
+
+def may_edit_plan(user: UserView | None, org_unit: str) -> bool:
+    """A unit's plan is drawn up and submitted by its organizers and platform leads (a township's by its own, not
+    another's); the county CPPCC office draws up any unit's."""
+    return user is not None and user.active and (
+        any((role, org_unit) in set(user.memberships) for role in PLAN_EDITORS) or user.has_role("office", COUNTY))
+
+
+def may_approve_plans(user: UserView | None) -> bool:
+    """The county CPPCC office approves or returns the submitted plans."""
+    return user is not None and user.active and user.has_role("office", COUNTY)
+
+
+def may_link_plan_item(user: UserView | None, plan_unit: str) -> bool:
+    """The office, and the organizers and leads of the plan's unit, start a consultation from a plan item or name
+    the item a consultation carries out."""
+    return may_edit_plan(user, plan_unit)
+
+
+def may_lead_plan_item(memberships: Iterable[tuple[str, str]]) -> bool:
+    """A plan item's lead is a CPPCC member."""
+    return any(role == "member" for role, _ in memberships)

@@ -135,3 +135,23 @@ def test_the_demo_has_a_held_meeting_and_upcoming_ones_with_answers(demo):
         assert signed >= 3
         answers = Counter(session.scalars(select(MeetingInvitee.rsvp).join(Meeting).where(Meeting.status == "planned")))
         assert answers["attending"] == 6 and answers["declined"] == 2
+
+
+def test_the_demo_has_the_years_plans_with_items_linked_to_its_consultations(demo):
+    from domain.plans import completion
+    from domain.plans.models import ConsultationPlan
+
+    _run, services, said = demo
+    assert "demo plans: 4 written" in said
+    with services.engine.reading() as session:
+        statuses = dict(session.execute(select(ConsultationPlan.org_unit_code, ConsultationPlan.status)
+                                        .where(ConsultationPlan.year == 2026)).all())
+        year = completion.compute(session, 2026)
+    assert {unit: statuses[unit] for unit in ("county", "township_xunchang", "township_gongquan",
+                                              "township_xiaoer")} == {
+        "county": "approved", "township_xunchang": "approved", "township_gongquan": "returned",
+        "township_xiaoer": "draft"}                                   # the halls' demo planned the other townships
+    assert year.by_tier["county"].planned == 4 and year.by_tier["county"].started == 3
+    xunchang = year.by_unit[("township", "township_xunchang")]
+    assert (xunchang.planned, xunchang.started) == (3, 2)
+    assert year.total.held >= 2 and year.total.completed >= 1           # the finished 老街 case among them

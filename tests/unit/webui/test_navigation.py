@@ -18,8 +18,9 @@ def _top_level(nav) -> list[str]:
 def test_a_county_supervisor_finds_supervision_in_one_group(client, login):
     login("supervisor_county")
     nav = _menu(client.get("/board").get_data(as_text=True))
-    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "议事厅", "概览"]
-    [group] = nav.xpath("./details[contains(@class,'nav-group')]")
+    assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "平台", "概览"]
+    group, platforms = nav.xpath("./details[contains(@class,'nav-group')]")
+    assert platforms.xpath(".//a/text()") == ["议事厅", "年度计划"]
     links = [(a.text, a.get("href")) for a in group.xpath(".//div[@class='nav-menu']/a")]
     assert links == [("督办看板", "/board"), ("建议台账", "/ledger"), ("数据", "/figures"), ("时限规则", "/deadlines")]
     assert "on" in group.get("class").split() and group.get("open") is None    # on its page, still closed
@@ -41,7 +42,7 @@ def test_an_admin_has_the_group_and_administration(client, login):
     assert _top_level(nav) == ["待办", "发起流程", "协商事项", "督办", "平台", "概览", "管理"]
     supervision, platforms, administration = nav.xpath("./details")
     assert "on" not in supervision.get("class").split() and "on" in administration.get("class").split()
-    assert platforms.xpath(".//a/text()") == ["议事厅", "会议活动"]
+    assert platforms.xpath(".//a/text()") == ["议事厅", "年度计划", "会议活动"]
     assert administration.xpath(".//a/text()") == ["用户与单位", "流程工作室"]
 
 
@@ -63,4 +64,4 @@ def test_the_menu_speaks_english(client, login):
     nav = _menu(client.get("/board").get_data(as_text=True))
     assert "Supervision" in _top_level(nav) and nav.get("aria-label") == "Main menu"
     assert [a.text for a in nav.xpath(".//div[@class='nav-menu']/a")] == [
-        "Overdue board", "Ledger", "Figures", "Deadlines"]
+        "Overdue board", "Ledger", "Figures", "Deadlines", "Halls", "Annual plan"]
