@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app, g, request
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, lazy_pgettext
 
 from domain.people import policy
 from domain.services import Services
@@ -108,7 +108,7 @@ NAV = [("inbox.index", lazy_gettext("待办"), None),
            ("figures.index", lazy_gettext("数据"), policy.may_see_figures),
            ("deadlines.index", lazy_gettext("时限规则"), policy.may_see_deadline_rules))),
        navigation.Group(lazy_gettext("平台"), (             # the halls, the year's plan and the meetings
-           ("halls.index", lazy_gettext("议事厅"), policy.may_see_halls),
+           ("halls.index", lazy_pgettext("menu", "议事厅"), policy.may_see_halls),
            ("plans.index", lazy_gettext("年度计划"), policy.may_see_plans),
            ("meetings.index", lazy_gettext("会议活动"), policy.may_organize_meetings))),
        ("overview.index", lazy_gettext("概览"), None),

@@ -21,7 +21,8 @@ from tests.unit.webui.conftest import csrf_of
 from webui.i18n import TRANSLATIONS
 
 WEBUI = Path(__file__).resolve().parents[3] / "webui"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "pgettext": ((1, "c"), 2)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "pgettext": ((1, "c"), 2),
+            "lazy_pgettext": ((1, "c"), 2)}
 METHODS = [("templates/**.html", "jinja2.ext.babel_extract"), ("*.py", "python")]
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]|%\(\w+\)\.\d+f")
