@@ -13,7 +13,8 @@ from tests.conftest import DATA
 from tests.support.sqlcount import counting
 
 # Measured on this branch (SQLite); a change that needs more must say why and raise the budget here.
-BUDGETS = {"start": 14, "complete": 14, "task GET": 8, "instance GET": 18, "inbox GET": 7}
+# start and complete include the kept inbox counts' one upsert (engine/store/task_counts.py)
+BUDGETS = {"start": 15, "complete": 15, "task GET": 8, "instance GET": 18, "inbox GET": 7}
 ANSWER = {"opinion": "同意办理", "amount": 5}
 
 
@@ -71,7 +72,9 @@ def test_each_request_type_stays_within_its_statement_budget(client, web_engine,
               "complete": max(seen[f"complete {n}"].count for n in range(1, 7)),
               "instance GET": seen["instance GET"].count, "inbox GET": seen["inbox GET"].count}
     over = {name: (count, BUDGETS[name]) for name, count in counts.items() if count > BUDGETS[name]}
-    assert not over, f"statements over budget (seen, budget): {over}"
+    worst = max(range(1, 7), key=lambda n: seen[f"complete {n}"].count)
+    assert not over, f"statements over budget (seen, budget): {over}\n" + "\n".join(
+        s[:140] for s in seen[f"complete {worst}"].sql)
 
 
 def test_a_read_request_writes_nothing(client, web_engine, six):
