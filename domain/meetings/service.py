@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -165,21 +165,27 @@ class Meetings:
             when = _when(meeting)
             told = []
             for invitee in session.scalars(select(MeetingInvitee).where(
-                    MeetingInvitee.meeting_id == meeting.id, MeetingInvitee.username.isnot(None),
-                    MeetingInvitee.notified_at.is_(None)).order_by(MeetingInvitee.id).with_for_update()):
-                body = (f"{invitee.name}：请于 {when} 到 {where} 参加「{meeting.title}」。"
-                        f"请在通知或会议页面回复是否参加。")
+                    MeetingInvitee.meeting_id == meeting.id, MeetingInvitee.notified_at.is_(None),
+                    or_(MeetingInvitee.username.isnot(None), and_(MeetingInvitee.kind == "department",
+                                                                  MeetingInvitee.org_unit_code.isnot(None))))
+                    .order_by(MeetingInvitee.id).with_for_update()):
+                # a person by name; a department through its liaisons (承办单位联络员), who answer for it
+                to = f"user:{invitee.username}" if invitee.username else f"department@{invitee.org_unit_code}"
+                ask = "请在通知或会议页面回复是否参加。" if invitee.username else "请安排人员参加。"
                 request = OutboxMessage(
                     idempotency_key=f"meeting:{meeting.id}:notice:{invitee.id}", instance_id=instance_id,
                     operator="notify", channel="dispatch", status="pending", attempts=0,
-                    params={"kind": "meeting", "to": [f"user:{invitee.username}"], "message": body,
-                            "subject": meeting.title, "path": f"/meetings/{meeting.id}"},
+                    params={"kind": "meeting", "to": [to], "subject": meeting.title, "path": f"/meetings/{meeting.id}",
+                            "message": f"{invitee.name}：请于 {when} 到 {where} 参加「{meeting.title}」。{ask}"},
                     created_at=now, next_attempt_at=now)
                 session.add(request)
                 session.flush()
-                dispatch(session, request, now, self.settings, self.engine.hooks)
-                invitee.notified_at = now
-                told.append(invitee.name)
+                if dispatch(session, request, now, self.settings, self.engine.hooks):
+                    invitee.notified_at = now
+                    told.append(invitee.name)
+                else:                             # nobody to tell (a department without a liaison): told offline,
+                    session.delete(request)       # and a later send may try again
+                    session.flush()
             return told
 
     @staticmethod

@@ -19,7 +19,7 @@ from domain.notifications import dispatch
 from domain.notifications.models import Notification
 from domain.people.accounts import UserView
 from engine.errors import InvalidState, NotFound, PermissionDenied
-from engine.store.models import OrgUnit, OutboxMessage, User
+from engine.store.models import Membership, OrgUnit, OutboxMessage, User
 from tests.support import figures_fixture
 
 ORGANIZER = UserView("organizer_county", "组织者", True, (("organizer", "county"),))
@@ -44,9 +44,14 @@ def _people(session, now) -> None:
     session.flush()
     session.add_all([OrgUnit(code="township_xunchang", name="巡场镇", kind="township", tier="township",
                              parent_id=county.id),
-                     OrgUnit(code="dept_transport", name="县交通运输局", kind="department")])
-    session.add_all([User(username=f"m00{n}", display_name=f"委员{n}", password_hash="-", active=True,
-                          created_at=now) for n in (1, 2, 3)])
+                     OrgUnit(code="dept_transport", name="县交通运输局", kind="department"),
+                     OrgUnit(code="dept_water", name="县水务局", kind="department")])
+    session.add_all([User(username=name, display_name=name, password_hash="-", active=True, created_at=now)
+                     for name in ("m001", "m002", "m003", "liaison_transport")])
+    session.flush()
+    session.add(Membership(role="department", user_id=session.scalar(select(User.id).where(
+        User.username == "liaison_transport")), org_unit_id=session.scalar(select(OrgUnit.id).where(
+            OrgUnit.code == "dept_transport"))))
 
 
 def _draft(case=None, **changes) -> Draft:
@@ -60,9 +65,10 @@ def _draft(case=None, **changes) -> Draft:
 
 def test_the_notice_goes_once_per_invitee_through_the_outbox(world):
     services, meetings, _ids, case = world
-    meeting_id = meetings.create(ORGANIZER, _draft(case))
+    meeting_id = meetings.create(ORGANIZER, _draft(case, departments=("dept_transport", "dept_water")))
     told = meetings.notify(ORGANIZER, meeting_id)
-    assert len(told) == 3            # the three members with accounts; the department and the resident are not
+    # the three members, and a department through its liaison; a department without one and the resident: offline
+    assert len(told) == 4 and "县交通运输局" in told and "县水务局" not in told
     assert meetings.notify(ORGANIZER, meeting_id) == []                               # a re-send tells nobody twice
     dispatch.deliver_due(services.engine)
     with services.engine.reading() as session:
@@ -70,8 +76,9 @@ def test_the_notice_goes_once_per_invitee_through_the_outbox(world):
             OutboxMessage.idempotency_key.like(f"meeting:{meeting_id}:notice:%"),
             OutboxMessage.recipient.is_(None))).all()
         notices = session.scalars(select(Notification).where(Notification.kind == "meeting")).all()
-    assert len(requests) == 3
-    assert sorted(n.username for n in notices) == ["m001", "m002", "m003"]
+    assert len(requests) == 4
+    assert sorted(n.username for n in notices) == ["liaison_transport", "m001", "m002", "m003"]
+    assert "请安排人员参加" in next(n for n in notices if n.username == "liaison_transport").body
     body = next(n for n in notices if n.username == "m001").body
     assert "2026-03-10 09:00–11:00" in body and "县政协三楼会议室" in body
     assert notices[0].title == "【会议通知】金河新区协商议事会"
