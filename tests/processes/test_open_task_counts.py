@@ -8,7 +8,7 @@ import copy
 
 from click.testing import CliRunner
 
-from engine.store import open_counts
+from engine.store import open_counts, task_counts
 from tests.support.consultation import SCENARIOS, advance
 from tests.support.open_counts import kept_and_recounted
 
@@ -31,6 +31,7 @@ def test_the_rebuild_command_checks_and_repairs_the_counts(consultation, tmp_pat
     kept, _ = kept_and_recounted(consultation)
     with consultation.unit_of_work() as session:
         session.execute(open_counts.OpenTaskCount.__table__.update().values(tasks=7))
+        session.execute(task_counts.InboxCount.__table__.update().values(tasks=9))      # the inboxes' counts too
     from cli.main import cli
 
     url = consultation.sessions.kw["bind"].url.render_as_string(hide_password=False)
@@ -38,8 +39,12 @@ def test_the_rebuild_command_checks_and_repairs_the_counts(consultation, tmp_pat
     monkeypatch.setenv("XIESHANG_INSTANCE_PATH", str(tmp_path))
     checked = CliRunner().invoke(cli, ["figures", "rebuild", "--check", "--json"])
     assert checked.exit_code == 1 and '"open_counts_differed": 0' not in checked.output, checked.output
+    assert '"inbox_counts_differed": 0' not in checked.output
     done = CliRunner().invoke(cli, ["figures", "rebuild", "--json"])
     assert done.exit_code == 0, done.output
     again = CliRunner().invoke(cli, ["figures", "rebuild", "--check", "--json"])
     assert again.exit_code == 0 and '"open_counts_differed": 0' in again.output, again.output
+    assert '"inbox_counts_differed": 0' in again.output
+    with consultation.reading() as session:
+        assert task_counts.all_counts(session) == task_counts.expected(session)
     assert kept_and_recounted(consultation)[0] == kept
