@@ -42,8 +42,13 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+# Two pytest-xdist workers (the machine has two cores); each starts its own PostgreSQL, redis and live servers on
+# free ports. tests/conftest.py keeps the e2e tests on one worker and the slow server runs on one (--dist loadgroup).
+# `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+
 test: install-test sysdeps lint
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install-test sysdeps
 	$(BIN)/python -m tests.perf.bench --topology
