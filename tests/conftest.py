@@ -5,28 +5,32 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from domain.consultation.demo import load_demo
 from domain.services import Services
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.store import db
+from engine.store.versions import VersionCache
 from tests.support.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CONSULTATION = ROOT / "processes" / "consultation"
 _counter = itertools.count()
+FIRST_MOMENT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     """Monday 2 March 2026, 09:00 Beijing time (01:00 UTC)."""
-    return FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    return FrozenClock(FIRST_MOMENT)
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +65,90 @@ def postgres_template(postgres) -> str:
     return "xieshang_template"
 
 
+def empty_database(request, kind: str, target: Path) -> str:
+    """A copy of the session's empty, migrated `kind` ("sqlite" or "postgres") database (`target`: the SQLite file)."""
+    if kind == "sqlite":
+        return copy_sqlite(request.getfixturevalue("sqlite_template"), target)
+    template = request.getfixturevalue("postgres_template")
+    return request.getfixturevalue("postgres").create_database(f"t{next(_counter)}", template=template)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """An empty, migrated database: a SQLite file, then a fresh PostgreSQL database (copies of migrated templates)."""
-    if request.param == "sqlite":
-        return copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "xieshang.db")
-    template = request.getfixturevalue("postgres_template")
-    return request.getfixturevalue("postgres").create_database(f"t{next(_counter)}", template=template)
+    return empty_database(request, request.param, tmp_path / "xieshang.db")
+
+
+class SeededTemplates:
+    """Databases with the demo people loaded and bundles deployed, made once per session and kind on the first ask
+    (seeding costs ~0.7 s a test, a copy ~1 ms on SQLite): what the `consultation` and `web_engine` fixtures did to
+    every test's empty database, done once. Seeded at the `clock` fixture's moment, as those fixtures seed."""
+
+    def __init__(self, request, folder: Path):
+        self.request = request
+        self.folder = folder
+        self.made: dict[tuple[str, tuple[Path, ...]], str] = {}
+        self.cache = VersionCache()   # the parses deploy left (a parsed spec is safe to share across instances)
+
+    def _make(self, kind: str, bundles: tuple[Path, ...]) -> str:
+        number = len(self.made)
+        if kind == "sqlite":
+            url = empty_database(self.request, "sqlite", self.folder / f"seeded{number}.db")
+        else:
+            url = self.request.getfixturevalue("postgres").create_database(
+                f"xieshang_seeded{number}", template=self.request.getfixturevalue("postgres_template"))
+        services = make_services(url, FrozenClock(FIRST_MOMENT))
+        services.engine.cache = self.cache
+        try:
+            seed(services.engine, bundles)
+        finally:
+            services.close()   # nobody may be connected to a PostgreSQL template
+        return url if kind == "sqlite" else f"xieshang_seeded{number}"
+
+    def copy(self, request, kind: str, bundles: Sequence[Path], target: Path) -> str:
+        """A fresh copy of the `kind` database seeded with `bundles`; marks the test as seeded (see `take`)."""
+        key = (kind, tuple(bundles))
+        if key not in self.made:
+            self.made[key] = self._make(kind, key[1])
+        request.node.stash[SEEDED] = key
+        if kind == "sqlite":
+            return copy_sqlite(Path(self.made[key].removeprefix("sqlite:///")), target)
+        return request.getfixturevalue("postgres").create_database(f"t{next(_counter)}", template=self.made[key])
+
+    def take(self, request, engine: Engine, bundles: Sequence[Path]) -> None:
+        """Give `engine` the seeded state: on a seeded copy, the session's parses; otherwise seed its database now."""
+        if request.node.stash.get(SEEDED, None) == (_kind(engine), tuple(bundles)):
+            engine.cache = self.cache
+        else:
+            seed(engine, bundles)
+
+
+SEEDED = pytest.StashKey[tuple]()
+
+
+def _kind(engine: Engine) -> str:
+    """The kind of database `engine` runs on, named as SeededTemplates names kinds."""
+    name = engine.sessions.kw["bind"].dialect.name
+    return "postgres" if name == "postgresql" else name
+
+
+def seed(engine: Engine, bundles: Sequence[Path]) -> None:
+    """Load the demo people (at the engine's clock) and deploy `bundles`, in order, as the owner."""
+    with engine.unit_of_work() as session:
+        load_demo(session, engine.clock.now())
+    for bundle in bundles:
+        engine.deploy([bundle], actor="owner")
+
+
+@pytest.fixture(scope="session")
+def seeded_templates(request, tmp_path_factory) -> SeededTemplates:
+    """The session's seeded databases (see SeededTemplates)."""
+    return SeededTemplates(request, tmp_path_factory.mktemp("seeded"))
+
+
+def seeded_wanted(request, fixture: str) -> bool:
+    """True when the test uses `fixture` (which seeds) and its clock still shows the moment templates are seeded at."""
+    return fixture in request.fixturenames and request.getfixturevalue("clock").now() == FIRST_MOMENT
 
 
 @pytest.fixture
@@ -112,3 +193,15 @@ def sqlite_services(sqlite_url, clock) -> Services:
 def sqlite_service(sqlite_services) -> Engine:
     """The engine of `sqlite_services`."""
     return sqlite_services.engine
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs two workers with --dist loadgroup), keep together what must not run
+    side by side: the e2e tests share one live server's state and the screenshot folders, so one worker runs them
+    all, in order; the slow server and load runs share one worker too, so two of them never compete for the cores."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if parts[:2] == ("tests", "e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("slow"))

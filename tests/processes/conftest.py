@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from domain.consultation.demo import load_demo
-from tests.conftest import CONSULTATION
+from tests.conftest import CONSULTATION, empty_database, seeded_wanted
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """The root's `db_url`; for a test that uses `consultation`, a copy of a database already seeded as it seeds."""
+    if seeded_wanted(request, "consultation"):
+        return request.getfixturevalue("seeded_templates").copy(request, request.param, (CONSULTATION,),
+                                                                 tmp_path / "xieshang.db")
+    return empty_database(request, request.param, tmp_path / "xieshang.db")
 
 
 @pytest.fixture
-def consultation(service):
+def consultation(request, service, seeded_templates):
     """The engine service with the demo directory and the consultation deployed, on SQLite and PostgreSQL."""
-    with service.unit_of_work() as session:
-        load_demo(session, service.clock.now())
-    service.deploy([CONSULTATION], actor="owner")
+    seeded_templates.take(request, service, (CONSULTATION,))
     return service
 
 

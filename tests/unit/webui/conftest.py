@@ -6,19 +6,26 @@ import re
 
 import pytest
 
-from domain.consultation.demo import load_demo
 from engine.settings import Settings
-from tests.conftest import CONSULTATION, DATA
+from tests.conftest import CONSULTATION, DATA, copy_sqlite, seeded_wanted
 from webui import create_app
+
+WEB_BUNDLES = (CONSULTATION, DATA / "mini")
 
 
 @pytest.fixture
-def web_engine(sqlite_service):
+def sqlite_url(request, sqlite_template, tmp_path) -> str:
+    """The root's `sqlite_url`; for a test that uses `web_engine`, a copy of a database already seeded as it seeds."""
+    if seeded_wanted(request, "web_engine"):
+        return request.getfixturevalue("seeded_templates").copy(request, "sqlite", WEB_BUNDLES,
+                                                                 tmp_path / "xieshang.db")
+    return copy_sqlite(sqlite_template, tmp_path / "xieshang.db")
+
+
+@pytest.fixture
+def web_engine(request, sqlite_service, seeded_templates):
     """The engine with demo people, the consultation and the mini process deployed."""
-    with sqlite_service.unit_of_work() as session:
-        load_demo(session, sqlite_service.clock.now())
-    sqlite_service.deploy([CONSULTATION], actor="owner")
-    sqlite_service.deploy([DATA / "mini"], actor="owner")
+    seeded_templates.take(request, sqlite_service, WEB_BUNDLES)
     return sqlite_service
 
 
