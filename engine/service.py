@@ -67,7 +67,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         self.clock = clock or SystemClock()
         self.cache = cache or versions.VersionCache()
         self.hooks = (hooks if hooks is not None else HookRegistry()).naming(     # none: every process runs plainly
-            partial(versions.process_names, cache=self.cache))
+            lambda session: versions.process_names(session, self.cache))        # the engine's cache at the time
         self.calendar = calendar
         self.directory_rules = directory_rules
         self.policy = policy if policy is not None else RoleHolders(directory_rules)

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from domain.consultation.demo import load_demo
 from domain.services import Services
 from engine.clock import FrozenClock
 from engine.service import Engine
 from engine.store import db
+from engine.store.models import ProcessVersion
 from engine.store.versions import VersionCache
 from tests.support.pg import PostgresServer
 
@@ -88,7 +90,10 @@ class SeededTemplates:
         self.request = request
         self.folder = folder
         self.made: dict[tuple[str, tuple[Path, ...]], str] = {}
-        self.cache = VersionCache()   # the parses deploy left (a parsed spec is safe to share across instances)
+        # per seeded database, the parses its deploys left; each test's engine gets a copy: the seeded versions' ids
+        # mean the same in every copy, a version a test deploys later is that test's own (ids are reused across
+        # copies, and an engine finds a parse by version id)
+        self.caches: dict[tuple[str, tuple[Path, ...]], VersionCache] = {}
 
     def _make(self, kind: str, bundles: tuple[Path, ...]) -> str:
         number = len(self.made)
@@ -98,9 +103,12 @@ class SeededTemplates:
             url = self.request.getfixturevalue("postgres").create_database(
                 f"xieshang_seeded{number}", template=self.request.getfixturevalue("postgres_template"))
         services = make_services(url, FrozenClock(FIRST_MOMENT))
-        services.engine.cache = self.cache
+        services.engine.cache = self.caches[(kind, bundles)] = VersionCache()
         try:
             seed(services.engine, bundles)
+            with services.engine.reading() as session:      # read by id, as a server that has run them has
+                for version in session.scalars(select(ProcessVersion)):
+                    services.engine.cache.for_version(version)
         finally:
             services.close()   # nobody may be connected to a PostgreSQL template
         return url if kind == "sqlite" else f"xieshang_seeded{number}"
@@ -117,8 +125,9 @@ class SeededTemplates:
 
     def take(self, request, engine: Engine, bundles: Sequence[Path]) -> None:
         """Give `engine` the seeded state: on a seeded copy, the session's parses; otherwise seed its database now."""
-        if request.node.stash.get(SEEDED, None) == (_kind(engine), tuple(bundles)):
-            engine.cache = self.cache
+        key = (_kind(engine), tuple(bundles))
+        if request.node.stash.get(SEEDED, None) == key:
+            engine.cache = self.caches[key].copy()
         else:
             seed(engine, bundles)
 

@@ -56,6 +56,14 @@ class VersionCache:
             self._by_id[version.id] = key
         return parsed
 
+    def copy(self) -> VersionCache:
+        """A cache holding the same parses, for an engine on a copy of this cache's database (its version ids mean
+        the same versions); what either reads afterwards stays its own."""
+        other = VersionCache(self.operators)
+        with self._lock:
+            other._parsed, other._by_id = OrderedDict(self._parsed), dict(self._by_id)
+        return other
+
     def by_id(self, version_id: int) -> ParsedBundle | None:
         """The parsed bundle of a version this cache has read (versions are immutable), else None."""
         with self._lock:
