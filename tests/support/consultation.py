@@ -78,12 +78,13 @@ def run_in_memory(parsed, scenario: Scenario, clock, restore: str = "none",
 def not_in_the_past(scenario: Scenario, now) -> Scenario:
     """The scenario with its meeting date and 督办时限 moved to a month after `now` when they already lie behind it
     (a plan's meeting date and the 督办时限 may not be set in the past): a clock that many walks have moved on
-    (a benchmark's, a shared server's) still walks every scenario; at the scenarios' own start nothing changes."""
+    (a benchmark's, a shared server's) still walks every scenario; at the scenarios' own start only the copy is new."""
     today = now.astimezone(LOCAL_TZ).date()
     later = (today + timedelta(days=30)).isoformat()
     moved = {name: later for name in ("meeting_date", "supervision_deadline")
              if date.fromisoformat(getattr(scenario, name)) < today}
-    return dataclasses.replace(scenario, **moved) if moved else scenario
+    # always a copy with its own counters: a scenario counts the answers it gave (a shared one would return no plan)
+    return dataclasses.replace(scenario, counters=dict(scenario.counters), **moved)
 
 
 def run_through_engine(engine, scenario: Scenario, starter: str = "m001",

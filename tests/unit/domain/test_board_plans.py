@@ -49,8 +49,12 @@ def test_the_matrix_reads_human_task_by_index(plans_of, who):
     user = services.accounts.user(who)
     plans = run(lambda s: board.matrix(s, user, NOW))
     assert plans and not _whole_scans(plans), _whole_scans(plans)
-    # the counts are kept (open_task_count); only the tasks due today and on the last at-risk day are read, by due time
-    assert all("ix_human_task_open_due" in " ".join(lines) for _, lines in plans), plans
+    # the counts are kept (open_task_count); only the tasks due today and on the last at-risk day are read, by an
+    # index: on SQLite the due-time index; PostgreSQL's planner picks among the open-task indexes on a table this
+    # small (the inbox's ix_human_task_claimable also starts with the status), so there any index read will do
+    postgres = services.engine.sessions.kw["bind"].dialect.name == "postgresql"
+    assert all("ix_human_task_open_due" in " ".join(lines) or (postgres and "Index" in " ".join(lines))
+               for _, lines in plans), plans
 
 
 @pytest.mark.parametrize("who", WHO)

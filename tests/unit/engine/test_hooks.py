@@ -3,6 +3,7 @@ stops the command with HookFailed (cause kept, logged), not a script error, and 
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import pytest
@@ -73,7 +74,7 @@ def test_the_consultation_still_writes_its_records(service):
     with service.unit_of_work() as session:
         load_demo(session, service.clock.now())
     service.deploy([CONSULTATION], actor="owner")
-    scenario = SCENARIOS["township"]
+    scenario = copy.deepcopy(SCENARIOS["township"])
     receipt = consultation_hooks.submit_intake(service, scenario.intake())
     [triage] = service.list_tasks(instance_id=receipt.instance_id)
     answer = scenario.answer("triage", service.show_instance(receipt.instance_id).data)
