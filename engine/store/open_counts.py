@@ -68,7 +68,7 @@ def install(factory: sessionmaker) -> None:
     event.listen(factory, "before_flush", _before_flush)
 
 
-def _old(state, name: str):
+def value_before_flush(state, name: str):
     """The attribute's value before this flush's changes (its current value when unchanged)."""
     history = state.attrs[name].history
     if history.deleted:
@@ -83,7 +83,7 @@ def _before_flush(session: Session, _context, _instances) -> None:
         if isinstance(obj, ProcessInstance):
             state = inspect(obj)
             if state.attrs.org_unit_code.history.has_changes() and obj.id is not None:
-                old = _old(state, "org_unit_code") or NONE
+                old = value_before_flush(state, "org_unit_code") or NONE
                 if old != (obj.org_unit_code or NONE):
                     moved_instances[obj.id] = (old, obj.org_unit_code or NONE)
     changed = [obj for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, HumanTask)]
@@ -93,8 +93,9 @@ def _before_flush(session: Session, _context, _instances) -> None:
         seen.add(row.id)
         old_unit, new_unit = units.get(row.instance_id, (NONE, NONE))
         state = inspect(row)
-        if (state.persistent or state.deleted) and _old(state, "status") == OPEN:
-            delta[(_old(state, "org_unit_code") or NONE, old_unit, due_day(_old(state, "due_at")))] -= 1
+        if (state.persistent or state.deleted) and value_before_flush(state, "status") == OPEN:
+            before = value_before_flush(state, "org_unit_code") or NONE
+            delta[(before, old_unit, due_day(value_before_flush(state, "due_at")))] -= 1
         if row.status == OPEN and row not in session.deleted:
             delta[(row.org_unit_code or NONE, new_unit, due_day(row.due_at))] += 1
     if moved_instances:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine.store.db import Base
 from engine.store.models import HumanTask
+from engine.store.open_counts import value_before_flush
 
 HELD, UNHELD, DONE = "a", "c", "d"
 NONE = ""
@@ -54,14 +55,6 @@ def install(factory: sessionmaker) -> None:
     event.listen(factory, "before_flush", _before_flush)
 
 
-def _old(state, name: str):
-    """The attribute's value before this flush's changes (its current value when unchanged)."""
-    history = state.attrs[name].history
-    if history.deleted:
-        return history.deleted[0]
-    return history.unchanged[0] if history.unchanged else getattr(state.obj(), name)
-
-
 def _before_flush(session: Session, _context, _instances) -> None:
     delta: Counter = Counter()
     for row in (*session.new, *session.dirty, *session.deleted):
@@ -69,7 +62,7 @@ def _before_flush(session: Session, _context, _instances) -> None:
             continue
         state = inspect(row)
         if state.persistent or state.deleted:
-            old = key_of(*(_old(state, name) for name in FIELDS))
+            old = key_of(*(value_before_flush(state, name) for name in FIELDS))
             if old is not None:
                 delta[old] -= 1
         if row not in session.deleted:
