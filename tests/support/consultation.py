@@ -3,7 +3,7 @@ through the engine (a scenario's answers live in domain/consultation/scenarios.p
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -83,8 +83,13 @@ def not_in_the_past(scenario: Scenario, now) -> Scenario:
     later = (today + timedelta(days=30)).isoformat()
     moved = {name: later for name in ("meeting_date", "supervision_deadline")
              if date.fromisoformat(getattr(scenario, name)) < today}
-    # always a copy with its own counters: a scenario counts the answers it gave (a shared one would return no plan)
-    return dataclasses.replace(scenario, counters=dict(scenario.counters), **moved)
+    # a copy that counts on with the same counters: a walk that asks again at every step (the topology's people
+    # do) must remember how many times it already rejected a topic; copy.copy, not dataclasses.replace, so an
+    # `intake` a test gave the scenario (an instance attribute replace would drop) stays
+    copied = copy.copy(scenario)
+    for name, value in moved.items():
+        setattr(copied, name, value)
+    return copied
 
 
 def run_through_engine(engine, scenario: Scenario, starter: str = "m001",
@@ -100,6 +105,7 @@ def run_through_engine(engine, scenario: Scenario, starter: str = "m001",
         return engine
 
     scenario = not_in_the_past(scenario, engine.clock.now())
+    scenario.counters = dict(scenario.counters)        # this walk's own: a shared scenario is never advanced
     instance_id = step().start_instance("consultation", scenario.intake(), actor=starter)
     done = []
     for _ in range(500):

@@ -3,6 +3,8 @@ venue), it makes 有活动 once its meeting is recorded, and 有实效 once a de
 
 from __future__ import annotations
 
+import copy
+
 from domain.halls import registry, standard
 from tests.support.consultation import SCENARIOS, advance, not_in_the_past
 
@@ -15,7 +17,7 @@ def _computed(engine) -> dict[str, bool]:
 
 
 def test_holding_a_consultation_and_adopting_a_suggestion_meet_the_computed_items(web_engine):
-    scenario = not_in_the_past(SCENARIOS["township"], web_engine.clock.now())
+    scenario = not_in_the_past(copy.deepcopy(SCENARIOS["township"]), web_engine.clock.now())
     assert scenario.township == "township_xunchang" and scenario.adoption == "adopted"
     instance_id = web_engine.start_instance("consultation", scenario.intake(), actor="m001")
     advance(web_engine, instance_id, scenario, stop_before="hold_meeting")
