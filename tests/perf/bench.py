@@ -60,6 +60,7 @@ from tests.perf.bench_data import (
 from tests.perf.board_bench import board_section
 from tests.perf.board_bench import build_database as board_build
 from tests.perf.figures_bench import build_records
+from tests.perf.http_bench import http_section
 from tests.perf.sandbox_bench import sandbox_overhead
 from tests.perf.share_bench import figure_share_cost
 from tests.perf.submit_bench import submit_section
@@ -450,6 +451,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, help="human-task rows, a tenth as many instances (default 1,000,000)")
     parser.add_argument("--repeats", type=int, help="repeats of the end-to-end comparison (default 7)")
     parser.add_argument("--per-repeat", type=int, help="instances per side and repeat (default 5)")
+    parser.add_argument("--http-instances", type=int, help="six-step instances per side and round over real HTTP "
+                                                           "(default 30; --quick 10)")
     args = parser.parse_args(argv)
     repeats, per_repeat, runs, n_tasks = (3, 2, 40, 100_000) if args.quick else (7, 5, 200, 1_000_000)
     repeats, per_repeat = args.repeats or repeats, args.per_repeat or per_repeat
@@ -480,6 +483,8 @@ def main(argv: list[str] | None = None) -> None:
             sections.append(serialization(parsed_version(engine, version_id), runs))
             sections.append(engine_costs(engine, version_id, 50))
             sections.append(Section(*submit_section(repeats, per_repeat)))     # statements per request, HTTP ratio
+            sections.append(Section(*http_section(args.http_instances or (10 if args.quick else 30),
+                                                  rounds=min(3, repeats))))        # a real server and socket
             if args.profile:
                 sections.append(profile_engine(engine, "township", 4 if args.quick else 10))
         finally:

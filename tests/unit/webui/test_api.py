@@ -148,6 +148,15 @@ def test_the_task_list_filters_by_instance(call, world):
     assert other.get_json()["items"] == [] and other.get_json()["counts"]["claimable"] == 0
 
 
+def test_a_member_of_several_units_filters_by_instance(call, world):
+    """m001 sits in a committee, a sector group and a township: a filtered count is one capped count per membership
+    (SQLite refused the LIMIT inside their UNION: the filtered inbox was a 503 for anyone with two memberships)."""
+    for tab in ("assigned", "claimable", "involved", "done"):
+        response = call("GET", f"/tasks?tab={tab}&instance_id={world.here.instance_id}", user="m001")
+        assert response.status_code == 200, response.get_json()
+        assert set(response.get_json()["counts"]) == {"assigned", "claimable", "involved", "done"}
+
+
 def test_the_task_list_opens_on_the_first_tab_with_work(call, world):
     body = call("GET", "/tasks", user="office").get_json()
     assert body["tab"] == "claimable" and body["counts"]["assigned"] == 0 and body["items"]
