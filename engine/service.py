@@ -8,7 +8,6 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +41,7 @@ from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, NextTask, StartableProcess, TaskView
 
 TaskListener = Callable[[Session, HumanTask, datetime], object]
+FormCheck = Callable[[dict | None, dict | None], None]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
@@ -185,9 +185,13 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                     raise
         raise AssertionError("unreachable")
 
-    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False):
+    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False,
+                  check_form: FormCheck | None = None):
         with self.unit_of_work() as session:
             human, row = self.open_task_and_instance(session, task_id)
+            if check_form is not None:      # the caller's own checks of the submission against the task's form
+                schema, ui, _ = self.parsed_of(session, row.version_id).form(human.task_spec)
+                check_form(schema, ui)
             self.policy.require_candidate(session, human, actor)
             if revision is not None and revision != row.revision:
                 raise ConcurrentUpdate(STALE_MESSAGE)
@@ -218,27 +222,19 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             assignments.check_new_tasks(session, added, named, clean, self.directory_rules)
             return (row.id, projection.next_for(session, row.id, actor)) if follow else row.id
 
-    def complete_and_follow(self, task_id: str, data: dict, actor: str,
-                            revision: int | None = None) -> tuple[int, list[NextTask]]:
-        """Complete a task like `complete_task`; also returns the instance's open tasks `actor` may act on next."""
+    def complete_and_follow(self, task_id: str, data: dict, actor: str, revision: int | None = None,
+                            check_form: FormCheck | None = None) -> tuple[int, list[NextTask]]:
+        """Complete a task like `complete_task`; also returns the instance's open tasks `actor` may act on next.
+        `check_form(schema, ui)` is called with the open task's form (JSON schema, UI schema) as soon as the task is
+        read, before anything else is decided; what it raises ends the command (found in the same statement as the
+        task, so the caller needs no query of its own for the form)."""
         for attempt in range(_RETRIES):
             try:
-                return self._complete(task_id, data, actor, revision, follow=True)
+                return self._complete(task_id, data, actor, revision, follow=True, check_form=check_form)
             except ConcurrentUpdate:
                 if revision is not None or attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
-
-    def task_form(self, task_id: str) -> tuple[dict | None, dict | None]:
-        """(JSON schema, UI schema) of a task's form in one query; NotFound for an unknown task."""
-        with self.reading() as session:
-            found = session.execute(select(HumanTask.task_spec, ProcessInstance.version_id)
-                                    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                                    .where(HumanTask.id == task_id)).first()
-            if found is None:
-                raise NotFound(f"没有任务 {task_id} (no such task)")
-            schema, ui, _ = self.parsed_of(session, found.version_id).form(found.task_spec)
-            return schema, ui
 
     def claim_task(self, task_id: str, actor: str) -> None:
         """Take a task: it becomes assigned to `actor`, who must be a candidate."""

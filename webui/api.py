@@ -261,15 +261,18 @@ def task(task_id: str):
 def complete(task_id: str):
     """Complete the task with form data; 422 with field errors, 409 on a stale revision."""
     body = _payload("CompleteRequest")
-    engine = engine_of(current_app)
-    schema, ui = engine.task_form(task_id)        # one query; who may see and act is decided by the engine below
-    references = file_references(schema or {}, ui, body["data"])
-    if references:
-        services_of(current_app).participation.task_for(task_id, g.user)   # 403 before naming anyone's files
-        _require_own_files(references, task_id)
+    references: list[tuple[str, str]] = []
+
+    def check_files(schema: dict | None, ui: dict | None) -> None:
+        """Run by the engine with the form of the task it read: file references must be the person's own."""
+        references[:] = file_references(schema or {}, ui, body["data"])
+        if references:
+            services_of(current_app).participation.task_for(task_id, g.user)   # 403 before naming anyone's files
+            _require_own_files(references, task_id)
+
     try:
-        instance_id, following = engine.complete_and_follow(task_id, body["data"], g.user.username,
-                                                            body.get("revision"))
+        instance_id, following = engine_of(current_app).complete_and_follow(
+            task_id, body["data"], g.user.username, body.get("revision"), check_form=check_files)
     except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:
         view = services_of(current_app).participation.task_for(task_id, g.user)     # 404/403 as before
         return _conflict(view, exc, body.get("revision"))
