@@ -10,6 +10,8 @@ read the engine's current clock, version cache and directory rules, which tests 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, undefer
 from sqlalchemy.orm.attributes import flag_modified
@@ -17,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
 from engine.errors import InvalidState, NotFound
-from engine.store import queries, statecodec
+from engine.store import directory, queries, statecodec
 from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.views import EventView, InstanceView, TaskView
 
@@ -100,6 +102,11 @@ class StoreAccess:
         """Add an audit event to the instance's history (`at`: default now)."""
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
                                at=at or self.clock.now(), detail=detail))
+
+    def vouched(self, username: str, memberships) -> AbstractContextManager[None]:
+        """Inside the block the engine takes `username` as active with these (role, org unit code) memberships,
+        without reading them again: for a caller that read them itself in this request (see directory.vouched)."""
+        return directory.vouched(username, memberships)
 
     def _lock(self, session: Session, instance_id: int) -> int | None:
         """Lock the instance row (SQLite: take the write lock) and return its revision as committed now."""
