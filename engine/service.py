@@ -121,11 +121,15 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             return Deployed(version.process_id, version.content_hash[:12], version.id, created, version.number)
 
     # --- instances --------------------------------------------------------------------------------
-    def start_instance(self, process_id: str, data: dict, actor: str | None = None) -> int:
-        """Start the latest version of a process with start-form data; returns the instance id."""
+    def start_instance(self, process_id: str, data: dict, actor: str | None = None, *,
+                       check_form: FormCheck | None = None) -> int:
+        """Start the latest version of a process with start-form data; returns the instance id. `check_form(schema,
+        ui)` is called with the start form (Nones when there is none) before anything else is decided."""
         with self.unit_of_work() as session:
             version = versions.latest(session, process_id)
             parsed = self.cache.for_version(version)
+            if check_form is not None:
+                check_form(*versions.start_form(parsed))
             clean = clean_submission(versions.start_form(parsed)[0], data)
             workflow = runtime.new_workflow(parsed, clean)
             now = self.clock.now()

@@ -394,10 +394,15 @@ def reassign(task_id: str):
 def start():
     """Start an instance of the latest version of a process (any signed-in person may, for now)."""
     body = _payload("StartRequest")
-    process = engine_of(current_app).startable_process(body["process_id"])
-    references = file_references(process.form or {}, process.ui, body["data"])
-    _require_own_files(references, None)
-    instance_id = engine_of(current_app).start_instance(body["process_id"], body["data"], g.user.username)
+    references: list[tuple[str, str]] = []
+
+    def check_files(schema: dict | None, ui: dict | None) -> None:
+        """Run by the engine with the start form of the version it starts: file references must be one's own."""
+        references[:] = file_references(schema or {}, ui, body["data"])
+        _require_own_files(references, None)
+
+    instance_id = engine_of(current_app).start_instance(body["process_id"], body["data"], g.user.username,
+                                                        check_form=check_files)
     services_of(current_app).uploads.attach(g.user, None, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id), 201, {"Location": f"{bp.url_prefix}/instances/{instance_id}"}
 
