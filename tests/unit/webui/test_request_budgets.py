@@ -14,7 +14,7 @@ from tests.support.sqlcount import counting
 
 # Measured on this branch (SQLite); a change that needs more must say why and raise the budget here.
 # start and complete include the kept inbox counts' one upsert (engine/store/task_counts.py)
-BUDGETS = {"start": 12, "complete": 12, "task GET": 7, "instance GET": 15, "inbox GET": 3}
+BUDGETS = {"start": 12, "complete": 11, "task GET": 7, "instance GET": 15, "inbox GET": 3}
 ANSWER = {"opinion": "同意办理", "amount": 5}
 
 
