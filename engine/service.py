@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deadlines, failures
 from engine.bpmn import formrules, runtime, specs
@@ -315,8 +317,13 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
 
     # --- internals --------------------------------------------------------------------------------
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
-        """Store the advanced workflow and everything projected from it; returns the human tasks it added."""
-        if self._lock(session, row.id) != row.revision:    # the loser of a race stops here, before writing
+        """Store the advanced workflow and everything projected from it; returns the human tasks it added.
+
+        The loser of a race stops before the projections are read and written: PostgreSQL locks the row and compares
+        its revision first; SQLite begins its write transaction (and takes the database's write lock) at the first
+        write, so the flush of the row's versioned UPDATE (`... WHERE revision = ?`) locks and compares in one."""
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if not sqlite and self._lock(session, row.id) != row.revision:
             raise ConcurrentUpdate(STALE_MESSAGE)
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
@@ -341,6 +348,12 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         if row.status == "completed" and row.completed_at is None:
             row.completed_at = now
             self.audit(session, row.id, "instance_completed", actor, None, {}, at=now)
+        if sqlite:
+            flag_modified(row, "updated_at")      # the versioned UPDATE even if nothing else changed
+            try:
+                session.flush()
+            except StaleDataError as exc:         # another writer was first: nothing of this save is kept
+                raise ConcurrentUpdate(STALE_MESSAGE) from exc
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now, self.calendar)
         added = projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
                                 partial(self.hooks.scope, row.process_id), self.directory_rules.roles)
