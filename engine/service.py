@@ -311,9 +311,8 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
     def show_instance(self, instance_id: int) -> InstanceView:
         """An instance with its current data and audit events."""
         with self.reading() as session:
-            row = self.loaded_instance(session, instance_id)
-            _, workflow = self.load(row)
-            return self.instance_view(session, row, workflow)
+            row = self.instance_with_data(session, instance_id)
+            return self.instance_view(session, row, self.data_of(row))
 
     # --- internals --------------------------------------------------------------------------------
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
@@ -328,6 +327,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
         row.state = pack(_dumps(workflow))
+        row.data_snapshot = pack(state_serializer().dumps_data(data))     # a show restores no workflow
         was_error, row.status = row.status == "error", status or runtime.status_of(workflow)
         row.error = None
         if was_error and row.status != "error":

@@ -417,7 +417,7 @@ def instances():
 @bp.get("/instances/<instance_id>")
 def instance(instance_id: int):
     """An instance: status, step, tier, org unit, data, events, suggestions, tasks and comments."""
-    return jsonify(_instance(services_of(current_app).participation.instance_detail(instance_id, g.user)))
+    return jsonify(_instance(services_of(current_app).participation.instance_summary(instance_id, g.user)))
 
 
 @bp.post("/intake")

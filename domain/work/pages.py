@@ -53,6 +53,18 @@ class InstanceDetail:
 
 
 @dataclass(frozen=True)
+class InstanceSummary:
+    """What the API's instance answer carries (the page's content without the diagram, case file and timeline)."""
+
+    instance: object
+    title: str
+    section: object | None
+    org_unit_name: str | None
+    tasks: tuple
+    comments: tuple[CommentView, ...]
+
+
+@dataclass(frozen=True)
 class TaskPage:
     """Everything the task page shows."""
 
@@ -64,10 +76,14 @@ class TaskPage:
     holders: tuple        # who holds the task's role there (转办 targets)
 
 
-def visible_instance(session: Session, user: UserView, instance_id: int, with_state: bool = False) -> ProcessInstance:
+def visible_instance(session: Session, user: UserView, instance_id: int, with_state: bool = False,
+                     with_data: bool = False) -> ProcessInstance:
     """The instance, unless it does not exist (NotFound) or the person may not see it (PermissionDenied);
-    `with_state`: its stored state in the same statement, for a page that loads the workflow."""
-    row = session.get(ProcessInstance, instance_id, options=[undefer(ProcessInstance.state)] if with_state else ())
+    `with_state`: its stored state in the same statement, for a page that loads the workflow; `with_data`: its data
+    snapshot, for an answer that needs the data alone."""
+    options = ([undefer(ProcessInstance.state)] if with_state else []) + \
+        ([undefer(ProcessInstance.data_snapshot)] if with_data else [])
+    row = session.get(ProcessInstance, instance_id, options=options)
     if row is None:
         raise NotFound(f"没有实例 {instance_id} (no such instance)")
     if not access.can_view_instance(session, user, instance_id):
@@ -104,6 +120,23 @@ def instance_detail(engine, session: Session, user: UserView, instance_id: int) 
     return _detail(engine, session, user, row, parsed, workflow)
 
 
+def instance_summary(engine, session: Session, user: UserView, instance_id: int) -> InstanceSummary:
+    """The instance with its data, title, section, tasks and comments — what the API answers — restoring no
+    workflow (the data from the snapshot the last save wrote)."""
+    row = visible_instance(session, user, instance_id, with_data=True)
+    hidden = cases.hidden_for(user, engine.parsed_of(session, row.version_id), row)
+    data = {k: v for k, v in engine.data_of(row).items() if k not in hidden}
+    tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
+                                  .order_by(HumanTask.created_at)))
+    name = session.scalar(select(OrgUnit.name).where(OrgUnit.code == row.org_unit_code)) \
+        if row.org_unit_code else None
+    comments = tuple(CommentView(c.author, c.kind, c.body, c.task_id, c.created_at)
+                     for c in inbox.comments(session, row.id))
+    title = engine.hooks.title(session, row.id, row.process_id)
+    return InstanceSummary(engine.instance_view(session, row, data), title, engine.hooks.details(session, row), name,
+                           tasks, comments)
+
+
 def _detail(engine, session: Session, user: UserView, row: ProcessInstance, parsed, workflow) -> InstanceDetail:
     section = engine.hooks.details(session, row)
     tasks = tuple(session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id)
@@ -112,7 +145,7 @@ def _detail(engine, session: Session, user: UserView, row: ProcessInstance, pars
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name)).all())
     bpmn = next((data.decode() for path, data in sorted(parsed.bundle.files.items()) if path.endswith(".bpmn")), "")
     comment_rows = inbox.comments(session, row.id)
-    view = engine.instance_view(session, row, workflow)
+    view = engine.instance_view(session, row, runtime.instance_data(workflow))
     hidden = cases.hidden_for(user, parsed, row)     # restricted fields (the proposer's contact) stay out of the data
     view = replace(view, data={k: v for k, v in view.data.items() if k not in hidden}) if hidden else view
     case = cases.case_file(session, user, row, parsed, workflow)

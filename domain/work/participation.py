@@ -108,6 +108,11 @@ class Participation:
         with self.engine.reading() as session:
             return pages.instance_detail(self.engine, session, user, instance_id)
 
+    def instance_summary(self, instance_id: int, user: UserView) -> pages.InstanceSummary:
+        """The instance with its data, tasks and comments, for a person who may see it; no workflow restored."""
+        with self.engine.reading() as session:
+            return pages.instance_summary(self.engine, session, user, instance_id)
+
     def task_page(self, task_id: str, user: UserView) -> pages.TaskPage:
         """The task page's content, for a person who may see the task's instance."""
         with self.engine.reading() as session:

@@ -95,6 +95,15 @@ class StateSerializer:
         return dct
 
 
+    def dumps_data(self, data: dict) -> str:
+        """An instance's data alone as JSON (dates, decimals and SpiffWorkflow's own types converted as in a state)."""
+        return json.dumps(self.registry.convert(data), cls=self.spiff._encoder_cls, separators=(",", ":"))
+
+    def loads_data(self, text: str) -> dict:
+        """Data written by `dumps_data`."""
+        return self.registry.restore(json.loads(text))
+
+
 def state_serializer() -> StateSerializer:
     """This thread's serializer."""
     if not hasattr(_local, "serializer"):

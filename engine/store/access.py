@@ -52,13 +52,26 @@ class StoreAccess:
             raise NotFound(f"没有实例 {instance_id} (no such instance)")
         return row
 
-    def instance_view(self, session: Session, row: ProcessInstance, workflow) -> InstanceView:
-        """An instance row and its loaded workflow as a view, with its audit events."""
+    def instance_with_data(self, session: Session, instance_id: int) -> ProcessInstance:
+        """The instance row with its data snapshot in one query (the state is read only for a row without one)."""
+        row = session.get(ProcessInstance, instance_id, options=[undefer(ProcessInstance.data_snapshot)])
+        if row is None:
+            raise NotFound(f"没有实例 {instance_id} (no such instance)")
+        return row
+
+    def data_of(self, row: ProcessInstance) -> dict:
+        """The data the instance carries: from its snapshot, or (a row saved before snapshots) its restored state."""
+        if row.data_snapshot is not None:
+            return state_serializer().loads_data(statecodec.unpack(row.data_snapshot))
+        return runtime.instance_data(self.load(row)[1])
+
+    def instance_view(self, session: Session, row: ProcessInstance, data: dict) -> InstanceView:
+        """An instance row and its data as a view, with its audit events."""
         events = tuple(EventView(e.kind, e.at, e.actor, e.task_id, e.detail) for e in session.scalars(
             select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id)))
         version = session.get(ProcessVersion, row.version_id)
         return InstanceView(row.id, row.process_id, version.content_hash[:12], row.status, row.step, row.tier,
-                            row.org_unit_code, runtime.instance_data(workflow), events, row.next_timer_at,
+                            row.org_unit_code, data, events, row.next_timer_at,
                             row.revision, row.error)
 
     def task_view(self, session: Session, human: HumanTask) -> TaskView:

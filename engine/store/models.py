@@ -90,6 +90,9 @@ class ProcessInstance(Base):
     process_id: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), index=True)
     state: Mapped[str] = mapped_column(Text, deferred=True)         # loaded only when the workflow is needed
+    # the data the instance carries after its last save (statecodec-packed JSON), so showing an instance needs no
+    # workflow restored; NULL for rows saved before it existed (they are shown from their state)
+    data_snapshot: Mapped[str | None] = mapped_column(Text, deferred=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     step: Mapped[int | None] = mapped_column(Integer)
