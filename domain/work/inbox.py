@@ -3,8 +3,9 @@ read marks and returns (退回)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -47,6 +48,14 @@ class InboxItem:
     read: bool
     escalation_level: int = 0
     item_label: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready (times as ISO strings): the API's row, without dataclasses.asdict's deep copy per field."""
+        return {name: value.isoformat() if isinstance(value, datetime) else value
+                for name, value in zip(ITEM_FIELDS, attrgetter(*ITEM_FIELDS)(self), strict=True)}
+
+
+ITEM_FIELDS = tuple(f.name for f in fields(InboxItem))
 
 
 @dataclass(frozen=True)
