@@ -472,16 +472,27 @@ def versions(session: Session) -> list[tuple[int, str, str]]:
 
 
 def overdue_count(session: Session, user: UserView, now: datetime) -> int:
-    """Overdue open tasks within what `user` watches (the supervisor's inbox says so): the board's kept counts for
-    the days before today, and today's tasks due before now counted: not a count of every late task (100,000 in a
-    big county)."""
+    """Overdue open tasks within what `user` watches (the supervisor's inbox says so), in one statement: the kept
+    counts (engine.store.open_counts) of the months and days before today, and today's tasks due before now counted
+    by the (status, due_at) index; not a count of every late task (100,000 in a big county)."""
     codes = scope_codes(session, user)
     today = now.astimezone(LOCAL_TZ).date()
-    before_today = sum(sums[1] for sums in open_counts.per_unit(
-        session, today, today, None if codes is None else sorted(codes)).values())
-    start, _ = open_counts.day_bounds(today)
-    late_today = [HumanTask.due_at >= start, HumanTask.due_at < now]
-    if codes is None:           # the (status, due_at) index alone
-        return before_today + (session.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.status == "ready", *late_today)) or 0)
-    return before_today + sum(session.scalar(query) or 0 for query in _split(codes, late_today, func.count()))
+    month, first = today.isoformat()[:7], today.isoformat()
+    kept = open_counts.OpenTaskCount
+    spans = [and_(kept.span == open_counts.MONTH, kept.due != open_counts.NONE, kept.due < month),
+             and_(kept.span == open_counts.DAY, kept.due >= f"{month}-01", kept.due < first)]
+    if codes is None:
+        scopes = [kept.instance_unit_code == open_counts.ANY]
+    else:       # the units' own tasks, and other units' tasks on the units' cases (as the board's matrix)
+        ordered = sorted(codes)
+        scopes = [and_(kept.instance_unit_code == open_counts.ANY, kept.org_unit_code.in_(ordered)),
+                  and_(kept.instance_unit_code.in_(ordered), kept.org_unit_code.not_in(ordered))]
+    parts = [select(func.coalesce(func.sum(kept.tasks), 0)).where(span, scope).scalar_subquery()
+             for span in spans for scope in scopes]
+    late_today = [HumanTask.due_at >= open_counts.day_bounds(today)[0], HumanTask.due_at < now]
+    if codes is None:
+        parts.append(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", *late_today)
+                     .scalar_subquery())
+    else:
+        parts += [query.scalar_subquery() for query in _split(codes, late_today, func.count())]
+    return int(session.scalar(select(sum(parts[1:], parts[0]))) or 0)
