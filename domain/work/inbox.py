@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
@@ -155,12 +155,25 @@ def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit:
     order, then merged (a range's first rows are an index seek however many rows it holds)."""
     parts = []
     sort = HumanTask.completed_at if tab == "done" else HumanTask.due_at
+    if tab == "involved":
+        return _involved_ids(arms, _segments(tab, cursor, backwards), backwards, limit)
     for arm in arms:
         for segment, keys, conditions in _segments(tab, cursor, backwards):
             part = (_select((literal(segment, Integer).label("segment"), sort.label("sort"), HumanTask.id), arm)
                     .where(*conditions).order_by(*keyset.order(keys, backwards)).limit(limit).subquery())
             parts.append(select(part.c.segment, part.c.sort, part.c.id))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_ids")
+
+
+def _involved_ids(arms: list, segments: list, backwards: bool, limit: int):
+    """我参与的's page ids: its few hundred rows (the open tasks on one's recent cases) read once, both segments in
+    one sort, rather than the case list looked up again for each segment."""
+    segment = case((HumanTask.due_at.is_(None), 1), else_=0)
+    beyond = or_(*(and_(*conditions) for _, _, conditions in segments))
+    keys = [segment, func.coalesce(HumanTask.due_at, HumanTask.due_at), func.coalesce(HumanTask.id, HumanTask.id)]
+    part = (_select((segment.label("segment"), HumanTask.due_at.label("sort"), HumanTask.id), arms[0]).where(beyond)
+            .order_by(*(key.desc() if backwards else key for key in keys)).limit(limit))
+    return part.subquery("page_ids")
 
 
 def _capped_count(arms: list, cap: int):
