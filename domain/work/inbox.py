@@ -188,10 +188,10 @@ def _counts(session: Session, user: UserView, filters: list, search: bool, cap: 
     kept = dict(zip(("assigned", "claimable", "done"), task_counts.held_and_unheld(user.username, user.memberships),
                     strict=True))
     for name in TABS:
-        arms = _arms(user, name, filters, search)
         if name in kept and not filters and not search:
             columns[name] = kept[name]
         else:
+            arms = _arms(user, name, filters, search)       # built only for a tab that is counted
             columns[name] = _capped_count(arms, caps[name]) if arms else literal(0)
             capped.add(name)
     values = session.execute(select(*(c.label(n) for n, c in columns.items()))).one()
