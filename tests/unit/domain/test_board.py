@@ -45,8 +45,8 @@ def test_a_township_supervisor_sees_only_their_township(services):
         services.supervision.matrix(services.accounts.user("m001"))
 
 
-def test_the_overdue_badge_counts_today_by_the_hour_and_earlier_days_from_the_kept_counts(sqlite_services):
-    engine = sqlite_services.engine
+def test_the_overdue_badge_counts_today_by_the_hour_and_earlier_days_from_the_kept_counts(services):
+    engine = services.engine
     ids = build(engine)
     with engine.unit_of_work() as session:          # NOW is 09:00 on 10 June (Beijing)
         for task_id, key, unit, due in (("t-today-late", "xunchang", "township_xunchang", local(10, 8)),
@@ -60,9 +60,9 @@ def test_the_overdue_badge_counts_today_by_the_hour_and_earlier_days_from_the_ke
         late = session.scalar(select(func.count()).select_from(HumanTask).where(
             HumanTask.status == "ready", HumanTask.due_at < engine.clock.now()))
     assert late == 6
-    assert sqlite_services.supervision.overdue_count(sqlite_services.accounts.user("office")) == 6
+    assert services.supervision.overdue_count(services.accounts.user("office")) == 6
     # their township's own tasks and the department's task on their township's case; not the one due at 10:00
-    assert sqlite_services.supervision.overdue_count(sqlite_services.accounts.user("supervisor_xunchang")) == 4
+    assert services.supervision.overdue_count(services.accounts.user("supervisor_xunchang")) == 4
 
 
 def test_list_rows_say_who_holds_the_task_and_how_late_it_is(sqlite_services):
