@@ -42,14 +42,13 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# pytest-xdist workers: 0 runs in one process (the default until a quiet-machine run shows two workers win on the
-# two cores: under other load, measurements went both ways). With `make test TEST_WORKERS=2` each worker starts its
-# own PostgreSQL, redis and live servers on free ports; tests/conftest.py keeps the e2e tests on one worker and the
-# slow server runs on one (--dist loadgroup).
-TEST_WORKERS ?= 0
+# pytest-xdist workers, one per core (TEST_WORKERS=0 runs one process). Each worker starts its own PostgreSQL, redis
+# and live servers on free ports and keeps its own e2e screenshot folder (test-output/e2e/gw<N>/). Plain load
+# distribution: pytest 9.2 keeps a test's id where xdist 3.8's --dist loadgroup cannot add the group to it.
+TEST_WORKERS ?= 2
 
 test: install-test sysdeps lint
-	$(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist load
 
 bench: install-test sysdeps
 	$(BIN)/python -m tests.perf.bench --topology

@@ -8,9 +8,10 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deadlines, failures
 from engine.bpmn import formrules, runtime, specs
@@ -42,6 +43,7 @@ from engine.sweeping import ESCALATION_LADDER, Sweeping
 from engine.views import Deployed, InstanceView, NextTask, StartableProcess, TaskView
 
 TaskListener = Callable[[Session, HumanTask, datetime], object]
+FormCheck = Callable[[dict | None, dict | None], None]
 _RETRIES = 3      # a submit without a revision tries again this often when another writer got there first
 
 
@@ -121,11 +123,15 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             return Deployed(version.process_id, version.content_hash[:12], version.id, created, version.number)
 
     # --- instances --------------------------------------------------------------------------------
-    def start_instance(self, process_id: str, data: dict, actor: str | None = None) -> int:
-        """Start the latest version of a process with start-form data; returns the instance id."""
+    def start_instance(self, process_id: str, data: dict, actor: str | None = None, *,
+                       check_form: FormCheck | None = None) -> int:
+        """Start the latest version of a process with start-form data; returns the instance id. `check_form(schema,
+        ui)` is called with the start form (Nones when there is none) before anything else is decided."""
         with self.unit_of_work() as session:
             version = versions.latest(session, process_id)
             parsed = self.cache.for_version(version)
+            if check_form is not None:
+                check_form(*versions.start_form(parsed))
             clean = clean_submission(versions.start_form(parsed)[0], data)
             workflow = runtime.new_workflow(parsed, clean)
             now = self.clock.now()
@@ -185,9 +191,13 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                     raise
         raise AssertionError("unreachable")
 
-    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False):
+    def _complete(self, task_id: str, data: dict, actor: str, revision: int | None, follow: bool = False,
+                  check_form: FormCheck | None = None):
         with self.unit_of_work() as session:
             human, row = self.open_task_and_instance(session, task_id)
+            if check_form is not None:      # the caller's own checks of the submission against the task's form
+                schema, ui, _ = self.parsed_of(session, row.version_id).form(human.task_spec)
+                check_form(schema, ui)
             self.policy.require_candidate(session, human, actor)
             if revision is not None and revision != row.revision:
                 raise ConcurrentUpdate(STALE_MESSAGE)
@@ -218,27 +228,19 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             assignments.check_new_tasks(session, added, named, clean, self.directory_rules)
             return (row.id, projection.next_for(session, row.id, actor)) if follow else row.id
 
-    def complete_and_follow(self, task_id: str, data: dict, actor: str,
-                            revision: int | None = None) -> tuple[int, list[NextTask]]:
-        """Complete a task like `complete_task`; also returns the instance's open tasks `actor` may act on next."""
+    def complete_and_follow(self, task_id: str, data: dict, actor: str, revision: int | None = None,
+                            check_form: FormCheck | None = None) -> tuple[int, list[NextTask]]:
+        """Complete a task like `complete_task`; also returns the instance's open tasks `actor` may act on next.
+        `check_form(schema, ui)` is called with the open task's form (JSON schema, UI schema) as soon as the task is
+        read, before anything else is decided; what it raises ends the command (found in the same statement as the
+        task, so the caller needs no query of its own for the form)."""
         for attempt in range(_RETRIES):
             try:
-                return self._complete(task_id, data, actor, revision, follow=True)
+                return self._complete(task_id, data, actor, revision, follow=True, check_form=check_form)
             except ConcurrentUpdate:
                 if revision is not None or attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
-
-    def task_form(self, task_id: str) -> tuple[dict | None, dict | None]:
-        """(JSON schema, UI schema) of a task's form in one query; NotFound for an unknown task."""
-        with self.reading() as session:
-            found = session.execute(select(HumanTask.task_spec, ProcessInstance.version_id)
-                                    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                                    .where(HumanTask.id == task_id)).first()
-            if found is None:
-                raise NotFound(f"没有任务 {task_id} (no such task)")
-            schema, ui, _ = self.parsed_of(session, found.version_id).form(found.task_spec)
-            return schema, ui
 
     def claim_task(self, task_id: str, actor: str) -> None:
         """Take a task: it becomes assigned to `actor`, who must be a candidate."""
@@ -315,8 +317,13 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
 
     # --- internals --------------------------------------------------------------------------------
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
-        """Store the advanced workflow and everything projected from it; returns the human tasks it added."""
-        if self._lock(session, row.id) != row.revision:    # the loser of a race stops here, before writing
+        """Store the advanced workflow and everything projected from it; returns the human tasks it added.
+
+        The loser of a race stops before the projections are read and written: PostgreSQL locks the row and compares
+        its revision first; SQLite begins its write transaction (and takes the database's write lock) at the first
+        write, so the flush of the row's versioned UPDATE (`... WHERE revision = ?`) locks and compares in one."""
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if not sqlite and self._lock(session, row.id) != row.revision:
             raise ConcurrentUpdate(STALE_MESSAGE)
         now = at or self.clock.now()
         data = runtime.instance_data(workflow)
@@ -341,6 +348,12 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         if row.status == "completed" and row.completed_at is None:
             row.completed_at = now
             self.audit(session, row.id, "instance_completed", actor, None, {}, at=now)
+        if sqlite:
+            flag_modified(row, "updated_at")      # the versioned UPDATE even if nothing else changed
+            try:
+                session.flush()
+            except StaleDataError as exc:         # another writer was first: nothing of this save is kept
+                raise ConcurrentUpdate(STALE_MESSAGE) from exc
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now, self.calendar)
         added = projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
                                 partial(self.hooks.scope, row.process_id), self.directory_rules.roles)

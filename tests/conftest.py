@@ -204,13 +204,3 @@ def sqlite_service(sqlite_services) -> Engine:
     return sqlite_services.engine
 
 
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test` runs two workers with --dist loadgroup), keep together what must not run
-    side by side: the e2e tests share one live server's state and the screenshot folders, so one worker runs them
-    all, in order; the slow server and load runs share one worker too, so two of them never compete for the cores."""
-    for item in items:
-        parts = item.path.relative_to(ROOT).parts
-        if parts[:2] == ("tests", "e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-        elif item.get_closest_marker("slow") is not None:
-            item.add_marker(pytest.mark.xdist_group("slow"))

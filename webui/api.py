@@ -261,15 +261,20 @@ def task(task_id: str):
 def complete(task_id: str):
     """Complete the task with form data; 422 with field errors, 409 on a stale revision."""
     body = _payload("CompleteRequest")
+    references: list[tuple[str, str]] = []
+
+    def check_files(schema: dict | None, ui: dict | None) -> None:
+        """Run by the engine with the form of the task it read: file references must be the person's own."""
+        references[:] = file_references(schema or {}, ui, body["data"])
+        if references:
+            services_of(current_app).participation.task_for(task_id, g.user)   # 403 before naming anyone's files
+            _require_own_files(references, task_id)
+
     engine = engine_of(current_app)
-    schema, ui = engine.task_form(task_id)        # one query; who may see and act is decided by the engine below
-    references = file_references(schema or {}, ui, body["data"])
-    if references:
-        services_of(current_app).participation.task_for(task_id, g.user)   # 403 before naming anyone's files
-        _require_own_files(references, task_id)
     try:
-        instance_id, following = engine.complete_and_follow(task_id, body["data"], g.user.username,
-                                                            body.get("revision"))
+        with engine.vouched(g.user.username, g.user.memberships):     # read with the token in this request
+            instance_id, following = engine.complete_and_follow(task_id, body["data"], g.user.username,
+                                                                body.get("revision"), check_form=check_files)
     except (ConcurrentUpdate, InvalidState, PermissionDenied) as exc:
         view = services_of(current_app).participation.task_for(task_id, g.user)     # 404/403 as before
         return _conflict(view, exc, body.get("revision"))
@@ -389,10 +394,15 @@ def reassign(task_id: str):
 def start():
     """Start an instance of the latest version of a process (any signed-in person may, for now)."""
     body = _payload("StartRequest")
-    process = engine_of(current_app).startable_process(body["process_id"])
-    references = file_references(process.form or {}, process.ui, body["data"])
-    _require_own_files(references, None)
-    instance_id = engine_of(current_app).start_instance(body["process_id"], body["data"], g.user.username)
+    references: list[tuple[str, str]] = []
+
+    def check_files(schema: dict | None, ui: dict | None) -> None:
+        """Run by the engine with the start form of the version it starts: file references must be one's own."""
+        references[:] = file_references(schema or {}, ui, body["data"])
+        _require_own_files(references, None)
+
+    instance_id = engine_of(current_app).start_instance(body["process_id"], body["data"], g.user.username,
+                                                        check_form=check_files)
     services_of(current_app).uploads.attach(g.user, None, instance_id, [ref for _path, ref in references])
     return jsonify(instance_id=instance_id), 201, {"Location": f"{bp.url_prefix}/instances/{instance_id}"}
 

@@ -225,9 +225,17 @@ def _add(session: Session, delta: Counter) -> None:
 
 def _stored(session: Session, instance_ids: list[int]) -> dict[int, Counter]:
     found: dict[int, Counter] = defaultdict(Counter)
-    for row in session.execute(select(FigureShare).where(FigureShare.instance_id.in_(instance_ids))).scalars():
-        found[row.instance_id][(row.month, row.tier, row.org_unit_code, row.metric, row.step)] = row.value
+    for instance_id, month, tier, unit, metric, step, value in session.execute(
+            select(FigureShare.instance_id, FigureShare.month, FigureShare.tier, FigureShare.org_unit_code,
+                   FigureShare.metric, FigureShare.step, FigureShare.value)
+            .where(FigureShare.instance_id.in_(instance_ids))):
+        found[instance_id][(month, tier, unit, metric, step)] = value
     return found
+
+
+def _kept(counts: Counter) -> dict:
+    """The counts as stored: the keys with a value."""
+    return {key: value for key, value in counts.items() if value}
 
 
 def _store(session: Session, instance_ids: list[int], new: dict[int, Counter]) -> None:
@@ -243,12 +251,16 @@ def refresh(session: Session, instance_ids: Iterable[int]) -> None:
     ids = sorted(set(instance_ids))
     session.flush()
     new, old = shares(session, ids), _stored(session, ids)
+    # most saves change no share (a task without a due time done, a form saved): those write nothing
+    changed = [iid for iid in ids if _kept(new.get(iid, Counter())) != _kept(old.get(iid, Counter()))]
+    if not changed:
+        return
     delta: Counter = Counter()
-    for iid in ids:
+    for iid in changed:
         delta.update(new.get(iid, Counter()))
         delta.subtract(old.get(iid, Counter()))
     _add(session, delta)
-    _store(session, ids, new)
+    _store(session, changed, {iid: new[iid] for iid in changed if iid in new})
 
 
 def rebuild(session: Session, batch: int = BATCH) -> int:

@@ -133,10 +133,10 @@ class Accounts:
         now = self.clock.now()
         with self._read() as session:
             found = tokens.find(session, token)
-            if found is None or not tokens.usable(*found, now):
+            if found is None or not tokens.usable(found[0], found[1], now):
                 return None
-            row, user = found
-            view, token_id, stale = _view(session, user), row.id, tokens.needs_touch(row, now)
+            row, user, memberships = found
+            view, token_id, stale = _view_of(user, memberships), row.id, tokens.needs_touch(row, now)
         if stale:
             with self._uow() as session:
                 row = session.get(ApiToken, token_id)
@@ -426,5 +426,8 @@ def _unit(session: Session, code: str) -> OrgUnit:
 def _view(session: Session, user: User) -> UserView:
     rows = session.execute(select(Membership.role, OrgUnit.code).join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
                            .where(Membership.user_id == user.id).order_by(OrgUnit.code, Membership.role)).all()
-    return UserView(user.username, user.display_name, user.active, tuple((r, c) for r, c in rows),
-                    user.session_generation or 0)
+    return _view_of(user, tuple((r, c) for r, c in rows))
+
+
+def _view_of(user: User, memberships: tuple[tuple[str, str], ...]) -> UserView:
+    return UserView(user.username, user.display_name, user.active, memberships, user.session_generation or 0)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.people.models import ApiToken
-from engine.store.models import User
+from engine.store.models import Membership, OrgUnit, User
 
 DEFAULT_LIFETIME = timedelta(days=90)
 MAX_LIFETIME = timedelta(days=366)
@@ -50,14 +50,20 @@ def issue(session: Session, user: User, label: str, now: datetime, lifetime: tim
     return token, row.id
 
 
-def find(session: Session, token: str) -> tuple[ApiToken, User] | None:
-    """The token's row and its owner while the token may be used, else None."""
-    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)       # one statement
-                            .where(ApiToken.token_hash == digest(token))).first()
-    if found is None:
+def find(session: Session, token: str) -> tuple[ApiToken, User, tuple[tuple[str, str], ...]] | None:
+    """The token's row, its owner and the owner's (role, org unit code) memberships while the token may be used,
+    else None: one statement, a row per membership (one with no membership for a person who holds none)."""
+    rows = session.execute(select(ApiToken, User, Membership.role, OrgUnit.code)
+                           .join(User, User.id == ApiToken.user_id)
+                           .outerjoin(Membership, Membership.user_id == User.id)
+                           .outerjoin(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+                           .where(ApiToken.token_hash == digest(token))
+                           .order_by(OrgUnit.code, Membership.role)).all()
+    if not rows:
         return None
-    row, user = found
-    return (row, user) if user.active else None
+    row, user = rows[0][0], rows[0][1]
+    memberships = tuple((role, code) for _row, _user, role, code in rows if role is not None)
+    return (row, user, memberships) if user.active else None
 
 
 def usable(row: ApiToken, user: User, now: datetime) -> bool:

@@ -177,8 +177,9 @@ def _involved_ids(arms: list, segments: list, backwards: bool, limit: int):
 
 
 def _capped_count(arms: list, cap: int):
-    rows = union_all(*(_select((HumanTask.id,), arm).limit(cap + 1) for arm in arms)) if len(arms) > 1 else \
-        _select((HumanTask.id,), arms[0]).limit(cap + 1)
+    # each arm limited inside its own subquery: SQLite refuses a LIMIT on a member of a compound SELECT
+    limited = [_select((HumanTask.id,), arm).limit(cap + 1).subquery() for arm in arms]
+    rows = union_all(*(select(part.c.id) for part in limited)) if len(limited) > 1 else select(limited[0].c.id)
     return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
 

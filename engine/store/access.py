@@ -10,14 +10,16 @@ read the engine's current clock, version cache and directory rules, which tests 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session, undefer
-from sqlalchemy.orm.attributes import flag_modified
+from contextlib import AbstractContextManager
+
+from sqlalchemy import and_, case, or_, select
+from sqlalchemy.orm import Session, aliased, object_session, undefer
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
 from engine.errors import InvalidState, NotFound
-from engine.store import queries, statecodec
+from engine.store import directory, projection, queries, statecodec
 from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.views import EventView, InstanceView, TaskView
 
@@ -74,13 +76,25 @@ class StoreAccess:
         return human
 
     def open_task_and_instance(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-        """An open task and its instance row with the stored state, in one statement (errors as `open_task`)."""
-        found = session.execute(select(HumanTask, ProcessInstance)
-                                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                                .options(undefer(ProcessInstance.state)).where(HumanTask.id == task_id)).first()
-        if found is None:
+        """An open task, its instance row with the stored state and the instance's other open tasks, in one
+        statement (errors as `open_task`). The open tasks are handed to the save's projection sync, which would
+        otherwise read them again: the save goes ahead only when the instance's revision is still the one read here,
+        and every change to an instance's tasks bumps it (`touch`, `_save`)."""
+        other = aliased(HumanTask)
+        instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+        rows = session.execute(
+            select(ProcessInstance, other, case((other.id == task_id, ProcessInstance.state)))   # state once
+            .join(other, and_(other.instance_id == ProcessInstance.id,
+                              or_(other.status == "ready", other.id == task_id)))
+            .where(ProcessInstance.id == instance_of_task)).all()
+        if not rows:
             raise NotFound(f"没有任务 {task_id} (no such task)")
-        return self.open_task(session, task_id), found[1]    # the task is in the session now: no second query
+        row = rows[0][0]
+        if "state" not in row.__dict__:          # deferred: filled from the task's own result row
+            set_committed_value(row, "state", next(state for _row, task, state in rows if task.id == task_id))
+        human = self.open_task(session, task_id)     # in the session now: no second query
+        projection.read_open_tasks(session, row.id, [task for _row, task, _state in rows])
+        return human, row
 
     def locked_task(self, session: Session, task_id: str) -> HumanTask:
         """An open task read again under its instance's lock, so two people cannot both take it."""
@@ -100,6 +114,11 @@ class StoreAccess:
         """Add an audit event to the instance's history (`at`: default now)."""
         session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
                                at=at or self.clock.now(), detail=detail))
+
+    def vouched(self, username: str, memberships) -> AbstractContextManager[None]:
+        """Inside the block the engine takes `username` as active with these (role, org unit code) memberships,
+        without reading them again: for a caller that read them itself in this request (see directory.vouched)."""
+        return directory.vouched(username, memberships)
 
     def _lock(self, session: Session, instance_id: int) -> int | None:
         """Lock the instance row (SQLite: take the write lock) and return its revision as committed now."""

@@ -19,6 +19,13 @@ from engine.store.models import Deadline, HumanTask, ProcessInstance, User
 from engine.views import NextTask
 
 OPEN_TASKS = "xieshang.open_tasks"     # session.info key: an instance's open rows as the last sync left them
+_READ = "xieshang.open_tasks_read"     # session.info key: an instance's open rows read before its save (used once)
+
+
+def read_open_tasks(session: Session, instance_id: int, rows: list[HumanTask]) -> None:
+    """The instance's open task rows, just read in this session by a caller whose save checks the instance's
+    revision first (any change to its tasks bumps the revision): the next `sync` uses them instead of a query."""
+    session.info[(_READ, instance_id)] = rows
 
 
 def _new_row(instance: ProcessInstance, parsed: ParsedBundle, task, now: datetime, scope: Scope,
@@ -107,8 +114,11 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
 
     `scope` gives (tier, org unit) from a task's data: the process's hook, or nothing for a plain process;
     `roles`: the directory's roles (a lane naming another role reaches nobody, so its task goes to the starter)."""
-    open_rows = {row.id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    known = session.info.pop((_READ, instance.id), None)
+    if known is None:
+        known = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                        HumanTask.status == "ready"))
+    open_rows = {row.id: row for row in known if row.status == "ready"}
     added = []
     ready_ids = set()
     for task in ready_user_tasks(workflow):

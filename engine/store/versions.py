@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import datetime
 from threading import Lock
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,10 +50,17 @@ class VersionCache:
             if key in self._parsed:
                 self._parsed.move_to_end(key)
                 return self._parsed[key]
-        parsed = self.parse(Bundle({path: text.encode() for path, text in version.files.items()}))
+        return self.remember(version, self.parse(Bundle({path: text.encode()
+                                                          for path, text in version.files.items()})))
+
+    def remember(self, version: ProcessVersion, parsed: ParsedBundle) -> ParsedBundle:
+        """Keep `parsed` as the parse of the stored `version` (whose files it was parsed from)."""
+        key = f"version:{version.id}:{version.content_hash}"
         with self._lock:
             self._parsed[key] = parsed
             self._by_id[version.id] = key
+            while len(self._parsed) > _CACHE_SIZE:
+                self._parsed.popitem(last=False)
         return parsed
 
     def copy(self) -> VersionCache:
@@ -99,6 +106,7 @@ def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | N
     existing = session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_id == parsed.process_id, ProcessVersion.content_hash == bundle.content_hash))
     if existing is not None:
+        _remember_when_committed(session, cache, existing, parsed)     # the same content: its files parse to it
         return existing, False
     number = (session.scalar(select(func.max(ProcessVersion.number))
                              .where(ProcessVersion.process_id == parsed.process_id)) or 0) + 1
@@ -111,7 +119,15 @@ def deploy(session: Session, cache: VersionCache, bundle: Bundle, actor: str | N
     except IntegrityError as exc:
         raise ConcurrentUpdate(f"流程 {parsed.process_id} 刚有另一版本部署，请重试 (another version of "
                                f"{parsed.process_id} was deployed at the same moment; try again)") from exc
+    _remember_when_committed(session, cache, version, parsed)     # a start after the deploy reads no files
     return version, True
+
+
+def _remember_when_committed(session: Session, cache: VersionCache, version: ProcessVersion,
+                             parsed: ParsedBundle) -> None:
+    """Cache `parsed` under the version's id once the deploy is committed (SQLite may hand a rolled-back id out
+    again, so an id is known only when it is for good)."""
+    event.listen(session, "after_commit", lambda _session: cache.remember(version, parsed), once=True)
 
 
 def latest(session: Session, process_id: str) -> ProcessVersion:

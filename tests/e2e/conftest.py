@@ -35,7 +35,8 @@ def shots(name: str) -> Path:
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-OUTPUT = ROOT / "test-output" / "e2e"
+# each pytest-xdist worker its own folder: a walk empties its device's folder when it begins
+OUTPUT = ROOT / "test-output" / "e2e" / os.environ.get("PYTEST_XDIST_WORKER", "")
 DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
@@ -161,7 +162,7 @@ class Walk:
 
 @pytest.fixture
 def walk(request, browser, live_server) -> Iterator[Walk]:
-    """A walk on the device named by the test's parameter; screenshots go to test-output/e2e/<device>/."""
+    """A walk on the device named by the test's parameter; screenshots go to test-output/e2e/[<worker>/]<device>/."""
     device = request.param
     folder = OUTPUT / device
     shutil.rmtree(folder, ignore_errors=True)

@@ -4,9 +4,7 @@ item and a bad one keeps its input. Screenshots also copied to $XIESHANG_SHOTS/p
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,9 +15,10 @@ from domain.plans import demo
 from domain.plans.models import PlanItem
 from domain.plans.service import ItemInput, Plans
 from domain.plans.start import person, start_data
+from tests.e2e.conftest import shots
 from tests.e2e.test_walkthrough import as_person
 
-SHOTS = Path(os.environ.get("XIESHANG_SHOTS", "/work/shots")) / "plans"
+SHOTS = shots("plans")
 
 
 @pytest.fixture(scope="module")

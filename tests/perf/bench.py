@@ -8,15 +8,11 @@ Prints a report, then one `name=value` line per figure; those lines end the outp
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
 import platform
-import pstats
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -57,28 +53,19 @@ from tests.perf.bench_data import (
     union_inbox,
     web_inbox,
 )
+from tests.perf.bench_profile import profile_engine
 from tests.perf.board_bench import board_section
 from tests.perf.board_bench import build_database as board_build
 from tests.perf.figures_bench import build_records
+from tests.perf.http_bench import http_section
 from tests.perf.sandbox_bench import sandbox_overhead
+from tests.perf.section import Section
 from tests.perf.share_bench import figure_share_cost
 from tests.perf.submit_bench import submit_section
 from tests.support.consultation import run_through_engine
 
 TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.5, 10.0, 50.0
 COMMANDS = ("start_instance", "complete_task", "fire_due_timers")
-
-
-@dataclass
-class Section:
-    """Report lines and name=value figures of one part of the benchmark."""
-
-    title: str
-    lines: list[str] = field(default_factory=list)
-    figures: dict[str, float] = field(default_factory=dict)
-
-    def add(self, line: str = "") -> None:
-        self.lines.append(line)
 
 
 def open_engine(url: str) -> tuple[Engine, int]:
@@ -236,42 +223,6 @@ def engine_costs(engine: Engine, version_id: int, runs: int) -> Section:
             "- the scale test below stores a 2-byte placeholder state, so its inbox figures do NOT include this")
     out.figures = {"version_lookup_ms": round(fetch, 3), "views_instance_rows_ms": round(whole, 3),
                    "views_instance_columns_ms": round(needed, 3)}
-    return out
-
-
-def profile_engine(engine: Engine, scenario: str, instances: int) -> Section:
-    """cProfile of the engine path: top cumulative entries and the share of each engine component."""
-    profiler, tasks = cProfile.Profile(), 0
-    profiler.enable()
-    for _ in range(instances):
-        tasks += len(run_through_engine(engine, fresh(scenario))[1])
-    profiler.disable()
-    buffer = io.StringIO()
-    stats = pstats.Stats(profiler, stream=buffer)
-    stats.sort_stats("cumulative").print_stats(14)
-    total = max(ct for _, _, _, ct, _ in stats.stats.values())
-    out = Section(f"cProfile of the engine path ({instances} x '{scenario}', {tasks} task completions)")
-    out.lines += ["  " + line.replace(os.getcwd() + "/", "").replace(".venv/lib/python3.11/site-packages/", "")
-                  for line in buffer.getvalue().splitlines() if line.strip() and "Ordered by" not in line][1:]
-    parts = (("complete_task", "engine/service.py", "complete_task"), ("  load", "engine/store/access.py", "load"),
-             ("    state loads", "engine/serialization.py", "loads"),
-             ("    VersionCache.for_version", "engine/versions.py", "for_version"),
-             ("  clean_submission (jsonschema)", "engine/forms.py", "clean_submission"),
-             ("  runtime.run (SpiffWorkflow + sandbox)", "engine/runtime.py", "run"),
-             ("  _save", "engine/service.py", "_save"), ("    state dumps", "engine/serialization.py", "dumps"),
-             ("    projection.sync", "engine/projection.py", "sync"),
-             ("    records.sync_consultation (hook)", "engine/records.py", "sync_consultation"),
-             ("  Session.commit", "sqlalchemy/orm/session.py", "commit"),
-             ("list_tasks (driver read)", "engine/service.py", "list_tasks"),
-             ("show_instance (driver read)", "engine/service.py", "show_instance"),
-             ("start_instance", "engine/service.py", "start_instance"),
-             ("all SQLAlchemy Session.execute", "sqlalchemy/orm/session.py", "_execute_internal"),
-             ("all sqlite3 execute", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
-             ("all json decoding", "json/decoder.py", "raw_decode"))
-    out.add("  component (cumulative, profiled)            ms per task completion   share of run")
-    for label, path, name in parts:
-        ct = sum(v[3] for (file, _, fn), v in stats.stats.items() if fn == name and file.endswith(path))
-        out.add(f"  {label:44} {ct / tasks * 1e3:10.2f} {ct / total:18.0%}")
     return out
 
 
@@ -450,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, help="human-task rows, a tenth as many instances (default 1,000,000)")
     parser.add_argument("--repeats", type=int, help="repeats of the end-to-end comparison (default 7)")
     parser.add_argument("--per-repeat", type=int, help="instances per side and repeat (default 5)")
+    parser.add_argument("--http-instances", type=int, help="six-step instances per side and round over real HTTP "
+                                                           "(default 30; --quick 10)")
     args = parser.parse_args(argv)
     repeats, per_repeat, runs, n_tasks = (3, 2, 40, 100_000) if args.quick else (7, 5, 200, 1_000_000)
     repeats, per_repeat = args.repeats or repeats, args.per_repeat or per_repeat
@@ -480,6 +433,8 @@ def main(argv: list[str] | None = None) -> None:
             sections.append(serialization(parsed_version(engine, version_id), runs))
             sections.append(engine_costs(engine, version_id, 50))
             sections.append(Section(*submit_section(repeats, per_repeat)))     # statements per request, HTTP ratio
+            sections.append(Section(*http_section(args.http_instances or (10 if args.quick else 30),
+                                                  rounds=min(3, repeats))))        # a real server and socket
             if args.profile:
                 sections.append(profile_engine(engine, "township", 4 if args.quick else 10))
         finally:

@@ -43,8 +43,9 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)      # Monday 09:00 Beijing time, a
 
 
 def fresh(name: str) -> Scenario:
-    """A copy of a scenario with its own counters (they decide revisions and must restart per instance)."""
-    return replace(SCENARIOS[name], counters={})
+    """A copy of a scenario with its own counters (they decide revisions and must restart per instance), its 督办时限
+    far ahead: the bench's clock runs on across many walks, and a walk reaches the supervisor months after it began."""
+    return replace(SCENARIOS[name], counters={}, supervision_deadline="2099-12-31")
 
 
 def quantiles(samples: list[float]) -> tuple[float, float]:

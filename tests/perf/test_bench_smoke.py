@@ -26,6 +26,8 @@ SUBMIT = ("sql_start", "sql_task_get", "sql_complete", "sql_instance_get", "sql_
           "sql_writes_instance_get", "sql_writes_inbox_get", "http_six_step_inst_per_s", "engine_six_step_inst_per_s",
           "plain_six_step_inst_per_s", "http_vs_engine_ratio", "six_step_engine_vs_plain_ratio",
           "consultation_state_kb", "consultation_state_stored_kb")
+HTTP = tuple(f"http_gunicorn_{name}" for name in ("inst_per_s", "follow_inst_per_s", "engine_inst_per_s",
+                                                  "time_vs_engine_ratio", "vs_peer_recorded"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
     "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
@@ -34,7 +36,8 @@ FIGURES = (
     "county_engine_complete_task_ms", "county_engine_commands_vs_baseline_ratio", "county_tasks_per_instance",
     "sandbox_overhead", "figure_shares_overhead", "figure_shares_ms_per_save",
     "state_bytes", "full_json_bytes", "state_save_load_ms", "full_save_load_ms", "version_lookup_ms",
-    "views_instance_rows_ms", "views_instance_columns_ms", *SUBMIT, "rows_instances", "rows_human_tasks", "rows_ready",
+    "views_instance_rows_ms", "views_instance_columns_ms", *SUBMIT, *HTTP, "rows_instances", "rows_human_tasks",
+    "rows_ready",
     "build_s", "inbox_p50_ms", "inbox_p95_ms", "inbox_memberships_ms", "inbox_select_ms", "inbox_count_ms",
     "inbox_views_ms", "inbox_union_p50_ms", "inbox_union_p95_ms", "web_inbox_p50_ms", "web_inbox_p95_ms",
     "overdue_p50_ms", "overdue_p95_ms", *BOARD, *inbox_bench.figure_names(),
@@ -44,7 +47,7 @@ FIGURES = (
 
 def test_main_prints_a_report_and_ends_with_every_figure(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("XIESHANG_BENCH_CACHE", str(tmp_path / "cache"))     # built here, not in the user's cache
-    bench.main(["--rows", "2000", "--runs", "8", "--repeats", "1", "--per-repeat", "1"])
+    bench.main(["--rows", "2000", "--runs", "8", "--repeats", "1", "--per-repeat", "1", "--http-instances", "1"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert "== End to end, scenario 'township': 14 user tasks per instance, 1 repeats x 1 instances per side " \
            "(alternating), medians" in lines
@@ -57,6 +60,7 @@ def test_main_prints_a_report_and_ends_with_every_figure(capsys, monkeypatch, tm
     assert int(figures["state_bytes"]) < int(figures["full_json_bytes"])
     assert float(figures["consultation_state_stored_kb"]) < float(figures["consultation_state_kb"]) / 3
     assert {figures[f"sql_writes_{kind}_get"] for kind in ("task", "instance", "inbox")} == {"0"}
+    assert float(figures["http_gunicorn_inst_per_s"]) > 0 and float(figures["http_gunicorn_follow_inst_per_s"]) > 0
     assert "  query plans (EXPLAIN once; the human_task statements each call issues):" in lines
     assert not re.fullmatch(r"[a-z0-9_]+=.*", lines[-len(FIGURES) - 2])
 

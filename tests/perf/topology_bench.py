@@ -9,7 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from tests.perf.bench import Section
+from tests.perf.section import Section
 from tests.support.pg import PostgresServer, free_port
 from tests.support.redis_server import RedisServer
 from tests.support.topology import Topology

@@ -35,6 +35,7 @@ WAIT_FOR_WORKERS = 120.0            # seconds a consultation may wait for the wo
 SCENARIO_NAMES = os.environ.get("TOPOLOGY_SCENARIOS", "township").split(",")
 PASSWORD = os.environ.get("TOPOLOGY_PASSWORD", "xieshang-demo")
 EXPECTED = int(os.environ.get("TOPOLOGY_USERS", "1"))
+FINISHED = {"completed", "cancelled", "error"}     # "waiting" (for a timer) is not finished: the run goes on
 
 _turn = itertools.count()
 _tokens: dict[str, str] = {}
@@ -154,7 +155,7 @@ class Person(HttpUser):
                 gevent.sleep(1.0)               # beat sends a sweep every 5 s; a worker fires the timer
             else:
                 gevent.sleep(0.5)               # the workers are still moving the consultation on
-        if sum(1 for i in RESULTS["instances"].values() if i["status"] != "running") >= EXPECTED:
+        if sum(1 for i in RESULTS["instances"].values() if i["status"] in FINISHED) >= EXPECTED:
             gevent.spawn_later(0.1, self.environment.runner.quit)
         raise StopUser()
 

@@ -76,13 +76,13 @@ def run_in_memory(parsed, scenario: Scenario, clock, restore: str = "none",
 
 
 def not_in_the_past(scenario: Scenario, now) -> Scenario:
-    """The scenario with its meeting date and 督办时限 moved to a month after `now` when they already lie behind it
+    """The scenario with its meeting date and 督办时限 moved after `now` when they already lie behind it
     (a plan's meeting date and the 督办时限 may not be set in the past): a clock that many walks have moved on
     (a benchmark's, a shared server's) still walks every scenario; at the scenarios' own start only the copy is new."""
     today = now.astimezone(LOCAL_TZ).date()
-    later = (today + timedelta(days=30)).isoformat()
-    moved = {name: later for name in ("meeting_date", "supervision_deadline")
-             if date.fromisoformat(getattr(scenario, name)) < today}
+    # the meeting a month on; the 督办时限 a year on (a walk reaches it after follow-up waits of 30 days and more)
+    later = {"meeting_date": today + timedelta(days=30), "supervision_deadline": today + timedelta(days=365)}
+    moved = {name: later[name].isoformat() for name in later if date.fromisoformat(getattr(scenario, name)) < today}
     # a copy that counts on with the same counters: a walk that asks again at every step (the topology's people
     # do) must remember how many times it already rejected a topic; copy.copy, not dataclasses.replace, so an
     # `intake` a test gave the scenario (an instance attribute replace would drop) stays

@@ -7,16 +7,18 @@ import copy
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cli.main import cli
 from domain.consultation.demo import load_demo
 from domain.people.accounts import UserView
 from engine.bpmn.specs import STARTER_NOTICE
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
-from engine.store.models import HumanTask
+from engine.store import directory
+from engine.store.models import HumanTask, User
 from tests.conftest import CONSULTATION, DATA
 from tests.support.consultation import SCENARIOS
+from tests.support.sqlcount import counting
 
 LANELESS = DATA / "laneless"
 ADMIN = UserView("admin", "管理员", True, (("admin", "county"),))
@@ -217,3 +219,20 @@ def test_a_lane_whose_role_nobody_can_hold_acts_like_no_lane(people):
     problems, notices = people.review([DATA / "spiffarena_flat_lanes"])
     assert problems == [] and [n.element_id for n in notices] == ["Lane_0vx3k2a", "Lane_1r8m4pq"]
     assert notices[1].message.startswith("提示：泳道 Reviewer 对应的角色 Lane_1r8m4pq 在名录中不存在")
+
+
+def test_a_vouched_person_is_taken_as_read_and_only_inside_the_block(people):
+    """A caller that read the person in this request vouches for them: no second read; nobody else is vouched for,
+    and outside the block the directory is asked again (a deactivated account is inactive there)."""
+    bind = people.sessions.kw["bind"]
+    with people.unit_of_work() as session:
+        session.execute(update(User).where(User.username == "m001").values(active=False))
+    with people.reading() as session, counting(bind) as seen:
+        with people.vouched("m001", [("member", "committee")]):
+            assert directory.is_active(session, "m001")
+            assert directory.memberships_of(session, "m001") == {("member", "committee")}
+        assert seen.count == 0
+        with people.vouched("m001", []):
+            assert directory.is_active(session, "m002") and not directory.is_active(session, "ghost")
+        assert seen.count == 2
+        assert not directory.is_active(session, "m001") and directory.memberships_of(session, "m001") == set()

@@ -45,6 +45,17 @@ def test_identical_content_deploys_as_the_same_version(service, tmp_path):
     assert _count(service, ProcessVersion) == 2
 
 
+def test_a_deploy_is_known_by_id_once_committed_and_never_when_rolled_back(service):
+    """A committed deploy's parse is cached under its version id (a start right after it reads no files); a deploy
+    rolled back leaves no id in the cache (SQLite may give that id to the next version)."""
+    with pytest.raises(RuntimeError), service.unit_of_work():
+        lost = service.deploy([MINI])
+        raise RuntimeError("the surrounding work failed")
+    assert service.cache.by_id(lost.version_id) is None and _count(service, ProcessVersion) == 0
+    kept = service.deploy([MINI])
+    assert service.cache.by_id(kept.version_id).process_id == "mini"
+
+
 def test_instances_stay_pinned_to_their_version(mini, tmp_path):
     old = mini.start_instance("mini", {"title": "旧版本"})
     changed = tmp_path / "mini"
