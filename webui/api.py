@@ -165,7 +165,7 @@ def _instance(detail) -> dict:
 
 
 def _page(page, **extra) -> dict:
-    return {"items": [plain_data(asdict(item)) for item in page.items], "total": page.total, "page": page.page,
+    return {"items": [item.as_dict() for item in page.items], "total": page.total, "page": page.page,
             "per_page": page.per_page, "pages": page.pages, **extra}
 
 
@@ -245,7 +245,7 @@ def tasks():
         page = services_of(current_app).participation.inbox(g.user, **filters)
     except inbox.BadCursor:
         _fail(400, gettext("翻页链接无效或已过期（可能被改动过），请从第一页重新翻页"))
-    return jsonify({"items": [plain_data(asdict(item)) for item in page.items], "total": page.total,
+    return jsonify({"items": [item.as_dict() for item in page.items], "total": page.total,
                     "per_page": page.per_page, "next": page.next, "prev": page.prev, "tab": page.tab,
                     "counts": page.counts, "capped": sorted(page.capped), "cap": page.cap})
 

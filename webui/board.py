@@ -3,7 +3,7 @@ sorting, paging and CSV/XLSX export, and 催办 (urge) from the list or the task
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
@@ -119,8 +119,10 @@ def _urging():
             services_of(current_app).supervision.may_urge(user, task_id)
 
     def overdue_in_scope() -> int | None:
-        user = current_user()
-        return None if user is None else services_of(current_app).supervision.overdue_count(user)
+        if "overdue_in_scope" not in g:        # once per request: the inbox shows it in its card and its tabs
+            user = current_user()
+            g.overdue_in_scope = None if user is None else services_of(current_app).supervision.overdue_count(user)
+        return g.overdue_in_scope
 
     return {"may_urge": may_urge, "max_urge_note": MAX_NOTE, "may_see_board": policy.may_see_board(current_user()),
             "overdue_in_scope": overdue_in_scope}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import MappingProxyType
+from weakref import WeakKeyDictionary
 
+from flask_babel import get_translations, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
 
 from domain.consultation.vocabulary import STEP_NAMES, TIER_NAMES
 from domain.people.roles import ROLE_NAMES
@@ -67,6 +69,19 @@ def init_app(app) -> None:
     @app.context_processor
     def _labels():
         now = app.extensions["xieshang"].engine.clock.now()     # the app's Services' engine
-        return {"now": now, "step_names": step_names(), "tier_names": tier_names(),
-                "status_names": status_names(), "role_names": role_names(), "adoption_names": adoption_names(),
-                "event_names": event_names()}
+        return {"now": now, **_tables()}
+
+
+# the label tables of each loaded catalog: some sixty translations per page otherwise, on every page
+_TABLES: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _tables() -> dict:
+    """The label tables in the request's language, translated once per catalog (read-only: shared by requests)."""
+    translations = get_translations()
+    found = _TABLES.get(translations)
+    if found is None:
+        found = _TABLES[translations] = {name: MappingProxyType(table()) for name, table in (
+            ("step_names", step_names), ("tier_names", tier_names), ("status_names", status_names),
+            ("role_names", role_names), ("adoption_names", adoption_names), ("event_names", event_names))}
+    return found

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("engine/store/open_counts.py", "engine/store/task_counts.py", "tests/perf/inbox_bench.py",
+SOURCES = ("engine/store/open_counts.py", "engine/store/task_counts.py", "tests/perf/inbox_data.py",
            "tests/perf/bench_data.py", "tests/perf/figures_bench.py", "tests/perf/bench_cache.py",
            "domain/consultation/demo.py", "domain/consultation/demo_data.py",
            "domain/consultation/figure_counts.py", "processes/consultation")

@@ -14,86 +14,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import tempfile
 import time
-import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, false, func, select, text, union_all
 
-from domain.consultation.demo import load_demo
 from domain.people.accounts import UserView
 from domain.services import Services
 from domain.work import inbox
 from domain.work.models import TaskRead
-from engine.clock import FrozenClock
 from engine.settings import Settings
-from engine.store import db, open_counts, task_counts
 from engine.store.models import HumanTask, ProcessInstance
-from tests.perf import bench_cache
-from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, quantiles
+from tests.perf.bench_data import NOW, quantiles
+from tests.perf.inbox_data import OFFICES, prepared
 
-# (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
-# 100,000 and 10,000 at a million rows)
-OFFICES = (("office", "office", "county", "triage", "office", 10),
-           ("organizer_xunchang", "organizer", "township_xunchang", "define_topic", "township", 100))
 PEER_CLAIMABLE_10K_P50_MS = 133.0     # issue 15: SpiffArena's claimable list over its API at 10,000 open tasks
 TARGET_P95_MS = 20.0
 DEEP_PAGES = 50
-
-
-def _stamp(value):
-    return None if value is None else value.isoformat(" ", "microseconds")
-
-
-def _office_rows(parsed, rows: int, version_rows: int, seed: int = 11):
-    """Claimable (ready, unheld) rows for OFFICES, due times spread over four months around NOW, 2 % without one."""
-    rng, now, day = random.Random(seed), NOW.replace(tzinfo=None), timedelta(days=1)
-    for _, role, unit, spec_id, _, share in OFFICES:
-        n = rows // share
-        info = parsed.elements[spec_id]
-        form = parsed.form(spec_id)[2]
-        for _ in range(n):
-            due = None if rng.random() < 0.02 else now + rng.uniform(-60, 60) * day
-            created = (due or now) - rng.uniform(3, 15) * day
-            yield (str(uuid.UUID(int=rng.getrandbits(128), version=4)), rng.randrange(version_rows) + 1, spec_id,
-                   info.name, info.step, info.lane_id, role, unit, "county" if unit == "county" else "township",
-                   None, form, "ready", _stamp(due), _stamp(due and due - day), _stamp(due and due + 3 * day), 0,
-                   _stamp(created), None, None)
-
-
-def _build(path: Path, rows: int) -> None:
-    """Demo directory, the consultation deployed, `rows` task rows in all: the bulk projection and OFFICES' tasks."""
-    url = f"sqlite:///{path}"
-    db.upgrade(url)
-    services = Services.from_url(url, FrozenClock(NOW))
-    try:
-        with services.engine.unit_of_work() as session:
-            load_demo(session, NOW)
-        version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
-        from tests.perf.bench import parsed_version
-
-        parsed = parsed_version(services.engine, version_id)
-        bind = services.engine.sessions.kw["bind"]
-        extra = sum(rows // office[-1] for office in OFFICES)
-        info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows - extra)
-        raw = bind.raw_connection()
-        try:
-            raw.cursor().executemany(f"INSERT INTO human_task ({', '.join(TASK_COLUMNS)}) VALUES "
-                                     f"({', '.join('?' * len(TASK_COLUMNS))})",
-                                     _office_rows(parsed, rows, max(1, rows // 20)))
-            raw.commit()
-        finally:
-            raw.close()
-        with services.engine.unit_of_work() as session:
-            open_counts.rebuild(session)
-            task_counts.rebuild(session)
-        print(f"   built {info.instances:,} instances, {info.tasks + extra:,} human tasks in {info.seconds:.1f} s")
-    finally:
-        services.close()
 
 
 # --- the baseline: main's inbox before keyset pages and kept counts (domain/work/inbox.py at cff4988) ---------------
@@ -145,16 +84,20 @@ def figure_names() -> list[str]:
                 f"inbox_{size}_{kind}_{tab}_{q}_ms" for kind in ("api", "web") for q in ("p50", "p95")]
         extra = ["api_claimable_page51", "web_claimable_page51"] + (["web_supervise"] if size == "office" else [])
         names += [f"inbox_{size}_{name}_{q}_ms" for name in extra for q in ("p50", "p95")]
-    return names + ["inbox_worst_p95_ms", "target_inbox_tabs_met"]
+    return names + ["inbox_worst_p95_ms", "target_inbox_tabs_met", "inbox_load_average"]
 
 
-def _timed(fn, runs: int) -> list[float]:
+def _timed(fn, runs: int, cpu: list | None = None) -> list[float]:
+    """Wall-clock seconds of `runs` calls after one warm-up; the process's CPU seconds of each appended to `cpu`
+    (on a loaded machine the wall time waits for a core, the CPU time much less: both are reported)."""
     fn()
     samples = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         fn()
         samples.append(time.perf_counter() - start)
+        if cpu is not None:
+            cpu.append(time.process_time() - used)
     return samples
 
 
@@ -188,7 +131,9 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
     """(title, report lines, name=value figures): before and after, API and web, each tab, both offices."""
     lines, figures = [], {"inbox_peer_claimable_10k_p50_ms": PEER_CLAIMABLE_10K_P50_MS,
                           "inbox_target_p95_ms": TARGET_P95_MS}
-    lines.append(f"  {'request (server time, ms)':66} {'p50':>8} {'p95':>8} {'p95/before':>10}")
+    lines.append(f"  {'request (server time, ms)':66} {'p50':>8} {'p95':>8} {'p95/before':>10} {'cpu p50':>8} "
+                 f"{'cpu p95':>8}")
+    started = os.getloadavg()[0]
     hooks = services.engine.hooks
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="xieshang-inbox-bench-") as tmp:
@@ -208,9 +153,12 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
                 figures[f"inbox_{size}_{tab}_before_p95_ms"] = round(base[1], 2)
                 for kind, path, hdrs in (("api", f"/api/v1/tasks?tab={tab}", headers),
                                          ("web", f"/inbox?tab={tab}", None)):
-                    p50, p95 = quantiles(_timed(_get(client, path, hdrs), runs))
+                    cpu: list[float] = []
+                    p50, p95 = quantiles(_timed(_get(client, path, hdrs), runs, cpu))
+                    cpu50, cpu95 = quantiles(cpu)
                     worst = max(worst, p95)
-                    lines.append(f"  {'after: GET ' + path:66} {p50:8.2f} {p95:8.2f} {p95 / base[1]:10.2f}")
+                    lines.append(f"  {'after: GET ' + path:66} {p50:8.2f} {p95:8.2f} {p95 / base[1]:10.2f} "
+                                 f"{cpu50:8.2f} {cpu95:8.2f}")
                     figures[f"inbox_{size}_{kind}_{tab}_p50_ms"] = round(p50, 2)
                     figures[f"inbox_{size}_{kind}_{tab}_p95_ms"] = round(p95, 2)
             deep = _deep_cursor(services, user)
@@ -219,26 +167,23 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
             if size == "office":
                 extra.append(("web_supervise", "/inbox?tab=supervise", None))
             for name, path, hdrs in extra:
-                p50, p95 = quantiles(_timed(_get(client, path, hdrs), runs))
+                cpu = []
+                p50, p95 = quantiles(_timed(_get(client, path, hdrs), runs, cpu))
+                cpu50, cpu95 = quantiles(cpu)
                 worst = max(worst, p95)
-                lines.append(f"  {'after: GET ' + path[:54]:66} {p50:8.2f} {p95:8.2f}")
+                lines.append(f"  {'after: GET ' + path[:54]:66} {p50:8.2f} {p95:8.2f} {'':10} {cpu50:8.2f} "
+                             f"{cpu95:8.2f}")
                 figures[f"inbox_{size}_{name}_p50_ms"] = round(p50, 2)
                 figures[f"inbox_{size}_{name}_p95_ms"] = round(p95, 2)
     figures["inbox_worst_p95_ms"] = round(worst, 2)
     figures["target_inbox_tabs_met"] = int(worst <= TARGET_P95_MS)
     load = os.getloadavg()
+    figures["inbox_load_average"] = round(max(started, load[0]), 2)
+    busy = "shared with other work: wall times wait for a core, read the CPU columns too" \
+        if figures["inbox_load_average"] > 0.75 * (os.cpu_count() or 1) else "a quiet machine"
     title = (f"Inbox at 10k and 100k claimable tasks (SQLite file, {runs} runs per request; load average "
-             f"{load[0]:.1f}/{load[1]:.1f} on {os.cpu_count()} cpus, shared with other work)")
+             f"{started:.1f} at the start, {load[0]:.1f}/{load[1]:.1f} at the end on {os.cpu_count()} cpus: {busy})")
     return title, lines, figures
-
-
-def prepared(rows: int, folder: str) -> tuple[Services, str, bool]:
-    """Services on a copy of the cached inbox database of `rows` task rows (built first when missing)."""
-    path = Path(folder) / "inbox.db"
-    reused = bench_cache.database(f"inbox-{rows}", path, lambda target: _build(target, rows), rows=rows,
-                                  offices=OFFICES)
-    url = f"sqlite:///{path}"
-    return Services.from_url(url, FrozenClock(NOW)), url, reused
 
 
 def bench_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float]]:

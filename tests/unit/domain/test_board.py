@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from domain.work import board
 from engine.errors import InvalidState, PermissionDenied
@@ -43,6 +43,26 @@ def test_a_township_supervisor_sees_only_their_township(services):
     assert services.supervision.overdue_count(services.accounts.user("m001")) is None
     with pytest.raises(PermissionDenied):
         services.supervision.matrix(services.accounts.user("m001"))
+
+
+def test_the_overdue_badge_counts_today_by_the_hour_and_earlier_days_from_the_kept_counts(services):
+    engine = services.engine
+    ids = build(engine)
+    with engine.unit_of_work() as session:          # NOW is 09:00 on 10 June (Beijing)
+        for task_id, key, unit, due in (("t-today-late", "xunchang", "township_xunchang", local(10, 8)),
+                                         ("t-today-later", "xunchang", "township_xunchang", local(10, 10)),
+                                         ("t-may-late", "county", "county", local(20, month=5)),
+                                         ("t-dept-today-late", "xunchang", "dept_housing", local(10, 8))):
+            session.add(HumanTask(id=task_id, instance_id=ids[key], task_spec=task_id, name=task_id, step=2,
+                                  role="organizer", org_unit_code=unit, status="ready", due_at=due,
+                                  created_at=local(1, month=5)))
+    with engine.reading() as session:
+        late = session.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.status == "ready", HumanTask.due_at < engine.clock.now()))
+    assert late == 6
+    assert services.supervision.overdue_count(services.accounts.user("office")) == 6
+    # their township's own tasks and the department's task on their township's case; not the one due at 10:00
+    assert services.supervision.overdue_count(services.accounts.user("supervisor_xunchang")) == 4
 
 
 def test_list_rows_say_who_holds_the_task_and_how_late_it_is(sqlite_services):

@@ -1,0 +1,85 @@
+"""The inbox bench's database (tests/perf/inbox_bench.py): the bulk projection of tests/perf/bench_data.py plus the
+claimable tasks of OFFICES, `rows` task rows in all, kept between runs by tests/perf/bench_cache.py. Apart from the
+timing code so that changing how the inbox is timed does not build the million rows again.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from domain.consultation.demo import load_demo
+from domain.services import Services
+from engine.clock import FrozenClock
+from engine.store import db, open_counts, task_counts
+from tests.perf import bench_cache
+from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale
+
+# (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
+# 100,000 and 10,000 at a million rows)
+OFFICES = (("office", "office", "county", "triage", "office", 10),
+           ("organizer_xunchang", "organizer", "township_xunchang", "define_topic", "township", 100))
+
+
+def _stamp(value):
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _office_rows(parsed, rows: int, version_rows: int, seed: int = 11):
+    """Claimable (ready, unheld) rows for OFFICES, due times spread over four months around NOW, 2 % without one."""
+    rng, now, day = random.Random(seed), NOW.replace(tzinfo=None), timedelta(days=1)
+    for _, role, unit, spec_id, _, share in OFFICES:
+        n = rows // share
+        info = parsed.elements[spec_id]
+        form = parsed.form(spec_id)[2]
+        for _ in range(n):
+            due = None if rng.random() < 0.02 else now + rng.uniform(-60, 60) * day
+            created = (due or now) - rng.uniform(3, 15) * day
+            yield (str(uuid.UUID(int=rng.getrandbits(128), version=4)), rng.randrange(version_rows) + 1, spec_id,
+                   info.name, info.step, info.lane_id, role, unit, "county" if unit == "county" else "township",
+                   None, form, "ready", _stamp(due), _stamp(due and due - day), _stamp(due and due + 3 * day), 0,
+                   _stamp(created), None, None)
+
+
+def _build(path: Path, rows: int) -> None:
+    """Demo directory, the consultation deployed, `rows` task rows in all: the bulk projection and OFFICES' tasks."""
+    url = f"sqlite:///{path}"
+    db.upgrade(url)
+    services = Services.from_url(url, FrozenClock(NOW))
+    try:
+        with services.engine.unit_of_work() as session:
+            load_demo(session, NOW)
+        version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
+        from tests.perf.bench import parsed_version
+
+        parsed = parsed_version(services.engine, version_id)
+        bind = services.engine.sessions.kw["bind"]
+        extra = sum(rows // office[-1] for office in OFFICES)
+        info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows - extra)
+        raw = bind.raw_connection()
+        try:
+            raw.cursor().executemany(f"INSERT INTO human_task ({', '.join(TASK_COLUMNS)}) VALUES "
+                                     f"({', '.join('?' * len(TASK_COLUMNS))})",
+                                     _office_rows(parsed, rows, max(1, rows // 20)))
+            raw.commit()
+        finally:
+            raw.close()
+        with services.engine.unit_of_work() as session:
+            open_counts.rebuild(session)
+            task_counts.rebuild(session)
+        print(f"   built {info.instances:,} instances, {info.tasks + extra:,} human tasks in {info.seconds:.1f} s")
+    finally:
+        services.close()
+
+
+def prepared(rows: int, folder: str) -> tuple[Services, str, bool]:
+    """Services on a copy of the cached inbox database of `rows` task rows (built first when missing)."""
+    path = Path(folder) / "inbox.db"
+    reused = bench_cache.database(f"inbox-{rows}", path, lambda target: _build(target, rows), rows=rows,
+                                  offices=OFFICES)
+    url = f"sqlite:///{path}"
+    return Services.from_url(url, FrozenClock(NOW)), url, reused
+
+
