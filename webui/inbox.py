@@ -3,7 +3,7 @@ watch a unit, the 督办 tab: the late and escalated tasks there, with 催办 (d
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
 from domain.notifications.urge import MAX_NOTE
@@ -58,6 +58,8 @@ def supervise():
     except keyset.BadCursor:
         status, errors = 400, [_("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
         page = services.supervision.tasks(user, board.Filters(), None, None, SUPERVISE_PER_PAGE)
+    # the default filters list exactly the overdue tasks in scope: the total is the badge's number (counted once)
+    g.overdue_in_scope = page.total
     counts = services.participation.inbox_labels(user)
     return render_template("inbox/supervise.html", page=page, counts=counts, query=request.args, errors=errors,
                            max_note=MAX_NOTE), status

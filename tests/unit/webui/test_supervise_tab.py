@@ -30,6 +30,7 @@ def test_a_township_supervisor_sees_the_late_tasks_of_their_township_only(web_en
     assert "7 个工作日" in page and "一级" in page and "县住房和城乡建设局" in page     # days late, level, holder
     assert 'action="/board/tasks/t-hall-late/urge"' in page and 'href="/board"' in page
     assert "每页 20 项，共 2 项" in page
+    assert 'class="count late">2</span>' in page          # the tab's badge on its own page: the list's total
 
 
 def test_people_who_watch_nothing_have_no_supervision_tab(web_engine, login):
