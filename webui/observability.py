@@ -173,4 +173,6 @@ def configure_logging(fmt: str, stream=None, level: str = "INFO") -> logging.Han
     handler.addFilter(RequestContextFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # SpiffWorkflow logs every task's state change at INFO (dozens per form submitted): shown at DEBUG only
+    logging.getLogger("spiff").setLevel(max(logging.WARNING, root.level) if root.level > logging.DEBUG else root.level)
     return handler

@@ -89,6 +89,24 @@ def test_development_logs_are_plain_text(log_app):
         json.loads(line)
 
 
+@pytest.mark.parametrize("level, chatter", [("INFO", False), ("DEBUG", True)])
+def test_spiffworkflow_task_chatter_only_at_debug(level, chatter):
+    stream, root, spiff = io.StringIO(), logging.getLogger(), logging.getLogger("spiff")
+    levels = root.level, spiff.level
+    handler = observability.configure_logging("plain", stream, level)
+    try:
+        logging.getLogger("spiff.task").info("State changed to READY")
+        logging.getLogger("spiff.workflow").warning("a workflow warning")
+        logging.getLogger("xieshang.access").info("GET /healthz 200")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        spiff.setLevel(levels[1])
+    text = stream.getvalue()
+    assert ("State changed to READY" in text) == chatter
+    assert "a workflow warning" in text and "GET /healthz 200" in text
+
+
 def test_an_unknown_log_format_is_refused_clearly():
     with pytest.raises(ValueError, match="XIESHANG_LOG_FORMAT must be json or plain"):
         observability.configure_logging("yaml")
