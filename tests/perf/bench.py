@@ -64,7 +64,8 @@ from tests.perf.share_bench import figure_share_cost
 from tests.perf.submit_bench import submit_section
 from tests.support.consultation import run_through_engine
 
-TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.5, 10.0, 50.0
+# engine vs plain SpiffWorkflow: issue 15's >= 0.8 (the persisted path, the consultation's save hooks included)
+TARGET_RATIO, TARGET_INBOX_P95, TARGET_OVERDUE_P95 = 0.8, 10.0, 50.0
 COMMANDS = ("start_instance", "complete_task", "fire_due_timers")
 
 
