@@ -111,8 +111,10 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     consultation.status = _status(instance, data)
     plan_keys = ("plan_goal", "meeting_date", "venue", "venue_other", "researchers", "research_questions")
     if any(k in data for k in plan_keys):
-        consultation.plan = {k: data[k] for k in plan_keys if k in data}
-        consultation.hall_code = _hall(session, data.get("venue"))
+        plan = {k: data[k] for k in plan_keys if k in data}
+        if plan != consultation.plan:       # the hall is looked up when the plan changes, not at every save
+            consultation.plan = plan
+            consultation.hall_code = _hall(session, data.get("venue"))
     consultation.meeting_date = _date(data.get("meeting_held_on")) or _date(data.get("meeting_date")) \
         or consultation.meeting_date
     consultation.report_title = data.get("report_title") or consultation.report_title
