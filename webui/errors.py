@@ -125,8 +125,17 @@ def internal_error(error):
     return error_response(500, _("服务器出错了，请稍后再试。"))
 
 
+# sqlite3 raises OperationalError for a statement it cannot run as well as for a database it cannot reach
+_STATEMENT_FAULTS = ("syntax error", "no such table", "no such column", "has no column named", "no such function")
+
+
 def database_unavailable(error):
-    """The database does not answer (stopped, unreachable, out of connections): 503, said plainly, retry later."""
+    """The database does not answer (stopped, unreachable, out of connections): 503, said plainly, retry later. A
+    statement the database refused is the product's fault, not the database's: a 500 (with its request id)."""
+    cause = str(getattr(error, "orig", error)).lower()
+    if isinstance(error, OperationalError) and any(fault in cause for fault in _STATEMENT_FAULTS):
+        log.error("the database refused a statement: %s", cause, exc_info=error)
+        return internal_error(error)
     log.error("the database is unavailable: %s", type(error).__name__, exc_info=error)
     g.user = None       # the page must not ask the database who is signed in or what is unread
     response, status = error_response(503, _("数据库暂时无法连接，请稍后再试。"))

@@ -1,9 +1,13 @@
 """GET /api/v1/instances/{id} answers from the instance's data snapshot: no workflow restored (who sees the proposer's
-contact in it: test_casefile.py)."""
+contact in it: test_casefile.py); a statement the database refuses is a 500, an unreachable database a 503."""
 
 from __future__ import annotations
 
 import copy
+import sqlite3
+
+import pytest
+from sqlalchemy.exc import OperationalError
 
 from tests.support.consultation import SCENARIOS
 
@@ -27,3 +31,20 @@ def test_the_api_instance_answer_restores_no_workflow(web_engine, client, web_se
     assert office["data"]["contact_phone"] == phone and office["data"]["title"] == scenario.intake()["title"]
     assert [t["task_spec"] for t in office["tasks"]] == ["triage"] and office["status"] == "running"
     assert [e["kind"] for e in office["events"]] == ["instance_started"]
+
+
+@pytest.mark.parametrize("cause, status", [('near "UNION": syntax error', 500), ("no such column: x", 500),
+                                           ("database is locked", 503), ("unable to open database file", 503)])
+def test_a_refused_statement_is_a_500_and_an_unreachable_database_a_503(web_engine, client, web_services,
+                                                                          monkeypatch, caplog, cause, status):
+    def failing(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError(cause))
+
+    monkeypatch.setattr(web_services.participation, "instance_summary", failing)
+    token = web_services.accounts.issue_token("office")
+    response = client.get("/api/v1/instances/1", headers={"Authorization": f"Bearer {token}"})
+    body = response.get_json()
+    assert response.status_code == status and body["status"] == status
+    assert body["message"] == ("服务器出错了，请稍后再试。" if status == 500 else "数据库暂时无法连接，请稍后再试。")
+    assert ("Retry-After" in response.headers) == (status == 503)
+    assert cause.lower() in caplog.text.lower() or status == 503
