@@ -55,16 +55,21 @@ class Sweeping:
         """Deliver due reminders and escalations; an instance that fails goes to `error` alone."""
         now = now or self.clock.now()
         due = (Deadline.status == "open") & (Deadline.next_action_at < now)
+        # claimed through its instance's row: every writer locks the instance before its deadlines (a submit's save
+        # does), so a sweep locking the deadline first and the instance second could deadlock with a submit
         return self._each_claimed(Deadline, due, Deadline.next_action_at,
                                   lambda session, deadline_id: self._fire_deadline(session, deadline_id, now), limit,
-                                  lambda deadline_id, exc: self._deadline_failed(deadline_id, exc, now))
+                                  lambda deadline_id, exc: self._deadline_failed(deadline_id, exc, now),
+                                  through=(ProcessInstance, ProcessInstance.id == Deadline.instance_id))
 
-    def _each_claimed(self, model, due, order, act, limit: int, fail) -> failures.Swept:
+    def _each_claimed(self, model, due, order, act, limit: int, fail, through=None) -> failures.Swept:
         """Claim due rows one per transaction and act on each, so a crash loses only uncommitted work and concurrent
         sweeps never act twice: PostgreSQL skips rows another sweep has locked (FOR UPDATE SKIP LOCKED); SQLite has no
         row locks and its write lock must not be held while a workflow runs, so two sweeps may run the same instance
-        and the later save finds the revision moved on (ConcurrentUpdate: nothing of it is kept).
-        A row whose action fails is rolled back and handed to `fail` (its instance goes to `error`); the rest go on."""
+        and the later save finds the revision moved on (ConcurrentUpdate: nothing of it is kept). `through`: (model,
+        join condition) of the row locked instead of the claimed row (its instance), taken in the order every writer
+        takes them. A row whose action fails is rolled back and handed to `fail` (its instance goes to `error`); the
+        rest go on."""
         done: list[int] = []
         failed: list[int] = []
         tried: list[int] = []     # each row at most once per sweep, even if it stays due
@@ -75,7 +80,11 @@ class Sweeping:
                     pick = select(model.id).where(due).order_by(order).limit(1)
                     if tried:
                         pick = pick.where(model.id.not_in(tried))
-                    row_id = session.scalar(pick.with_for_update(skip_locked=True))
+                    if through is not None:
+                        pick = pick.join(*through).with_for_update(skip_locked=True, of=through[0])
+                    else:
+                        pick = pick.with_for_update(skip_locked=True)
+                    row_id = session.scalar(pick)
                     if row_id is None:
                         break
                     tried.append(row_id)
@@ -105,10 +114,13 @@ class Sweeping:
     def _deadline_failed(self, deadline_id: int, exc: Exception, now: datetime) -> int | None:
         """Record a failed reminder or escalation on its instance, unless the deadline is no longer due."""
         with self.unit_of_work() as session:
-            row = session.get(Deadline, deadline_id, with_for_update=True)
+            instance_id = session.scalar(select(Deadline.instance_id).where(Deadline.id == deadline_id))
+            if instance_id is None:
+                return None
+            instance = session.get(ProcessInstance, instance_id, with_for_update=True)    # the instance first,
+            row = session.get(Deadline, deadline_id, with_for_update=True)                # as every writer
             if row is None or row.status != "open" or row.next_action_at is None or row.next_action_at >= now:
                 return None
-            instance = session.get(ProcessInstance, row.instance_id, with_for_update=True)
             failures.record(session, instance, exc, now, source=f"deadline {row.scope}")
             return instance.id
 

@@ -4,6 +4,7 @@ nothing for steps already done, and approved extensions moving the deadline — 
 from __future__ import annotations
 
 import copy
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from domain.consultation.demo import load_demo
 from engine import deadlines
 from engine.errors import InvalidState, PermissionDenied, ValidationFailed
 from engine.store import open_counts
-from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage
+from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage, ProcessInstance
 from tests.conftest import CONSULTATION
 from tests.support.consultation import SCENARIOS
 
@@ -78,6 +79,31 @@ def test_reminder_then_level_1_then_level_2(township):
     kinds = [e.kind for e in service.show_instance(instance_id).events]
     assert kinds.count("reminder_sent") == 1 and kinds.count("escalated") == 2
     assert service.fire_deadlines(row.escalate_at + timedelta(days=30)) == []
+
+
+def test_a_sweep_never_waits_on_an_instance_a_submit_holds(township):
+    """PostgreSQL: a submit's save locks the instance, then writes its deadlines; a deadline sweep claims through
+    the instance's row in the same order, so it skips an instance held right now (its reminder stays due) instead of
+    locking the deadline first and then waiting for the instance — the two waiting on each other was a deadlock that
+    failed a submit with a 500 under load."""
+    service, instance_id, _topic, _ = township
+    if service.sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    row = _deadline(service, instance_id, 1)
+    service.clock.set(row.remind_at + timedelta(seconds=1))
+    holder, fired = service.sessions(), []
+    try:
+        holder.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
+        sweep = threading.Thread(target=lambda: fired.append(service.fire_deadlines()), daemon=True)
+        sweep.start()
+        sweep.join(20)
+        waited = sweep.is_alive()
+    finally:
+        holder.rollback()
+        holder.close()
+    sweep.join(20)
+    assert not waited and fired == [[]]          # skipped at once, not blocked behind the held instance
+    assert service.fire_deadlines() == [row.id]  # due still: fired once the instance is free
 
 
 def test_a_late_sweep_catches_up_in_order(township):
