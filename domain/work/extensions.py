@@ -101,6 +101,7 @@ class Extensions:
             request = session.get(ExtensionRequest, request_id)
             if request is None:
                 raise NotFound(f"没有延期申请 {request_id} (no such extension request)")
+            engine.lock_instance(session, request.instance_id)       # before its deadline and tasks, as a submit
             instance = engine.instance(session, request.instance_id)
             if not policy.may_decide_extension(user, instance.org_unit_code):
                 raise PermissionDenied("只有督办人员可以审批延期 (only supervisors decide extensions)")

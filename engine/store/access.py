@@ -116,6 +116,11 @@ class StoreAccess:
         session.refresh(human)
         return self.open_task(session, task_id)
 
+    def lock_instance(self, session: Session, instance_id: int) -> None:
+        """Lock the instance's row before writing its tasks or deadlines: the order a submit's save takes them (the
+        instance, then its rows), so two writers never hold one each and wait for the other."""
+        self._lock(session, instance_id)
+
     def touch(self, session: Session, instance_id: int) -> None:
         """Count a task-level change as a change of the instance, so racing submits see it."""
         row = self.instance(session, instance_id)
