@@ -298,6 +298,11 @@ def _postgres_load(dbapi, table: str, columns, rows) -> None:
             copy.write_row(row)
 
 
+def load_rows(dbapi, sqlite: bool, table: str, columns, rows) -> None:
+    """Bulk-insert rows (tuples in `columns` order) on either database: executemany on SQLite, COPY on PostgreSQL."""
+    (_sqlite_load if sqlite else _postgres_load)(dbapi, table, columns, rows)
+
+
 def _secondary_indexes(cursor, sqlite: bool, table: str) -> list[tuple[str, str]]:
     """(name, CREATE statement) of a table's secondary indexes, exactly as the migration made them."""
     if sqlite:
