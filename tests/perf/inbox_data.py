@@ -16,7 +16,7 @@ from domain.services import Services
 from engine.clock import FrozenClock
 from engine.store import db, open_counts, task_counts
 from tests.perf import bench_cache
-from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, load_rows
+from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, load_rows, settle
 
 # (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
 # 100,000 and 10,000 at a million rows)
@@ -66,8 +66,7 @@ def _build(url: str, rows: int) -> None:
             load_rows(raw, sqlite, "human_task", TASK_COLUMNS, _office_rows(parsed, rows, max(1, rows // 20), sqlite))
             raw.commit()
             if not sqlite:
-                raw.cursor().execute("ANALYZE")     # the planner's statistics with OFFICES' rows in them
-                raw.commit()
+                settle(raw)                         # statistics and visibility map with OFFICES' rows in them
         finally:
             raw.close()
         with services.engine.unit_of_work() as session:
