@@ -32,7 +32,15 @@ from engine.errors import (
 )
 from engine.hooks import HookRegistry
 from engine.policy import RoleHolders, TaskPolicy, lacks, lacks_en
-from engine.store import assignments, directory, projection, queries, submissions, versions  # submissions: case file
+from engine.store import (  # submissions: case file
+    assignments,
+    directory,
+    projection,
+    queries,
+    statements,
+    submissions,
+    versions,
+)
 from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
@@ -341,13 +349,15 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         row.updated_at = now
         for call in advance.service_calls:
             key = f"{row.id}:{call.task_id}:{call.operator}"
-            session.add(OutboxMessage(idempotency_key=key, instance_id=row.id, task_id=call.task_id,
-                                      operator=call.operator, params=call.params, created_at=now))
+            statements.insert_later(session, OutboxMessage.__table__, {
+                "idempotency_key": key, "instance_id": row.id, "task_id": call.task_id, "operator": call.operator,
+                "params": call.params, "created_at": now})
             self.audit(session, row.id, "service_called", None, call.task_id,
                        {"operator": call.operator, "element": call.element_id}, at=now)
         if row.status == "completed" and row.completed_at is None:
             row.completed_at = now
             self.audit(session, row.id, "instance_completed", actor, None, {}, at=now)
+        statements.insert_pending(session)        # after PostgreSQL's lock: the rows' keys never wait on it
         if sqlite:
             flag_modified(row, "updated_at")      # the versioned UPDATE even if nothing else changed
             try:

@@ -12,16 +12,31 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.orm import Session, aliased, object_session, undefer
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
 from engine.errors import InvalidState, NotFound
-from engine.store import directory, projection, queries, statecodec
+from engine.store import directory, projection, queries, statecodec, statements
 from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.views import EventView, InstanceView, TaskView
+
+
+def _open_task_and_instance():
+    """The statement of `open_task_and_instance`, built once: an alias made per call would rebuild its column
+    collections and the statement's cache key on every submit."""
+    other = aliased(HumanTask, name="open_task")
+    task_id = bindparam("task_id", type_=HumanTask.__table__.c.id.type)
+    instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    return (select(ProcessInstance, other, case((other.id == task_id, ProcessInstance.state)))   # state once
+            .join(other, and_(other.instance_id == ProcessInstance.id,
+                              or_(other.status == "ready", other.id == task_id)))
+            .where(ProcessInstance.id == instance_of_task))
+
+
+_OPEN_TASK_AND_INSTANCE = _open_task_and_instance()
 
 
 class StoreAccess:
@@ -93,13 +108,7 @@ class StoreAccess:
         statement (errors as `open_task`). The open tasks are handed to the save's projection sync, which would
         otherwise read them again: the save goes ahead only when the instance's revision is still the one read here,
         and every change to an instance's tasks bumps it (`touch`, `_save`)."""
-        other = aliased(HumanTask)
-        instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-        rows = session.execute(
-            select(ProcessInstance, other, case((other.id == task_id, ProcessInstance.state)))   # state once
-            .join(other, and_(other.instance_id == ProcessInstance.id,
-                              or_(other.status == "ready", other.id == task_id)))
-            .where(ProcessInstance.id == instance_of_task)).all()
+        rows = session.execute(_OPEN_TASK_AND_INSTANCE, {"task_id": task_id}).all()
         if not rows:
             raise NotFound(f"没有任务 {task_id} (no such task)")
         row = rows[0][0]
@@ -129,9 +138,11 @@ class StoreAccess:
 
     def audit(self, session: Session, instance_id: int | None, kind: str, actor: str | None, task_id: str | None,
               detail: dict, at=None) -> None:
-        """Add an audit event to the instance's history (`at`: default now)."""
-        session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
-                               at=at or self.clock.now(), detail=detail))
+        """Add an audit event to the instance's history (`at`: default now), written when the session next writes
+        (see `statements.insert_later`): all of a command's events in one statement."""
+        statements.insert_later(session, AuditEvent.__table__, {
+            "instance_id": instance_id, "kind": kind, "actor": actor, "task_id": task_id,
+            "at": at or self.clock.now(), "detail": detail})
 
     def vouched(self, username: str, memberships) -> AbstractContextManager[None]:
         """Inside the block the engine takes `username` as active with these (role, org unit code) memberships,
