@@ -134,6 +134,14 @@ def _move_untouched(session: Session, moved: dict[int, tuple[str, str]], seen: s
         delta[(code or NONE, new, day)] += 1
 
 
+def instance_moved(session: Session, instance_id: int, old: str, new: str) -> None:
+    """An instance's org unit changed from `old` to `new` outside a flush (written directly): its open tasks' counts,
+    as stored now, move with it."""
+    delta: Counter = Counter()
+    _move_untouched(session, {instance_id: (old, new)}, set(), delta)
+    add(session, delta)
+
+
 def spread(delta: Counter) -> Counter:
     """Day-level counts as the stored rows: per day and per month, per instance unit and for ANY."""
     rows: Counter = Counter()

@@ -53,9 +53,9 @@ def insert_pending(session: Session) -> None:
     pending = session.info.pop(_LATER, None)
     if not pending:
         return
-    by_table: dict[Table, list[dict]] = {}
+    by_shape: dict[tuple[Table, tuple[str, ...]], list[dict]] = {}     # one statement per table and set of columns
     for table, row in pending:
-        by_table.setdefault(table, []).append(row)
+        by_shape.setdefault((table, tuple(row)), []).append(row)
     connection = session.connection()
-    for table, rows in by_table.items():
+    for (table, _columns), rows in by_shape.items():
         connection.execute(plain_insert(table), rows)
