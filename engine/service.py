@@ -147,6 +147,8 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                                   started_by=actor, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
+            projection.read_open_tasks(session, row.id, [])         # a new instance: no tasks or deadlines to read
+            deadlines.read_open_deadlines(session, row.id, [])
             self.hooks.call(process_id, "on_start", session, row, clean, now)
             start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None  # case file
             if start_id and versions.start_form(parsed)[0]:                                           # case file
