@@ -20,7 +20,7 @@ from typing import Protocol
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import ACTIVE, SCRIPT_ENGINE, ready_user_tasks, script_error
@@ -231,11 +231,26 @@ def _scope_tasks(workflow, parsed: ParsedBundle, state) -> dict[str, tuple[int, 
     return scopes
 
 
+# the open deadlines of an instance: read on every save, so the statement is built once
+_READ = "xieshang.open_deadlines_read"     # session.info key: an instance's open deadlines read before its save
+
+
+def read_open_deadlines(session: Session, instance_id: int, rows: list[Deadline]) -> None:
+    """The instance's open deadlines, just read in this session by a caller whose save checks the instance's revision
+    first (any change to its deadlines bumps the revision): the next `sync` uses them instead of a query."""
+    session.info[(_READ, instance_id)] = rows
+
+
+_OPEN = select(Deadline).where(Deadline.instance_id == bindparam("instance_id"), Deadline.status == "open")
+
+
 def sync(session: Session, instance, parsed: ParsedBundle, workflow, tier: str | None,
          now: datetime, calendar: WorkingDays = MONDAY_TO_FRIDAY) -> dict[str, Deadline]:
     """Open a deadline for each newly active step, close those of finished steps; returns the open ones by scope."""
-    open_rows = {row.scope: row for row in session.scalars(
-        select(Deadline).where(Deadline.instance_id == instance.id, Deadline.status == "open"))}
+    known = session.info.pop((_READ, instance.id), None)
+    if known is None:
+        known = session.scalars(_OPEN, {"instance_id": instance.id})
+    open_rows = {row.scope: row for row in known if row.status == "open"}
     finished = instance.status in {"completed", "cancelled"}
     active = _scope_tasks(workflow, parsed, ACTIVE) if not finished else {}
     ready = {str(task.id) for task in ready_user_tasks(workflow)} if active else set()

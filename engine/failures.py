@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from engine import deadlines
 from engine.errors import EngineError, ScriptError
+from engine.store import statements
 from engine.store.models import AuditEvent, Deadline, ProcessInstance, ProcessVersion
 from engine.views import _AsDict
 
@@ -60,8 +61,9 @@ def record(session: Session, row: ProcessInstance, exc: BaseException, now: date
     flag_modified(row, "updated_at")
     park(session, row.id)
     kind = "script_error" if isinstance(exc, ScriptError) else "instance_error"
-    session.add(AuditEvent(instance_id=row.id, kind=kind, actor=actor, task_id=None, at=now,
-                           detail={"error": cause, "element": element, "source": source}))
+    statements.insert_later(session, AuditEvent.__table__, {     # in order with the engine's other events
+        "instance_id": row.id, "kind": kind, "actor": actor, "task_id": None, "at": now,
+        "detail": {"error": cause, "element": element, "source": source}})
     if isinstance(exc, EngineError):     # a diagram's or a value's fault: the cause says it all
         log.warning("instance %s stopped in error (%s): %s", row.id, source, cause)
     else:

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deadlines, failures
 from engine.bpmn import formrules, runtime, specs
@@ -32,7 +30,16 @@ from engine.errors import (
 )
 from engine.hooks import HookRegistry
 from engine.policy import RoleHolders, TaskPolicy, lacks, lacks_en
-from engine.store import assignments, directory, projection, queries, submissions, versions  # submissions: case file
+from engine.store import (  # submissions: case file
+    assignments,
+    directory,
+    instance_write,
+    projection,
+    queries,
+    statements,
+    submissions,
+    versions,
+)
 from engine.store.access import StoreAccess
 from engine.store.directory import PLAIN_RULES, DirectoryRules
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
@@ -140,6 +147,8 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                                   started_by=actor, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
+            projection.read_open_tasks(session, row.id, [])         # a new instance: no tasks or deadlines to read
+            deadlines.read_open_deadlines(session, row.id, [])
             self.hooks.call(process_id, "on_start", session, row, clean, now)
             start_id = parsed.spec.start.outputs[0].bpmn_id if parsed.spec.start.outputs else None  # case file
             if start_id and versions.start_form(parsed)[0]:                                           # case file
@@ -320,40 +329,38 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
 
         The loser of a race stops before the projections are read and written: PostgreSQL locks the row and compares
         its revision first; SQLite begins its write transaction (and takes the database's write lock) at the first
-        write, so the flush of the row's versioned UPDATE (`... WHERE revision = ?`) locks and compares in one."""
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        if not sqlite and self._lock(session, row.id) != row.revision:
+        write, and the row's versioned UPDATE (`... WHERE revision = ?`) compares under that lock."""
+        if session.get_bind().dialect.name != "sqlite" and self._lock(session, row.id) != row.revision:
             raise ConcurrentUpdate(STALE_MESSAGE)
-        now = at or self.clock.now()
+        with runtime.settled(workflow):         # saved as it is now: its task queries share one walk of the tree
+            return self._store(session, row, parsed, workflow, advance, actor, completed_task, status,
+                               at or self.clock.now())
+
+    def _store(self, session, row, parsed, workflow, advance, actor, completed_task, status, now):
         data = runtime.instance_data(workflow)
-        row.state = pack(_dumps(workflow))
-        row.data_snapshot = pack(state_serializer().dumps_data(data))     # a show restores no workflow
-        was_error, row.status = row.status == "error", status or runtime.status_of(workflow)
-        row.error = None
-        if was_error and row.status != "error":
+        now_status = status or runtime.status_of(workflow)
+        if row.status == "error" and now_status != "error":
             failures.unpark(session, row.id)
-        row.next_timer_at = None if row.status in {"completed", "cancelled"} else runtime.next_timer_at(workflow)
         steps = runtime.active_steps(workflow, parsed)
-        row.step = max(steps) if steps else row.step
         tier, org_unit = self.hooks.scope(row.process_id, data)
-        row.tier = tier or row.tier
-        row.org_unit_code = org_unit or row.org_unit_code
-        row.updated_at = now
+        finished = now_status in {"completed", "cancelled"}
+        values = {"state": pack(_dumps(workflow)),
+                  "data_snapshot": pack(state_serializer().dumps_data(data)),     # a show restores no workflow
+                  "status": now_status, "error": None, "step": max(steps) if steps else row.step,
+                  "next_timer_at": None if finished else runtime.next_timer_at(workflow),
+                  "tier": tier or row.tier, "org_unit_code": org_unit or row.org_unit_code, "updated_at": now}
         for call in advance.service_calls:
             key = f"{row.id}:{call.task_id}:{call.operator}"
-            session.add(OutboxMessage(idempotency_key=key, instance_id=row.id, task_id=call.task_id,
-                                      operator=call.operator, params=call.params, created_at=now))
+            statements.insert_later(session, OutboxMessage.__table__, {
+                "idempotency_key": key, "instance_id": row.id, "task_id": call.task_id, "operator": call.operator,
+                "params": call.params, "created_at": now})
             self.audit(session, row.id, "service_called", None, call.task_id,
                        {"operator": call.operator, "element": call.element_id}, at=now)
-        if row.status == "completed" and row.completed_at is None:
-            row.completed_at = now
+        if now_status == "completed" and row.completed_at is None:
+            values["completed_at"] = now
             self.audit(session, row.id, "instance_completed", actor, None, {}, at=now)
-        if sqlite:
-            flag_modified(row, "updated_at")      # the versioned UPDATE even if nothing else changed
-            try:
-                session.flush()
-            except StaleDataError as exc:         # another writer was first: nothing of this save is kept
-                raise ConcurrentUpdate(STALE_MESSAGE) from exc
+        statements.insert_pending(session)        # after PostgreSQL's lock: the rows' keys never wait on it
+        instance_write.write(session, row, values)    # the versioned UPDATE: another writer first, nothing is kept
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now, self.calendar)
         added = projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
                                 partial(self.hooks.scope, row.process_id), self.directory_rules.roles)

@@ -26,7 +26,7 @@ from engine.errors import InvalidState, NotFound
 from engine.failures import Swept, cause_of
 from engine.hooks import HookRegistry
 from engine.settings import NotificationSettings, Settings
-from engine.store import directory
+from engine.store import directory, statements
 from engine.store.models import HumanTask, OutboxMessage, ProcessInstance, User
 
 KINDS = {"assignment": "assignment", "assign": "assignment", "reminder": "reminder", "remind": "reminder",
@@ -54,15 +54,14 @@ def config_of(settings: Settings | NotificationSettings | None) -> NotificationS
 
 
 # --- fan-out ---------------------------------------------------------------------------------------
-def notify_assignment(session: Session, human_task: HumanTask, now: datetime) -> OutboxMessage:
-    """Ask for the people who may act on a new human task to be told (call once per new task)."""
-    message = OutboxMessage(
-        idempotency_key=f"{human_task.instance_id}:{human_task.id}:assignment", instance_id=human_task.instance_id,
-        task_id=human_task.id, operator="notify", channel="dispatch", status="pending", attempts=0,
-        params={"kind": "assignment", "to": "assignee", "task_id": human_task.id}, created_at=now,
-        next_attempt_at=now)
-    session.add(message)
-    return message
+def notify_assignment(session: Session, human_task: HumanTask, now: datetime) -> None:
+    """Ask for the people who may act on a new human task to be told (call once per new task): the request is written
+    with the rest of the command's rows (`statements.insert_later`), in one statement with the others."""
+    statements.insert_later(session, OutboxMessage.__table__, {
+        "idempotency_key": f"{human_task.instance_id}:{human_task.id}:assignment",
+        "instance_id": human_task.instance_id, "task_id": human_task.id, "operator": "notify", "channel": "dispatch",
+        "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+        "params": {"kind": "assignment", "to": "assignee", "task_id": human_task.id}})
 
 
 def dispatch(session: Session, message: OutboxMessage, now: datetime,

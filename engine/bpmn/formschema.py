@@ -230,6 +230,19 @@ _FORMATS = FormatChecker()
 _NO_RETRIEVAL: Registry = Registry()     # a $ref outside the document is unresolvable, never fetched
 
 
+_VALIDATORS: dict[int, tuple[dict, object]] = {}     # id(schema) -> (schema, its validator)
+_KEPT_VALIDATORS = 512
+
+
 def validator_for(schema: dict):
-    """A Draft 2020-12 validator using RE2 for patterns and resolving $ref only inside `schema`."""
-    return LinearValidator(schema, format_checker=_FORMATS, registry=_NO_RETRIEVAL)
+    """A Draft 2020-12 validator using RE2 for patterns and resolving $ref only inside `schema`. Made once per schema
+    object: a deployed version's forms are the same dicts on every submit (its parsed bundle is cached), and making
+    the validator costs as much as validating."""
+    kept = _VALIDATORS.get(id(schema))
+    if kept is not None and kept[0] is schema:
+        return kept[1]
+    validator = LinearValidator(schema, format_checker=_FORMATS, registry=_NO_RETRIEVAL)
+    if len(_VALIDATORS) >= _KEPT_VALIDATORS:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(schema)] = (schema, validator)     # the schema is kept too, so its id is not reused meanwhile
+    return validator

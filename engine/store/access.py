@@ -12,16 +12,39 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, object_session, undefer
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
+from engine import deadlines
 from engine.bpmn import runtime
 from engine.bpmn.serialization import state_serializer
 from engine.errors import InvalidState, NotFound
-from engine.store import directory, projection, queries, statecodec
-from engine.store.models import AuditEvent, HumanTask, ProcessInstance, ProcessVersion
+from engine.store import directory, projection, queries, statecodec, statements
+from engine.store.models import AuditEvent, Deadline, HumanTask, ProcessInstance, ProcessVersion
 from engine.views import EventView, InstanceView, TaskView
+
+
+def _open_task_and_instance():
+    """The statement of `open_task_and_instance`, built once: an alias made per call would rebuild its column
+    collections and the statement's cache key on every submit. One row per (open task, open deadline) of the
+    instance; the state comes once, on the task's own row with the instance's first open deadline (or none)."""
+    other = aliased(HumanTask, name="open_task")
+    deadline, first = aliased(Deadline, name="open_deadline"), aliased(Deadline, name="first_deadline")
+    task_id = bindparam("task_id", type_=HumanTask.__table__.c.id.type)
+    instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    first_open = (select(func.min(first.id)).where(first.instance_id == ProcessInstance.id, first.status == "open")
+                  .correlate(ProcessInstance).scalar_subquery())
+    state_once = case((and_(other.id == task_id, or_(deadline.id.is_(None), deadline.id == first_open)),
+                       ProcessInstance.state))
+    return (select(ProcessInstance, other, state_once, deadline)
+            .join(other, and_(other.instance_id == ProcessInstance.id,
+                              or_(other.status == "ready", other.id == task_id)))
+            .outerjoin(deadline, and_(deadline.instance_id == ProcessInstance.id, deadline.status == "open"))
+            .where(ProcessInstance.id == instance_of_task))
+
+
+_OPEN_TASK_AND_INSTANCE = _open_task_and_instance()
 
 
 class StoreAccess:
@@ -89,24 +112,21 @@ class StoreAccess:
         return human
 
     def open_task_and_instance(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-        """An open task, its instance row with the stored state and the instance's other open tasks, in one
-        statement (errors as `open_task`). The open tasks are handed to the save's projection sync, which would
-        otherwise read them again: the save goes ahead only when the instance's revision is still the one read here,
-        and every change to an instance's tasks bumps it (`touch`, `_save`)."""
-        other = aliased(HumanTask)
-        instance_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-        rows = session.execute(
-            select(ProcessInstance, other, case((other.id == task_id, ProcessInstance.state)))   # state once
-            .join(other, and_(other.instance_id == ProcessInstance.id,
-                              or_(other.status == "ready", other.id == task_id)))
-            .where(ProcessInstance.id == instance_of_task)).all()
+        """An open task, its instance row with the stored state, the instance's other open tasks and its open
+        deadlines, in one statement (errors as `open_task`). The open tasks and deadlines are handed to the save's
+        projection and deadline syncs, which would otherwise read them again: the save goes ahead only when the
+        instance's revision is still the one read here, and every change to an instance's tasks or deadlines bumps it
+        (`touch`, `_save`)."""
+        rows = session.execute(_OPEN_TASK_AND_INSTANCE, {"task_id": task_id}).all()
         if not rows:
             raise NotFound(f"没有任务 {task_id} (no such task)")
         row = rows[0][0]
         if "state" not in row.__dict__:          # deferred: filled from the task's own result row
-            set_committed_value(row, "state", next(state for _row, task, state in rows if task.id == task_id))
+            set_committed_value(row, "state", next(state for _row, task, state, _deadline in rows
+                                                   if task.id == task_id and state is not None))
         human = self.open_task(session, task_id)     # in the session now: no second query
-        projection.read_open_tasks(session, row.id, [task for _row, task, _state in rows])
+        projection.read_open_tasks(session, row.id, list({task.id: task for _row, task, _s, _d in rows}.values()))
+        deadlines.read_open_deadlines(session, row.id, list({d.id: d for *_, d in rows if d is not None}.values()))
         return human, row
 
     def locked_task(self, session: Session, task_id: str) -> HumanTask:
@@ -129,9 +149,11 @@ class StoreAccess:
 
     def audit(self, session: Session, instance_id: int | None, kind: str, actor: str | None, task_id: str | None,
               detail: dict, at=None) -> None:
-        """Add an audit event to the instance's history (`at`: default now)."""
-        session.add(AuditEvent(instance_id=instance_id, kind=kind, actor=actor, task_id=task_id,
-                               at=at or self.clock.now(), detail=detail))
+        """Add an audit event to the instance's history (`at`: default now), written when the session next writes
+        (see `statements.insert_later`): all of a command's events in one statement."""
+        statements.insert_later(session, AuditEvent.__table__, {
+            "instance_id": instance_id, "kind": kind, "actor": actor, "task_id": task_id,
+            "at": at or self.clock.now(), "detail": detail})
 
     def vouched(self, username: str, memberships) -> AbstractContextManager[None]:
         """Inside the block the engine takes `username` as active with these (role, org unit code) memberships,

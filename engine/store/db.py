@@ -77,9 +77,10 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Sessions that keep loaded attributes after commit (services return plain values)."""
-    from engine.store import open_counts, task_counts  # their tables import this module: imported on first use
+    from engine.store import open_counts, statements, task_counts  # their tables import this module: on first use
 
     factory = sessionmaker(engine, expire_on_commit=False)
+    statements.install(factory)
     open_counts.install(factory)
     task_counts.install(factory)
     return factory

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.store.models import Membership, OrgUnit, User
@@ -101,10 +101,12 @@ def memberships_of(session: Session, username: str) -> set[tuple[str, str]]:
     known = _vouched_memberships(username)
     if known is not None:
         return set(known)
-    rows = session.execute(
-        select(Membership.role, OrgUnit.code).join(User, User.id == Membership.user_id)
-        .join(OrgUnit, OrgUnit.id == Membership.org_unit_id).where(User.username == username, User.active))
-    return {(role, code) for role, code in rows}
+    return {(role, code) for role, code in session.execute(_MEMBERSHIPS, {"username": username})}
+
+
+_MEMBERSHIPS = (select(Membership.role, OrgUnit.code).join(User, User.id == Membership.user_id)    # built once
+                .join(OrgUnit, OrgUnit.id == Membership.org_unit_id)
+                .where(User.username == bindparam("username"), User.active))
 
 
 def holders(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
@@ -179,8 +181,10 @@ def is_active(session: Session, username: str | None) -> bool:
     """Whether `username` names an active account."""
     if _vouched_memberships(username) is not None:
         return True
-    return bool(username) and session.scalar(
-        select(User.id).where(User.username == username, User.active)) is not None
+    return bool(username) and session.scalar(_ACTIVE, {"username": username}) is not None
+
+
+_ACTIVE = select(User.id).where(User.username == bindparam("username"), User.active)    # built once: every submit
 
 
 def active_usernames(session: Session, usernames: Iterable[str]) -> set[str]:

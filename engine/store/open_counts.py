@@ -18,12 +18,12 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Index, Integer, String, and_, case, delete, event, func, inspect, literal, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine.clock import LOCAL_TZ
 from engine.store.db import Base
 from engine.store.models import HumanTask, ProcessInstance
+from engine.store.statements import adding_upsert
 
 OPEN = "ready"
 NONE = ""                       # the key's value for "no org unit" / "no due time"
@@ -134,6 +134,14 @@ def _move_untouched(session: Session, moved: dict[int, tuple[str, str]], seen: s
         delta[(code or NONE, new, day)] += 1
 
 
+def instance_moved(session: Session, instance_id: int, old: str, new: str) -> None:
+    """An instance's org unit changed from `old` to `new` outside a flush (written directly): its open tasks' counts,
+    as stored now, move with it."""
+    delta: Counter = Counter()
+    _move_untouched(session, {instance_id: (old, new)}, set(), delta)
+    add(session, delta)
+
+
 def spread(delta: Counter) -> Counter:
     """Day-level counts as the stored rows: per day and per month, per instance unit and for ANY."""
     rows: Counter = Counter()
@@ -152,11 +160,8 @@ def add(session: Session, delta: Counter) -> None:
     if not rows:
         return
     connection = session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(OpenTaskCount.__table__)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["org_unit_code", "instance_unit_code", "span", "due"],
-        set_={"tasks": OpenTaskCount.__table__.c.tasks + statement.excluded.tasks}), rows)
+    connection.execute(adding_upsert(OpenTaskCount.__table__, connection.dialect.name,
+                                     ("org_unit_code", "instance_unit_code", "span", "due")), rows)
 
 
 def _day_expression(dialect: str):

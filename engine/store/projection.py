@@ -13,7 +13,7 @@ from engine.bpmn.runtime import evaluate, find_task, ready_user_tasks
 from engine.bpmn.specs import ElementInfo, ParsedBundle
 from engine.clock import LOCAL_TZ
 from engine.hooks import PLAIN_SCOPE, Scope
-from engine.store import directory
+from engine.store import directory, task_write
 from engine.store.directory import AnyRole
 from engine.store.models import Deadline, HumanTask, ProcessInstance, User
 from engine.views import NextTask
@@ -73,12 +73,12 @@ def named_assignee(info: ElementInfo | None) -> bool:
     return info is not None and bool(info.properties.get("assignee"))
 
 
-def _apply_deadline(row: HumanTask, deadline: Deadline | None) -> None:
+def _deadline_values(deadline: Deadline | None) -> dict:
     """A task is due when its step is; it carries the step's escalation level."""
     if deadline is None:
-        return
-    row.due_at, row.remind_at, row.escalate_at = deadline.due_at, deadline.remind_at, deadline.escalate_at
-    row.escalation_level = deadline.level
+        return {}
+    return {"due_at": deadline.due_at, "remind_at": deadline.remind_at, "escalate_at": deadline.escalate_at,
+            "escalation_level": deadline.level}
 
 
 def own_due(task, info: ElementInfo | None) -> datetime | None:
@@ -98,12 +98,15 @@ def own_due(task, info: ElementInfo | None) -> datetime | None:
     return None
 
 
-def _apply_own_due(row: HumanTask, task, info: ElementInfo | None) -> None:
-    """A task with its own due date (e.g. a deadline a person set in an earlier form) is due then, not when its
-    step is; the step's reminders and escalations still follow the step."""
+def _due_values(task, info: ElementInfo | None, deadline: Deadline | None) -> dict:
+    """The due columns a task's row should hold: its step's deadline, and its own due date instead of the step's
+    when it has one (e.g. a deadline a person set in an earlier form; reminders and escalations still follow the
+    step)."""
+    values = _deadline_values(deadline)
     due = own_due(task, info)
     if due is not None:
-        row.due_at = due
+        values["due_at"] = due
+    return values
 
 
 def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, workflow, now: datetime,
@@ -119,29 +122,36 @@ def sync(session: Session, instance: ProcessInstance, parsed: ParsedBundle, work
         known = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                         HumanTask.status == "ready"))
     open_rows = {row.id: row for row in known if row.status == "ready"}
-    added = []
+    added, changed = [], []
     ready_ids = set()
     for task in ready_user_tasks(workflow):
         task_id = str(task.id)
         ready_ids.add(task_id)
         row = open_rows.get(task_id)
-        if row is None:
+        fresh = row is None
+        if fresh:
             row = _new_row(instance, parsed, task, now, scope(task.data), roles)
-            session.add(row)
             added.append(row)
         info = parsed.elements.get(row.task_spec)
-        _apply_deadline(row, deadlines.get(info.scope) if info else None)
-        _apply_own_due(row, task, info)
+        values = _due_values(task, info, deadlines.get(info.scope) if info else None)
+        if fresh:
+            for name, value in values.items():
+                setattr(row, name, value)
+            continue
+        values = {name: value for name, value in values.items() if getattr(row, name) != value}
+        if values:
+            changed.append((row, values))
     for task_id, row in open_rows.items():
         if task_id in ready_ids:
             continue
         task = find_task(workflow, task_id)
         done = task is not None and task.has_state(TaskState.COMPLETED)
-        row.status = "completed" if done else "cancelled"
-        row.completed_at = now
+        values = {"status": "completed" if done else "cancelled", "completed_at": now}
         if done and task_id == completed_task:
-            row.completed_by = actor
+            values["completed_by"] = actor
+        changed.append((row, values))
     _people_by_name(session, added)
+    task_write.write(session, instance.org_unit_code, added, changed)
     session.info[(OPEN_TASKS, instance.id)] = [row for row in open_rows.values() if row.status == "ready"] + added
     return added
 

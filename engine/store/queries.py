@@ -22,8 +22,11 @@ def _views(session: Session, cache: VersionCache, rows: list[HumanTask], roles: 
         select(ProcessInstance.id, ProcessInstance.version_id, ProcessInstance.revision)
         .where(ProcessInstance.id.in_(instance_ids)))} if instance_ids else {}
     version_ids = {i.version_id for i in instances.values()}
-    parsed = {v.id: cache.for_version(v) for v in session.scalars(
-        select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))} if version_ids else {}
+    parsed = {version_id: cache.by_id(version_id) for version_id in version_ids}     # no query once read
+    missing = [version_id for version_id, bundle in parsed.items() if bundle is None]
+    if missing:
+        parsed.update({v.id: cache.for_version(v) for v in session.scalars(
+            select(ProcessVersion).where(ProcessVersion.id.in_(missing)))})
     bases = {(d.instance_id, d.step): (d.basis, d.counted_from) for d in session.execute(
         select(Deadline.instance_id, Deadline.step, Deadline.basis, Deadline.counted_from)
         .where(Deadline.instance_id.in_(instance_ids), Deadline.status == "open"))} if instance_ids else {}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.bpmn import runtime
 from engine.bpmn.specs import ParsedBundle
-from engine.store import versions
+from engine.store import statements, versions
 from engine.store.db import Base, UTCDateTime
 from engine.store.models import HumanTask, ProcessInstance
 
@@ -48,12 +48,13 @@ class SubmissionView:
 
 def record(session: Session, instance_id: int, parsed: ParsedBundle, spec_id: str, data: dict, actor: str | None,
            at: datetime, task_id: str | None = None, item_label: str | None = None) -> None:
-    """Keep one submission of the form on `spec_id` (the start event's when `task_id` is None)."""
+    """Keep one submission of the form on `spec_id` (the start event's when `task_id` is None), written with the
+    command's save (`statements.insert_pending`)."""
     info = parsed.elements.get(spec_id)
-    session.add(TaskSubmission(instance_id=instance_id, task_id=task_id, task_spec=spec_id,
-                               name=(info.name if info and info.name else spec_id), item_label=item_label,
-                               step=info.step if info else None,
-                               data=dict(data), actor=actor, submitted_at=at))
+    statements.insert_later(session, TaskSubmission.__table__, {
+        "instance_id": instance_id, "task_id": task_id, "task_spec": spec_id,
+        "name": info.name if info and info.name else spec_id, "item_label": item_label,
+        "step": info.step if info else None, "data": dict(data), "actor": actor, "submitted_at": at})
 
 
 def of_instance(session: Session, instance_id: int) -> list[SubmissionView]:

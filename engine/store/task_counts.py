@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import Integer, String, and_, case, delete, event, func, inspect, literal, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine.store.db import Base
 from engine.store.models import HumanTask
 from engine.store.open_counts import value_before_flush
+from engine.store.statements import adding_upsert
 
 HELD, UNHELD, DONE = "a", "c", "d"
 NONE = ""
@@ -78,11 +78,8 @@ def add(session: Session, delta: Counter) -> None:
     if not rows:
         return
     connection = session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(InboxCount.__table__)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["kind", "subject", "org_unit_code"],
-        set_={"tasks": InboxCount.__table__.c.tasks + statement.excluded.tasks}), rows)
+    connection.execute(adding_upsert(InboxCount.__table__, connection.dialect.name,
+                                     ("kind", "subject", "org_unit_code")), rows)
 
 
 def recount(session: Session) -> Counter:
