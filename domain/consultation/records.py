@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: in
             row.departments_before = tried
 
 
-def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> None:
+def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> list[Suggestion]:
     existing = {s.number: s for s in session.scalars(
         select(Suggestion).where(Suggestion.consultation_id == consultation.id))}
     for item in data.get("suggestions") or []:
@@ -85,6 +86,7 @@ def _sync_suggestions(session: Session, consultation: Consultation, data: dict) 
             else data.get("residents_satisfaction")
         row.follow_up = str(visit["implementation_status"])[:5000] if visit.get("implementation_status") \
             else row.follow_up
+    return list(existing.values())
 
 
 def _latest_visits(data: dict) -> dict[int, dict]:
@@ -97,12 +99,26 @@ def _latest_visits(data: dict) -> dict[int, dict]:
     return found
 
 
+@dataclass(frozen=True)
+class Synced:
+    """A consultation record as a save left it (changed in the session, flushed at commit), with its suggestions and
+    what its intake item says of where the topic came from and when."""
+
+    consultation: Consultation
+    suggestions: list[Suggestion]
+    source: str | None
+    received_at: datetime | None
+
+
 def sync_consultation(session: Session, instance: ProcessInstance, data: dict, now: datetime,
-                      published: bool) -> None:
-    """Bring the instance's consultation record up to date with its data and progress."""
-    consultation = session.scalar(select(Consultation).where(Consultation.instance_id == instance.id))
-    if consultation is None:
-        return
+                      published: bool) -> Synced | None:
+    """Bring the instance's consultation record up to date with its data and progress; None when it has none."""
+    found = session.execute(select(Consultation, IntakeItem.source, IntakeItem.created_at)
+                            .outerjoin(IntakeItem, IntakeItem.id == Consultation.intake_id)
+                            .where(Consultation.instance_id == instance.id)).first()
+    if found is None:
+        return None
+    consultation, source, received_at = found
     consultation.topic = data.get("topic") or consultation.topic
     consultation.category = data.get("category") or consultation.category
     consultation.tier = data.get("tier") or consultation.tier
@@ -125,7 +141,7 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     if published and consultation.published_at is None:
         consultation.published_at = now
     consultation.updated_at = now
-    _sync_suggestions(session, consultation, data)
+    return Synced(consultation, _sync_suggestions(session, consultation, data), source, received_at)
 
 
 def _hall(session: Session, venue) -> str | None:
