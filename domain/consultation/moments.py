@@ -58,6 +58,10 @@ def tell(session: Session, instance: ProcessInstance, data: dict, now: datetime,
     if not phone:       # in-app, the proposer with an account hears through the diagram's notify tasks
         return
     moments = happened(session, instance, data, now, advance, finished)
+    if moments:         # a moment is told once: a save that finds it again (the same day's work) reads one row
+        told = set(session.scalars(select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.idempotency_key.in_([moment_key(instance.id, moment) for moment in moments]))))
+        moments = [moment for moment in moments if moment_key(instance.id, moment) not in told]
     code = tracking_code_of(session, instance.id) if moments else None
     for moment in moments:
         message, values = words(moment, data, code)
