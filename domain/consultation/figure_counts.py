@@ -235,18 +235,26 @@ def span_days(days: float) -> int:
     return -(-whole // step) * step
 
 
+_MEETING_FORMS = (select(TaskSubmission.instance_id, TaskSubmission.data["attendees"])
+                  .where(TaskSubmission.instance_id.in_(bindparam("instance_ids", expanding=True)),
+                         TaskSubmission.task_spec == MEETING_TASK)
+                  .order_by(TaskSubmission.id))
+_SIGNED_IN = (select(Consultation.instance_id, MeetingAttendance.username)
+              .join(Meeting, Meeting.consultation_id == Consultation.id)
+              .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
+              .where(Consultation.id.in_(bindparam("consultation_ids", expanding=True)),
+                     Meeting.kind == "consultation", Meeting.status != "cancelled",
+                     MeetingAttendance.username.isnot(None)))
+
+
 def attendees(session: Session, cases: list[Case]) -> dict[int, set[str]]:
     """Instance → the people its held meeting counts as attendances: those signed in to its meeting record where any
     did (`signed_in`), else the latest meeting form's attendees."""
     found: dict[int, set[str]] = {}
     if not cases:
         return found
-    for instance_id, data in session.execute(
-            select(TaskSubmission.instance_id, TaskSubmission.data)
-            .where(TaskSubmission.instance_id.in_(sorted(case.instance_id for case in cases)),
-                   TaskSubmission.task_spec == MEETING_TASK)
-            .order_by(TaskSubmission.id)):
-        people = (data or {}).get("attendees")
+    for instance_id, people in session.execute(
+            _MEETING_FORMS, {"instance_ids": sorted(case.instance_id for case in cases)}):
         if isinstance(people, list):
             found[instance_id] = {a for a in people if isinstance(a, str)}
     found.update(signed_in(session, sorted(case.id for case in cases)))
@@ -260,12 +268,7 @@ def signed_in(session: Session, consultation_ids: list[int]) -> dict[int, set[st
     found: dict[int, set[str]] = {}
     if not consultation_ids:
         return found
-    for instance_id, username in session.execute(
-            select(Consultation.instance_id, MeetingAttendance.username)
-            .join(Meeting, Meeting.consultation_id == Consultation.id)
-            .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
-            .where(Consultation.id.in_(consultation_ids), Meeting.kind == "consultation",
-                   Meeting.status != "cancelled", MeetingAttendance.username.isnot(None))):
+    for instance_id, username in session.execute(_SIGNED_IN, {"consultation_ids": consultation_ids}):
         found.setdefault(instance_id, set()).add(username)
     return found
 

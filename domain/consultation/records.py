@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
@@ -61,9 +61,16 @@ def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: in
             row.departments_before = tried
 
 
+# built once (a save runs them with its ids)
+_CASE_OF = (select(Consultation, IntakeItem.source, IntakeItem.created_at)
+            .outerjoin(IntakeItem, IntakeItem.id == Consultation.intake_id)
+            .where(Consultation.instance_id == bindparam("instance_id")))
+_SUGGESTIONS_OF = select(Suggestion).where(Suggestion.consultation_id == bindparam("consultation_id"))
+
+
 def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> list[Suggestion]:
-    existing = {s.number: s for s in session.scalars(
-        select(Suggestion).where(Suggestion.consultation_id == consultation.id))}
+    with session.no_autoflush:      # the record's changes above need not be written for this read
+        existing = {s.number: s for s in session.scalars(_SUGGESTIONS_OF, {"consultation_id": consultation.id})}
     for item in data.get("suggestions") or []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), int):
             continue
@@ -113,9 +120,7 @@ class Synced:
 def sync_consultation(session: Session, instance: ProcessInstance, data: dict, now: datetime,
                       published: bool) -> Synced | None:
     """Bring the instance's consultation record up to date with its data and progress; None when it has none."""
-    found = session.execute(select(Consultation, IntakeItem.source, IntakeItem.created_at)
-                            .outerjoin(IntakeItem, IntakeItem.id == Consultation.intake_id)
-                            .where(Consultation.instance_id == instance.id)).first()
+    found = session.execute(_CASE_OF, {"instance_id": instance.id}).first()
     if found is None:
         return None
     consultation, source, received_at = found
