@@ -1,11 +1,14 @@
 """The county's figures kept as counters (figure_count), so a year's figures are a sum over a few hundred rows rather
 than a grouping of every task and record of the year on each request.
 
-Each consultation's share of the counters (figure_share: per month, tier, org unit, metric and step) is computed from
-its records by `shares` — at every save of the instance, in the same transaction (`refresh`, from the consultation's
-`on_save` hook), and for every consultation by `rebuild` (`xieshang figures rebuild`). `refresh` adds the difference
-between the new share and the stored one to the counters, so the counters always equal the sum of the shares, and a
-rebuild gives the same numbers as the saves did (tests/processes/test_figure_counts.py walks the scenarios).
+Each consultation's share of the counters (figure_share: per month, tier, org unit, metric and step) has one
+definition, `case_share`, over its record, its tasks and its held meeting's attendees and suggestions. It is kept at
+every save of the instance, in the same transaction, from what the save already holds (`refresh_saved`, from the
+consultation's `on_save` hook); for given consultations from the database by `refresh` (e.g. after a meeting's
+sign-ins); for every consultation by `rebuild` (`xieshang figures rebuild`). A refresh adds the difference between the
+new share and the stored one to the counters and writes the share rows that changed, so the counters always equal the
+sum of the shares, and a rebuild gives the same numbers as the saves did (tests/processes/test_figure_counts.py walks
+the scenarios).
 
 Metrics, in the months (county time) domain.consultation.figures counts them in:
 - held, attendances, suggestions, answered, adopted, visited, satisfied: the month the meeting was held on, the
