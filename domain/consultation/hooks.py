@@ -35,12 +35,13 @@ def on_save(session: Session, instance: ProcessInstance, data: dict, now: dateti
     """Bring the consultation, its suggestions and answers up to date; note when the results were published; keep
     its share of the figure counters; ask for the proposer to be told the key moments this save made happen.
 
-    The record's first read flushes the save's own rows (its tasks, submissions, outbox); the record's changes are
-    flushed at commit, as nothing read after them depends on them: the figure share takes the record and its
-    suggestions from memory, and its tasks, read once, serve the moments too."""
+    The save's own rows are flushed first (its tasks, submissions, outbox; on the first save the new record); then
+    everything here reads and writes with statements of its own, so the commit has nothing more to flush: the figure
+    share takes the record and its suggestions as synced, and its tasks, read once, serve the moments too."""
     published = any(call.operator == "publish" for call in advance.service_calls)
-    synced = records.sync_consultation(session, instance, data, now, published=published)
+    session.flush()
     with session.no_autoflush:
+        synced = records.sync_consultation(session, instance, data, now, published=published)
         tasks = figure_counts.tasks_of(session, instance.id)
         if synced is not None:
             row = synced.consultation

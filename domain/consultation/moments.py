@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.views import tracking_code_of
@@ -50,6 +50,10 @@ def words(moment: str, data: dict, code: str | None) -> tuple[str, dict[str, str
     return f"您反映的《{title}》已完成协商，成果《{report}》已公开。", {"title": title, "report": report}
 
 
+_TOLD = select(OutboxMessage.idempotency_key).where(
+    OutboxMessage.idempotency_key.in_(bindparam("keys", expanding=True)))     # built once
+
+
 def tell(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance,
          finished: Collection[str] | None = None) -> None:
     """Ask for the proposer to be told each moment this save made happen (each moment once per instance);
@@ -59,8 +63,7 @@ def tell(session: Session, instance: ProcessInstance, data: dict, now: datetime,
         return
     moments = happened(session, instance, data, now, advance, finished)
     if moments:         # a moment is told once: a save that finds it again (the same day's work) reads one row
-        told = set(session.scalars(select(OutboxMessage.idempotency_key).where(
-            OutboxMessage.idempotency_key.in_([moment_key(instance.id, moment) for moment in moments]))))
+        told = set(session.scalars(_TOLD, {"keys": [moment_key(instance.id, moment) for moment in moments]}))
         moments = [moment for moment in moments if moment_key(instance.id, moment) not in told]
     code = tracking_code_of(session, instance.id) if moments else None
     for moment in moments:
