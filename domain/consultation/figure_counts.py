@@ -1,11 +1,14 @@
 """The county's figures kept as counters (figure_count), so a year's figures are a sum over a few hundred rows rather
 than a grouping of every task and record of the year on each request.
 
-Each consultation's share of the counters (figure_share: per month, tier, org unit, metric and step) is computed from
-its records by `shares` — at every save of the instance, in the same transaction (`refresh`, from the consultation's
-`on_save` hook), and for every consultation by `rebuild` (`xieshang figures rebuild`). `refresh` adds the difference
-between the new share and the stored one to the counters, so the counters always equal the sum of the shares, and a
-rebuild gives the same numbers as the saves did (tests/processes/test_figure_counts.py walks the scenarios).
+Each consultation's share of the counters (figure_share: per month, tier, org unit, metric and step) has one
+definition, `case_share`, over its record, its tasks and its held meeting's attendees and suggestions. It is kept at
+every save of the instance, in the same transaction, from what the save already holds (`refresh_saved`, from the
+consultation's `on_save` hook); for given consultations from the database by `refresh` (e.g. after a meeting's
+sign-ins); for every consultation by `rebuild` (`xieshang figures rebuild`). A refresh adds the difference between the
+new share and the stored one to the counters and writes the share rows that changed, so the counters always equal the
+sum of the shares, and a rebuild gives the same numbers as the saves did (tests/processes/test_figure_counts.py walks
+the scenarios).
 
 Metrics, in the months (county time) domain.consultation.figures counts them in:
 - held, attendances, suggestions, answered, adopted, visited, satisfied: the month the meeting was held on, the
@@ -27,9 +30,11 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import ForeignKey, Index, Integer, String, delete, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -96,47 +101,92 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def shares(session: Session, instance_ids: Iterable[int]) -> dict[int, Counter]:
-    """Per consultation instance among `instance_ids`: its counters, from its records (figures' definitions)."""
-    ids = sorted(set(instance_ids))
-    if not ids:
-        return {}
-    cases = session.execute(
-        select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
-               Consultation.meeting_date, IntakeItem.source, IntakeItem.created_at)
-        .outerjoin(IntakeItem, IntakeItem.id == Consultation.intake_id)
-        .where(Consultation.instance_id.in_(ids))).all()
-    out: dict[int, Counter] = {row.instance_id: Counter() for row in cases}
-    unit_of = {row.instance_id: row.org_unit_code or "" for row in cases}
-    met = set(session.scalars(select(HumanTask.instance_id).where(
-        HumanTask.instance_id.in_(ids), HumanTask.task_spec == MEETING_TASK, HumanTask.status == "completed")))
-    held = {row.id: row for row in cases if row.instance_id in met and row.meeting_date is not None}
-    for row in cases:
-        tier, unit = row.tier or "", row.org_unit_code or ""
-        if row.source == "member" and row.created_at is not None:
-            out[row.instance_id][(_month(row.created_at), tier, unit, "proposed", 0)] += 1
-        if row.id in held:
-            out[row.instance_id][(_month(row.meeting_date), tier, unit, "held", 0)] += 1
-    if held:
-        _meeting_shares(session, held, out)
-    _task_shares(session, out, unit_of)
-    return out
+@dataclass(frozen=True)
+class Case:
+    """What a consultation's share reads from its record and its intake item."""
+
+    id: int
+    instance_id: int
+    tier: str | None
+    org_unit_code: str | None
+    meeting_date: date | None
+    source: str | None            # the intake item's
+    created_at: datetime | None   # the intake item's
 
 
-def _task_shares(session: Session, out: dict[int, Counter], unit_of: dict[int, str]) -> None:
+class TaskRow(NamedTuple):
+    """What a consultation's share reads from one of its human tasks."""
+
+    task_spec: str
+    step: int | None
+    tier: str | None
+    due_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    status: str
+
+
+_TASK = HumanTask.__table__.c
+_TASK_COLUMNS = (_TASK.task_spec, _TASK.step, _TASK.tier, _TASK.due_at, _TASK.created_at, _TASK.completed_at,
+                 _TASK.status)
+# Core statements (no ORM layer, no autoflush), built once: a save runs them with its instance id
+TASKS_OF = select(*_TASK_COLUMNS).where(_TASK.instance_id == bindparam("instance_id"))
+_SHARE = FigureShare.__table__.c
+_STORED_OF = select(_SHARE.month, _SHARE.tier, _SHARE.org_unit_code, _SHARE.metric, _SHARE.step, _SHARE.value) \
+    .where(_SHARE.instance_id == bindparam("instance_id"))
+
+
+def tasks_of(session: Session, instance_id: int) -> list[TaskRow]:
+    """The instance's human tasks as its share reads them (as flushed: the caller flushes a save's rows first)."""
+    return [TaskRow(*row) for row in session.execute(TASKS_OF, {"instance_id": instance_id})]
+
+
+def held(case: Case, tasks: Iterable[TaskRow]) -> bool:
+    """The consultation's meeting counts: its `hold_meeting` task is completed and the meeting has a date."""
+    return case.meeting_date is not None and any(t.task_spec == MEETING_TASK and t.status == "completed"
+                                                 for t in tasks)
+
+
+def case_share(case: Case, tasks: list[TaskRow], attendees: set[str] | None = None,
+               suggestions: Iterable[tuple[str | None, str | None]] = ()) -> Counter:
+    """One consultation's counters from its record, its tasks and, when its meeting was held, the meeting's
+    attendees and its suggestions' (adoption, satisfaction) — the figures' definitions (module docstring)."""
+    counts: Counter = Counter()
+    tier, unit = case.tier or "", case.org_unit_code or ""
+    if case.source == "member" and case.created_at is not None:
+        counts[(_month(case.created_at), tier, unit, "proposed", 0)] += 1
+    if held(case, tasks):
+        key = (_month(case.meeting_date), tier, unit)
+        counts[(*key, "held", 0)] += 1
+        if attendees:
+            counts[(*key, "attendances", 0)] += len(attendees)
+        for adoption, satisfaction in suggestions:
+            counts[(*key, "suggestions", 0)] += 1
+            if adoption in ANSWERED:
+                counts[(*key, "answered", 0)] += 1
+                counts[(*key, "adopted", 0)] += adoption in ADOPTED
+            if satisfaction:
+                counts[(*key, "visited", 0)] += 1
+                counts[(*key, "satisfied", 0)] += satisfaction in SATISFIED
+    _task_counts(counts, tasks, unit)
+    return counts
+
+
+def _task_counts(counts: Counter, tasks: Iterable[TaskRow], unit: str) -> None:
     """Research done, each step's completed and on-time tasks, its tasks with a due time and those finished late (by
     the month created), and each finished step's span in whole days (the heatmap's histogram)."""
-    spans: dict[tuple[int, int], list] = {}
-    for instance_id, spec, step, tier, due, created, done, status in session.execute(
-            select(HumanTask.instance_id, HumanTask.task_spec, HumanTask.step, HumanTask.tier, HumanTask.due_at,
-                   HumanTask.created_at, HumanTask.completed_at, HumanTask.status)
-            .where(HumanTask.instance_id.in_(list(out)), HumanTask.step.in_(STEPS))):
-        tier, unit, counts = tier or "", unit_of[instance_id], out[instance_id]
+    spans: dict[int, list] = {}
+    for spec, step, tier, due, created, done, status in tasks:
+        if step not in STEPS:
+            continue
+        tier = tier or ""
         if due is not None:
             counts[(_month(created), tier, unit, "due", step)] += 1
             counts[(_month(created), tier, unit, "late", step)] += done is not None and _aware(done) > _aware(due)
-        span = spans.setdefault((instance_id, step), [tier, created, done])
-        span[1], span[2] = min(span[1], created), None if done is None or span[2] is None else max(span[2], done)
+        span = spans.setdefault(step, [tier, created, done])
+        if (created, tier) < (span[1], span[0]):        # the step's tier: its first task's, whatever the read order
+            span[0], span[1] = tier, created
+        span[2] = None if done is None or span[2] is None else max(span[2], done)
         if status != "completed" or done is None:
             continue
         month = _month(done)
@@ -145,11 +195,39 @@ def _task_shares(session: Session, out: dict[int, Counter], unit_of: dict[int, s
         if due is not None:
             counts[(month, tier, unit, "completed", step)] += 1
             counts[(month, tier, unit, "on_time", step)] += _aware(done) <= _aware(due)
-    for (instance_id, step), (tier, began, ended) in spans.items():
+    for step, (tier, began, ended) in spans.items():
         if ended is not None:
             days = span_days((_aware(ended) - _aware(began)).total_seconds() / 86400)
-            out[instance_id][(_month(ended), tier, unit_of[instance_id], f"{SPAN}{days}", step)] += 1
-            out[instance_id][(_month(ended), tier, "", f"{SPAN_ALL}{days}", step)] += 1
+            counts[(_month(ended), tier, unit, f"{SPAN}{days}", step)] += 1
+            counts[(_month(ended), tier, "", f"{SPAN_ALL}{days}", step)] += 1
+
+
+def shares(session: Session, instance_ids: Iterable[int]) -> dict[int, Counter]:
+    """Per consultation instance among `instance_ids`: its counters, from its records (figures' definitions)."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    cases = [Case(*row) for row in session.execute(
+        select(Consultation.id, Consultation.instance_id, Consultation.tier, Consultation.org_unit_code,
+               Consultation.meeting_date, IntakeItem.source, IntakeItem.created_at)
+        .outerjoin(IntakeItem, IntakeItem.id == Consultation.intake_id)
+        .where(Consultation.instance_id.in_(ids)))]
+    tasks: dict[int, list[TaskRow]] = defaultdict(list)
+    for instance_id, *row in session.execute(
+            select(_TASK.instance_id, *_TASK_COLUMNS).where(
+                _TASK.instance_id.in_([case.instance_id for case in cases]),
+                or_(_TASK.step.in_(STEPS), _TASK.task_spec == MEETING_TASK))):
+        tasks[instance_id].append(TaskRow(*row))
+    met = [case for case in cases if held(case, tasks[case.instance_id])]
+    people = attendees(session, met)
+    said: dict[int, list] = defaultdict(list)
+    if met:
+        for consultation_id, adoption, satisfaction in session.execute(
+                select(Suggestion.consultation_id, Suggestion.adoption, Suggestion.satisfaction)
+                .where(Suggestion.consultation_id.in_(sorted(case.id for case in met)))):
+            said[consultation_id].append((adoption, satisfaction))
+    return {case.instance_id: case_share(case, tasks[case.instance_id], people.get(case.instance_id),
+                                         said[case.id]) for case in cases}
 
 
 def span_days(days: float) -> int:
@@ -160,36 +238,30 @@ def span_days(days: float) -> int:
     return -(-whole // step) * step
 
 
-def _meeting_shares(session: Session, held: dict, out: dict[int, Counter]) -> None:
-    """Attendees (the latest meeting record's) and suggestions of the held meetings, in the meeting's month."""
-    by_instance = {row.instance_id: row for row in held.values()}
-    attendees: dict[int, set[str]] = {}
-    for instance_id, data in session.execute(
-            select(TaskSubmission.instance_id, TaskSubmission.data)
-            .where(TaskSubmission.instance_id.in_(sorted(by_instance)), TaskSubmission.task_spec == MEETING_TASK)
-            .order_by(TaskSubmission.id)):
-        people = (data or {}).get("attendees")
+_MEETING_FORMS = (select(TaskSubmission.instance_id, TaskSubmission.data["attendees"])
+                  .where(TaskSubmission.instance_id.in_(bindparam("instance_ids", expanding=True)),
+                         TaskSubmission.task_spec == MEETING_TASK)
+                  .order_by(TaskSubmission.id))
+_SIGNED_IN = (select(Consultation.instance_id, MeetingAttendance.username)
+              .join(Meeting, Meeting.consultation_id == Consultation.id)
+              .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
+              .where(Consultation.id.in_(bindparam("consultation_ids", expanding=True)),
+                     Meeting.kind == "consultation", Meeting.status != "cancelled",
+                     MeetingAttendance.username.isnot(None)))
+
+
+def attendees(session: Session, cases: list[Case]) -> dict[int, set[str]]:
+    """Instance → the people its held meeting counts as attendances: those signed in to its meeting record where any
+    did (`signed_in`), else the latest meeting form's attendees."""
+    found: dict[int, set[str]] = {}
+    if not cases:
+        return found
+    for instance_id, people in session.execute(
+            _MEETING_FORMS, {"instance_ids": sorted(case.instance_id for case in cases)}):
         if isinstance(people, list):
-            attendees[instance_id] = {a for a in people if isinstance(a, str)}
-    attendees.update(signed_in(session, sorted(held)))
-    for instance_id, people in attendees.items():
-        row = by_instance[instance_id]
-        if people:
-            out[instance_id][(_month(row.meeting_date), row.tier or "", row.org_unit_code or "", "attendances",
-                              0)] += len(people)
-    for consultation_id, adoption, satisfaction in session.execute(
-            select(Suggestion.consultation_id, Suggestion.adoption, Suggestion.satisfaction)
-            .where(Suggestion.consultation_id.in_(sorted(held)))):
-        row = held[consultation_id]
-        key = (_month(row.meeting_date), row.tier or "", row.org_unit_code or "")
-        counts = out[row.instance_id]
-        counts[(*key, "suggestions", 0)] += 1
-        if adoption in ANSWERED:
-            counts[(*key, "answered", 0)] += 1
-            counts[(*key, "adopted", 0)] += adoption in ADOPTED
-        if satisfaction:
-            counts[(*key, "visited", 0)] += 1
-            counts[(*key, "satisfied", 0)] += satisfaction in SATISFIED
+            found[instance_id] = {a for a in people if isinstance(a, str)}
+    found.update(signed_in(session, sorted(case.id for case in cases)))
+    return found
 
 
 def signed_in(session: Session, consultation_ids: list[int]) -> dict[int, set[str]]:
@@ -199,36 +271,41 @@ def signed_in(session: Session, consultation_ids: list[int]) -> dict[int, set[st
     found: dict[int, set[str]] = {}
     if not consultation_ids:
         return found
-    for instance_id, username in session.execute(
-            select(Consultation.instance_id, MeetingAttendance.username)
-            .join(Meeting, Meeting.consultation_id == Consultation.id)
-            .join(MeetingAttendance, MeetingAttendance.meeting_id == Meeting.id)
-            .where(Consultation.id.in_(consultation_ids), Meeting.kind == "consultation",
-                   Meeting.status != "cancelled", MeetingAttendance.username.isnot(None))):
+    for instance_id, username in session.execute(_SIGNED_IN, {"consultation_ids": consultation_ids}):
         found.setdefault(instance_id, set()).add(username)
+    return found
+
+
+_KEY = ("month", "tier", "org_unit_code", "metric", "step")
+_UPSERTS: dict[tuple[str, str], object] = {}
+
+
+def _upsert(session: Session, table, adding: bool):
+    """INSERT … ON CONFLICT of the dialect, built once: the value added to the row's (counters) or replacing it
+    (shares)."""
+    dialect = session.get_bind().dialect.name
+    found = _UPSERTS.get((dialect, table.name))
+    if found is None:
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        value = table.c.value + statement.excluded.value if adding else statement.excluded.value
+        keys = [*(["instance_id"] if "instance_id" in table.c else []), *_KEY]
+        found = _UPSERTS[(dialect, table.name)] = statement.on_conflict_do_update(index_elements=keys,
+                                                                                  set_={"value": value})
     return found
 
 
 def _add(session: Session, delta: Counter) -> None:
     """Add `delta` to the counters, in key order (two saves lock the rows they share in the same order)."""
-    rows = [{"month": k[0], "tier": k[1], "org_unit_code": k[2], "metric": k[3], "step": k[4], "value": v}
-            for k, v in sorted(delta.items()) if v]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(FigureCount.__table__)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["month", "tier", "org_unit_code", "metric", "step"],
-        set_={"value": FigureCount.__table__.c.value + statement.excluded.value}), rows)
+    rows = [dict(zip(_KEY, k, strict=True), value=v) for k, v in sorted(delta.items()) if v]
+    if rows:
+        session.execute(_upsert(session, FigureCount.__table__, adding=True), rows)
 
 
 def _stored(session: Session, instance_ids: list[int]) -> dict[int, Counter]:
     found: dict[int, Counter] = defaultdict(Counter)
     for instance_id, month, tier, unit, metric, step, value in session.execute(
-            select(FigureShare.instance_id, FigureShare.month, FigureShare.tier, FigureShare.org_unit_code,
-                   FigureShare.metric, FigureShare.step, FigureShare.value)
-            .where(FigureShare.instance_id.in_(instance_ids))):
+            select(_SHARE.instance_id, _SHARE.month, _SHARE.tier, _SHARE.org_unit_code, _SHARE.metric, _SHARE.step,
+                   _SHARE.value).where(_SHARE.instance_id.in_(instance_ids))):
         found[instance_id][(month, tier, unit, metric, step)] = value
     return found
 
@@ -238,12 +315,34 @@ def _kept(counts: Counter) -> dict:
     return {key: value for key, value in counts.items() if value}
 
 
-def _store(session: Session, instance_ids: list[int], new: dict[int, Counter]) -> None:
-    session.execute(delete(FigureShare).where(FigureShare.instance_id.in_(instance_ids)))
-    rows = [{"instance_id": iid, "month": k[0], "tier": k[1], "org_unit_code": k[2], "metric": k[3], "step": k[4],
-             "value": v} for iid, counts in new.items() for k, v in sorted(counts.items()) if v]
-    if rows:
-        session.execute(FigureShare.__table__.insert(), rows)
+_DROP = delete(FigureShare.__table__).where(_SHARE.instance_id == bindparam("iid"),
+                                            *(_SHARE[k] == bindparam(f"k_{k}") for k in _KEY))
+
+
+def _store(session: Session, new: dict[int, Counter], old: dict[int, Counter]) -> None:
+    """Write the shares' changes: the rows whose value changed or came, and delete the rows whose value went to 0."""
+    changed, gone = [], []
+    for iid, counts in sorted(new.items()):
+        kept, before = _kept(counts), old.get(iid, {})
+        changed += [dict(zip(_KEY, k, strict=True), instance_id=iid, value=v)
+                    for k, v in sorted(kept.items()) if before.get(k) != v]
+        gone += [{"iid": iid, **{f"k_{n}": part for n, part in zip(_KEY, k, strict=True)}}
+                 for k in sorted(before) if k not in kept]
+    if gone:
+        session.execute(_DROP, gone)
+    if changed:       # nothing stored before (a rebuild): plain rows
+        statement = _upsert(session, FigureShare.__table__, adding=False) if old else FigureShare.__table__.insert()
+        session.execute(statement, changed)
+
+
+def _apply(session: Session, new: dict[int, Counter], old: dict[int, Counter]) -> None:
+    """Add the differences between the new shares and the stored ones to the counters and store the new shares."""
+    delta: Counter = Counter()
+    for iid, counts in new.items():
+        delta.update(counts)
+        delta.subtract(old.get(iid, Counter()))
+    _add(session, delta)
+    _store(session, new, old)
 
 
 def refresh(session: Session, instance_ids: Iterable[int]) -> None:
@@ -252,15 +351,20 @@ def refresh(session: Session, instance_ids: Iterable[int]) -> None:
     session.flush()
     new, old = shares(session, ids), _stored(session, ids)
     # most saves change no share (a task without a due time done, a form saved): those write nothing
-    changed = [iid for iid in ids if _kept(new.get(iid, Counter())) != _kept(old.get(iid, Counter()))]
-    if not changed:
-        return
-    delta: Counter = Counter()
-    for iid in changed:
-        delta.update(new.get(iid, Counter()))
-        delta.subtract(old.get(iid, Counter()))
-    _add(session, delta)
-    _store(session, changed, {iid: new[iid] for iid in changed if iid in new})
+    _apply(session, {iid: new.get(iid, Counter()) for iid in ids
+                     if _kept(new.get(iid, Counter())) != _kept(old.get(iid, Counter()))}, old)
+
+
+def refresh_saved(session: Session, case: Case, tasks: list[TaskRow],
+                  suggestions: Iterable[tuple[str | None, str | None]]) -> None:
+    """`refresh` for one consultation as its save left it: its record and suggestions as synced (in memory, not
+    flushed yet) and its tasks as flushed; reads only its attendees (once its meeting is held) and its stored share."""
+    people = attendees(session, [case]).get(case.instance_id) if held(case, tasks) else None
+    new = _kept(case_share(case, tasks, people, suggestions))
+    old = {(month, tier, unit, metric, step): value for month, tier, unit, metric, step, value
+           in session.execute(_STORED_OF, {"instance_id": case.instance_id})}
+    if new != old:
+        _apply(session, {case.instance_id: Counter(new)}, {case.instance_id: Counter(old)})
 
 
 def rebuild(session: Session, batch: int = BATCH) -> int:
@@ -272,7 +376,7 @@ def rebuild(session: Session, batch: int = BATCH) -> int:
     for start in range(0, len(ids), batch):
         part = ids[start:start + batch]
         new = shares(session, part)
-        _store(session, part, new)
+        _store(session, new, {})
         for share in new.values():
             total.update(share)
     _add(session, total)

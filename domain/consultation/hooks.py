@@ -32,12 +32,27 @@ def on_start(session: Session, instance: ProcessInstance, data: dict, now: datet
 
 
 def on_save(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance) -> None:
-    """Bring the consultation, its suggestions and answers up to date; note when the results were published; ask
-    for the proposer to be told the key moments this save made happen."""
+    """Bring the consultation, its suggestions and answers up to date; note when the results were published; keep
+    its share of the figure counters; ask for the proposer to be told the key moments this save made happen.
+
+    The save's own rows are flushed first (its tasks, submissions, outbox; on the first save the new record); then
+    everything here reads and writes with statements of its own, so the commit has nothing more to flush: the figure
+    share takes the record and its suggestions as synced, and its tasks, read once, serve the moments too."""
     published = any(call.operator == "publish" for call in advance.service_calls)
-    records.sync_consultation(session, instance, data, now, published=published)
-    figure_counts.refresh(session, (instance.id,))
-    moments.tell(session, instance, data, now, advance)
+    session.flush()
+    with session.no_autoflush:
+        synced = records.sync_consultation(session, instance, data, now, published=published)
+        tasks = figure_counts.tasks_of(session, instance.id)
+        if synced is not None:
+            row = synced.consultation
+            case = figure_counts.Case(row.id, instance.id, row.tier, row.org_unit_code, row.meeting_date,
+                                      synced.source, synced.received_at)
+            figure_counts.refresh_saved(session, case, tasks, [(s.adoption, s.satisfaction)
+                                                               for s in synced.suggestions])
+        else:           # no record (never expected): whatever it counted before goes
+            figure_counts.refresh(session, (instance.id,))
+        finished = {task.task_spec for task in tasks if task.status == "completed" and task.completed_at == now}
+        moments.tell(session, instance, data, now, advance, finished)
 
 
 @dataclass(frozen=True)

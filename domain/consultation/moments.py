@@ -4,9 +4,10 @@ dispatch turns it into an in-app notice (when they have an account) and a text m
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.views import tracking_code_of
@@ -15,10 +16,12 @@ from engine.store.models import HumanTask, OutboxMessage, ProcessInstance
 MOMENTS = ("accepted", "declined", "meeting_held", "published")
 
 
-def happened(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance) -> list[str]:
-    """The moments this save made happen."""
-    finished = set(session.scalars(select(HumanTask.task_spec).where(
-        HumanTask.instance_id == instance.id, HumanTask.status == "completed", HumanTask.completed_at == now)))
+def happened(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance,
+             finished: Collection[str] | None = None) -> list[str]:
+    """The moments this save made happen; `finished`: the tasks this save completed, when the caller read them."""
+    if finished is None:
+        finished = set(session.scalars(select(HumanTask.task_spec).where(
+            HumanTask.instance_id == instance.id, HumanTask.status == "completed", HumanTask.completed_at == now)))
     calls = list(advance.service_calls)
     found = []
     if "triage" in finished and data.get("decision") == "accept":
@@ -47,12 +50,21 @@ def words(moment: str, data: dict, code: str | None) -> tuple[str, dict[str, str
     return f"您反映的《{title}》已完成协商，成果《{report}》已公开。", {"title": title, "report": report}
 
 
-def tell(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance) -> None:
-    """Ask for the proposer to be told each moment this save made happen (each moment once per instance)."""
+_TOLD = select(OutboxMessage.idempotency_key).where(
+    OutboxMessage.idempotency_key.in_(bindparam("keys", expanding=True)))     # built once
+
+
+def tell(session: Session, instance: ProcessInstance, data: dict, now: datetime, advance,
+         finished: Collection[str] | None = None) -> None:
+    """Ask for the proposer to be told each moment this save made happen (each moment once per instance);
+    `finished` as `happened` takes it."""
     phone = str(data.get("contact_phone") or "").strip() or None
     if not phone:       # in-app, the proposer with an account hears through the diagram's notify tasks
         return
-    moments = happened(session, instance, data, now, advance)
+    moments = happened(session, instance, data, now, advance, finished)
+    if moments:         # a moment is told once: a save that finds it again (the same day's work) reads one row
+        told = set(session.scalars(_TOLD, {"keys": [moment_key(instance.id, moment) for moment in moments]}))
+        moments = [moment for moment in moments if moment_key(instance.id, moment) not in told]
     code = tracking_code_of(session, instance.id) if moments else None
     for moment in moments:
         message, values = words(moment, data, code)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.consultation.models import Consultation, IntakeItem, Suggestion
@@ -43,7 +45,7 @@ def _date(value) -> date | None:
         return None
 
 
-def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: int) -> None:
+def _apply_answers(suggestions: dict[int, _Row], answers, answer_round: int) -> None:
     for answer in answers or []:
         if not isinstance(answer, dict):
             continue
@@ -60,17 +62,43 @@ def _apply_answers(suggestions: dict[int, Suggestion], answers, answer_round: in
             row.departments_before = tried
 
 
-def _sync_suggestions(session: Session, consultation: Consultation, data: dict) -> None:
-    existing = {s.number: s for s in session.scalars(
-        select(Suggestion).where(Suggestion.consultation_id == consultation.id))}
+# A save reads and writes its record with Core statements built once: no ORM objects to load, and the commit flushes
+# nothing of the record (the changed columns are written here, the unchanged ones not at all).
+_CASE = Consultation.__table__
+_RECORD = ("id", "topic", "category", "tier", "org_unit_code", "step", "status", "plan", "hall_code", "meeting_date",
+           "report_title", "instruction", "satisfaction", "public_reason", "published_at", "updated_at")
+_CASE_OF = (select(*(_CASE.c[name] for name in _RECORD), IntakeItem.__table__.c.source,
+                   IntakeItem.__table__.c.created_at)
+            .select_from(_CASE.outerjoin(IntakeItem.__table__, IntakeItem.__table__.c.id == _CASE.c.intake_id))
+            .where(_CASE.c.instance_id == bindparam("instance_id")))
+_SAID = Suggestion.__table__
+_SUGGESTION = ("id", "number", "text", "department_code", "adoption", "reason", "measures", "promised_date",
+               "answer_round", "satisfaction", "departments_before", "follow_up")
+_SUGGESTIONS_OF = select(*(_SAID.c[name] for name in _SUGGESTION)).where(
+    _SAID.c.consultation_id == bindparam("consultation_id"))
+_CHANGE_SUGGESTION = _SAID.update().where(_SAID.c.id == bindparam("_id"))     # SET: the columns each row names
+
+
+class _Row(SimpleNamespace):
+    """A record's columns as read, changed in memory as a save's data says."""
+
+
+def _changes(row: _Row, read: dict) -> dict:
+    return {name: value for name, value in vars(row).items() if value != read.get(name)}
+
+
+def _sync_suggestions(session: Session, consultation_id: int, data: dict) -> list[_Row]:
+    read = [dict(zip(_SUGGESTION, row, strict=True))
+            for row in session.execute(_SUGGESTIONS_OF, {"consultation_id": consultation_id})]
+    existing = {found["number"]: _Row(**found) for found in read}
     for item in data.get("suggestions") or []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), int):
             continue
         row = existing.get(item["id"])
         if row is None:
-            row = Suggestion(consultation_id=consultation.id, number=item["id"], answer_round=0,
-                             text=str(item.get("text", "")), department_code=str(item.get("department", "")))
-            session.add(row)
+            row = _Row(id=None, number=item["id"], answer_round=0, text=str(item.get("text", "")),
+                       department_code=str(item.get("department", "")), adoption=None, reason=None, measures=None,
+                       promised_date=None, satisfaction=None, departments_before=None, follow_up=None)
             existing[item["id"]] = row
         row.text = str(item.get("text", row.text))
         row.department_code = str(item.get("department", row.department_code))
@@ -85,6 +113,19 @@ def _sync_suggestions(session: Session, consultation: Consultation, data: dict) 
             else data.get("residents_satisfaction")
         row.follow_up = str(visit["implementation_status"])[:5000] if visit.get("implementation_status") \
             else row.follow_up
+    _write_suggestions(session, consultation_id, existing, {found["number"]: found for found in read})
+    return list(existing.values())
+
+
+def _write_suggestions(session: Session, consultation_id: int, rows: dict[int, _Row], read: dict[int, dict]) -> None:
+    """One INSERT for the new suggestions, one UPDATE for those the save changed."""
+    new = [dict(vars(row), consultation_id=consultation_id) for row in rows.values() if row.id is None]
+    changed = [{**{name: value for name, value in vars(row).items() if name != "id"}, "_id": row.id}
+               for number, row in rows.items() if row.id is not None and _changes(row, read[number])]
+    if new:
+        session.execute(_SAID.insert(), [{k: v for k, v in row.items() if k != "id"} for row in new])
+    if changed:
+        session.execute(_CHANGE_SUGGESTION, changed)
 
 
 def _latest_visits(data: dict) -> dict[int, dict]:
@@ -97,12 +138,27 @@ def _latest_visits(data: dict) -> dict[int, dict]:
     return found
 
 
+@dataclass(frozen=True)
+class Synced:
+    """A consultation record as a save left it (written), with its suggestions and what its intake item says of where
+    the topic came from and when."""
+
+    consultation: SimpleNamespace       # the columns of Consultation this sync keeps, and its id
+    suggestions: list[SimpleNamespace]  # the columns of each Suggestion, and its id (None for one added now)
+    source: str | None
+    received_at: datetime | None
+
+
 def sync_consultation(session: Session, instance: ProcessInstance, data: dict, now: datetime,
-                      published: bool) -> None:
-    """Bring the instance's consultation record up to date with its data and progress."""
-    consultation = session.scalar(select(Consultation).where(Consultation.instance_id == instance.id))
-    if consultation is None:
-        return
+                      published: bool) -> Synced | None:
+    """Bring the instance's consultation record up to date with its data and progress; None when it has none. The
+    save's own rows must be flushed first (a new record among them)."""
+    found = session.execute(_CASE_OF, {"instance_id": instance.id}).first()
+    if found is None:
+        return None
+    read = dict(zip(_RECORD, found[:len(_RECORD)], strict=True))
+    source, received_at = found[len(_RECORD):]
+    consultation = _Row(**read)
     consultation.topic = data.get("topic") or consultation.topic
     consultation.category = data.get("category") or consultation.category
     consultation.tier = data.get("tier") or consultation.tier
@@ -125,7 +181,10 @@ def sync_consultation(session: Session, instance: ProcessInstance, data: dict, n
     if published and consultation.published_at is None:
         consultation.published_at = now
     consultation.updated_at = now
-    _sync_suggestions(session, consultation, data)
+    changes = _changes(consultation, read)
+    if changes:
+        session.execute(_CASE.update().where(_CASE.c.id == consultation.id).values(changes))
+    return Synced(consultation, _sync_suggestions(session, consultation.id, data), source, received_at)
 
 
 def _hall(session: Session, venue) -> str | None:

@@ -1,5 +1,5 @@
 """What the figure counters cost each consultation save: engine time with the consultation's on_save keeping the
-figure shares (domain.consultation.figure_counts.refresh) vs the same saves with that step left out."""
+figure shares (domain.consultation.figure_counts.refresh_saved) vs the same saves with that step left out."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ class _RefreshClock:
 
     def __init__(self):
         self.seconds, self.calls, self.kept = 0.0, 0, True
-        self.original = figure_counts.refresh
+        self.original = figure_counts.refresh_saved
 
-    def __call__(self, session, instance_ids):
+    def __call__(self, *args):
         if not self.kept:
             return None
         start = time.perf_counter()
         try:
-            return self.original(session, instance_ids)
+            return self.original(*args)
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += 1
@@ -49,11 +49,11 @@ class _RefreshClock:
 @contextmanager
 def _installed():
     clock = _RefreshClock()
-    figure_counts.refresh = clock           # the hook looks the function up at each save
+    figure_counts.refresh_saved = clock           # the hook looks the function up at each save
     try:
         yield clock
     finally:
-        figure_counts.refresh = clock.original
+        figure_counts.refresh_saved = clock.original
 
 
 def _one(engine, scenario: str, clock: _RefreshClock, kept: bool) -> float:
@@ -83,8 +83,8 @@ def figure_share_cost(engine, scenario: str, per_repeat: int, repeats: int) -> S
     out = ShareCost()
     out.lines.append(f"  engine time in commands, with / without the figure shares: {ratio:.3f}; per repeat: "
                      + " ".join(f"{r:.3f}" for r in ratios))
-    out.lines.append(f"  inside figure_counts.refresh: {statistics.median(per_save):.2f} ms per save, {saves} saves "
-                     "per instance")
+    out.lines.append(f"  inside figure_counts.refresh_saved: {statistics.median(per_save):.2f} ms per save, {saves} "
+                     "saves per instance")
     out.figures = {"figure_shares_overhead": round(ratio - 1, 4),
                    "figure_shares_ms_per_save": round(statistics.median(per_save), 3)}
     return out
