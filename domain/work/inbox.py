@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
@@ -128,14 +128,14 @@ def _select(columns, conditions):
     return query.where(*(c for c in conditions if not isinstance(c, str)))
 
 
-def _segments(tab: str, cursor: list | None, backwards: bool) -> list[tuple[int, list, list]]:
+def _segments(tab: str, cursor: list | None, backwards: bool, few: bool = False) -> list[tuple[int, list, list]]:
     """(segment, its keys, its conditions) for the rows beyond `cursor`: the open tabs list tasks with a due time
     (segment 0, by due time and id) before those without (segment 1, by id); `done` the latest completed first."""
     if tab == "done":
         keys = [keyset.Key(HumanTask.completed_at, True, "time"), keyset.Key(HumanTask.id, True, "str")]
         return [(0, keys, [] if cursor is None else [keyset.beyond(keys, cursor[1:], backwards)])]
     due, task_id = HumanTask.due_at, HumanTask.id
-    if tab == "involved":   # its few rows are found case by case: an expression keeps the database from walking
+    if few:     # a few rows found case by case: an expression keeps the database from walking
         due, task_id = func.coalesce(due, due), func.coalesce(task_id, task_id)    # every open task in due order
     dated = [keyset.Key(due, False, "time"), keyset.Key(task_id, False, "str")]
     undated = [keyset.Key(task_id, False, "str")]
@@ -150,13 +150,14 @@ def _segments(tab: str, cursor: list | None, backwards: bool) -> list[tuple[int,
     return found
 
 
-def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit: int):
+def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit: int, few: bool):
     """One subquery of (segment, sort, id) for the next `limit` rows: each index range read up to `limit` rows in
-    order, then merged (a range's first rows are an index seek however many rows it holds)."""
+    order, then merged (a range's first rows are an index seek however many rows it holds); `few` rows (one case's,
+    or 我参与的) are read at once and sorted together."""
     parts = []
     sort = HumanTask.completed_at if tab == "done" else HumanTask.due_at
-    if tab == "involved":
-        return _involved_ids(arms, _segments(tab, cursor, backwards), backwards, limit)
+    if few:
+        return _few_ids(arms, _segments(tab, cursor, backwards, few), backwards, limit)
     for arm in arms:
         for segment, keys, conditions in _segments(tab, cursor, backwards):
             part = (_select((literal(segment, Integer).label("segment"), sort.label("sort"), HumanTask.id), arm)
@@ -165,15 +166,22 @@ def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit:
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_ids")
 
 
-def _involved_ids(arms: list, segments: list, backwards: bool, limit: int):
-    """我参与的's page ids: its few hundred rows (the open tasks on one's recent cases) read once, both segments in
-    one sort, rather than the case list looked up again for each segment."""
+def _few_ids(arms: list, segments: list, backwards: bool, limit: int):
+    """The page ids of a tab with few rows (我参与的: the open tasks on one's recent cases; any open tab within one
+    case): its rows read once, both segments in one sort, rather than the case list looked up again for each segment
+    or each membership's range read on its own."""
     segment = case((HumanTask.due_at.is_(None), 1), else_=0)
     beyond = or_(*(and_(*conditions) for _, _, conditions in segments))
     keys = [segment, func.coalesce(HumanTask.due_at, HumanTask.due_at), func.coalesce(HumanTask.id, HumanTask.id)]
-    part = (_select((segment.label("segment"), HumanTask.due_at.label("sort"), HumanTask.id), arms[0]).where(beyond)
+    part = (_select((segment.label("segment"), HumanTask.due_at.label("sort"), HumanTask.id), _joined(arms))
+            .where(beyond)
             .order_by(*(key.desc() if backwards else key for key in keys)).limit(limit))
     return part.subquery("page_ids")
+
+
+def _joined(arms: list) -> tuple:
+    """One tab's arms as one (condition, *filters) arm: the ranges OR-ed (each arm carries the same filters)."""
+    return arms[0] if len(arms) == 1 else (or_(*(arm[0] for arm in arms)), *arms[0][1:])
 
 
 def _capped_count(arms: list, cap: int):
@@ -183,11 +191,16 @@ def _capped_count(arms: list, cap: int):
     return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
 
+def _caps(cap: int) -> dict[str, int]:
+    return {name: min(cap, INVOLVED_CAP) if name == "involved" else cap for name in TABS}
+
+
 def _counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
     """Every tab's count in one statement: kept counts when nothing filters the tabs, else counted up to `cap`."""
-    columns, capped, caps = {}, set(), {name: min(cap, INVOLVED_CAP) if name == "involved" else cap for name in TABS}
-    kept = dict(zip(("assigned", "claimable", "done"), task_counts.held_and_unheld(user.username, user.memberships),
-                    strict=True))
+    columns, capped, caps = {}, set(), _caps(cap)
+    kept = {} if filters or search else dict(zip(("assigned", "claimable", "done"),
+                                                 task_counts.held_and_unheld(user.username, user.memberships),
+                                                 strict=True))
     for name in TABS:
         if name in kept and not filters and not search:
             columns[name] = kept[name]
@@ -199,6 +212,20 @@ def _counts(session: Session, user: UserView, filters: list, search: bool, cap: 
     counts = {name: min(int(value or 0), caps[name]) if name in capped else int(value or 0)
               for name, value in zip(columns, values, strict=True)}
     return counts, frozenset(n for n in capped if int(getattr(values, n) or 0) > caps[n])
+
+
+def _case_counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
+    """Every tab's count among one case's rows (`filters` name the case) in one pass over them: each row counted for
+    the tab whose condition it meets, then capped as `_counts` caps (the same numbers, not four index ranges)."""
+    caps = _caps(cap)
+    columns = []
+    for name in TABS:
+        arms = _arms(user, name, [], False)
+        condition = or_(*(arm[0] for arm in arms)) if arms else false()
+        columns.append(func.count(case((condition, 1))).label(name))
+    values = session.execute(_select(columns, (*filters, "search") if search else filters)).one()
+    counts = {name: min(int(value), caps[name]) for name, value in zip(TABS, values, strict=True)}
+    return counts, frozenset(name for name, value in zip(TABS, values, strict=True) if value > caps[name])
 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str | None = None, search: str = "",
@@ -221,7 +248,8 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
         filters.append(HumanTask.tier == tier)
     if instance_id is not None:
         filters.append(HumanTask.instance_id == instance_id)
-    counts, capped = _counts(session, user, filters, bool(search), cap)
+    one_case = instance_id is not None     # that case's few rows: counted and paged by the case's own index
+    counts, capped = (_case_counts if one_case else _counts)(session, user, filters, bool(search), cap)
     if tab is None:
         tab = next((name for name in WORK_TABS if counts[name]), "assigned")
     tab = tab if tab in TABS else "assigned"
@@ -232,7 +260,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     arms = _arms(user, tab, filters, bool(search))
     if not arms:
         return InboxPage(tab, (), per_page, counts, capped=capped, cap=cap)
-    page_ids = _page_ids(tab, arms, cursor, backwards, per_page + 1)
+    page_ids = _page_ids(tab, arms, cursor, backwards, per_page + 1, tab == "involved" or one_case and tab != "done")
     direction = tab == "done"
     order = [page_ids.c.segment.desc() if backwards else page_ids.c.segment]
     order += [c.desc() if direction != backwards else c for c in (page_ids.c.sort, page_ids.c.id)]
