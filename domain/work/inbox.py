@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import lru_cache
 from operator import attrgetter
 
-from sqlalchemy import Integer, and_, case, false, func, literal, or_, select, union_all
+from sqlalchemy import Integer, String, and_, bindparam, case, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
@@ -26,6 +27,13 @@ PER_PAGE, MAX_PER_PAGE = 20, 100
 BadCursor = keyset.BadCursor
 # a page's cursor: (0 for a task with a due time, 1 without; the due time, or the completion time in `done`; id)
 CURSOR_KEYS = [keyset.Key(None, False, "bool"), keyset.Key(None, False, "time"), keyset.Key(None, False, "str")]
+# The statements name the person and the filters' values as bound parameters, so the statement built for one set of
+# memberships and filters serves every request like it: built once, and SQLAlchemy finds its compiled SQL by a key
+# it keeps, not by walking a new statement each time (building the four tabs' counts cost more than running them).
+ME = bindparam("username", type_=String)
+FILTERS = {"step": HumanTask.step == bindparam("step", type_=Integer),
+           "tier": HumanTask.tier == bindparam("tier", type_=String),
+           "instance_id": HumanTask.instance_id == bindparam("instance_id", type_=Integer)}
 
 
 @dataclass(frozen=True)
@@ -95,30 +103,53 @@ def shown(count: int, capped: bool) -> str:
 
 def tab_labels(session: Session, user: UserView) -> dict[str, str]:
     """Every tab's count as a person reads it, without a page (the 督办 tab shows them beside its own)."""
-    counts, capped = _counts(session, user, [], False, COUNT_CAP)
+    query = _statement(_counts_query, _memberships(user), (), COUNT_CAP, False)
+    counts, capped = _counted(session.execute(query, {"username": user.username}).one(), COUNT_CAP, _KEPT)
     return {tab: shown(counts[tab], tab in capped) for tab in TABS}
 
 
-def _arms(user: UserView, tab: str, filters: list, search: bool) -> list:
+def _memberships(user: UserView) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(set(user.memberships)))
+
+
+@lru_cache(maxsize=2048)
+def _cached(build, key: tuple):
+    return build(*key)
+
+
+def _statement(build, *key, matching=None, cursor: list | None = None):
+    """`build(*key)` — the same statement object for the same key — unless a search or a cursor makes it one of a
+    kind (their values are written into the statement)."""
+    if matching is None and cursor is None:
+        return _cached(build, key)
+    return build(*key, matching, cursor) if cursor is not None else build(*key, matching)
+
+
+def _conditions(named: tuple[str, ...], matching) -> list:
+    """The filters by their bound parameters, the search's condition, and the mark that it needs the instance."""
+    return [FILTERS[name] for name in named] + ([matching, "search"] if matching is not None else [])
+
+
+def _arms(memberships: tuple, tab: str, filters: list) -> list:
     """The tab's rows as index ranges: one condition per range (claimable: one per membership)."""
     if tab == "assigned":
-        arms = [and_(HumanTask.status == "ready", HumanTask.assignee == user.username)]
+        arms = [and_(HumanTask.status == "ready", HumanTask.assignee == ME)]
     elif tab == "claimable":
         arms = [and_(HumanTask.status == "ready", HumanTask.role == role, HumanTask.org_unit_code == org,
-                     HumanTask.assignee.is_(None)) for role, org in sorted(set(user.memberships))]
+                     HumanTask.assignee.is_(None)) for role, org in memberships]
     elif tab == "done":
-        arms = [and_(HumanTask.completed_by == user.username, HumanTask.status == "completed")]
+        arms = [and_(HumanTask.completed_by == ME, HumanTask.status == "completed")]
     else:
         # the cases of the tasks one did last and of the cases one started last: two index ranges, not a whole
         # history (an office that did 20,000 tasks would otherwise look through all their cases on every page)
-        took_part = (select(HumanTask.instance_id).where(HumanTask.completed_by == user.username,
+        took_part = (select(HumanTask.instance_id).where(HumanTask.completed_by == ME,
                                                          HumanTask.status == "completed")
                      .order_by(HumanTask.completed_at.desc()).limit(INVOLVED_CASES).subquery())
-        started = (select(ProcessInstance.id).where(ProcessInstance.started_by == user.username)
+        started = (select(ProcessInstance.id).where(ProcessInstance.started_by == ME)
                    .order_by(ProcessInstance.id.desc()).limit(INVOLVED_CASES).subquery())
         cases = union_all(select(took_part.c.instance_id), select(started.c.id)).scalar_subquery()
         arms = [and_(HumanTask.status == "ready", HumanTask.instance_id.in_(cases))]
-    return [(arm, *filters) for arm in arms] if not search else [(arm, *filters, "search") for arm in arms]
+    return [(arm, *filters) for arm in arms]
 
 
 def _select(columns, conditions):
@@ -195,37 +226,55 @@ def _caps(cap: int) -> dict[str, int]:
     return {name: min(cap, INVOLVED_CAP) if name == "involved" else cap for name in TABS}
 
 
-def _counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
-    """Every tab's count in one statement: kept counts when nothing filters the tabs, else counted up to `cap`."""
-    columns, capped, caps = {}, set(), _caps(cap)
-    kept = {} if filters or search else dict(zip(("assigned", "claimable", "done"),
-                                                 task_counts.held_and_unheld(user.username, user.memberships),
-                                                 strict=True))
+_KEPT = frozenset({"assigned", "claimable", "done"})     # the tabs whose counts are kept, when nothing filters them
+
+
+def _counts_query(memberships: tuple, named: tuple, cap: int, one_case: bool, matching=None):
+    """Every tab's count in one statement: kept counts when nothing filters the tabs; else counted up to the cap,
+    each tab over its index ranges; or, for one case, every tab in one pass over that case's few rows."""
+    filters, caps = _conditions(named, matching), _caps(cap)
+    if one_case:
+        columns = []
+        for name in TABS:
+            arms = _arms(memberships, name, [])
+            condition = or_(*(arm[0] for arm in arms)) if arms else false()
+            columns.append(func.count(case((condition, 1))).label(name))
+        return _select(columns, filters)
+    columns = {}
+    if not filters:
+        held, unheld, done = task_counts.held_and_unheld(ME, memberships)
+        columns = {"assigned": held, "claimable": unheld, "done": done}
     for name in TABS:
-        if name in kept and not filters and not search:
-            columns[name] = kept[name]
-        else:
-            arms = _arms(user, name, filters, search)       # built only for a tab that is counted
+        if name not in columns:
+            arms = _arms(memberships, name, filters)       # built only for a tab that is counted
             columns[name] = _capped_count(arms, caps[name]) if arms else literal(0)
-            capped.add(name)
-    values = session.execute(select(*(c.label(n) for n, c in columns.items()))).one()
-    counts = {name: min(int(value or 0), caps[name]) if name in capped else int(value or 0)
-              for name, value in zip(columns, values, strict=True)}
-    return counts, frozenset(n for n in capped if int(getattr(values, n) or 0) > caps[n])
+    return select(*(columns[name].label(name) for name in TABS))
 
 
-def _case_counts(session: Session, user: UserView, filters: list, search: bool, cap: int) -> tuple[dict, frozenset]:
-    """Every tab's count among one case's rows (`filters` name the case) in one pass over them: each row counted for
-    the tab whose condition it meets, then capped as `_counts` caps (the same numbers, not four index ranges)."""
+def _counted(values, cap: int, kept: frozenset) -> tuple[dict, frozenset]:
+    """(counts, the capped ones) from the counts statement's row: counted tabs cut at their cap."""
     caps = _caps(cap)
-    columns = []
-    for name in TABS:
-        arms = _arms(user, name, [], False)
-        condition = or_(*(arm[0] for arm in arms)) if arms else false()
-        columns.append(func.count(case((condition, 1))).label(name))
-    values = session.execute(_select(columns, (*filters, "search") if search else filters)).one()
-    counts = {name: min(int(value), caps[name]) for name, value in zip(TABS, values, strict=True)}
-    return counts, frozenset(name for name, value in zip(TABS, values, strict=True) if value > caps[name])
+    counts = {name: int(getattr(values, name) or 0) for name in TABS}
+    capped = frozenset(name for name in TABS if name not in kept and counts[name] > caps[name])
+    return {name: counts[name] if name in kept else min(counts[name], caps[name]) for name in TABS}, capped
+
+
+def _page_query(tab: str, memberships: tuple, named: tuple, per_page: int, few: bool, backwards: bool,
+                matching=None, cursor: list | None = None):
+    """The page's rows (task, process id, read time), `per_page + 1` of them to tell whether more follow; None for
+    a tab with no rows to look at (claimable for a person with no membership)."""
+    arms = _arms(memberships, tab, _conditions(named, matching))
+    if not arms:
+        return None
+    page_ids = _page_ids(tab, arms, cursor, backwards, per_page + 1, few)
+    direction = tab == "done"
+    order = [page_ids.c.segment.desc() if backwards else page_ids.c.segment]
+    order += [c.desc() if direction != backwards else c for c in (page_ids.c.sort, page_ids.c.id)]
+    return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
+            .join(page_ids, page_ids.c.id == HumanTask.id)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == ME))
+            .order_by(*order).limit(per_page + 1))
 
 
 def inbox(session: Session, user: UserView, now: datetime, tab: str | None = None, search: str = "",
@@ -239,17 +288,14 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     `tab=None` lands on the first tab that has work (the assigned tab when all are empty)."""
     per_page, cap = max(1, min(per_page, MAX_PER_PAGE)), COUNT_CAP if cap is None else cap
     hooks = hooks if hooks is not None else HookRegistry()
-    filters = []
-    if search:
-        filters.append(or_(hooks.matching(session, search), HumanTask.name.ilike(f"%{search}%")))
-    if step is not None:
-        filters.append(HumanTask.step == step)
-    if tier:
-        filters.append(HumanTask.tier == tier)
-    if instance_id is not None:
-        filters.append(HumanTask.instance_id == instance_id)
+    params = {"username": user.username, "step": step, "tier": tier or None, "instance_id": instance_id}
+    named = tuple(name for name in FILTERS if params[name] is not None)
+    matching = or_(hooks.matching(session, search), HumanTask.name.ilike(f"%{search}%")) if search else None
     one_case = instance_id is not None     # that case's few rows: counted and paged by the case's own index
-    counts, capped = (_case_counts if one_case else _counts)(session, user, filters, bool(search), cap)
+    memberships = _memberships(user)
+    query = _statement(_counts_query, memberships, named, cap, one_case, matching=matching)
+    kept = _KEPT if not named and matching is None and not one_case else frozenset()
+    counts, capped = _counted(session.execute(query, params).one(), cap, kept)
     if tab is None:
         tab = next((name for name in WORK_TABS if counts[name]), "assigned")
     tab = tab if tab in TABS else "assigned"
@@ -257,19 +303,12 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     cursor = None
     if after is not None or before is not None:
         cursor = keyset.decode(after if after is not None else before, tab, CURSOR_KEYS)
-    arms = _arms(user, tab, filters, bool(search))
-    if not arms:
+    few = tab == "involved" or one_case and tab != "done"
+    query = _statement(_page_query, tab, memberships, named, per_page, few, backwards, matching=matching,
+                       cursor=cursor)
+    if query is None:
         return InboxPage(tab, (), per_page, counts, capped=capped, cap=cap)
-    page_ids = _page_ids(tab, arms, cursor, backwards, per_page + 1, tab == "involved" or one_case and tab != "done")
-    direction = tab == "done"
-    order = [page_ids.c.segment.desc() if backwards else page_ids.c.segment]
-    order += [c.desc() if direction != backwards else c for c in (page_ids.c.sort, page_ids.c.id)]
-    query = (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
-             .join(page_ids, page_ids.c.id == HumanTask.id)
-             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-             .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == user.username))
-             .order_by(*order).limit(per_page + 1))
-    rows = session.execute(query).all()
+    rows = session.execute(query, params).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:

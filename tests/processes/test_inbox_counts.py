@@ -57,6 +57,29 @@ def test_every_change_to_a_task_moves_its_count(consultation, services):
         assert page.counts[tab] == len(_listed(services, username, tab)) and not page.capped
 
 
+def test_one_cases_tabs_are_the_whole_inbox_rows_of_that_case(consultation, services):
+    """The `instance_id` filter counts and lists one case's rows in a pass of their own (not the tabs' ranges): the
+    same counts, rows and order as the whole tabs give for that case, on SQLite and PostgreSQL."""
+    scenario = copy.deepcopy(SCENARIOS["county"])
+    ids = [consultation.start_instance("consultation", scenario.intake(), actor="m001") for _ in range(3)]
+    consultation.claim_task(consultation.list_tasks(instance_id=ids[0])[0].id, "office")
+    consultation.claim_task(consultation.list_tasks(instance_id=ids[1])[0].id, "office")
+    advance(consultation, ids[1], copy.deepcopy(scenario), stop_before="define_topic")
+    seen = set()
+    for username in ("office", "office2", "m001"):
+        user = services.accounts.user(username)
+        whole = {tab: services.participation.inbox(user, tab=tab, per_page=100).items
+                 for tab in ("assigned", "claimable", "involved", "done")}
+        seen |= {tab for tab, items in whole.items() if items}
+        for instance_id in ids:
+            expected = {tab: [i for i in items if i.instance_id == instance_id] for tab, items in whole.items()}
+            for tab, items in expected.items():
+                page = services.participation.inbox(user, tab=tab, instance_id=instance_id)
+                assert list(page.items) == items, (username, instance_id, tab)
+                assert page.counts == {name: len(rows) for name, rows in expected.items()} and not page.capped
+    assert seen == {"assigned", "claimable", "involved", "done"}
+
+
 def test_a_returned_task_moves_its_count(consultation_services):
     engine = consultation_services.engine
     scenario = copy.deepcopy(SCENARIOS["township"])
