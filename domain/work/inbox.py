@@ -283,7 +283,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
           hooks: HookRegistry | None = None, cap: int | None = None) -> InboxPage:
     """One page of a tab, soonest due first (tasks without a due time last; the latest first in `done`), after or
     before a cursor of an earlier page (raises BadCursor); titles from each process's hooks. Two statements: the
-    counts and the page (plus the page's titles).
+    counts and the page (plus the page's titles); one when the tab is counted empty.
 
     `tab=None` lands on the first tab that has work (the assigned tab when all are empty)."""
     per_page, cap = max(1, min(per_page, MAX_PER_PAGE)), COUNT_CAP if cap is None else cap
@@ -306,7 +306,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     few = tab == "involved" or one_case and tab != "done"
     query = _statement(_page_query, tab, memberships, named, per_page, few, backwards, matching=matching,
                        cursor=cursor)
-    if query is None:
+    if query is None or not counts[tab]:     # counted (or kept) as empty: no page to read
         return InboxPage(tab, (), per_page, counts, capped=capped, cap=cap)
     rows = session.execute(query, params).all()
     more = len(rows) > per_page
