@@ -4,7 +4,7 @@ read marks and returns (退回)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 
@@ -22,6 +22,7 @@ WORK_TABS = ("assigned", "claimable")    # where a person lands: the tabs with w
 AT_RISK_WINDOW = timedelta(days=1)
 COUNT_CAP = 9_999            # a count that is not kept is counted up to here, then shown as "9,999+"
 INVOLVED_CAP = 99            # … but the tasks on cases one took part in only to "99+": they are found case by case
+CASE_ROWS = 500              # one case's rows read at once and paged here; a case with more is paged by statements
 INVOLVED_CASES = 200         # 我参与的: open tasks on the cases of one's last 200 tasks done and last 200 cases started
 PER_PAGE, MAX_PER_PAGE = 20, 100
 BadCursor = keyset.BadCursor
@@ -283,7 +284,7 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
           hooks: HookRegistry | None = None, cap: int | None = None) -> InboxPage:
     """One page of a tab, soonest due first (tasks without a due time last; the latest first in `done`), after or
     before a cursor of an earlier page (raises BadCursor); titles from each process's hooks. Two statements: the
-    counts and the page (plus the page's titles); one when the tab is counted empty.
+    counts and the page (plus the page's titles); one when the tab is counted empty, or the rows of one case.
 
     `tab=None` lands on the first tab that has work (the assigned tab when all are empty)."""
     per_page, cap = max(1, min(per_page, MAX_PER_PAGE)), COUNT_CAP if cap is None else cap
@@ -293,9 +294,17 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     matching = or_(hooks.matching(session, search), HumanTask.name.ilike(f"%{search}%")) if search else None
     one_case = instance_id is not None     # that case's few rows: counted and paged by the case's own index
     memberships = _memberships(user)
-    query = _statement(_counts_query, memberships, named, cap, one_case, matching=matching)
-    kept = _KEPT if not named and matching is None and not one_case else frozenset()
-    counts, capped = _counted(session.execute(query, params).one(), cap, kept)
+    found = None
+    if one_case:              # read at once, then counted and paged here: one statement, unless the case is huge
+        found = session.execute(_statement(_case_rows_query, memberships, named, CASE_ROWS, matching=matching),
+                                params).all()
+        found = found if len(found) <= CASE_ROWS else None
+    if found is not None:
+        counts, capped = _tallied(found, cap)
+    else:
+        query = _statement(_counts_query, memberships, named, cap, one_case, matching=matching)
+        kept = _KEPT if not named and matching is None and not one_case else frozenset()
+        counts, capped = _counted(session.execute(query, params).one(), cap, kept)
     if tab is None:
         tab = next((name for name in WORK_TABS if counts[name]), "assigned")
     tab = tab if tab in TABS else "assigned"
@@ -303,12 +312,15 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     cursor = None
     if after is not None or before is not None:
         cursor = keyset.decode(after if after is not None else before, tab, CURSOR_KEYS)
-    few = tab == "involved" or one_case and tab != "done"
-    query = _statement(_page_query, tab, memberships, named, per_page, few, backwards, matching=matching,
-                       cursor=cursor)
-    if query is None or not counts[tab]:     # counted (or kept) as empty: no page to read
+    if not counts[tab]:     # counted (or kept) as empty: no page to read
         return InboxPage(tab, (), per_page, counts, capped=capped, cap=cap)
-    rows = session.execute(query, params).all()
+    if found is not None:
+        rows = _case_slice(found, tab, cursor, backwards, per_page + 1)
+    else:
+        few = tab == "involved" or one_case and tab != "done"
+        query = _statement(_page_query, tab, memberships, named, per_page, few, backwards, matching=matching,
+                           cursor=cursor)
+        rows = session.execute(query, params).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
@@ -319,6 +331,52 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     following = last if (more and not backwards) or (backwards and cursor is not None) else None
     preceding = first if (more and backwards) or (not backwards and cursor is not None) else None
     return InboxPage(tab, items, per_page, counts, following, preceding, capped, cap)
+
+
+def _case_rows_query(memberships: tuple, named: tuple, limit: int, matching=None):
+    """One case's rows in any tab (`limit` + 1 at most, to tell a huge case), each with its process id, the person's
+    read time and a 0/1 column per tab (the tabs' own conditions)."""
+    conditions = {}
+    for name in TABS:
+        arms = _arms(memberships, name, [])
+        conditions[name] = or_(*(arm[0] for arm in arms)) if arms else false()
+    filters = [c for c in _conditions(named, matching) if not isinstance(c, str)]
+    return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at,
+                   *(case((condition, 1), else_=0).label(name) for name, condition in conditions.items()))
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == ME))
+            .where(or_(*conditions.values()), *filters).limit(limit + 1))
+
+
+def _tallied(found: list, cap: int) -> tuple[dict, frozenset]:
+    """Every tab's count among one case's rows, capped as the counts statement caps them."""
+    caps, totals = _caps(cap), {name: sum(getattr(row, name) for row in found) for name in TABS}
+    return ({name: min(total, caps[name]) for name, total in totals.items()},
+            frozenset(name for name, total in totals.items() if total > caps[name]))
+
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _case_slice(found: list, tab: str, cursor: list | None, backwards: bool, limit: int) -> list:
+    """Up to `limit` of one case's rows of `tab` beyond the cursor, as the page statement orders them (before the
+    cursor: nearest first, as the statement reads them backwards): open tabs soonest due first and those without a
+    due time last, `done` the latest completed first; (task, process id, read time) each."""
+    if tab == "done":
+        def key(task):
+            return task.completed_at or EARLIEST, task.id
+        mark = None if cursor is None else (cursor[1] or EARLIEST, cursor[2])
+    else:
+        def key(task):
+            return int(task.due_at is None), task.due_at or EARLIEST, task.id
+        mark = None if cursor is None else (cursor[0], cursor[1] or EARLIEST, cursor[2])
+    ordered = sorted((row[:3] for row in found if getattr(row, tab)), key=lambda row: key(row[0]),
+                     reverse=tab == "done")
+    if mark is not None:
+        later = (lambda row: key(row[0]) < mark) if tab == "done" else (lambda row: key(row[0]) > mark)
+        ordered = ([row for row in reversed(ordered) if not later(row) and key(row[0]) != mark] if backwards
+                   else [row for row in ordered if later(row)])
+    return ordered[:limit]
 
 
 def _cursor(tab: str, row: HumanTask) -> str:
