@@ -51,7 +51,7 @@ test: install-test sysdeps lint
 	$(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist load
 
 bench: install-test sysdeps
-	$(BIN)/python -m tests.perf.bench --topology
+	$(BIN)/python -m tests.perf.bench --postgres --topology
 
 # Front-end bundles (needs Node.js + npm; the output under webui/static/bpmn/, charts/, dmn/ and studio/ is
 # committed). assets: reinstall from the lockfile and rebuild; assets-check: fail if the committed build is stale.

@@ -192,8 +192,14 @@ def _page_ids(tab: str, arms: list, cursor: list | None, backwards: bool, limit:
         return _few_ids(arms, _segments(tab, cursor, backwards, few), backwards, limit)
     for arm in arms:
         for segment, keys, conditions in _segments(tab, cursor, backwards):
+            # the indexes are (status, role, unit, assignee, due_at, id) and (status, assignee, due_at, id);
+            # PostgreSQL does not take `assignee IS NULL` (nor `due_at IS NULL`) as fixing the column's place in the
+            # order, so without these constant leading terms it read every later row and sorted them: 102,058 rows,
+            # 74 ms for the office's claimable page 51, against 21 rows and 0.06 ms with them. Same rows, same order.
+            lead = ((HumanTask.assignee,) if tab == "claimable" else ()) + ((HumanTask.due_at,) if segment else ())
+            order = [term.desc() if backwards else term for term in lead] + keyset.order(keys, backwards)
             part = (_select((literal(segment, Integer).label("segment"), sort.label("sort"), HumanTask.id), arm)
-                    .where(*conditions).order_by(*keyset.order(keys, backwards)).limit(limit).subquery())
+                    .where(*conditions).order_by(*order).limit(limit).subquery())
             parts.append(select(part.c.segment, part.c.sort, part.c.id))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_ids")
 

@@ -464,6 +464,8 @@ def main(argv: list[str] | None = None) -> None:
             _print(sections[-1])
         finally:
             server.stop()
+        sections.append(Section(*inbox_bench.postgres_section(n_tasks, min(runs, 40))))    # its own server
+        _print(sections[-1])
     if args.topology:
         from tests.perf.topology_bench import topology_section
 

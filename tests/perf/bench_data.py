@@ -298,6 +298,24 @@ def _postgres_load(dbapi, table: str, columns, rows) -> None:
             copy.write_row(row)
 
 
+def settle(dbapi) -> None:
+    """After a bulk load into PostgreSQL, what autovacuum does on its own within a minute in production: VACUUM
+    ANALYZE (the planner's statistics, and the visibility map that lets an index-only scan skip the table: without it
+    the office's claimable page read 1,928 heap pages, 12 ms instead of 2 ms)."""
+    dbapi.commit()
+    connection = dbapi.driver_connection
+    connection.autocommit = True
+    try:
+        connection.execute("VACUUM ANALYZE")
+    finally:
+        connection.autocommit = False
+
+
+def load_rows(dbapi, sqlite: bool, table: str, columns, rows) -> None:
+    """Bulk-insert rows (tuples in `columns` order) on either database: executemany on SQLite, COPY on PostgreSQL."""
+    (_sqlite_load if sqlite else _postgres_load)(dbapi, table, columns, rows)
+
+
 def _secondary_indexes(cursor, sqlite: bool, table: str) -> list[tuple[str, str]]:
     """(name, CREATE statement) of a table's secondary indexes, exactly as the migration made them."""
     if sqlite:
@@ -335,8 +353,7 @@ def build_scale(bind, parsed, version_id: int, n_instances: int, n_tasks: int, s
             cursor.execute("SELECT setval('process_instance_id_seq', %s)", (n_instances,))
         dbapi.commit()
         if not sqlite:
-            cursor.execute("ANALYZE")       # autovacuum does this on its own within a minute in production
-            dbapi.commit()
+            settle(dbapi)
         assert _secondary_indexes(cursor, sqlite, "human_task") == indexes
         if sqlite:
             cursor.execute("PRAGMA cache_size = -2000")

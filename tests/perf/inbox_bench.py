@@ -6,8 +6,9 @@ Timed in the same run against a baseline on the same rows: main's inbox before k
 (`before_inbox` below: four counts over every matching row, then an OFFSET page), and the peer's figure from issue 15
 (SpiffArena's claimable list, p50 133 ms at 10,000 open tasks on this machine class). Server time = the time the
 Flask app takes to answer in-process (test client: no network, no browser).
-Standalone: `python -m tests.perf.inbox_bench [--rows 1000000] [--runs 40]`; the built database is kept by
-tests/perf/bench_cache.py (set XIESHANG_BENCH_CACHE to keep it apart from other runs).
+Standalone: `python -m tests.perf.inbox_bench [--rows 1000000] [--runs 40] [--postgres]`; the built SQLite database is
+kept by tests/perf/bench_cache.py (set XIESHANG_BENCH_CACHE to keep it apart from other runs); `--postgres` also builds
+the same rows in a throwaway PostgreSQL server (tests/support/pg.py) and times the same requests there (`pg_` figures).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from domain.work.models import TaskRead
 from engine.settings import Settings
 from engine.store.models import HumanTask, ProcessInstance
 from tests.perf.bench_data import NOW, quantiles
-from tests.perf.inbox_data import OFFICES, prepared
+from tests.perf.inbox_data import OFFICES, prepared, prepared_postgres
 
 PEER_CLAIMABLE_10K_P50_MS = 133.0     # issue 15: SpiffArena's claimable list over its API at 10,000 open tasks
 TARGET_P95_MS = 20.0
@@ -120,15 +121,17 @@ def _get(client, path: str, headers=None):
     return run
 
 
-def _deep_cursor(services: Services, user: UserView) -> str | None:
+def _deep_cursor(services: Services, user: UserView, pages: int) -> str | None:
     after = None
-    for _ in range(DEEP_PAGES):
+    for _ in range(pages):
         after = services.participation.inbox(user, tab="claimable", after=after).next or after
     return after
 
 
-def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[str], dict[str, float]]:
-    """(title, report lines, name=value figures): before and after, API and web, each tab, both offices."""
+def inbox_section(services: Services, url: str, runs: int, label: str = "SQLite file", prefix: str = "",
+                  deep_pages: int = DEEP_PAGES) -> tuple[str, list[str], dict[str, float]]:
+    """(title, report lines, name=value figures): before and after, API and web, each tab, both offices; figure names
+    start with `prefix` (`pg_` on PostgreSQL)."""
     lines, figures = [], {"inbox_peer_claimable_10k_p50_ms": PEER_CLAIMABLE_10K_P50_MS,
                           "inbox_target_p95_ms": TARGET_P95_MS}
     lines.append(f"  {'request (server time, ms)':66} {'p50':>8} {'p95':>8} {'p95/before':>10} {'cpu p50':>8} "
@@ -161,7 +164,7 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
                                  f"{cpu50:8.2f} {cpu95:8.2f}")
                     figures[f"inbox_{size}_{kind}_{tab}_p50_ms"] = round(p50, 2)
                     figures[f"inbox_{size}_{kind}_{tab}_p95_ms"] = round(p95, 2)
-            deep = _deep_cursor(services, user)
+            deep = _deep_cursor(services, user, deep_pages)
             extra = [("api_claimable_page51", f"/api/v1/tasks?tab=claimable&after={deep}", headers),
                      ("web_claimable_page51", f"/inbox?tab=claimable&after={deep}", None)]
             if size == "office":
@@ -181,9 +184,9 @@ def inbox_section(services: Services, url: str, runs: int) -> tuple[str, list[st
     figures["inbox_load_average"] = round(max(started, load[0]), 2)
     busy = "shared with other work: wall times wait for a core, read the CPU columns too" \
         if figures["inbox_load_average"] > 0.75 * (os.cpu_count() or 1) else "a quiet machine"
-    title = (f"Inbox at 10k and 100k claimable tasks (SQLite file, {runs} runs per request; load average "
+    title = (f"Inbox at 10k and 100k claimable tasks ({label}, {runs} runs per request; load average "
              f"{started:.1f} at the start, {load[0]:.1f}/{load[1]:.1f} at the end on {os.cpu_count()} cpus: {busy})")
-    return title, lines, figures
+    return title, lines, {prefix + name: value for name, value in figures.items()}
 
 
 def bench_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float]]:
@@ -196,11 +199,41 @@ def bench_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float
             services.close()
 
 
+def postgres_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float]]:
+    """The same section on PostgreSQL: a throwaway server, the rows built with COPY, `pg_` figures."""
+    from tests.support.pg import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        start = time.perf_counter()
+        services, url = prepared_postgres(rows, server)
+        built = time.perf_counter() - start
+        try:
+            title, lines, figures = inbox_section(services, url, runs, "PostgreSQL", "pg_")
+        finally:
+            services.close()
+        return title, [f"  database built with COPY in {built:.1f} s", *lines], figures
+    finally:
+        server.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="human-task rows in all")
     parser.add_argument("--runs", type=int, default=40, help="timed runs per request")
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL (built with COPY, this run)")
+    parser.add_argument("--only-postgres", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
+    if args.postgres or args.only_postgres:
+        title, lines, figures = postgres_section(args.rows, args.runs)
+        print(f"== {title}")
+        print("\n".join(lines))
+        print()
+        for name, value in figures.items():
+            print(f"{name}={value}")
+        if args.only_postgres:
+            return
     with tempfile.TemporaryDirectory(prefix="xieshang-inbox-") as tmp:
         start = time.perf_counter()
         services, url, reused = prepared(args.rows, tmp)

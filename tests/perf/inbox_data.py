@@ -1,6 +1,7 @@
 """The inbox bench's database (tests/perf/inbox_bench.py): the bulk projection of tests/perf/bench_data.py plus the
-claimable tasks of OFFICES, `rows` task rows in all, kept between runs by tests/perf/bench_cache.py. Apart from the
-timing code so that changing how the inbox is timed does not build the million rows again.
+claimable tasks of OFFICES, `rows` task rows in all. On SQLite the built file is kept between runs by
+tests/perf/bench_cache.py; on PostgreSQL (`prepared_postgres`) it is built with COPY into a fresh database each run.
+Apart from the timing code so that changing how the inbox is timed does not build the million rows again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from domain.services import Services
 from engine.clock import FrozenClock
 from engine.store import db, open_counts, task_counts
 from tests.perf import bench_cache
-from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale
+from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, load_rows, settle
 
 # (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
 # 100,000 and 10,000 at a million rows)
@@ -23,13 +24,15 @@ OFFICES = (("office", "office", "county", "triage", "office", 10),
            ("organizer_xunchang", "organizer", "township_xunchang", "define_topic", "township", 100))
 
 
-def _stamp(value):
+def _sqlite_stamp(value):
     return None if value is None else value.isoformat(" ", "microseconds")
 
 
-def _office_rows(parsed, rows: int, version_rows: int, seed: int = 11):
-    """Claimable (ready, unheld) rows for OFFICES, due times spread over four months around NOW, 2 % without one."""
+def _office_rows(parsed, rows: int, version_rows: int, sqlite: bool, seed: int = 11):
+    """Claimable (ready, unheld) rows for OFFICES, due times spread over four months around NOW, 2 % without one.
+    Times as the database takes them: SQLite's stored text, or naive UTC datetimes for PostgreSQL's COPY."""
     rng, now, day = random.Random(seed), NOW.replace(tzinfo=None), timedelta(days=1)
+    _stamp = _sqlite_stamp if sqlite else (lambda value: value)
     for _, role, unit, spec_id, _, share in OFFICES:
         n = rows // share
         info = parsed.elements[spec_id]
@@ -43,9 +46,8 @@ def _office_rows(parsed, rows: int, version_rows: int, seed: int = 11):
                    _stamp(created), None, None)
 
 
-def _build(path: Path, rows: int) -> None:
+def _build(url: str, rows: int) -> None:
     """Demo directory, the consultation deployed, `rows` task rows in all: the bulk projection and OFFICES' tasks."""
-    url = f"sqlite:///{path}"
     db.upgrade(url)
     services = Services.from_url(url, FrozenClock(NOW))
     try:
@@ -58,12 +60,13 @@ def _build(path: Path, rows: int) -> None:
         bind = services.engine.sessions.kw["bind"]
         extra = sum(rows // office[-1] for office in OFFICES)
         info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows - extra)
+        sqlite = bind.dialect.name == "sqlite"
         raw = bind.raw_connection()
         try:
-            raw.cursor().executemany(f"INSERT INTO human_task ({', '.join(TASK_COLUMNS)}) VALUES "
-                                     f"({', '.join('?' * len(TASK_COLUMNS))})",
-                                     _office_rows(parsed, rows, max(1, rows // 20)))
+            load_rows(raw, sqlite, "human_task", TASK_COLUMNS, _office_rows(parsed, rows, max(1, rows // 20), sqlite))
             raw.commit()
+            if not sqlite:
+                settle(raw)                         # statistics and visibility map with OFFICES' rows in them
         finally:
             raw.close()
         with services.engine.unit_of_work() as session:
@@ -77,9 +80,17 @@ def _build(path: Path, rows: int) -> None:
 def prepared(rows: int, folder: str) -> tuple[Services, str, bool]:
     """Services on a copy of the cached inbox database of `rows` task rows (built first when missing)."""
     path = Path(folder) / "inbox.db"
-    reused = bench_cache.database(f"inbox-{rows}", path, lambda target: _build(target, rows), rows=rows,
-                                  offices=OFFICES)
+    reused = bench_cache.database(f"inbox-{rows}", path, lambda target: _build(f"sqlite:///{target}", rows),
+                                  rows=rows, offices=OFFICES)
     url = f"sqlite:///{path}"
     return Services.from_url(url, FrozenClock(NOW)), url, reused
+
+
+def prepared_postgres(rows: int, server, name: str = "inbox", template: str | None = None) -> tuple[Services, str]:
+    """Services on a new database `name` of `server` (tests/support/pg.py) holding the same `rows` task rows (copied
+    from an empty migrated `template` database when given, which saves the migrations)."""
+    url = server.create_database(name, template=template)
+    _build(url, rows)
+    return Services.from_url(url, FrozenClock(NOW)), url
 
 

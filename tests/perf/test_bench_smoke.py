@@ -106,6 +106,31 @@ def test_scale_data_is_spread_like_the_brief_and_the_union_diagnostic_matches_th
         bind.dispose()
 
 
+def test_the_inbox_bench_builds_the_same_offices_on_postgresql_and_times_every_tab_there(postgres, tmp_path,
+                                                                                       monkeypatch, postgres_template):
+    monkeypatch.setenv("XIESHANG_BENCH_CACHE", str(tmp_path / "cache"))     # built here, not in the user's cache
+    from tests.perf.inbox_data import OFFICES, prepared, prepared_postgres
+
+    sqlite_services, _, _ = prepared(2000, tmp_path)
+    pg_services, url = prepared_postgres(2000, postgres, "inbox_smoke", postgres_template)
+    try:
+        seen = [{username: (page.counts["claimable"],
+                            [(item.task_id, item.due_at, item.org_unit) for item in page.items])
+                 for username, *_ in OFFICES
+                 for page in [services.participation.inbox(services.accounts.user(username), tab="claimable")]}
+                for services in (sqlite_services, pg_services)]
+        assert seen[0] == seen[1]                 # the same rows on both databases, the same first page
+        assert seen[1]["office"][0] >= 200 and {unit for *_, unit in seen[1]["office"][1]} == {"county"}
+        title, lines, figures = inbox_bench.inbox_section(pg_services, url, 1, "PostgreSQL", "pg_", deep_pages=2)
+    finally:
+        sqlite_services.close()
+        pg_services.close()
+    assert title.startswith("Inbox at 10k and 100k claimable tasks (PostgreSQL, 1 runs per request")
+    assert list(figures) == ["pg_" + name for name in inbox_bench.figure_names()]
+    assert figures["pg_inbox_office_claimable_tasks"] >= 200 and figures["pg_inbox_township_claimable_tasks"] >= 20
+    assert all(value > 0 for name, value in figures.items() if name.endswith("_p95_ms"))
+
+
 @pytest.mark.slow
 def test_the_report_bench_runs_at_a_tiny_size(capsys):
     from tests.perf import report_bench
