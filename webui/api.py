@@ -91,9 +91,9 @@ def _payload(schema: str) -> dict:
         _fail(400, "请求体须为 JSON 对象 (the body must be a JSON object)")
     body = {key: value for key, value in body.items() if key in REQUESTS[schema]["properties"]}   # the rest is unused
     _check_tree(body)
-    found = localized(field_errors(REQUESTS[schema], body))
-    errors = {field: [_short(m) for m in messages] for field, messages in found.items()}
-    if errors:
+    found = field_errors(REQUESTS[schema], body)
+    if found:                # the reader's language is settled only for an answer that has words in it
+        errors = {field: [_short(m) for m in messages] for field, messages in localized(found).items()}
         lines = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in sorted(errors.items()))
         head = "Invalid request" if str(get_locale()) == "en" else "请求内容有误 (invalid request)"
         _fail(400, f"{head}: {lines}", {"field_errors": errors})

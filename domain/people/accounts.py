@@ -133,16 +133,14 @@ class Accounts:
         now = self.clock.now()
         with self._read() as session:
             found = tokens.find(session, token)
-            if found is None or not tokens.usable(found[0], found[1], now):
-                return None
-            row, user, memberships = found
-            view, token_id, stale = _view_of(user, memberships), row.id, tokens.needs_touch(row, now)
-        if stale:
+        if found is None or not found.usable(now):
+            return None
+        if tokens.needs_touch(found, now):
             with self._uow() as session:
-                row = session.get(ApiToken, token_id)
+                row = session.get(ApiToken, found.token_id)
                 if row is not None:
                     row.last_used_at = now
-        return view
+        return UserView(found.username, found.display_name, True, found.memberships, found.user_generation)
 
     def tokens_of(self, actor: UserView, username: str | None = None) -> list[tokens.TokenView]:
         """The API tokens of `username` (default: the actor's own); admins may list anyone's, or everyone's ("*")."""

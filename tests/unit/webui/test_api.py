@@ -162,6 +162,26 @@ def test_the_task_list_filters_by_instance(call, world):
     assert other.get_json()["items"] == [] and other.get_json()["counts"]["claimable"] == 0
 
 
+def test_one_case_is_counted_and_listed_as_the_whole_inbox_shows_it(call, world):
+    """`?instance_id=` counts and pages that case's rows on their own: the same rows, order and counts as the
+    unfiltered tabs give for that case, for people with one membership, several, and none on the case."""
+    cases = (world.here.instance_id, world.there.instance_id, world.fresh)
+    assert call("POST", f"/tasks/{world.there.task.id}/claim", user="organizer_gongquan").status_code == 200
+    seen = set()
+    for user in ("office", "organizer_xunchang", "organizer_gongquan", "m001"):
+        whole = {tab: call("GET", f"/tasks?tab={tab}&per_page=100", user=user).get_json()["items"]
+                 for tab in ("assigned", "claimable", "involved", "done")}
+        seen |= {tab for tab, items in whole.items() if items}
+        for instance_id in cases:
+            expected = {tab: [i for i in items if i["instance_id"] == instance_id] for tab, items in whole.items()}
+            for tab, items in expected.items():
+                body = call("GET", f"/tasks?tab={tab}&instance_id={instance_id}", user=user).get_json()
+                assert body["items"] == items, (user, instance_id, tab)
+                assert body["counts"] == {name: len(rows) for name, rows in expected.items()}, (user, instance_id)
+                assert body["capped"] == [] and body["total"] == len(items)
+    assert seen == {"assigned", "claimable", "involved", "done"}        # every tab had rows to compare
+
+
 def test_a_member_of_several_units_filters_by_instance(call, world):
     """m001 sits in a committee, a sector group and a township: a filtered count is one capped count per membership
     (SQLite refused the LIMIT inside their UNION: the filtered inbox was a 503 for anyone with two memberships)."""
