@@ -1,7 +1,6 @@
-"""The gates that keep strangers out: rate limits (the `limits` library, fixed windows; Redis storage when configured,
-so every web process counts together, else in process) on sign-in, token issue, the public intake (form and API
-alike) and tracking, and the 429 answer that says how long to wait. The limits are checked where they apply, not in
-a hook every request runs (Flask-Limiter's, on the same library, ran at every request for limits no route declares).
+"""The gates that keep strangers out: rate limits (Flask-Limiter; Redis storage when configured, so every web process
+counts together, else in process) on sign-in, token issue, the public intake (form and API alike) and tracking, and
+the 429 answer that says how long to wait.
 
 Limits are "N per period" strings (`5 per 15 minutes`), set by app config `RATE_LIMITS` or the environment
 (`XIESHANG_RATE_LIMIT_LOGIN_ACCOUNT`, …); `TOKEN_LIFETIME_DAYS` (or `XIESHANG_TOKEN_LIFETIME_DAYS`) sets how long new
@@ -18,10 +17,10 @@ from datetime import timedelta
 from functools import cache
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,10 @@ class Refusal:
 
 
 class Gates:
-    """Named limits over one storage: `refused` looks, `count` spends one try, `pass_through` both."""
+    """Named limits over one Flask-Limiter storage: `refused` looks, `count` spends one try, `pass_through` both."""
 
-    def __init__(self, storage: Storage, config):
-        self.storage = storage
-        self.windows = FixedWindowRateLimiter(storage)
+    def __init__(self, limiter: Limiter, config):
+        self.limiter = limiter
         self.config = config      # the app's: `RATE_LIMITS` is read at each use, so a test may change it
 
     def limit(self, name: str) -> RateLimitItem:
@@ -68,9 +66,9 @@ class Gates:
         """The refusal if `key` has used up limit `name`, without counting this request."""
         item = self.limit(name)
         try:
-            if self.windows.test(item, PREFIX, name, key):
+            if self.limiter.limiter.test(item, PREFIX, name, key):
                 return None
-            reset_at = self.windows.get_window_stats(item, PREFIX, name, key).reset_time
+            reset_at = self.limiter.limiter.get_window_stats(item, PREFIX, name, key).reset_time
         except StorageError as exc:
             # Losing the limiter must not close the public channel or sign-in: let the request through, loudly.
             log.warning("rate limit storage unavailable, not limiting %s: %s", name, exc.storage_error)
@@ -80,7 +78,7 @@ class Gates:
     def count(self, name: str, key: str) -> None:
         """Spend one try of limit `name` for `key`."""
         try:
-            self.windows.hit(self.limit(name), PREFIX, name, key)
+            self.limiter.limiter.hit(self.limit(name), PREFIX, name, key)
         except StorageError as exc:
             log.warning("rate limit storage unavailable, not counting %s: %s", name, exc.storage_error)
 
@@ -94,13 +92,13 @@ class Gates:
     def forget(self, name: str, key: str) -> None:
         """Clear what `key` spent of limit `name` (a successful sign-in clears the account's wrong tries)."""
         try:
-            self.windows.clear(self.limit(name), PREFIX, name, key)
+            self.limiter.limiter.clear(self.limit(name), PREFIX, name, key)
         except StorageError as exc:
             log.warning("rate limit storage unavailable, not clearing %s: %s", name, exc.storage_error)
 
     def reset(self) -> None:
         """Forget every count (tests use it to stand for the window having passed)."""
-        self.storage.reset()
+        self.limiter.reset()
 
 
 def init_app(app: Flask) -> Gates:
@@ -111,13 +109,14 @@ def init_app(app: Flask) -> Gates:
     options = {"wrap_exceptions": True}
     if not storage.startswith("memory"):      # an unreachable Redis must not hang sign-in: give up within seconds
         options |= {"socket_timeout": 2, "socket_connect_timeout": 2}
-    gates = Gates(storage_from_string(storage, **options), app.config)
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, strategy="fixed-window", key_prefix=PREFIX,
+                      storage_options=options, default_limits=[], headers_enabled=False)
     for name in DEFAULT_LIMITS:      # a misspelt limit stops the start, not the first sign-in
-        gates.limit(name)
+        Gates(limiter, app.config).limit(name)
     days = app.config.get("TOKEN_LIFETIME_DAYS") or os.environ.get("XIESHANG_TOKEN_LIFETIME_DAYS")
     if days:
         app.extensions["xieshang"].accounts.token_lifetime = timedelta(days=int(days))
-    app.extensions["xieshang_gates"] = gates
+    app.extensions["xieshang_gates"] = Gates(limiter, app.config)
     return app.extensions["xieshang_gates"]
 
 
