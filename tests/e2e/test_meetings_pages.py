@@ -63,7 +63,10 @@ def test_a_hall_activity_from_the_notice_to_the_members_page(walk):
     page.get_by_role("link", name="签到页（手机）").click()
     qr = page.locator("img.qr")
     expect(qr).to_be_visible()
-    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 100      # the SVG was drawn
+    # visible means laid out, not loaded (under load the width was read before the image had even been requested):
+    # wait until it has loaded, then the SVG must have been drawn
+    expect(qr).to_have_js_property("complete", True)
+    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 100
     with engine.reading() as session:
         m002 = session.scalar(select(MeetingInvitee.id).where(MeetingInvitee.meeting_id == meeting_id,
                                                               MeetingInvitee.username == "m002"))
