@@ -40,19 +40,19 @@ def in_place(place: Where, bomb: str) -> str:
 @pytest.mark.parametrize("bomb", list(BOMBS))
 @pytest.mark.parametrize("place", PLACES, ids=lambda p: p.key)
 def test_a_bomb_is_stopped_at_once_naming_the_element(place, bomb, sqlite_service, tmp_path):
-    started = time.monotonic()
+    started = time.process_time()     # CPU spent here: a bomb burns CPU; waiting for a core under load does not count
     error = refuse_at_run_time(sqlite_service, place, in_place(place, BOMBS[bomb]), tmp_path)
     assert any(stop in str(error) for stop in SIZE_STOPS), str(error)
-    assert time.monotonic() - started < 3
+    assert time.process_time() - started < 3
 
 
 def test_the_issue_bomb_in_a_script_is_refused_in_milliseconds(sqlite_service, tmp_path):
     bundle = write_bundle(tmp_path / "bundle", script="greeting = 'hello' if 3 ** (3 * 10 ** 7) > 0 else 'x'")
     sqlite_service.deploy([bundle], actor="owner")
-    started = time.monotonic()
+    started = time.process_time()     # CPU spent here: a bomb burns CPU; waiting for a core under load does not count
     with pytest.raises(ScriptError, match=r"script_task: script stopped: \*\* 将产生约 47,548,8\d\d 位的整数"):
         sqlite_service.start_instance("hostile", {})
-    assert time.monotonic() - started < 1
+    assert time.process_time() - started < 1
 
 
 GROWTH = {   # each step is legal; together they would take gigabytes, so the allocation budget stops them
@@ -129,10 +129,10 @@ def test_a_bomb_in_a_multi_instance_cardinality_is_stopped(bomb, sqlite_service,
     (bundle / "fanout.bpmn").write_text(MI_TEMPLATE.format(cardinality=escape(f"2 if ({BOMBS[bomb]}) else 1")))
     sqlite_service.deploy([bundle], actor="owner")
     before = dump(sqlite_service), counts(sqlite_service)
-    started = time.monotonic()
+    started = time.process_time()     # CPU spent here: a bomb burns CPU; waiting for a core under load does not count
     with pytest.raises(ScriptError) as refused:
         sqlite_service.start_instance("fanout", {})
-    assert time.monotonic() - started < 3
+    assert time.process_time() - started < 3
     assert refused.value.element_id == "each" and "budget exceeded" in str(refused.value)
     assert (dump(sqlite_service), counts(sqlite_service)) == before
 
