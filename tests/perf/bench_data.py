@@ -35,6 +35,7 @@ from engine.bpmn.bounds import with_bounded
 from engine.clock import FrozenClock
 from engine.store import directory, open_counts, queries, task_counts
 from engine.store.models import HumanTask
+from tests.perf.bulk_load import load_rows, settle
 from tests.support.consultation import SCENARIOS, Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -284,36 +285,20 @@ def _same(value: datetime) -> datetime:
     return value
 
 
-def _sqlite_load(dbapi, table: str, columns, rows, chunk: int = 50_000) -> None:
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    cursor = dbapi.cursor()
-    while batch := list(itertools.islice(rows, chunk)):
-        cursor.executemany(sql, batch)
-    cursor.close()
+def seeded(url: str):
+    """(services, version id, parsed version) on a newly migrated database at `url`: the demo directory loaded and the
+    consultation deployed, as every bench database starts. The caller closes the services."""
+    from domain.consultation.demo import load_demo
+    from domain.services import Services
+    from engine.store import db
+    from tests.perf.bench import parsed_version
 
-
-def _postgres_load(dbapi, table: str, columns, rows) -> None:
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def settle(dbapi) -> None:
-    """After a bulk load into PostgreSQL, what autovacuum does on its own within a minute in production: VACUUM
-    ANALYZE (the planner's statistics, and the visibility map that lets an index-only scan skip the table: without it
-    the office's claimable page read 1,928 heap pages, 12 ms instead of 2 ms)."""
-    dbapi.commit()
-    connection = dbapi.driver_connection
-    connection.autocommit = True
-    try:
-        connection.execute("VACUUM ANALYZE")
-    finally:
-        connection.autocommit = False
-
-
-def load_rows(dbapi, sqlite: bool, table: str, columns, rows) -> None:
-    """Bulk-insert rows (tuples in `columns` order) on either database: executemany on SQLite, COPY on PostgreSQL."""
-    (_sqlite_load if sqlite else _postgres_load)(dbapi, table, columns, rows)
+    db.upgrade(url)
+    services = Services.from_url(url, FrozenClock(NOW))
+    with services.engine.unit_of_work() as session:
+        load_demo(session, NOW)
+    version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
+    return services, version_id, parsed_version(services.engine, version_id)
 
 
 def _secondary_indexes(cursor, sqlite: bool, table: str) -> list[tuple[str, str]]:
@@ -335,7 +320,7 @@ def build_scale(bind, parsed, version_id: int, n_instances: int, n_tasks: int, s
     """
     sqlite = bind.dialect.name == "sqlite"
     running = max(1, n_instances // 2)
-    stamp, load = (_sqlite_stamp, _sqlite_load) if sqlite else (_same, _postgres_load)
+    stamp = _sqlite_stamp if sqlite else _same
     start = time.perf_counter()
     dbapi = bind.raw_connection()
     try:
@@ -345,8 +330,10 @@ def build_scale(bind, parsed, version_id: int, n_instances: int, n_tasks: int, s
         indexes = _secondary_indexes(cursor, sqlite, "human_task")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")
-        load(dbapi, "process_instance", INSTANCE_COLUMNS, _instance_rows(version_id, n_instances, running, seed, stamp))
-        load(dbapi, "human_task", TASK_COLUMNS, _task_rows(parsed, n_tasks, running, n_instances, seed, stamp))
+        load_rows(dbapi, sqlite, "process_instance", INSTANCE_COLUMNS,
+                  _instance_rows(version_id, n_instances, running, seed, stamp))
+        load_rows(dbapi, sqlite, "human_task", TASK_COLUMNS,
+                  _task_rows(parsed, n_tasks, running, n_instances, seed, stamp))
         for _, ddl in indexes:
             cursor.execute(ddl)
         if not sqlite:

@@ -15,15 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select, text
 
-from domain.consultation.demo import load_demo
 from domain.services import Services
 from domain.work import board
 from engine.clock import FrozenClock
 from engine.settings import Settings
-from engine.store import db, queries
+from engine.store import queries
 from engine.store.models import HumanTask
 from tests.perf import bench_cache
-from tests.perf.bench_data import BUNDLE, NOW, build_scale, quantiles
+from tests.perf.bench_data import NOW, build_scale, quantiles, seeded
 from tests.perf.figures_bench import build_records, figures_section, timed
 
 WATCHERS = (("county office", "office"), ("township supervisor", "supervisor_xunchang"))
@@ -105,17 +104,10 @@ def board_section(services: Services, url: str, runs: int, prefix: str = "",
 def build_database(path: Path, rows: int) -> None:
     """The bench database: demo directory, the consultation deployed, `rows` task rows on a tenth as many instances,
     their consultation records, every kept counter rebuilt."""
-    url = f"sqlite:///{path}"
-    db.upgrade(url)
-    services = Services.from_url(url, FrozenClock(NOW))
+    services, version_id, parsed = seeded(f"sqlite:///{path}")
     try:
-        with services.engine.unit_of_work() as session:
-            load_demo(session, NOW)
-        version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
-        from tests.perf.bench import parsed_version
-
         bind = services.engine.sessions.kw["bind"]
-        info = build_scale(bind, parsed_version(services.engine, version_id), version_id, max(1, rows // 10), rows)
+        info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows)
         records = build_records(bind)
         print(f"   built {info.instances:,} instances, {info.tasks:,} human tasks in {info.seconds:.1f} s; records: "
               + ", ".join(f"{table} {n:,}" for table, n in records.items()))

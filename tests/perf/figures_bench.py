@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from domain.consultation import demo_data, figure_counts
 from domain.consultation import figures as figs
 from engine.store import queries
-from tests.perf.bench_data import NOW, _postgres_load, _sqlite_load, _sqlite_stamp, quantiles
+from tests.perf.bench_data import NOW, _sqlite_stamp, quantiles
+from tests.perf.bulk_load import load_rows
 
 ADOPTIONS = ("adopted", "adopted", "partly", "not_adopted", "solved", None)
 SATISFACTIONS = ("satisfied", "satisfied", "basically_satisfied", "unsatisfied", None)
@@ -73,7 +74,7 @@ def build_records(bind, seed: int = 11) -> dict[str, int]:
     dbapi = bind.raw_connection()
     try:
         for table, columns, rows in tables:
-            (_sqlite_load if sqlite else _postgres_load)(dbapi, table, columns, iter(rows))
+            load_rows(dbapi, sqlite, table, columns, iter(rows))
         dbapi.commit()
         if not sqlite:
             cursor = dbapi.cursor()

@@ -11,12 +11,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from domain.consultation.demo import load_demo
 from domain.services import Services
 from engine.clock import FrozenClock
-from engine.store import db, open_counts, task_counts
+from engine.store import open_counts, task_counts
 from tests.perf import bench_cache
-from tests.perf.bench_data import BUNDLE, NOW, TASK_COLUMNS, build_scale, load_rows, settle
+from tests.perf.bench_data import NOW, TASK_COLUMNS, build_scale, seeded
+from tests.perf.bulk_load import load_rows, settle
 
 # (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
 # 100,000 and 10,000 at a million rows)
@@ -48,15 +48,8 @@ def _office_rows(parsed, rows: int, version_rows: int, sqlite: bool, seed: int =
 
 def _build(url: str, rows: int) -> None:
     """Demo directory, the consultation deployed, `rows` task rows in all: the bulk projection and OFFICES' tasks."""
-    db.upgrade(url)
-    services = Services.from_url(url, FrozenClock(NOW))
+    services, version_id, parsed = seeded(url)
     try:
-        with services.engine.unit_of_work() as session:
-            load_demo(session, NOW)
-        version_id = services.engine.deploy([BUNDLE], actor="owner").version_id
-        from tests.perf.bench import parsed_version
-
-        parsed = parsed_version(services.engine, version_id)
         bind = services.engine.sessions.kw["bind"]
         extra = sum(rows // office[-1] for office in OFFICES)
         info = build_scale(bind, parsed, version_id, max(1, rows // 10), rows - extra)
