@@ -17,7 +17,7 @@ from domain.services import Services
 from engine.service import Engine
 from engine.settings import Settings
 
-from . import deployment, errors, gates, headers, i18n, labels, navigation, observability, security
+from . import deployment, errors, gates, headers, i18n, labels, links, navigation, observability, security
 
 
 def _secret_key(settings: Settings) -> str:
@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.teardown_request(_close_scope)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
-    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    app.jinja_env.globals.update(csrf_token=security.csrf_token, url_maker=links.url_maker)
     for module in _blueprint_modules():
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(has_endpoint=lambda name: name in app.view_functions,

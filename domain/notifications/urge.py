@@ -16,6 +16,7 @@ from domain.work import board
 from domain.work.models import TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, NotFound, PermissionDenied
+from engine.store import versions
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 
 URGE_WINDOW = timedelta(hours=1)
@@ -78,7 +79,7 @@ class Supervision:
     def versions(self) -> list[tuple[int, str, str]]:
         """The deployed versions (the list's filter)."""
         with self.engine.reading() as session:
-            return board.versions(session)
+            return versions.recent(session)
 
     def may_urge(self, user: UserView, task_id: str) -> bool:
         """Whether `user` may urge this open task (the task page shows the button only then)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain.people import audit, policy, tokens
@@ -108,9 +108,15 @@ class Accounts:
             _user(session, username).session_generation += 1
 
     def user(self, username: str) -> UserView:
-        """One user by username."""
+        """One user by username (one statement: every signed-in page asks)."""
         with self._read() as session:
-            return _view(session, _user(session, username))
+            rows = session.execute(_PERSON, {"username": username}).all()
+        if not rows:
+            raise NotFound(f"没有用户 {username} (no such user)")
+        first = rows[0]
+        return UserView(first.username, first.display_name, first.active,
+                        tuple((row.role, row.code) for row in rows if row.role is not None),
+                        first.session_generation or 0)
 
     def issue_token(self, username: str, label: str = "api", lifetime: timedelta | None = None) -> str:
         """A new API token for the user; shown once, only its hash is kept."""
@@ -419,6 +425,15 @@ def _unit(session: Session, code: str) -> OrgUnit:
     if unit is None:
         raise NotFound(f"没有组织 {code} (no such org unit)")
     return unit
+
+
+# the person with their memberships, a row each (one with none for a person who holds none): built once, columns
+_user_t, _membership_t, _unit_t = User.__table__, Membership.__table__, OrgUnit.__table__
+_PERSON = (select(_user_t.c.username, _user_t.c.display_name, _user_t.c.active, _user_t.c.session_generation,
+                  _membership_t.c.role, _unit_t.c.code)
+           .select_from(_user_t.outerjoin(_membership_t, _membership_t.c.user_id == _user_t.c.id)
+                        .outerjoin(_unit_t, _unit_t.c.id == _membership_t.c.org_unit_id))
+           .where(_user_t.c.username == bindparam("username")).order_by(_unit_t.c.code, _membership_t.c.role))
 
 
 def _view(session: Session, user: User) -> UserView:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.calendar.workdays import add_working_days, year_calendar
@@ -17,7 +18,7 @@ from domain.work.models import TaskUrge
 from engine.clock import LOCAL_TZ
 from engine.hooks import HookRegistry
 from engine.store import directory, keyset, open_counts
-from engine.store.models import HumanTask, OrgUnit, ProcessInstance, ProcessVersion, User
+from engine.store.models import HumanTask, OrgUnit, ProcessInstance, User
 
 AT_RISK_WORKING_DAYS = 2          # open tasks due within this many working days are at risk (临期)
 # The units a task counts under: the first of these kinds up its org unit's chain (a village hall counts under its
@@ -54,8 +55,7 @@ class Units:
 
     def ancestors(self, session: Session, code: str | None) -> frozenset[str]:
         """`code` and the units above it (a supervisor of any of them watches a task there)."""
-        found, parents = set(), dict(session.execute(
-            select(OrgUnit.code, OrgUnit.parent_id)).all())
+        found, parents = set(), dict(session.execute(select(OrgUnit.code, OrgUnit.parent_id)).all())
         codes_by_id = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
         while code and code not in found:
             found.add(code)
@@ -466,35 +466,31 @@ def _rows(session: Session, rows, now: datetime, hooks: HookRegistry | None) -> 
             for t, _process, urges, last, extensions in rows]
 
 
-def versions(session: Session) -> list[tuple[int, str, str]]:
-    """(id, process id, short hash) of every deployed version, newest first (the list's version filter)."""
-    return [(vid, process_id, content_hash[:8]) for vid, process_id, content_hash in session.execute(
-        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.content_hash)
-        .order_by(ProcessVersion.id.desc()).limit(200))]
-
-
 def overdue_count(session: Session, user: UserView, now: datetime) -> int:
     """Overdue open tasks within what `user` watches (the supervisor's inbox says so), in one statement: the kept
     counts (engine.store.open_counts) of the months and days before today, and today's tasks due before now counted
-    by the (status, due_at) index; not a count of every late task (100,000 in a big county)."""
-    codes = scope_codes(session, user)
-    today = now.astimezone(LOCAL_TZ).date()
-    month, first = today.isoformat()[:7], today.isoformat()
-    kept = open_counts.OpenTaskCount
-    spans = [and_(kept.span == open_counts.MONTH, kept.due != open_counts.NONE, kept.due < month),
-             and_(kept.span == open_counts.DAY, kept.due >= f"{month}-01", kept.due < first)]
-    if codes is None:
-        scopes = [kept.instance_unit_code == open_counts.ANY]
-    else:       # the units' own tasks, and other units' tasks on the units' cases (as the board's matrix)
-        ordered = sorted(codes)
-        scopes = [and_(kept.instance_unit_code == open_counts.ANY, kept.org_unit_code.in_(ordered)),
-                  and_(kept.instance_unit_code.in_(ordered), kept.org_unit_code.not_in(ordered))]
+    by the (status, due_at) index; not a count of every late task (100,000 in a big county). Built once per scope."""
+    codes, today = scope_codes(session, user), now.astimezone(LOCAL_TZ).date()
+    params = {"month": f"{today:%Y-%m}", "month_start": f"{today:%Y-%m}-01", "today": today.isoformat(),
+              "day_start": open_counts.day_bounds(today)[0], "now": now}      # every page of such a person asks
+    return int(session.scalar(_overdue_query(codes), params) or 0)
+
+
+@lru_cache(maxsize=256)
+def _overdue_query(codes: frozenset[str] | None):
+    kept, moment = open_counts.OpenTaskCount, HumanTask.__table__.c.due_at.type
+    spans = [and_(kept.span == open_counts.MONTH, kept.due != open_counts.NONE, kept.due < bindparam("month")),
+             and_(kept.span == open_counts.DAY, kept.due >= bindparam("month_start"), kept.due < bindparam("today"))]
+    scopes = [kept.instance_unit_code == open_counts.ANY]
+    if codes is not None:     # the units' own tasks, and other units' tasks on the units' cases (as the board's matrix)
+        scopes = [and_(scopes[0], kept.org_unit_code.in_(sorted(codes))),
+                  and_(kept.instance_unit_code.in_(sorted(codes)), kept.org_unit_code.not_in(sorted(codes)))]
     parts = [select(func.coalesce(func.sum(kept.tasks), 0)).where(span, scope).scalar_subquery()
              for span in spans for scope in scopes]
-    late_today = [HumanTask.due_at >= open_counts.day_bounds(today)[0], HumanTask.due_at < now]
+    late = [HumanTask.due_at >= bindparam("day_start", type_=moment), HumanTask.due_at < bindparam("now", type_=moment)]
     if codes is None:
-        parts.append(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", *late_today)
+        parts.append(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready", *late)
                      .scalar_subquery())
     else:
-        parts += [query.scalar_subquery() for query in _split(codes, late_today, func.count())]
-    return int(session.scalar(select(sum(parts[1:], parts[0]))) or 0)
+        parts += [query.scalar_subquery() for query in _split(codes, late, func.count())]
+    return select(sum(parts[1:], parts[0]))

@@ -153,8 +153,23 @@ def start_form(parsed: ParsedBundle) -> tuple[dict | None, dict | None]:
     return schema, ui
 
 
+def recent(session: Session, limit: int = 200) -> list[tuple[int, str, str]]:
+    """(id, process id, short hash) of the deployed versions, newest first (the board list's version filter)."""
+    return [(vid, process_id, content_hash[:8]) for vid, process_id, content_hash in session.execute(
+        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.content_hash)
+        .order_by(ProcessVersion.id.desc()).limit(limit))]
+
+
+# built once: the inbox asks on every page whose titles fall back to the process's name
+_LATEST = select(ProcessVersion.id, ProcessVersion.process_id).where(ProcessVersion.id.in_(
+    select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)))
+
+
 def process_names(session: Session, cache: VersionCache) -> dict[str, str]:
-    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱)."""
-    latest_ids = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
-    return {version.process_id: cache.for_version(version).spec.description or version.process_id
-            for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(latest_ids)))}
+    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱); a version the
+    cache has parsed is not loaded again (ids and process ids only)."""
+    names = {}
+    for version_id, process_id in session.execute(_LATEST):
+        parsed = cache.by_id(version_id) or cache.for_version(session.get(ProcessVersion, version_id))
+        names[process_id] = parsed.spec.description or process_id
+    return names
