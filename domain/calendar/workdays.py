@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
+from itertools import accumulate
 
 import chinese_calendar
 from sqlalchemy import select
@@ -63,6 +64,15 @@ class YearCalendar:
     def is_working(self, day: date) -> bool:
         """Whether `day` (in this year) is a working day."""
         return self.working[day.timetuple().tm_yday - 1]
+
+    def working_days(self, first: date, last: date) -> int:
+        """How many working days from `first` through `last` (both in this year; 0 when `last` is before `first`)."""
+        return max(0, self._through[last.timetuple().tm_yday] - self._through[first.timetuple().tm_yday - 1])
+
+    @cached_property
+    def _through(self) -> tuple[int, ...]:
+        """Working days from 1 January up to each day of the year (the first entry, 0, is before the year)."""
+        return tuple(accumulate(self.working, initial=0))
 
     @property
     def entered(self) -> tuple[SpecialDay, ...]:

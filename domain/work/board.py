@@ -136,13 +136,13 @@ def working_days_late(session: Session, due_at: datetime | None, now: datetime, 
     if due_at is None or due_at >= now:
         return 0
     cache = {} if cache is None else cache
-    day, today = due_at.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date()
-    count, steps = 0, 0
-    while day < today and steps < MAX_LATE_SPAN:
-        day, steps = day + timedelta(days=1), steps + 1
-        if day.year not in cache:
-            cache[day.year] = year_calendar(session, day.year)
-        count += cache[day.year].is_working(day)
+    first = due_at.astimezone(LOCAL_TZ).date() + timedelta(days=1)
+    last = min(now.astimezone(LOCAL_TZ).date(), first + timedelta(days=MAX_LATE_SPAN - 1))
+    count = 0
+    for year in range(first.year, last.year + 1):        # counted a year at a time, not a day at a time
+        if year not in cache:
+            cache[year] = year_calendar(session, year)
+        count += cache[year].working_days(max(first, date(year, 1, 1)), min(last, date(year, 12, 31)))
     return count
 
 

@@ -32,6 +32,10 @@ CURSOR_KEYS = [keyset.Key(None, False, "bool"), keyset.Key(None, False, "time"),
 # memberships and filters serves every request like it: built once, and SQLAlchemy finds its compiled SQL by a key
 # it keeps, not by walking a new statement each time (building the four tabs' counts cost more than running them).
 ME = bindparam("username", type_=String)
+# what a page row reads of a task (columns, not ORM objects: a read-only list, rows of every tab built per request)
+ROW_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.item_label, HumanTask.step,
+               HumanTask.tier, HumanTask.org_unit_code, HumanTask.assignee, HumanTask.status, HumanTask.due_at,
+               HumanTask.remind_at, HumanTask.completed_at, HumanTask.escalation_level)
 FILTERS = {"step": HumanTask.step == bindparam("step", type_=Integer),
            "tier": HumanTask.tier == bindparam("tier", type_=String),
            "instance_id": HumanTask.instance_id == bindparam("instance_id", type_=Integer)}
@@ -268,8 +272,8 @@ def _counted(values, cap: int, kept: frozenset) -> tuple[dict, frozenset]:
 
 def _page_query(tab: str, memberships: tuple, named: tuple, per_page: int, few: bool, backwards: bool,
                 matching=None, cursor: list | None = None):
-    """The page's rows (task, process id, read time), `per_page + 1` of them to tell whether more follow; None for
-    a tab with no rows to look at (claimable for a person with no membership)."""
+    """The page's rows (ROW_COLUMNS, process id, read time), `per_page + 1` of them to tell whether more follow; None
+    for a tab with no rows to look at (claimable for a person with no membership)."""
     arms = _arms(memberships, tab, _conditions(named, matching))
     if not arms:
         return None
@@ -277,7 +281,7 @@ def _page_query(tab: str, memberships: tuple, named: tuple, per_page: int, few: 
     direction = tab == "done"
     order = [page_ids.c.segment.desc() if backwards else page_ids.c.segment]
     order += [c.desc() if direction != backwards else c for c in (page_ids.c.sort, page_ids.c.id)]
-    return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at)
+    return (select(*ROW_COLUMNS, ProcessInstance.process_id, TaskRead.read_at)
             .join(page_ids, page_ids.c.id == HumanTask.id)
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
             .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == ME))
@@ -331,9 +335,9 @@ def inbox(session: Session, user: UserView, now: datetime, tab: str | None = Non
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    titles = hooks.titles(session, {(row.instance_id, process_id) for row, process_id, _ in rows})
-    items = tuple(_item(row, titles[row.instance_id], read_at, now) for row, _, read_at in rows)
-    first, last = (_cursor(tab, rows[0][0]), _cursor(tab, rows[-1][0])) if rows else (None, None)
+    titles = hooks.titles(session, {(row.instance_id, row.process_id) for row in rows})
+    items = tuple(_item(row, titles[row.instance_id], now) for row in rows)
+    first, last = (_cursor(tab, rows[0]), _cursor(tab, rows[-1])) if rows else (None, None)
     following = last if (more and not backwards) or (backwards and cursor is not None) else None
     preceding = first if (more and backwards) or (not backwards and cursor is not None) else None
     return InboxPage(tab, items, per_page, counts, following, preceding, capped, cap)
@@ -347,7 +351,7 @@ def _case_rows_query(memberships: tuple, named: tuple, limit: int, matching=None
         arms = _arms(memberships, name, [])
         conditions[name] = or_(*(arm[0] for arm in arms)) if arms else false()
     filters = [c for c in _conditions(named, matching) if not isinstance(c, str)]
-    return (select(HumanTask, ProcessInstance.process_id, TaskRead.read_at,
+    return (select(*ROW_COLUMNS, ProcessInstance.process_id, TaskRead.read_at,
                    *(case((condition, 1), else_=0).label(name) for name, condition in conditions.items()))
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
             .outerjoin(TaskRead, and_(TaskRead.task_id == HumanTask.id, TaskRead.username == ME))
@@ -367,7 +371,7 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 def _case_slice(found: list, tab: str, cursor: list | None, backwards: bool, limit: int) -> list:
     """Up to `limit` of one case's rows of `tab` beyond the cursor, as the page statement orders them (before the
     cursor: nearest first, as the statement reads them backwards): open tabs soonest due first and those without a
-    due time last, `done` the latest completed first; (task, process id, read time) each."""
+    due time last, `done` the latest completed first."""
     if tab == "done":
         def key(task):
             return task.completed_at or EARLIEST, task.id
@@ -376,28 +380,28 @@ def _case_slice(found: list, tab: str, cursor: list | None, backwards: bool, lim
         def key(task):
             return int(task.due_at is None), task.due_at or EARLIEST, task.id
         mark = None if cursor is None else (cursor[0], cursor[1] or EARLIEST, cursor[2])
-    ordered = sorted((row[:3] for row in found if getattr(row, tab)), key=lambda row: key(row[0]),
-                     reverse=tab == "done")
+    ordered = sorted((row for row in found if getattr(row, tab)), key=key, reverse=tab == "done")
     if mark is not None:
-        later = (lambda row: key(row[0]) < mark) if tab == "done" else (lambda row: key(row[0]) > mark)
-        ordered = ([row for row in reversed(ordered) if not later(row) and key(row[0]) != mark] if backwards
+        later = (lambda row: key(row) < mark) if tab == "done" else (lambda row: key(row) > mark)
+        ordered = ([row for row in reversed(ordered) if not later(row) and key(row) != mark] if backwards
                    else [row for row in ordered if later(row)])
     return ordered[:limit]
 
 
-def _cursor(tab: str, row: HumanTask) -> str:
+def _cursor(tab: str, row) -> str:
     if tab == "done":
         return keyset.encode(tab, (0, row.completed_at, row.id))
     return keyset.encode(tab, (int(row.due_at is None), row.due_at, row.id))
 
 
-def _item(row: HumanTask, title: str, read_at, now: datetime) -> InboxItem:
+def _item(row, title: str, now: datetime) -> InboxItem:
+    """A page row (ROW_COLUMNS, the process id, the person's read time) as the inbox shows it."""
     open_ = row.status == "ready"
     overdue = open_ and row.due_at is not None and row.due_at < now
     at_risk = open_ and not overdue and row.due_at is not None and (
         (row.remind_at is not None and row.remind_at <= now) or row.due_at - now <= AT_RISK_WINDOW)
     return InboxItem(row.id, row.instance_id, row.name, title, row.step, row.tier, row.org_unit_code, row.assignee,
-                     row.status, row.due_at, row.completed_at, overdue, at_risk, read_at is not None,
+                     row.status, row.due_at, row.completed_at, overdue, at_risk, row.read_at is not None,
                      row.escalation_level if open_ else 0, row.item_label)
 
 
