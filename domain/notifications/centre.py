@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, not_, or_, select, update
 
 from domain.notifications import dispatch
 from domain.notifications.models import Notification
@@ -19,6 +19,9 @@ MAX_PAGE = 100
 # A notice about a task that is no longer open (completed by anyone, or cancelled) is done (已办结): it asks nothing
 # of anyone any more. Worked out when read, so it holds however the task ended and for every copy of the notice.
 DONE = exists().where(HumanTask.id == Notification.task_id, HumanTask.status != "ready")
+# the header's bell on every signed-in page: built once, the person a parameter
+UNREAD = select(func.count()).select_from(Notification).where(
+    Notification.username == bindparam("username"), Notification.read_at.is_(None), not_(DONE))
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,7 @@ class NotificationCentre:
     def unread_count(self, username: str) -> int:
         """How many of the person's notifications are unread (a notice whose task is done no longer counts)."""
         with self.engine.reading() as session:
-            return session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.username == username, Notification.read_at.is_(None), not_(DONE))) or 0
+            return session.scalar(UNREAD, {"username": username}) or 0
 
     def notifications(self, username: str, unread_only: bool = False, limit: int = 50,
                       offset: int = 0) -> list[NotificationView]:

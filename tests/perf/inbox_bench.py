@@ -26,6 +26,7 @@ from domain.people.accounts import UserView
 from domain.services import Services
 from domain.work import inbox
 from domain.work.models import TaskRead
+from engine.clock import FrozenClock
 from engine.settings import Settings
 from engine.store.models import HumanTask, ProcessInstance
 from tests.perf.bench_data import NOW, quantiles
@@ -199,23 +200,34 @@ def bench_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float
             services.close()
 
 
-def postgres_section(rows: int, runs: int) -> tuple[str, list[str], dict[str, float]]:
-    """The same section on PostgreSQL: a throwaway server, the rows built with COPY, `pg_` figures."""
+def postgres_section(rows: int, runs: int, url: str | None = None,
+                     keep: bool = False) -> tuple[str, list[str], dict[str, float]]:
+    """The same section on PostgreSQL: a throwaway server, the rows built with COPY, `pg_` figures; or the database
+    at `url` as it is (one an earlier run kept: `keep` leaves the server running and prints its URL)."""
     from tests.support.pg import PostgresServer
 
-    server = PostgresServer()
-    server.start()
+    server = None
+    if url is None:
+        server = PostgresServer()
+        server.start()
     try:
         start = time.perf_counter()
-        services, url = prepared_postgres(rows, server)
+        if server is not None:
+            services, url = prepared_postgres(rows, server)
+        else:
+            services = Services.from_url(url, FrozenClock(NOW))
         built = time.perf_counter() - start
         try:
             title, lines, figures = inbox_section(services, url, runs, "PostgreSQL", "pg_")
         finally:
             services.close()
-        return title, [f"  database built with COPY in {built:.1f} s", *lines], figures
+        source = f"database built with COPY in {built:.1f} s" if server is not None else f"database {url} as kept"
+        return title, [f"  {source}", *lines], figures
     finally:
-        server.stop()
+        if server is not None and keep:
+            print(f"kept: --postgres-url {url} (stop it with pg_ctl -D {server.data} stop)")
+        elif server is not None:
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,9 +236,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=40, help="timed runs per request")
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL (built with COPY, this run)")
     parser.add_argument("--only-postgres", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--keep-postgres", action="store_true",
+                        help="leave the PostgreSQL server and its database running, for --postgres-url")
+    parser.add_argument("--postgres-url", help="time the inbox on this already built database (implies --postgres)")
     args = parser.parse_args(argv)
-    if args.postgres or args.only_postgres:
-        title, lines, figures = postgres_section(args.rows, args.runs)
+    if args.postgres or args.only_postgres or args.postgres_url:
+        title, lines, figures = postgres_section(args.rows, args.runs, args.postgres_url, args.keep_postgres)
         print(f"== {title}")
         print("\n".join(lines))
         print()
