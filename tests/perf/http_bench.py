@@ -171,15 +171,16 @@ class Measured:
 class Server:
     """A server process for one source tree (its own database, prepared with its own code)."""
 
-    def __init__(self, kind: str, tree: Path, tmp: Path, token: str | None = None):
+    def __init__(self, kind: str, tree: Path, tmp: Path):
+        tmp.mkdir(exist_ok=True)
         url = f"sqlite:///{tmp}/http.db"
         env = {**os.environ, "XIESHANG_DATABASE_URL": url, "XIESHANG_SECRET_KEY": "bench",
                "XIESHANG_INSTANCE_PATH": str(tmp / "instance"), "XIESHANG_PROCESSES_PATH": str(SIX.parent)}
         env.pop("XIESHANG_REDIS_URL", None)
-        if tree != ROOT:      # an older checkout: its code first on the path, its own schema and token
+        if tree != ROOT:      # another checkout: its code first on the path
             env["PYTHONPATH"] = str(tree)
-            token = subprocess.run([sys.executable, "-c", PREPARE, url, str(SIX)], cwd=tree, env=env, check=True,
-                                   capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        token = subprocess.run([sys.executable, "-c", PREPARE, url, str(SIX)], cwd=tree, env=env, check=True,
+                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
         self.port, self.log = free_port(), (tmp / "server.log").open("wb")
         command = [str(BIN / "xieshang"), "serve", "--workers", "1", "--threads", "1", "--port", str(self.port)] \
             if kind == "serve" else [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
@@ -228,13 +229,11 @@ def http_section(instances: int = 30, rounds: int = 3, kind: str = "gunicorn", t
         user = services.accounts.user("m001")
         servers: list[Server] = []
         try:
-            now = Server(kind, ROOT, Path(tmp), services.accounts.issue_token("m001"))
+            now = Server(kind, ROOT, Path(tmp) / "now")     # each server its own file, the in-process runs another
             servers.append(now)
             if then is not None:
-                (Path(tmp) / "then").mkdir()
                 servers.append(Server(kind, then.resolve(), Path(tmp) / "then"))
             if ab is not None:
-                (Path(tmp) / "ab").mkdir()
                 servers.append(Server(kind, ab.resolve(), Path(tmp) / "ab"))
             other = servers[-1]
             for _ in range(3):                               # warm-up: caches, connections, compiled scripts
@@ -263,7 +262,7 @@ def http_section(instances: int = 30, rounds: int = 3, kind: str = "gunicorn", t
                 server.stop()
             engine.sessions.kw["bind"].dispose()
             if os.environ.get("XIESHANG_BENCH_LOG"):
-                print((Path(tmp) / "server.log").read_text(errors="replace")[-3000:])
+                print((Path(tmp) / "now" / "server.log").read_text(errors="replace")[-3000:])
     title, lines, figures = _report(kind, rounds, instances, looked, followed, started, local, local_looked)
     if then is not None:
         gain = started.rate / others["starts"].rate
