@@ -73,8 +73,15 @@ class Client:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        self.connection.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=None if body is None else json.dumps(body),
+                                    headers=self.headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            self.connection.close()         # the server ended a connection idle past its keep-alive: send again
+            self.connection.request(method, path, body=None if body is None else json.dumps(body),
+                                    headers=self.headers)
+            response = self.connection.getresponse()
         answer = json.loads(response.read())
         if response.status >= 300:
             raise RuntimeError(f"{method} {path}: {response.status} {answer}")
