@@ -155,6 +155,14 @@ def start_form(parsed: ParsedBundle) -> tuple[dict | None, dict | None]:
 
 def process_names(session: Session, cache: VersionCache) -> dict[str, str]:
     """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱)."""
-    latest_ids = select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
-    return {version.process_id: cache.for_version(version).spec.description or version.process_id
-            for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(latest_ids)))}
+    names = {}
+    for version_id, process_id in session.connection().execute(LATEST_IDS):   # every inbox page asks: Core rows
+        parsed = cache.by_id(version_id) or cache.for_version(session.get(ProcessVersion, version_id))
+        names[process_id] = parsed.spec.description or process_id
+    return names
+
+
+# Built once (its SQL compiled once per database): each process's latest version, (id, process id).
+LATEST_IDS = (select(ProcessVersion.__table__.c.id, ProcessVersion.__table__.c.process_id)
+              .where(ProcessVersion.__table__.c.id.in_(select(func.max(ProcessVersion.__table__.c.id))
+                                                       .group_by(ProcessVersion.__table__.c.process_id))))
