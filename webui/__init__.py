@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(_cap_body)         # before anything reads the body
     app.before_request(_open_scope)       # signing in and the page share one read transaction
     app.teardown_request(_close_scope)
+    app.session_interface = security.CookieSessions()
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
     app.jinja_env.globals.update(csrf_token=security.csrf_token, url_maker=links.url_maker)

@@ -160,16 +160,16 @@ def recent(session: Session, limit: int = 200) -> list[tuple[int, str, str]]:
         .order_by(ProcessVersion.id.desc()).limit(limit))]
 
 
-# built once: the inbox asks on every page whose titles fall back to the process's name
-_LATEST = select(ProcessVersion.id, ProcessVersion.process_id).where(ProcessVersion.id.in_(
-    select(func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)))
-
-
 def process_names(session: Session, cache: VersionCache) -> dict[str, str]:
-    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱); a version the
-    cache has parsed is not loaded again (ids and process ids only)."""
+    """Each deployed process's name as its latest diagram gives it (e.g. suggestion_box → 意见箱)."""
     names = {}
-    for version_id, process_id in session.execute(_LATEST):
+    for version_id, process_id in session.connection().execute(LATEST_IDS):   # every inbox page asks: Core rows
         parsed = cache.by_id(version_id) or cache.for_version(session.get(ProcessVersion, version_id))
         names[process_id] = parsed.spec.description or process_id
     return names
+
+
+# Built once (its SQL compiled once per database): each process's latest version, (id, process id).
+LATEST_IDS = (select(ProcessVersion.__table__.c.id, ProcessVersion.__table__.c.process_id)
+              .where(ProcessVersion.__table__.c.id.in_(select(func.max(ProcessVersion.__table__.c.id))
+                                                       .group_by(ProcessVersion.__table__.c.process_id))))

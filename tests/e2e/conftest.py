@@ -62,6 +62,15 @@ class LiveServer:
 FIRST_DAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _each_module_starts_on_the_first_day(request):
+    """A module's own fixtures (run before any test's, e.g. cases made once for the module) also meet the first day:
+    autouse fixtures come first within their scope."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").clock.set(FIRST_DAY)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _each_test_starts_on_the_first_day(request):
     """Every test meets the server's clock on its first day, whatever earlier tests' walks did to it (a plan's

@@ -26,8 +26,10 @@ SUBMIT = ("sql_start", "sql_task_get", "sql_complete", "sql_instance_get", "sql_
           "sql_writes_instance_get", "sql_writes_inbox_get", "http_six_step_inst_per_s", "engine_six_step_inst_per_s",
           "plain_six_step_inst_per_s", "http_vs_engine_ratio", "six_step_engine_vs_plain_ratio",
           "consultation_state_kb", "consultation_state_stored_kb")
-HTTP = tuple(f"http_gunicorn_{name}" for name in ("inst_per_s", "follow_inst_per_s", "engine_inst_per_s",
-                                                  "time_vs_engine_ratio", "vs_peer_recorded"))
+HTTP = tuple(f"http_gunicorn_{name}" for name in (
+    "inst_per_s", "follow_inst_per_s", "starts_per_s", "engine_inst_per_s", "engine_lookup_inst_per_s",
+    "time_vs_engine_ratio", "follow_time_vs_engine_ratio", "cpu_vs_engine_ratio", "server_cpu_ms_per_inst",
+    "vs_peer_recorded"))
 FIGURES = (
     "engine_inst_per_s", "baseline_inst_per_s", "engine_vs_baseline_ratio", "engine_vs_baseline_cpu_ratio",
     "engine_ms_per_task", "baseline_ms_per_task", "engine_complete_task_ms", "engine_commands_vs_baseline_ratio",
