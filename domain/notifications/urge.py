@@ -107,7 +107,8 @@ class Supervision:
             if human.status != "ready":
                 raise InvalidState("任务已办结，无需催办 (the task is done)")
             last = session.scalar(select(TaskUrge.at).where(
-                TaskUrge.task_id == task_id, TaskUrge.urged_by == user.username, TaskUrge.at > now - URGE_WINDOW)
+                TaskUrge.task_id == task_id, TaskUrge.urged_by == user.username, TaskUrge.at > now - URGE_WINDOW,
+                TaskUrge.at <= now)
                 .order_by(TaskUrge.at.desc()).limit(1))
             if last is not None:
                 raise InvalidState(f"已于 {last.astimezone(LOCAL_TZ):%H:%M} 催办过，一小时内请勿重复催办 "

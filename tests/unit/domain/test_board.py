@@ -205,6 +205,19 @@ def test_urge_reaches_the_holder_and_the_lead_once(services):
     assert most_urged.rows[0].task_id == "t-hall-late" and most_urged.rows[0].urges == 2      # the kept count sorts
 
 
+def test_an_urge_recorded_later_than_now_does_not_refuse_one_now(sqlite_services):
+    """The hour's window ends now: an urge stamped later (a clock set back, or an imported record) is not "within
+    the last hour" and does not refuse this one."""
+    build(sqlite_services.engine)
+    supervision, clock = sqlite_services.supervision, sqlite_services.engine.clock
+    supervisor = sqlite_services.accounts.user("supervisor_xunchang")
+    now = clock.now()
+    clock.set(now + timedelta(days=8))
+    assert supervision.urge(supervisor, "t-hall-late").urges == 1
+    clock.set(now)
+    assert supervision.urge(supervisor, "t-hall-late").urges == 2
+
+
 def test_urging_an_unclaimed_task_tells_its_candidates(sqlite_services):
     build(sqlite_services.engine)
     done = sqlite_services.supervision.urge(sqlite_services.accounts.user("office"), "t-dept-late")
