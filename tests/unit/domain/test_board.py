@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from domain.calendar.workdays import year_calendar
 from domain.work import board
+from engine.clock import LOCAL_TZ
 from engine.errors import InvalidState, PermissionDenied
 from engine.store import keyset
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage
@@ -262,3 +265,27 @@ def test_escalation_notices_name_who_is_late(sqlite_services):
             bodies[task_id] = row.params["body"]
     assert bodies["t-hall-late"].startswith(f"「任务 t-hall-late」已逾期（{organizer}），请督促办理。")
     assert "已逾期（县住房和城乡建设局·承办单位联络员（待认领）），请督促办理" in bodies["t-dept-late"]
+
+
+def test_working_days_late_counted_a_year_at_a_time_match_a_day_by_day_walk(sqlite_services):
+    """The prefix sums per year give the same count as walking the calendar day by day, across year ends, from an
+    hour late to past the ten-year cap, over the statutory holidays and their adjusted working days."""
+    engine = sqlite_services.engine
+    rng = random.Random(15)
+    with engine.reading() as session:
+        calendars = {}
+
+        def walked(due_at, now):
+            day, today, count, steps = due_at.astimezone(LOCAL_TZ).date(), now.astimezone(LOCAL_TZ).date(), 0, 0
+            while day < today and steps < board.MAX_LATE_SPAN:
+                day, steps = day + timedelta(days=1), steps + 1
+                calendars.setdefault(day.year, year_calendar(session, day.year))
+                count += calendars[day.year].is_working(day)
+            return count
+
+        now = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+        spans = [timedelta(hours=1), timedelta(days=1), timedelta(days=3), timedelta(days=400),
+                 timedelta(days=board.MAX_LATE_SPAN + 40)] + [timedelta(hours=rng.randint(1, 24 * 900))
+                                                             for _ in range(300)]
+        for span in spans:
+            assert board.working_days_late(session, now - span, now) == walked(now - span, now), span
