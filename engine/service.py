@@ -154,7 +154,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             if start_id and versions.start_form(parsed)[0]:                                           # case file
                 submissions.record(session, row.id, parsed, start_id, clean, actor, now)              # case file
             self.audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
-            self._save(session, row, parsed, workflow, advance, actor)
+            self._save(session, row, parsed, workflow, advance, actor, inserted=True)
             return row.id
 
     def cancel_instance(self, instance_id: int, actor: str | None, reason: str = "") -> None:
@@ -324,13 +324,16 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             return self.instance_view(session, row, self.data_of(row))
 
     # --- internals --------------------------------------------------------------------------------
-    def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None):
+    def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None,
+              inserted=False):
         """Store the advanced workflow and everything projected from it; returns the human tasks it added.
 
         The loser of a race stops before the projections are read and written: PostgreSQL locks the row and compares
         its revision first; SQLite begins its write transaction (and takes the database's write lock) at the first
-        write, and the row's versioned UPDATE (`... WHERE revision = ?`) compares under that lock."""
-        if session.get_bind().dialect.name != "sqlite" and self._lock(session, row.id) != row.revision:
+        write, and the row's versioned UPDATE (`... WHERE revision = ?`) compares under that lock. A row this
+        transaction `inserted` has no race to lose: nobody else sees it before the commit."""
+        if (session.get_bind().dialect.name != "sqlite" and not inserted
+                and self._lock(session, row.id) != row.revision):
             raise ConcurrentUpdate(STALE_MESSAGE)
         with runtime.settled(workflow):         # saved as it is now: its task queries share one walk of the tree
             return self._store(session, row, parsed, workflow, advance, actor, completed_task, status,
@@ -359,8 +362,9 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
         if now_status == "completed" and row.completed_at is None:
             values["completed_at"] = now
             self.audit(session, row.id, "instance_completed", actor, None, {}, at=now)
-        statements.insert_pending(session)        # after PostgreSQL's lock: the rows' keys never wait on it
-        instance_write.write(session, row, values)    # the versioned UPDATE: another writer first, nothing is kept
+        # The versioned UPDATE (another writer first: nothing is kept), with the rows kept for later written first
+        # (after PostgreSQL's lock: their keys never wait on it).
+        instance_write.write(session, row, values)
         open_deadlines = deadlines.sync(session, row, parsed, workflow, row.tier, now, self.calendar)
         added = projection.sync(session, row, parsed, workflow, now, open_deadlines, actor, completed_task,
                                 partial(self.hooks.scope, row.process_id), self.directory_rules.roles)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import ConcurrentUpdate
-from engine.store import open_counts
+from engine.store import open_counts, statements
 from engine.store.models import ProcessInstance
 from engine.store.uow import STALE_MESSAGE
 
@@ -27,7 +27,9 @@ def _statement(columns: tuple[str, ...]):
 
 def write(session: Session, row: ProcessInstance, values: dict) -> None:
     """Write `values` and the attributes of `row` changed since it was read, bump its revision, and leave the row
-    showing them as stored (no flush writes them again); raise ConcurrentUpdate when its revision moved meanwhile. A
+    showing them as stored (no flush writes them again); raise ConcurrentUpdate when its revision moved meanwhile.
+    The rows the command kept for later (`statements.insert_later`: its audit events, the case file's submission)
+    are written first, with the UPDATE in one statement on PostgreSQL (`statements.together`). A
     changed org unit moves its open tasks' kept counts, as the flush's listener would (`open_counts.instance_moved`).
     Values given here rather than set on the row first keep the session clean, so its next query needs no flush."""
     state = inspect(row)
@@ -42,7 +44,9 @@ def write(session: Session, row: ProcessInstance, values: dict) -> None:
     revision = row.revision
     params = {f"v_{name}": value for name, value in values.items()}
     params.update(v_id=row.id, v_old=revision, v_new=revision + 1)
-    if session.connection().execute(_statement(tuple(changed)), params).rowcount != 1:
+    written = statements.together(session.connection(), statements.take_pending(session), _statement(tuple(changed)),
+                                  params)
+    if written.rowcount != 1:
         raise ConcurrentUpdate(STALE_MESSAGE)
     for name, value in values.items():
         set_committed_value(row, name, value)

@@ -21,9 +21,9 @@ from sqlalchemy import Index, Integer, String, and_, case, delete, event, func, 
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from engine.clock import LOCAL_TZ
+from engine.store import statements
 from engine.store.db import Base
 from engine.store.models import HumanTask, ProcessInstance
-from engine.store.statements import adding_upsert
 
 OPEN = "ready"
 NONE = ""                       # the key's value for "no org unit" / "no due time"
@@ -155,13 +155,15 @@ def spread(delta: Counter) -> Counter:
 def add(session: Session, delta: Counter) -> None:
     """Add day-level `delta` to the stored counts, in key order (concurrent saves lock the counts they share in the
     same order)."""
-    rows = [{"org_unit_code": k[0], "instance_unit_code": k[1], "span": k[2], "due": k[3], "tasks": v}
-            for k, v in sorted(spread(delta).items()) if v]
-    if not rows:
-        return
-    connection = session.connection()
-    connection.execute(adding_upsert(OpenTaskCount.__table__, connection.dialect.name,
-                                     ("org_unit_code", "instance_unit_code", "span", "due")), rows)
+    statements.together(session.connection(), [adding(delta)])
+
+
+def adding(delta: Counter) -> statements.Rows:
+    """Day-level `delta` as the rows to add to the stored counts, in key order (for `statements.together`)."""
+    return statements.Rows(OpenTaskCount.__table__,
+                           [{"org_unit_code": k[0], "instance_unit_code": k[1], "span": k[2], "due": k[3], "tasks": v}
+                            for k, v in sorted(spread(delta).items()) if v],
+                           ("org_unit_code", "instance_unit_code", "span", "due"), adding="tasks")
 
 
 def _day_expression(dialect: str):

@@ -1,11 +1,19 @@
 """Statements the hot path runs on every command, built once per dialect: a statement built per call costs more in
-SQLAlchemy (constructing it and generating its cache key) than the database spends running it."""
+SQLAlchemy (constructing it and generating its cache key) than the database spends running it.
+
+A command's writes to several tables go to PostgreSQL as one statement (`together`): the extra tables' rows ride
+along as data-modifying CTEs (`WITH w1 AS (INSERT …) … UPDATE …`), so a submit pays one round trip for them, not one
+per table. PostgreSQL runs every part to completion in one snapshot, each part's rows in the order given (the counts'
+upserts in key order, so concurrent commands lock the counts they share in the same order). SQLite has no
+data-modifying CTEs and no round trips (it runs in the process): there each part is its own statement, as before.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
-from sqlalchemy import Table, event
+from sqlalchemy import Connection, CursorResult, Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,10 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 @cache
 def adding_upsert(table: Table, dialect: str, keys: tuple[str, ...], counted: str = "tasks"):
     """INSERT … ON CONFLICT (keys) DO UPDATE SET counted = counted + excluded.counted, for `dialect`."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
-    return statement.on_conflict_do_update(index_elements=list(keys),
-                                           set_={counted: table.c[counted] + statement.excluded[counted]})
+    return _conflicting(_insert(dialect)(table), Rows(table, [], keys, adding=counted))
 
 
 @cache
@@ -25,13 +30,85 @@ def plain_insert(table: Table):
     return table.insert()
 
 
+@dataclass
+class Rows:
+    """One table's rows for `together`: a plain INSERT, or on a conflict on `keys` either `adding` a column's value to
+    the stored one or `replacing` the named columns with the given values."""
+
+    table: Table
+    rows: list[dict]
+    keys: tuple[str, ...] = ()
+    adding: str | None = None
+    replacing: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple:
+        return (self.table, self.keys, self.adding, self.replacing)
+
+
+def _insert(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _conflicting(statement, part: Rows):
+    if part.adding:
+        counted = part.adding
+        return statement.on_conflict_do_update(index_elements=list(part.keys),
+                                               set_={counted: part.table.c[counted] + statement.excluded[counted]})
+    if part.replacing:
+        return statement.on_conflict_do_update(index_elements=list(part.keys),
+                                               set_={name: statement.excluded[name] for name in part.replacing})
+    return statement
+
+
+@cache
+def _alone(shape: tuple, dialect: str):
+    """The statement for one part's rows (executed once per row, or as one multi-row statement by the driver)."""
+    table, keys, adding, replacing = shape
+    if not keys:
+        return plain_insert(table)
+    return _conflicting(_insert(dialect)(table), Rows(table, [], keys, adding, replacing))
+
+
+@lru_cache(maxsize=512)
+def _composed(parts: tuple, main):
+    """PostgreSQL: the parts as multi-row INSERTs in data-modifying CTEs of `main` (a prebuilt statement), or of the
+    first part when there is no main; `parts` is ((shape, columns, row count), …), bound as p{part}_{row}_{column}."""
+    statements = []
+    for i, (shape, columns, count) in enumerate(parts):
+        table = shape[0]
+        values = [{name: bindparam(f"p{i}_{j}_{name}", type_=table.c[name].type) for name in columns}
+                  for j in range(count)]
+        statements.append(_conflicting(postgresql.insert(table).values(values), Rows(*shape[:1], [], *shape[1:])))
+    if main is None:
+        main, statements = statements[0], statements[1:]
+    return main.add_cte(*(statement.cte(f"w{i}") for i, statement in enumerate(statements, 1)))
+
+
+def together(connection: Connection, parts: list[Rows], main=None, params: dict | None = None) -> CursorResult | None:
+    """Write every part (in order) and then run `main` (a prebuilt DML statement with `params`), answering main's
+    result: on PostgreSQL in one statement, elsewhere one statement per part and main's own."""
+    parts = [part for part in parts if part.rows]
+    if connection.dialect.name != "postgresql" or len(parts) + (main is not None) < 2:
+        for part in parts:
+            connection.execute(_alone(part.shape, connection.dialect.name), part.rows)
+        return None if main is None else connection.execute(main, params or {})
+    shapes, values = [], dict(params or {})
+    for i, part in enumerate(parts):
+        columns = tuple(part.rows[0])
+        shapes.append((part.shape, columns, len(part.rows)))
+        for j, row in enumerate(part.rows):
+            values.update({f"p{i}_{j}_{name}": row[name] for name in columns})
+    return connection.execute(_composed(tuple(shapes), main), values)
+
+
 _LATER = "xieshang.rows_later"      # session.info key: rows to insert when the session next writes
 
 
 def insert_later(session: Session, table: Table, row: dict) -> None:
     """Insert `row` into `table` when the session next writes, as an added ORM object would be: at the next flush,
-    query (unless autoflush is off, as while the engine locks an instance) or commit, or when a command's save calls
-    `insert_pending` after locking the instance; all of a table's rows in one statement, in the order given."""
+    query (unless autoflush is off, as while the engine locks an instance) or commit, or with the instance's versioned
+    UPDATE when a command saves (`take_pending`); all of a table's rows in one statement, in the order given."""
     session.info.setdefault(_LATER, []).append((table, row))
 
 
@@ -48,14 +125,17 @@ def _before_query(execute_state) -> None:
         insert_pending(session)
 
 
-def insert_pending(session: Session) -> None:
-    """Insert the rows `insert_later` kept, in the order they were given within each table."""
+def take_pending(session: Session) -> list[Rows]:
+    """The rows `insert_later` kept, taken from the session: one part per table and set of columns, rows in the order
+    given, parts in the order their tables were first given."""
     pending = session.info.pop(_LATER, None)
-    if not pending:
-        return
-    by_shape: dict[tuple[Table, tuple[str, ...]], list[dict]] = {}     # one statement per table and set of columns
-    for table, row in pending:
-        by_shape.setdefault((table, tuple(row)), []).append(row)
-    connection = session.connection()
-    for (table, _columns), rows in by_shape.items():
-        connection.execute(plain_insert(table), rows)
+    by_shape: dict[tuple[Table, tuple[str, ...]], Rows] = {}
+    for table, row in pending or ():
+        by_shape.setdefault((table, tuple(row)), Rows(table, [])).rows.append(row)
+    return list(by_shape.values())
+
+
+def insert_pending(session: Session) -> None:
+    """Insert the rows `insert_later` kept (on PostgreSQL in one statement)."""
+    if session.info.get(_LATER):
+        together(session.connection(), take_pending(session))

@@ -16,10 +16,10 @@ from collections import Counter
 from sqlalchemy import Integer, String, and_, case, delete, event, func, inspect, literal, or_, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from engine.store import statements
 from engine.store.db import Base
 from engine.store.models import HumanTask
 from engine.store.open_counts import value_before_flush
-from engine.store.statements import adding_upsert
 
 HELD, UNHELD, DONE = "a", "c", "d"
 NONE = ""
@@ -74,12 +74,14 @@ def _before_flush(session: Session, _context, _instances) -> None:
 
 def add(session: Session, delta: Counter) -> None:
     """Add `delta` to the stored counts, in key order."""
-    rows = [{"kind": k[0], "subject": k[1], "org_unit_code": k[2], "tasks": v} for k, v in sorted(delta.items()) if v]
-    if not rows:
-        return
-    connection = session.connection()
-    connection.execute(adding_upsert(InboxCount.__table__, connection.dialect.name,
-                                     ("kind", "subject", "org_unit_code")), rows)
+    statements.together(session.connection(), [adding(delta)])
+
+
+def adding(delta: Counter) -> statements.Rows:
+    """`delta` as the rows to add to the stored counts, in key order (for `statements.together`)."""
+    return statements.Rows(InboxCount.__table__, [{"kind": k[0], "subject": k[1], "org_unit_code": k[2], "tasks": v}
+                                                  for k, v in sorted(delta.items()) if v],
+                           ("kind", "subject", "org_unit_code"), adding="tasks")
 
 
 def recount(session: Session) -> Counter:

@@ -4,33 +4,24 @@ The rows a save adds and the rows it closes (or whose due times move) go to the 
 `INSERT … ON CONFLICT (id) DO UPDATE` of the columns a save changes: a new row is inserted, a known one updated. The
 ORM's unit of work would spend several times as long on the same two statements, and its flush listeners would scan
 the session for what changed; here the save knows, and adds the same differences to the kept inbox and open-task
-counts (`task_counts`, `open_counts`) in key order. The rows end up in the session as stored (new ones persistent and
+counts (`task_counts`, `open_counts`) in key order; on PostgreSQL the rows and the counts are one statement
+(`statements.together`). The rows end up in the session as stored (new ones persistent and
 unchanged), so nothing flushes them again.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from functools import cache
 
 from sqlalchemy import inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.store import open_counts, task_counts
+from engine.store import open_counts, statements, task_counts
 from engine.store.models import HumanTask
 
 _TABLE = HumanTask.__table__
 CHANGING = ("status", "completed_at", "completed_by", "due_at", "remind_at", "escalate_at", "escalation_level")
-
-
-@cache
-def _upsert(dialect: str):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_TABLE)
-    return statement.on_conflict_do_update(index_elements=["id"],
-                                           set_={name: statement.excluded[name] for name in CHANGING})
 
 
 def _complete_values(row: HumanTask) -> dict:
@@ -78,13 +69,12 @@ def write(session: Session, instance_unit: str | None, added: list[HumanTask],
             due[(values["org_unit_code"] or open_counts.NONE, unit, open_counts.due_day(values["due_at"]))] += 1
         rows.append(values)
     inbox.pop(None, None)
-    connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name), rows)
+    # The rows, then the counts (open before inbox, each in key order): one statement on PostgreSQL.
+    statements.together(session.connection(), [statements.Rows(_TABLE, rows, ("id",), replacing=CHANGING),
+                                               open_counts.adding(due), task_counts.adding(inbox)])
     for row, values in changed:
         for name, value in values.items():
             set_committed_value(row, name, value)
     for row in added:
         make_transient_to_detached(row)
         session.add(row)
-    open_counts.add(session, due)
-    task_counts.add(session, inbox)

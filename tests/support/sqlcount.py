@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+WRITING = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -23,7 +25,9 @@ class Statements:
 
     @property
     def writes(self) -> list[str]:
-        return [s for s in self.sql if s.lstrip().split(None, 1)[0].upper() in WRITES]
+        """The statements that write: by their first word, or a WITH whose parts write (`statements.together`)."""
+        return [s for s in self.sql if s.lstrip().split(None, 1)[0].upper() in WRITES
+                or s.lstrip().upper().startswith("WITH") and WRITING.search(s)]
 
 
 @contextmanager
