@@ -85,11 +85,18 @@ def _composed(parts: tuple, main):
     return main.add_cte(*(statement.cte(f"w{i}") for i, statement in enumerate(statements, 1)))
 
 
+# Beyond this many rows (a multi-instance step's hundreds of tasks), each part is its own statement again: one
+# composed statement per row count would be compiled and cached for every size seen, and its bound values could pass
+# PostgreSQL's 65,535 a statement.
+COMPOSED_ROWS = 64
+
+
 def together(connection: Connection, parts: list[Rows], main=None, params: dict | None = None) -> CursorResult | None:
     """Write every part (in order) and then run `main` (a prebuilt DML statement with `params`), answering main's
-    result: on PostgreSQL in one statement, elsewhere one statement per part and main's own."""
+    result: on PostgreSQL in one statement (up to COMPOSED_ROWS rows), else one statement per part and main's own."""
     parts = [part for part in parts if part.rows]
-    if connection.dialect.name != "postgresql" or len(parts) + (main is not None) < 2:
+    if (connection.dialect.name != "postgresql" or len(parts) + (main is not None) < 2
+            or sum(len(part.rows) for part in parts) > COMPOSED_ROWS):
         for part in parts:
             connection.execute(_alone(part.shape, connection.dialect.name), part.rows)
         return None if main is None else connection.execute(main, params or {})

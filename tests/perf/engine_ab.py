@@ -3,7 +3,7 @@ trees side by side: one worker process per tree on its own SQLite file, rounds a
 round) so both see the same machine load. Prints each tree's instances/s (wall) and CPU ms per instance, medians, and
 the ratios to the first tree.
 
-    python -m tests.perf.engine_ab /path/to/baseline/checkout . [--rounds 10] [--instances 10]
+    python -m tests.perf.engine_ab /path/to/baseline/checkout . [--rounds 10] [--instances 10] [--postgres]
 
 Each tree runs its own code (the worker is started with that tree as its working directory and first on the path),
 with this interpreter, so both use the same installed libraries.
@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.pg import PostgresServer
+
 WORKER = """
 import sys, tempfile, time
 from domain.consultation.demo import load_demo
@@ -28,7 +30,7 @@ from engine.clock import SystemClock
 from engine.store import db
 from tests.perf.http_bench import engine_run
 from tests.perf.submit_bench import SIX
-url = f"sqlite:///{sys.argv[1]}/engine-ab.db"
+url = sys.argv[2] if len(sys.argv) > 2 else f"sqlite:///{sys.argv[1]}/engine-ab.db"
 db.upgrade(url)
 engine = Services.from_url(url, SystemClock()).engine
 with engine.unit_of_work() as session:
@@ -45,9 +47,9 @@ for line in sys.stdin:
 """
 
 
-def _worker(tree: Path, tmp: str) -> subprocess.Popen:
+def _worker(tree: Path, tmp: str, url: str | None = None) -> subprocess.Popen:
     folder = tempfile.mkdtemp(dir=tmp)
-    process = subprocess.Popen([sys.executable, "-c", WORKER, folder], cwd=tree, text=True,
+    process = subprocess.Popen([sys.executable, "-c", WORKER, folder, *([url] if url else [])], cwd=tree, text=True,
                                env={**os.environ, "PYTHONPATH": str(tree)}, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
     if process.stdout.readline().strip() != "ready":
@@ -55,10 +57,23 @@ def _worker(tree: Path, tmp: str) -> subprocess.Popen:
     return process
 
 
-def compare(trees: list[Path], rounds: int, instances: int) -> list[str]:
-    """Report lines: per tree the median instances/s and CPU ms per instance, then the ratios to the first tree."""
+def compare(trees: list[Path], rounds: int, instances: int, postgres: bool = False) -> list[str]:
+    """Report lines: per tree the median instances/s and CPU ms per instance, then the ratios to the first tree. With
+    `postgres`, each tree on its own database of one throwaway PostgreSQL server (CPU: the worker's, not the
+    server's)."""
+    server = PostgresServer() if postgres else None
+    if server:
+        server.start()
+    try:
+        return _compare(trees, rounds, instances, server)
+    finally:
+        if server:
+            server.stop()
+
+
+def _compare(trees, rounds, instances, server) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="xieshang-engine-ab-") as tmp:
-        workers = [_worker(tree, tmp) for tree in trees]
+        workers = [_worker(tree, tmp, server and server.create_database(f"ab{i}")) for i, tree in enumerate(trees)]
         rates: list[list[float]] = [[] for _ in trees]
         cpu: list[list[float]] = [[] for _ in trees]
         try:
@@ -89,8 +104,9 @@ def main() -> None:
     parser.add_argument("trees", nargs="+", type=Path, help="source trees; the first is the baseline")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--instances", type=int, default=10, help="instances per tree per round")
+    parser.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL server, not SQLite files")
     args = parser.parse_args()
-    print("\n".join(compare([tree.resolve() for tree in args.trees], args.rounds, args.instances)))
+    print("\n".join(compare([tree.resolve() for tree in args.trees], args.rounds, args.instances, args.postgres)))
 
 
 if __name__ == "__main__":
