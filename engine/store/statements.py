@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from sqlalchemy import Connection, CursorResult, Table, bindparam, event
+from sqlalchemy import Connection, CursorResult, Table, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,42 +70,38 @@ def _alone(shape: tuple, dialect: str):
     return _conflicting(_insert(dialect)(table), Rows(table, [], keys, adding, replacing))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _composed(parts: tuple, main):
-    """PostgreSQL: the parts as multi-row INSERTs in data-modifying CTEs of `main` (a prebuilt statement), or of the
-    first part when there is no main; `parts` is ((shape, columns, row count), …), bound as p{part}_{row}_{column}."""
+    """PostgreSQL: each part an INSERT … SELECT from its columns' arrays (`unnest(…) WITH ORDINALITY`, in the order
+    given) in a data-modifying CTE of `main` (a prebuilt statement), or of the first part when there is no main.
+    `parts` is ((shape, columns), …); part i's column c is bound as the array p{i}_{c}. The SQL does not depend on
+    how many rows there are, so SQLAlchemy compiles it once per shape."""
     statements = []
-    for i, (shape, columns, count) in enumerate(parts):
+    for i, (shape, columns) in enumerate(parts):
         table = shape[0]
-        values = [{name: bindparam(f"p{i}_{j}_{name}", type_=table.c[name].type) for name in columns}
-                  for j in range(count)]
-        statements.append(_conflicting(postgresql.insert(table).values(values), Rows(*shape[:1], [], *shape[1:])))
+        rows = func.unnest(*(bindparam(f"p{i}_{name}", type_=postgresql.ARRAY(table.c[name].type))
+                             for name in columns)).table_valued(*columns, with_ordinality="n").render_derived(f"r{i}")
+        source = select(*(rows.c[name] for name in columns)).order_by(rows.c.n)
+        statements.append(_conflicting(postgresql.insert(table).from_select(list(columns), source),
+                                       Rows(shape[0], [], *shape[1:])))
     if main is None:
         main, statements = statements[0], statements[1:]
     return main.add_cte(*(statement.cte(f"w{i}") for i, statement in enumerate(statements, 1)))
 
 
-# Beyond this many rows (a multi-instance step's hundreds of tasks), each part is its own statement again: one
-# composed statement per row count would be compiled and cached for every size seen, and its bound values could pass
-# PostgreSQL's 65,535 a statement.
-COMPOSED_ROWS = 64
-
-
 def together(connection: Connection, parts: list[Rows], main=None, params: dict | None = None) -> CursorResult | None:
     """Write every part (in order) and then run `main` (a prebuilt DML statement with `params`), answering main's
-    result: on PostgreSQL in one statement (up to COMPOSED_ROWS rows), else one statement per part and main's own."""
+    result: on PostgreSQL in one statement, elsewhere one statement per part and main's own."""
     parts = [part for part in parts if part.rows]
-    if (connection.dialect.name != "postgresql" or len(parts) + (main is not None) < 2
-            or sum(len(part.rows) for part in parts) > COMPOSED_ROWS):
+    if connection.dialect.name != "postgresql" or len(parts) + (main is not None) < 2:
         for part in parts:
             connection.execute(_alone(part.shape, connection.dialect.name), part.rows)
         return None if main is None else connection.execute(main, params or {})
     shapes, values = [], dict(params or {})
     for i, part in enumerate(parts):
         columns = tuple(part.rows[0])
-        shapes.append((part.shape, columns, len(part.rows)))
-        for j, row in enumerate(part.rows):
-            values.update({f"p{i}_{j}_{name}": row[name] for name in columns})
+        shapes.append((part.shape, columns))
+        values.update({f"p{i}_{name}": [row[name] for row in part.rows] for name in columns})
     return connection.execute(_composed(tuple(shapes), main), values)
 
 
