@@ -8,7 +8,20 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 
-from sqlalchemy import Integer, String, and_, bindparam, case, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from domain.people.accounts import UserView
@@ -158,7 +171,7 @@ def _arms(memberships: tuple, tab: str, filters: list) -> list:
 
 
 def _select(columns, conditions):
-    query = select(*columns)
+    query = select(*columns).select_from(HumanTask)       # the tasks' rows, even when no column names the table
     if "search" in conditions:
         query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     return query.where(*(c for c in conditions if not isinstance(c, str)))
@@ -227,9 +240,11 @@ def _joined(arms: list) -> tuple:
 
 
 def _capped_count(arms: list, cap: int):
-    # each arm limited inside its own subquery: SQLite refuses a LIMIT on a member of a compound SELECT
-    limited = [_select((HumanTask.id,), arm).limit(cap + 1).subquery() for arm in arms]
-    rows = union_all(*(select(part.c.id) for part in limited)) if len(limited) > 1 else select(limited[0].c.id)
+    # each arm limited inside its own subquery: SQLite refuses a LIMIT on a member of a compound SELECT. The rows
+    # select no column of their own, so an index that answers the arm's conditions answers the count (selecting the
+    # task's id cost a lookup in the table per row: 我参与的's count 0.9 ms median against 0.18 on SQLite, 1M rows).
+    limited = [_select((literal_column("1").label("one"),), arm).limit(cap + 1).subquery() for arm in arms]
+    rows = union_all(*(select(part.c.one) for part in limited)) if len(limited) > 1 else select(limited[0].c.one)
     return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
 

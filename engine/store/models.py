@@ -118,7 +118,7 @@ class HumanTask(Base):
         Index("ix_human_task_open_due", "status", "due_at", "id", "org_unit_code"),  # overdue lists keyed (due, id)
         Index("ix_human_task_open_unit", "status", "org_unit_code", "due_at"),           # the board's matrix
         Index("ix_human_task_instance_open", "instance_id", "status", "org_unit_code", "due_at"),   # … on cases
-        Index("ix_human_task_done_by", "completed_by", "status", "completed_at", "id"),
+        Index("ix_human_task_done_by", "completed_by", "status", "completed_at", "id", "instance_id"),
         Index("ix_human_task_spec_done", "task_spec", "status", "completed_at", "instance_id"),   # figures
         Index("ix_human_task_completed", "completed_at", "step", "status", "due_at", "instance_id"),
         Index("ix_human_task_created", "created_at", "step", "due_at", "completed_at"),
