@@ -35,6 +35,18 @@ def settle(dbapi) -> None:
         connection.autocommit = False
 
 
+def settle_counts(bind) -> None:
+    """`settle` the kept counts' tables once they are rebuilt from bulk-loaded rows (after the first `settle`): the
+    督办 badge's sum of past months read 2,216 rows from the table, 2.4 ms, instead of from the index, 0.5 ms."""
+    if bind.dialect.name == "sqlite":
+        return
+    raw = bind.raw_connection()
+    try:
+        settle(raw)
+    finally:
+        raw.close()
+
+
 def load_rows(dbapi, sqlite: bool, table: str, columns, rows) -> None:
     """Bulk-insert rows (tuples in `columns` order) on either database: executemany on SQLite, COPY on PostgreSQL."""
     (sqlite_load if sqlite else postgres_load)(dbapi, table, columns, rows)

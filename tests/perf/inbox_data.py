@@ -16,7 +16,7 @@ from engine.clock import FrozenClock
 from engine.store import open_counts, task_counts
 from tests.perf import bench_cache
 from tests.perf.bench_data import NOW, TASK_COLUMNS, build_scale, seeded
-from tests.perf.bulk_load import load_rows, settle
+from tests.perf.bulk_load import load_rows, settle, settle_counts
 
 # (who, their role and unit, the task they hold claimable, the figures' name, the share of all rows added for them:
 # 100,000 and 10,000 at a million rows)
@@ -65,6 +65,7 @@ def _build(url: str, rows: int) -> None:
         with services.engine.unit_of_work() as session:
             open_counts.rebuild(session)
             task_counts.rebuild(session)
+        settle_counts(bind)
         print(f"   built {info.instances:,} instances, {info.tasks + extra:,} human tasks in {info.seconds:.1f} s")
     finally:
         services.close()
