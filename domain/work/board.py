@@ -105,15 +105,15 @@ def task_units(session: Session, human: HumanTask) -> frozenset[str]:
     return units.ancestors(session, human.org_unit_code) | units.ancestors(session, instance_unit)
 
 
-def holder_words(session: Session, tasks) -> dict[str, str]:
-    """Who holds each task, in words: the person by name, or the role and unit when nobody has claimed it."""
+def holder_words(session: Session, tasks, unit_names: dict[str, str] | None = None) -> dict[str, str]:
+    """Who holds each task, in words: the person by name, or the role and unit when nobody has claimed it (the units'
+    names read here unless the caller has them: `unit_names`)."""
     tasks = list(tasks)
     people = {t.assignee for t in tasks if t.assignee}
     names = dict(session.execute(select(User.username, User.display_name).where(
         User.username.in_(sorted(people)))).all()) if people else {}
-    units = {t.org_unit_code for t in tasks if not t.assignee and t.org_unit_code}
-    unit_names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(
-        OrgUnit.code.in_(sorted(units)))).all()) if units else {}
+    if unit_names is None:
+        unit_names = _unit_names(session, {t.org_unit_code for t in tasks if not t.assignee and t.org_unit_code})
     words = {}
     for t in tasks:
         if t.assignee:
@@ -123,6 +123,12 @@ def holder_words(session: Session, tasks) -> dict[str, str]:
             words[t.id] = "·".join(w for w in (unit_names.get(t.org_unit_code, t.org_unit_code or ""), role) if w) \
                 + "（待认领）"
     return words
+
+
+def _unit_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """{code: name} of these org units (one statement; none for no codes)."""
+    return dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(sorted(codes)))).all()) \
+        if codes else {}
 
 
 # --- time -----------------------------------------------------------------------------------------------------
@@ -454,10 +460,8 @@ def all_tasks(session: Session, user: UserView, now: datetime, filters: Filters,
 def _rows(session: Session, rows, now: datetime, hooks: HookRegistry | None) -> list[Row]:
     hooks = hooks if hooks is not None else HookRegistry()
     titles = hooks.titles(session, {(row[0].instance_id, row[1]) for row in rows})
-    holders = holder_words(session, [row[0] for row in rows])
-    unit_codes = sorted({row[0].org_unit_code for row in rows if row[0].org_unit_code})
-    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(unit_codes))).all()) \
-        if unit_codes else {}
+    names = _unit_names(session, {row[0].org_unit_code for row in rows if row[0].org_unit_code})   # read once
+    holders = holder_words(session, [row[0] for row in rows], names)
     years: dict = {}
     return [Row(t.id, t.instance_id, titles.get(t.instance_id, ""), t.step, t.name, t.item_label, holders[t.id],
                 t.assignee, t.role, t.org_unit_code, names.get(t.org_unit_code or "", t.org_unit_code or ""), t.tier,

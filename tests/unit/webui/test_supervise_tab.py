@@ -8,6 +8,7 @@ from sqlalchemy import select
 from domain.notifications.models import Notification
 from engine.store.models import OutboxMessage
 from tests.support.board import NOW, build
+from tests.support.sqlcount import counting
 
 from .conftest import csrf_of
 
@@ -73,3 +74,12 @@ def test_an_escalation_notice_offers_urge_and_view_within_the_supervisors_scope(
     back = client.post("/board/tasks/t-hall-late/urge", data={"csrf_token": token, "next": "/notifications"})
     assert back.headers["Location"] == "/notifications"
     assert "已催办" in client.get("/notifications").get_data(as_text=True)
+
+
+def test_the_tab_reads_the_units_names_once_for_holders_and_units(web_engine, login):
+    build(web_engine, demo=False)
+    client = login("supervisor_xunchang")
+    with counting(web_engine.sessions.kw["bind"]) as seen:
+        page = client.get("/inbox?tab=supervise").get_data(as_text=True)
+    assert "县住房和城乡建设局" in page                 # an unclaimed task's holder, in the unit's words
+    assert len([s for s in seen.sql if "FROM org_unit" in s and "org_unit.code IN" in s]) == 1, seen.sql
