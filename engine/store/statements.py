@@ -5,8 +5,8 @@ A command's writes to several tables go to PostgreSQL as one statement (`togethe
 along as data-modifying CTEs (`WITH w1 AS (INSERT …) … UPDATE …`), so a submit pays one round trip for them, not one
 per table. PostgreSQL runs every part to completion in one snapshot; the parts in the order given and each part's
 rows in the order given (the counts' upserts in key order, so concurrent commands lock the counts they share in the
-same order). SQLite has no
-data-modifying CTEs and no round trips (it runs in the process): there each part is its own statement, as before.
+same order). SQLite has no data-modifying CTEs and no round trips (it runs in the process): there each part is its
+own statement, as before.
 """
 
 from __future__ import annotations
