@@ -20,12 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 @cache
-def adding_upsert(table: Table, dialect: str, keys: tuple[str, ...], counted: str = "tasks"):
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET counted = counted + excluded.counted, for `dialect`."""
-    return _conflicting(_insert(dialect)(table), Rows(table, [], keys, adding=counted))
-
-
-@cache
 def plain_insert(table: Table):
     """INSERT INTO table (every column given), for one row or many."""
     return table.insert()

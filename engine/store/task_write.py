@@ -5,8 +5,8 @@ The rows a save adds and the rows it closes (or whose due times move) go to the 
 ORM's unit of work would spend several times as long on the same two statements, and its flush listeners would scan
 the session for what changed; here the save knows, and adds the same differences to the kept inbox and open-task
 counts (`task_counts`, `open_counts`) in key order; on PostgreSQL the rows and the counts are one statement
-(`statements.together`). The rows end up in the session as stored (new ones persistent and
-unchanged), so nothing flushes them again.
+(`statements.together`). The rows end up in the session as stored (new ones persistent and unchanged), so nothing
+flushes them again.
 """
 
 from __future__ import annotations
