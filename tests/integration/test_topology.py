@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from domain.notifications.models import Notification
 from domain.services import Services
-from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
+from engine.store.models import AuditEvent, Deadline, HumanTask, OutboxMessage, ProcessInstance
 from tests.support import redis_server as redis_support
+from tests.support.consultation import SCENARIOS
 from tests.support.pg import free_port
 from tests.support.topology import Topology
 
@@ -54,16 +55,41 @@ def rows(engine, *columns, where=(), group_by=(), having=None) -> list:
         return [tuple(row) for row in session.execute(query).all()]
 
 
-def resend(port: int, task_id: str, token: str) -> tuple[int, dict]:
-    """POST a complete of `task_id` once more, as its holder would after a lost answer."""
+def unfinished(engine) -> str:
+    """What each consultation that did not finish holds: its row, open tasks, deadlines and last events."""
+    lines = [f"the fleet's now: {engine.clock.now().isoformat()}"]
+    for instance in rows(engine, ProcessInstance.id, ProcessInstance.status, ProcessInstance.step,
+                         ProcessInstance.next_timer_at, ProcessInstance.revision, ProcessInstance.error,
+                         where=[ProcessInstance.status != "completed"]):
+        instance_id = instance[0]
+        lines.append(f"instance {instance}")
+        lines += [f"  task {t}" for t in rows(engine, HumanTask.task_spec, HumanTask.status, HumanTask.role,
+                                              HumanTask.org_unit_code, HumanTask.assignee,
+                                              where=[HumanTask.instance_id == instance_id,
+                                                     HumanTask.status != "completed"])]
+        lines += [f"  deadline {d}" for d in rows(engine, Deadline.scope, Deadline.status, Deadline.next_action_at,
+                                                  where=[Deadline.instance_id == instance_id])]
+        events = rows(engine, AuditEvent.id, AuditEvent.kind, AuditEvent.actor, AuditEvent.at, AuditEvent.detail,
+                      where=[AuditEvent.instance_id == instance_id])
+        lines += [f"  event {e}" for e in sorted(events)[-12:]]
+    return "\n".join(lines)
+
+
+def post(port: int, path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    """POST JSON to the deployment; (status, answer)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request("POST", f"/api/v1/tasks/{task_id}/complete", body=json.dumps({"data": {}}),
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        connection.request("POST", path, body=json.dumps(body), headers=headers)
         response = connection.getresponse()
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+def resend(port: int, task_id: str, token: str) -> tuple[int, dict]:
+    """POST a complete of `task_id` once more, as its holder would after a lost answer."""
+    return post(port, f"/api/v1/tasks/{task_id}/complete", {"data": {}}, token)
 
 
 def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(topology):
@@ -91,7 +117,7 @@ def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(
     assert results["server_errors"] == 0, report
     assert results["unexpected"] == [], report
     assert sorted(rows(engine, ProcessInstance.id, ProcessInstance.status)) == [(i, "completed") for i in ids], \
-        report
+        f"{report}\n{unfinished(engine)}"
     # no form lost: every task the people were told was done is done, and nothing else is
     done = rows(engine, HumanTask.id, where=[HumanTask.status == "completed"])
     assert sorted(task_id for (task_id,) in done) == sorted(results["completed"])
@@ -112,7 +138,6 @@ def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(
     assert rows(engine, Notification.username, Notification.task_id, func.count(),
                 where=[Notification.kind == "assignment"], group_by=[Notification.username, Notification.task_id],
                 having=func.count() > 1) == []
-    assert rows(engine, func.count(), where=[Notification.kind == "assignment"])[0][0] > 0
     timers = rows(engine, AuditEvent.instance_id, func.count(), where=[AuditEvent.kind == "timer_fired"],
                   group_by=[AuditEvent.instance_id], having=func.count() > 1)
     assert timers == [], "a follow-up wait fired twice"
@@ -128,6 +153,13 @@ def test_fifty_people_through_the_deployment_topology_with_a_web_process_killed(
     assert status == 409, answer
     assert answer["code"] == "task_completed" and answer["completed_by"] == completed_by
     assert answer["message"].startswith("您已于") and answer["message"].endswith("提交过此任务，这次的提交没有保存。")
+    # a task nobody completes at once: its people are told by the workers (the people above often finished theirs
+    # before the next sweep dispatched the notice, and nobody is told about a task already done)
+    status, answer = post(deployment.port, "/api/v1/intake", {"data": SCENARIOS["township"].intake()})
+    assert status == 201, answer
+    deployment.wait_until(lambda: rows(engine, Notification.username, where=[
+        Notification.kind == "assignment", Notification.instance_id == answer["instance_id"]]),
+        "the new topic's people told by the workers", within=60)
     p95 = run.p95()
     print(f"\n{PEOPLE} people, {len(results['completed'])} tasks in {run.seconds:.1f} s; killed web pid {killed}; "
-          f"resent: {results['resent']}\np95 ms: {p95}")
+          f"resent: {results['resent']}; redated: {results['redated']}\np95 ms: {p95}")

@@ -27,7 +27,8 @@ from gevent.lock import Semaphore
 from locust import HttpUser, constant, events, task
 from locust.exception import StopUser
 
-from tests.support.consultation import SCENARIOS, not_in_the_past
+from engine.clock import LOCAL_TZ
+from tests.support.consultation import DATED, SCENARIOS, not_in_the_past
 
 OVERSEER = "office"                 # sees every consultation (the county CPPCC office)
 RETRIES = 5                         # sends of one complete before giving up
@@ -41,8 +42,8 @@ _turn = itertools.count()
 _tokens: dict[str, str] = {}
 _token_lock = Semaphore()
 _clock_lock = Semaphore()
-RESULTS: dict = {"instances": {}, "completed": [], "resent": [], "unexpected": [], "server_errors": 0,
-                 "no_answer": 0}
+RESULTS: dict = {"instances": {}, "completed": [], "resent": [], "redated": [], "unexpected": [],
+                 "server_errors": 0, "no_answer": 0}
 
 
 @events.request.add_listener
@@ -191,6 +192,12 @@ class Person(HttpUser):
                     _tokens.pop(actor, None)
                     headers = {"Authorization": f"Bearer {self.token(actor)}"}
                     continue
+                elif status == 422 and (moved := redated(body["data"], _field_errors(response))):
+                    # another person moved the fleet's clock past the date between filling and sending: the form
+                    # says so, and the person picks a later date, as anyone would
+                    response.failure(f"{view['task_spec']}: {', '.join(moved)} in the past after the clock moved")
+                    RESULTS["redated"].append({"task": task_id, "fields": moved})
+                    continue
                 else:
                     response.failure(f"{view['task_spec']}: {status} {response.text[:300]}")
                     RESULTS["unexpected"].append({"task": task_id, "spec": view["task_spec"], "status": status,
@@ -200,6 +207,24 @@ class Person(HttpUser):
                                           "code": _code(response)})
             return
         RESULTS["unexpected"].append({"task": task_id, "why": f"no answer after {RETRIES} sends"})
+
+
+def redated(data: dict, errors: dict) -> list[str]:
+    """Move the dates the server found in the past after the fleet's today (as `not_in_the_past` would have, had
+    the clock not moved on since the form was filled); returns the fields moved, none when another field failed."""
+    if not errors or not set(errors) <= set(DATED):
+        return []
+    today = fleet_now().astimezone(LOCAL_TZ).date()
+    for name in errors:
+        data[name] = (today + DATED[name]).isoformat()
+    return sorted(errors)
+
+
+def _field_errors(response) -> dict:
+    try:
+        return response.json().get("field_errors") or {}
+    except ValueError:
+        return {}
 
 
 def _code(response) -> str | None:

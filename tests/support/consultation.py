@@ -75,13 +75,17 @@ def run_in_memory(parsed, scenario: Scenario, clock, restore: str = "none",
     raise AssertionError("did not finish in 500 steps")
 
 
+# the dates a form may not set in the past, and how far ahead a walk sets them when they already lie behind the
+# clock: the meeting a month on; the 督办时限 a year on (a walk reaches it after follow-up waits of 30 days and more)
+DATED = {"meeting_date": timedelta(days=30), "supervision_deadline": timedelta(days=365)}
+
+
 def not_in_the_past(scenario: Scenario, now) -> Scenario:
     """The scenario with its meeting date and 督办时限 moved after `now` when they already lie behind it
     (a plan's meeting date and the 督办时限 may not be set in the past): a clock that many walks have moved on
     (a benchmark's, a shared server's) still walks every scenario; at the scenarios' own start only the copy is new."""
     today = now.astimezone(LOCAL_TZ).date()
-    # the meeting a month on; the 督办时限 a year on (a walk reaches it after follow-up waits of 30 days and more)
-    later = {"meeting_date": today + timedelta(days=30), "supervision_deadline": today + timedelta(days=365)}
+    later = {name: today + ahead for name, ahead in DATED.items()}
     moved = {name: later[name].isoformat() for name in later if date.fromisoformat(getattr(scenario, name)) < today}
     # a copy that counts on with the same counters: a walk that asks again at every step (the topology's people
     # do) must remember how many times it already rejected a topic; copy.copy, not dataclasses.replace, so an
