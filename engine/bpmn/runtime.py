@@ -167,6 +167,15 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
                 on_task()
             workflow.refresh_timers()
             workflow.do_engine_steps(did_complete_task=count)
+            # do_engine_steps ends by refreshing the timers: one whose time came during this run (a zero or past
+            # duration, a clock moved on meanwhile) is left READY, where no sweep looks for it (the instance would
+            # wait for nothing, for ever); it is due, so it fires now (bounded: the step budget counts these steps,
+            # and a pass that runs nothing ends the loop)
+            while _engine_ready(workflow):
+                before = steps[0]
+                workflow.do_engine_steps(did_complete_task=count)
+                if steps[0] == before:
+                    break
         check_workflow_data(workflow)
     except StepBudgetExceeded as exc:
         raise script_error(last[0], str(exc), exc) from None
@@ -191,6 +200,11 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
     if not workflow.completed and not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
         raise ScriptError(last[0], "the process stopped without finishing and waits for nothing (an endless cycle?)")
     return advance
+
+
+def _engine_ready(workflow: BpmnWorkflow) -> bool:
+    """Whether a task the engine runs itself (not a person's) is ready."""
+    return next(workflow.get_tasks_iterator(state=TaskState.READY, manual=False), None) is not None
 
 
 def check_storable(task) -> None:

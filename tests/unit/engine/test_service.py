@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import func, select
 
 from domain.consultation.demo import load_demo
@@ -204,6 +205,29 @@ def test_timer_fires_once_when_due(mini):
     [confirm] = mini.list_tasks(instance_id=instance_id)
     assert (confirm.name, confirm.step) == ("确认", 2)
     assert mini.show_instance(instance_id).events[-1].kind == "timer_fired"
+
+
+def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkeypatch):
+    """The clock moves on while a submit runs (another process moved the deployment test's shared clock; a slow
+    run; a wait of a moment): the two-day wait it reached is due by the run's last look at the timers. That look
+    left it ready with no timer recorded, so no sweep ever looked at it: the case waited for nothing, for ever.
+    It now fires in the command that found it due."""
+    instance_id = mini.start_instance("mini", {"title": "x", "count": 4})
+    [task] = mini.list_tasks(instance_id=instance_id)
+    look = BpmnWorkflow.refresh_timers
+
+    def three_days_later(workflow):      # each look at the timers comes three days after the step before it
+        mini.clock.advance(days=3)
+        look(workflow)
+
+    monkeypatch.setattr(BpmnWorkflow, "refresh_timers", three_days_later)
+    mini.complete_task(task.id, {"approved": True}, actor="office")
+    monkeypatch.undo()
+    view = mini.show_instance(instance_id)
+    assert (view.status, view.next_timer_at) == ("running", None)
+    [confirm] = mini.list_tasks(instance_id=instance_id)
+    assert (confirm.name, confirm.step) == ("确认", 2)
+    assert mini.fire_due_timers() == []
 
 
 def test_cancel_closes_open_tasks(mini):
