@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from domain.notifications.models import Notification
@@ -56,7 +57,8 @@ def rows(engine, *columns, where=(), group_by=(), having=None) -> list:
 
 
 def unfinished(engine) -> str:
-    """What each consultation that did not finish holds: its row, open tasks, deadlines and last events."""
+    """What each consultation that did not finish holds: its row, open tasks, deadlines, the workflow's ready and
+    waiting tasks, and its last events."""
     lines = [f"the fleet's now: {engine.clock.now().isoformat()}"]
     for instance in rows(engine, ProcessInstance.id, ProcessInstance.status, ProcessInstance.step,
                          ProcessInstance.next_timer_at, ProcessInstance.revision, ProcessInstance.error,
@@ -69,6 +71,10 @@ def unfinished(engine) -> str:
                                                      HumanTask.status != "completed"])]
         lines += [f"  deadline {d}" for d in rows(engine, Deadline.scope, Deadline.status, Deadline.next_action_at,
                                                   where=[Deadline.instance_id == instance_id])]
+        with engine.unit_of_work() as session:      # where its workflow stands (what waits, what is ready)
+            workflow = engine.load(engine.loaded_instance(session, instance_id))[1]
+            lines += [f"  workflow {TaskState.get_name(t.state)} {t.task_spec.bpmn_id} {t.internal_data}"
+                      for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
         events = rows(engine, AuditEvent.id, AuditEvent.kind, AuditEvent.actor, AuditEvent.at, AuditEvent.detail,
                       where=[AuditEvent.instance_id == instance_id])
         lines += [f"  event {e}" for e in sorted(events)[-12:]]
