@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -9,12 +10,15 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import func, select
+from sqlalchemy import text as text_clause
 
 from domain.consultation.demo import load_demo
 from engine.bpmn import runtime
 from engine.errors import ConcurrentUpdate, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from engine.store.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance, ProcessVersion
 from tests.conftest import DATA
+
+RESUME = importlib.import_module("engine.store.migrations.versions.0026_resume_timers_left_ready").RESUME
 
 MINI = DATA / "mini"
 
@@ -228,6 +232,61 @@ def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkey
     [confirm] = mini.list_tasks(instance_id=instance_id)
     assert (confirm.name, confirm.step) == ("确认", 2)
     assert mini.fire_due_timers() == []
+
+
+NESTED_WAIT = """<bpmn:subProcess id="wait" name="等待">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:startEvent id="wait_start"><bpmn:outgoing>w1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:intermediateCatchEvent id="wait_timer_event">
+        <bpmn:incoming>w1</bpmn:incoming><bpmn:outgoing>w2</bpmn:outgoing>
+        <bpmn:timerEventDefinition id="wait_timer">
+          <bpmn:timeDuration>"P2D"</bpmn:timeDuration>
+        </bpmn:timerEventDefinition>
+      </bpmn:intermediateCatchEvent>
+      <bpmn:endEvent id="wait_end"><bpmn:incoming>w2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="w1" sourceRef="wait_start" targetRef="wait_timer_event" />
+      <bpmn:sequenceFlow id="w2" sourceRef="wait_timer_event" targetRef="wait_end" />
+    </bpmn:subProcess>"""
+
+
+def test_a_case_a_ready_timer_left_waiting_is_swept_again_after_the_upgrade(service, tmp_path, monkeypatch):
+    """A case stored by the engine before the fix above (its wait inside a subprocess, as the consultation's
+    follow-up wait is: `waiting`, no next timer) is found by the next sweep once revision 0026 has run, and moves
+    on."""
+    bundle = tmp_path / "nested"
+    shutil.copytree(MINI, bundle)
+    diagram = bundle / "mini.bpmn"
+    text = diagram.read_text("utf-8")
+    start, end = text.index('<bpmn:intermediateCatchEvent id="wait"'), text.index("</bpmn:intermediateCatchEvent>")
+    diagram.write_text(text[:start] + NESTED_WAIT + text[end + len("</bpmn:intermediateCatchEvent>"):], "utf-8")
+    with service.unit_of_work() as session:
+        load_demo(session, service.clock.now())
+    service.deploy([bundle], actor="owner")
+    instance_id = service.start_instance("mini", {"title": "x", "count": 4})
+    [task] = service.list_tasks(instance_id=instance_id)
+    look = BpmnWorkflow.refresh_timers
+
+    def three_days_later(workflow):
+        service.clock.advance(days=3)
+        look(workflow)
+
+    monkeypatch.setattr(BpmnWorkflow, "refresh_timers", three_days_later)
+    monkeypatch.setattr(runtime, "_engine_ready", lambda workflow: False)      # the engine before the fix
+    service.complete_task(task.id, {"approved": True}, actor="office")
+    monkeypatch.undo()
+    assert (service.show_instance(instance_id).status, service.show_instance(instance_id).next_timer_at) == \
+        ("waiting", None)
+    assert service.fire_due_timers(service.clock.now() + timedelta(days=365)) == []      # stuck: nobody looks
+
+    service.clock.advance(seconds=1)
+    assert service.fire_due_timers() == []                                              # not even when it is due
+    with service.unit_of_work() as session:       # what revision 0026 does to a database
+        session.execute(text_clause(RESUME))
+    assert service.fire_due_timers() == [instance_id]
+    view = service.show_instance(instance_id)
+    assert (view.status, view.next_timer_at, view.events[-1].kind) == ("running", None, "instance_resumed")
+    [confirm] = service.list_tasks(instance_id=instance_id)
+    assert confirm.name == "确认"
 
 
 def test_cancel_closes_open_tasks(mini):
