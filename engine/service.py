@@ -154,6 +154,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             if start_id and versions.start_form(parsed)[0]:                                           # case file
                 submissions.record(session, row.id, parsed, start_id, clean, actor, now)              # case file
             self.audit(session, row.id, "instance_started", actor, None, {"version": version.content_hash[:12]})
+            self._timers_fired(session, row.id, advance, "instance_started")
             self._save(session, row, parsed, workflow, advance, actor, inserted=True)
             return row.id
 
@@ -232,6 +233,7 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
                                task_id=task_id, item_label=human.item_label)                              # case file
             self.audit(session, row.id, "task_completed", actor, task_id,
                        {"task": human.task_spec, "name": human.name, "fields": sorted(clean)})
+            self._timers_fired(session, row.id, advance, "task_completed")
             added = self._save(session, row, parsed, workflow, advance, actor, completed_task=task_id)
             named = {r.task_spec for r in added if projection.named_assignee(parsed.elements.get(r.task_spec))}
             assignments.check_new_tasks(session, added, named, clean, self.directory_rules)
@@ -324,6 +326,12 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
             return self.instance_view(session, row, self.data_of(row))
 
     # --- internals --------------------------------------------------------------------------------
+    def _timers_fired(self, session, instance_id: int, advance, during: str) -> None:
+        """A line in the case's history for each timer that fired inside a person's command (a start or a submit that
+        took so long, or came so late, that a wait was already over), as the sweep writes for the timers it fires."""
+        for element in advance.timers_fired:
+            self.audit(session, instance_id, "timer_fired", None, None, {"timer": element, "during": during})
+
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None,
               inserted=False):
         """Store the advanced workflow and everything projected from it; returns the human tasks it added.

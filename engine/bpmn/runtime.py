@@ -50,6 +50,7 @@ class Advance:
     """What one engine run produced besides the new state."""
 
     service_calls: list[ServiceCall] = field(default_factory=list)
+    timers_fired: list[str] = field(default_factory=list)      # the timer events that fired in the run (element ids)
 
 
 def new_workflow(parsed: ParsedBundle, data: dict) -> BpmnWorkflow:
@@ -159,6 +160,8 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         if steps[0] > MAX_STEPS:
             raise StepBudgetExceeded(f"more than {MAX_STEPS} automatic steps in one go (a loop in the diagram?)")
         check_storable(task)
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            advance.timers_fired.append(task.task_spec.bpmn_id)
 
     token = service_handler(handler)
     try:
