@@ -51,7 +51,7 @@ def event_names() -> dict:
     return {"instance_started": pgettext("event", "发起"), "task_completed": pgettext("event", "办理"),
             "task_claimed": pgettext("event", "认领"), "task_released": pgettext("event", "释放"),
             "task_reassigned": pgettext("event", "转办"), "task_returned": pgettext("event", "退回"),
-            "timer_fired": pgettext("event", "到期提醒"), "service_called": pgettext("event", "系统通知"),
+            "timer_fired": pgettext("event", "等待期满"), "service_called": pgettext("event", "系统通知"),
             "instance_completed": pgettext("event", "办结"), "instance_cancelled": pgettext("event", "取消"),
             "script_error": pgettext("event", "出错"), "version_deployed": pgettext("event", "部署"),
             "reminder_sent": pgettext("event", "发出提醒"), "escalated": pgettext("event", "超期督办"),

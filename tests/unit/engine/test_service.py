@@ -235,7 +235,7 @@ def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkey
     # the case's history says so, as it does for a timer the sweep fires: once, after the submit that found it due
     kinds = [(event.kind, event.detail) for event in view.events]
     fired = [detail for kind, detail in kinds if kind == "timer_fired"]
-    assert fired == [{"timer": "wait", "during": "task_completed"}]
+    assert fired == [{"element": "wait", "during": "task_completed"}]
     assert [kind for kind, _ in kinds].index("timer_fired") > [kind for kind, _ in kinds].index("task_completed")
 
 

@@ -100,3 +100,24 @@ def test_the_inbox_opens_the_tab_that_has_work_and_keeps_an_explicit_choice(web_
     login("m001")               # the proposer: the triage shows under 我参与的, which is others' work, not theirs
     own = client.get("/inbox").get_data(as_text=True)
     assert re.search(r'tab=assigned[^>]*class="on"', own) and "这里没有任务" in own
+
+
+def test_the_follow_up_wait_ending_is_told_by_its_name(web_engine, web_services, client, login):
+    """The timer the sweep fires is told as the wait that ended (回访等待), not as a deadline reminder."""
+    instance_id, scenario = _started(web_engine)
+    for _ in range(40):
+        tasks = web_engine.list_tasks(instance_id=instance_id)
+        if not tasks:
+            break
+        task = tasks[0]
+        data = scenario.answer(task.task_spec, web_engine.show_instance(instance_id).data)
+        web_engine.complete_task(task.id, data, actor=task.candidates[0])
+    due = web_engine.show_instance(instance_id).next_timer_at
+    assert due is not None
+    web_services.sweep(due + timedelta(seconds=1))
+    assert [t.task_spec for t in web_engine.list_tasks(instance_id=instance_id)] == ["follow_up_visit"]
+    login("office")
+    text = _timeline(client, instance_id)
+    assert "「回访等待」期满，流程继续" in text and "到期提醒" not in text
+    english = html.unescape(client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True))
+    assert "“回访等待” is over; the process goes on" in english
