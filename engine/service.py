@@ -329,8 +329,9 @@ class Engine(Sweeping, Studio, StoreAccess, Drafting):
     def _timers_fired(self, session, instance_id: int, advance, during: str) -> None:
         """A line in the case's history for each timer that fired inside a person's command (a start or a submit that
         took so long, or came so late, that a wait was already over), as the sweep writes for the timers it fires."""
-        for element in advance.timers_fired:
-            self.audit(session, instance_id, "timer_fired", None, None, {"element": element, "during": during})
+        for element, due in advance.timers_fired:
+            self.audit(session, instance_id, "timer_fired", None, None,
+                       {"element": element, "during": during, **({"due": due.isoformat()} if due else {})})
 
     def _save(self, session, row, parsed, workflow, advance, actor, completed_task=None, status=None, at=None,
               inserted=False):

@@ -131,9 +131,10 @@ class Sweeping:
         parsed, workflow = self.load(row)
         timer_due = (runtime.next_timer_at(workflow) or now) < now   # else a stalled loop was resumed on load
         advance = runtime.run(workflow, FrozenClock(now))
-        for element in (advance.timers_fired if timer_due else None) or [None]:     # a line per wait that ended
+        for element, due in (advance.timers_fired if timer_due else None) or [(None, None)]:   # a line per wait
             self.audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
-                       {"due": row.next_timer_at.isoformat(), **({"element": element} if element else {})}, at=now)
+                       {"due": (due or row.next_timer_at).isoformat(), **({"element": element} if element else {})},
+                       at=now)
         self._save(session, row, parsed, workflow, advance, None, at=now)
         return True
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -50,7 +50,7 @@ class Advance:
     """What one engine run produced besides the new state."""
 
     service_calls: list[ServiceCall] = field(default_factory=list)
-    timers_fired: list[str] = field(default_factory=list)      # the timer events that fired in the run (element ids)
+    timers_fired: list[tuple[str, datetime | None]] = field(default_factory=list)   # (element id, when it was due)
 
 
 def new_workflow(parsed: ParsedBundle, data: dict) -> BpmnWorkflow:
@@ -160,8 +160,9 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
         if steps[0] > MAX_STEPS:
             raise StepBudgetExceeded(f"more than {MAX_STEPS} automatic steps in one go (a loop in the diagram?)")
         check_storable(task)
-        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
-            advance.timers_fired.append(task.task_spec.bpmn_id)
+        timer = getattr(task.task_spec, "event_definition", None)
+        if isinstance(timer, TimerEventDefinition):
+            advance.timers_fired.append((task.task_spec.bpmn_id, _due_of(timer, task)))
 
     token = service_handler(handler)
     try:
@@ -203,6 +204,15 @@ def run(workflow: BpmnWorkflow, clock, on_task: Callable | None = None) -> Advan
     if not workflow.completed and not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
         raise ScriptError(last[0], "the process stopped without finishing and waits for nothing (an endless cycle?)")
     return advance
+
+
+def _due_of(timer: TimerEventDefinition, task) -> datetime | None:
+    """When a timer that fired was due (UTC), as its task recorded it; None for a value that names no one moment."""
+    value = timer.details(task).value
+    try:
+        return TimerEventDefinition.parse_time_or_duration(value).astimezone(UTC) if isinstance(value, str) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _engine_ready(workflow: BpmnWorkflow) -> bool:

@@ -219,6 +219,7 @@ def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkey
     instance_id = mini.start_instance("mini", {"title": "x", "count": 4})
     [task] = mini.list_tasks(instance_id=instance_id)
     look = BpmnWorkflow.refresh_timers
+    start = mini.clock.now() + timedelta(days=3)      # the wait begins at the submit's first look at the timers
 
     def three_days_later(workflow):      # each look at the timers comes three days after the step before it
         mini.clock.advance(days=3)
@@ -235,7 +236,7 @@ def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkey
     # the case's history says so, as it does for a timer the sweep fires: once, after the submit that found it due
     kinds = [(event.kind, event.detail) for event in view.events]
     fired = [detail for kind, detail in kinds if kind == "timer_fired"]
-    assert fired == [{"element": "wait", "during": "task_completed"}]
+    assert fired == [{"element": "wait", "during": "task_completed", "due": (start + timedelta(days=2)).isoformat()}]
     assert [kind for kind, _ in kinds].index("timer_fired") > [kind for kind, _ in kinds].index("task_completed")
 
 
@@ -243,11 +244,14 @@ def test_a_timer_that_waits_writes_no_history_line_until_it_fires(mini):
     instance_id = mini.start_instance("mini", {"title": "x", "count": 4})
     [task] = mini.list_tasks(instance_id=instance_id)
     mini.complete_task(task.id, {"approved": True}, actor="office")
+    due = mini.clock.now() + timedelta(days=2)
     assert "timer_fired" not in [event.kind for event in mini.show_instance(instance_id).events]
     mini.clock.advance(days=2, seconds=1)
     assert mini.fire_due_timers() == [instance_id]
     events = [event for event in mini.show_instance(instance_id).events if event.kind == "timer_fired"]
     assert len(events) == 1 and "during" not in events[0].detail
+    assert events[0].detail["element"] == "wait"
+    assert events[0].detail["due"] == due.isoformat()       # the wait's own due time, as the sweep found it due
 
 
 NESTED_WAIT = """<bpmn:subProcess id="wait" name="等待">
