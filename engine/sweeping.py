@@ -131,7 +131,8 @@ class Sweeping:
         parsed, workflow = self.load(row)
         timer_due = (runtime.next_timer_at(workflow) or now) < now   # else a stalled loop was resumed on load
         advance = runtime.run(workflow, FrozenClock(now))
-        for element, due in (advance.timers_fired if timer_due else None) or [(None, None)]:   # a line per wait
+        fired = advance.timers_fired if timer_due else []
+        for element, due in fired or [(None, None)]:      # a line per wait that ended; one for a resumed loop
             self.audit(session, row.id, "timer_fired" if timer_due else "instance_resumed", None, None,
                        {"due": (due or row.next_timer_at).isoformat(), **({"element": element} if element else {})},
                        at=now)

@@ -240,6 +240,26 @@ def test_a_timer_that_comes_due_before_its_command_ends_fires_in_it(mini, monkey
     assert [kind for kind, _ in kinds].index("timer_fired") > [kind for kind, _ in kinds].index("task_completed")
 
 
+def test_a_timer_due_before_a_start_ends_is_recorded_in_the_start(service, monkeypatch):
+    """The same inside a start: the one-hour wait right after the start event is over by the start's last look at
+    the timers; it fires there, and the history says so with the start as its command."""
+    service.deploy([DATA / "timers"], actor="test")
+    started, look = service.clock.now(), BpmnWorkflow.refresh_timers
+
+    def two_hours_later(workflow):
+        service.clock.advance(hours=2)
+        look(workflow)
+
+    monkeypatch.setattr(BpmnWorkflow, "refresh_timers", two_hours_later)
+    instance_id = service.start_instance("timers", {})
+    monkeypatch.undo()
+    view = service.show_instance(instance_id)
+    assert (view.status, view.next_timer_at) == ("completed", None)
+    due = started + timedelta(hours=3)     # the wait began after the first look (two hours in); it lasts an hour
+    assert [e.detail for e in view.events if e.kind == "timer_fired"] == [
+        {"element": "wait", "during": "instance_started", "due": due.isoformat()}]
+
+
 def test_a_timer_that_waits_writes_no_history_line_until_it_fires(mini):
     instance_id = mini.start_instance("mini", {"title": "x", "count": 4})
     [task] = mini.list_tasks(instance_id=instance_id)
