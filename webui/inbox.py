@@ -24,7 +24,8 @@ SUPERVISE_PER_PAGE = 20
 @bp.get("/inbox")
 @login_required
 def index():
-    """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work."""
+    """One tab of the inbox; without `?tab=` it opens my tasks, or the claimable ones when only they have work, or, for
+    someone who watches units and has neither, 督办 when tasks there are overdue (their work is chasing them)."""
     if request.args.get("tab") == SUPERVISE:
         return supervise()
     participation, errors, status = services_of(current_app).participation, [], 200
@@ -37,7 +38,20 @@ def index():
     except inbox.BadCursor:
         status, errors = 400, [_("翻页链接无效或已过期（可能被改动过），已回到第一页。")]
         page = participation.inbox(current_user(), **filters)
+    if _lands_on_supervise(page):
+        return supervise(page.labels)
     return render_template("inbox/index.html", page=page, query=request.args, errors=errors), status
+
+
+def _lands_on_supervise(page) -> bool:
+    """Whether a plain visit (no tab, filter or cursor asked for) should open 督办 instead of an empty work tab."""
+    if any(request.args.get(name) for name in ("tab", "q", "step", "tier", "after", "before")):
+        return False
+    if any(page.counts[name] for name in inbox.WORK_TABS) or not policy.may_see_board(current_user()):
+        return False
+    if "overdue_in_scope" not in g:         # the badge's count, kept for the page's tabs and card
+        g.overdue_in_scope = services_of(current_app).supervision.overdue_count(current_user())
+    return bool(g.overdue_in_scope)
 
 
 def _cursor_arg(name: str) -> str | None:
@@ -45,7 +59,7 @@ def _cursor_arg(name: str) -> str | None:
     return request.args.get(name) or None
 
 
-def supervise():
+def supervise(counts: dict[str, str] | None = None):
     """督办: the overdue tasks (escalated or not yet) in the units the person watches, most late first, each with
     its holder, working days late, escalation level and a 催办 form; the board's list has the filters."""
     user = current_user()
@@ -60,6 +74,6 @@ def supervise():
         page = services.supervision.tasks(user, board.Filters(), None, None, SUPERVISE_PER_PAGE)
     # the default filters list exactly the overdue tasks in scope: the total is the badge's number (counted once)
     g.overdue_in_scope = page.total
-    counts = services.participation.inbox_labels(user)
+    counts = counts if counts is not None else services.participation.inbox_labels(user)
     return render_template("inbox/supervise.html", page=page, counts=counts, query=request.args, errors=errors,
                            max_note=MAX_NOTE), status

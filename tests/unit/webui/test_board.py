@@ -39,8 +39,9 @@ def test_members_have_no_board_and_no_menu_entry(web_engine, login):
 def test_a_township_supervisor_lands_on_their_overdue_work(web_engine, login):
     build(web_engine, demo=False)
     client = login("supervisor_xunchang")
-    inbox = client.get("/inbox").get_data(as_text=True)
-    assert 'href="/board"' in inbox and "2 项任务已超期" in inbox
+    inbox = client.get("/inbox").get_data(as_text=True)         # no work of their own: the late tasks they watch
+    assert 'href="/board"' in inbox and 'class="count late">2</span>' in inbox and "任务 t-hall-late" in inbox
+    assert "2 项任务已超期" in client.get("/inbox?tab=assigned").get_data(as_text=True)     # the card over a tab
     listing = client.get("/board/tasks?state=open").get_data(as_text=True)
     assert "任务 t-hall-late" in listing and "任务 t-dept-late" in listing
     assert "任务 t-county-late" not in listing and "任务 t-gongquan-risk" not in listing

@@ -48,8 +48,9 @@ def test_inbox_tabs_counts_and_claim(client, login, consultation):
 def test_inbox_search_and_filters(client, login, consultation):
     login("office")
     assert "受理分流" in client.get("/inbox?tab=claimable&q=老街").get_data(as_text=True)
-    assert "这里没有任务" in client.get("/inbox?tab=claimable&q=不存在的议题").get_data(as_text=True)
-    assert "这里没有任务" in client.get("/inbox?tab=claimable&step=3").get_data(as_text=True)
+    none = client.get("/inbox?tab=claimable&q=不存在的议题").get_data(as_text=True)
+    assert "没有符合筛选条件的任务。" in none and '<a href="/inbox?tab=claimable">清除筛选</a>' in none
+    assert "没有符合筛选条件的任务。" in client.get("/inbox?tab=claimable&step=3").get_data(as_text=True)
     assert "受理分流" in client.get("/inbox?tab=claimable&tier=township&step=0").get_data(as_text=True)
 
 

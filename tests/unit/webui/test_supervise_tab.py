@@ -83,3 +83,22 @@ def test_the_tab_reads_the_units_names_once_for_holders_and_units(web_engine, lo
         page = client.get("/inbox?tab=supervise").get_data(as_text=True)
     assert "县住房和城乡建设局" in page                 # an unclaimed task's holder, in the unit's words
     assert len([s for s in seen.sql if "FROM org_unit" in s and "org_unit.code IN" in s]) == 1, seen.sql
+
+
+def test_a_supervisor_without_work_of_their_own_lands_on_the_late_tasks_they_watch(web_engine, login):
+    """Opening 待办 with nothing assigned or claimable shows 督办 (their work is chasing others), not an empty tab;
+    any tab, filter or search they ask for is kept, and a supervisor with nothing late lands as anyone does."""
+    build(web_engine, demo=False)
+    client = login("supervisor_xunchang")
+    landing = client.get("/inbox").get_data(as_text=True)
+    assert "<title>督办 · 待办" in landing and 'href="/inbox?tab=supervise" class="on"' in landing
+    assert "任务 t-hall-late" in landing and "任务 t-dept-late" in landing and "每页 20 项，共 2 项" in landing
+    chosen = client.get("/inbox?tab=assigned").get_data(as_text=True)
+    assert 'class="on">我的待办' in chosen and "目前没有分配给您的任务。" in chosen and "t-hall-late" not in chosen
+    searched = client.get("/inbox?q=路灯").get_data(as_text=True)
+    assert "没有符合筛选条件的任务。" in searched and 'href="/inbox?tab=assigned">清除筛选' in searched
+    english = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert 'href="/inbox?tab=supervise" class="on">Supervision' in english and "t-hall-late" in english
+    assert ">1 working day<" in english and ">7 working days<" in english and ">0 times<" in english   # plurals
+    calm = login("supervisor_gongquan").get("/inbox").get_data(as_text=True)      # at risk there, none late
+    assert 'class="on">我的待办' in calm and "目前没有分配给您的任务。" in calm and "t-gongquan-risk" not in calm

@@ -94,12 +94,14 @@ def test_the_inbox_opens_the_tab_that_has_work_and_keeps_an_explicit_choice(web_
     _started(web_engine)                        # triage waits, claimable by the office; nothing is assigned to it
     login("office")
     landing = client.get("/inbox").get_data(as_text=True)
-    assert re.search(r'tab=claimable[^>]*class="on"', landing) and "这里没有任务" not in landing
+    assert re.search(r'tab=claimable[^>]*class="on"', landing) and "目前没有分配给您的任务" not in landing
     chosen = client.get("/inbox?tab=assigned").get_data(as_text=True)
-    assert re.search(r'tab=assigned[^>]*class="on"', chosen) and "这里没有任务" in chosen
+    assert re.search(r'tab=assigned[^>]*class="on"', chosen) and "目前没有分配给您的任务。" in chosen
+    assert '其他分类中有任务：' in chosen and '<a href="/inbox?tab=claimable">可认领 1</a>' in chosen
     login("m001")               # the proposer: the triage shows under 我参与的, which is others' work, not theirs
     own = client.get("/inbox").get_data(as_text=True)
-    assert re.search(r'tab=assigned[^>]*class="on"', own) and "这里没有任务" in own
+    assert re.search(r'tab=assigned[^>]*class="on"', own) and "目前没有分配给您的任务。" in own
+    assert '<a href="/inbox?tab=involved">我参与的 1</a>' in own and "tab=supervise" not in own
 
 
 def test_the_follow_up_wait_ending_is_told_by_its_name(web_engine, web_services, client, login):
