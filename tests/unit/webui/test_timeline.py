@@ -81,6 +81,10 @@ def test_reassignment_and_extensions_are_told_from_whom_to_whom(web_engine, web_
     names = accounts.user(first).display_name, accounts.user(second).display_name
     assert "转办「调查研究」：{} → {}".format(*names) in text
     assert "申请延期 3 天 · 充分调查研究 理由：等待村民代表返乡" in text and "批准延期 3 天 · 新期限" in text
+    again = web_services.extensions.request(task.id, accounts.user(second), 1, "再等一天")
+    web_services.extensions.decide(again, accounts.user("supervisor_xunchang"), False)
+    english = client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True)
+    assert "Extension of 3 days approved" in english and "Extension of 1 day rejected" in english     # plurals
 
 
 def test_overview_times_are_beijing_time(web_engine, client, login):
