@@ -67,18 +67,27 @@ def _members_of(code: str) -> tuple[str, ...]:
                  if role == "member")
 
 
+def _worded(topic: str, places: str) -> dict:
+    """A case's plan and report in its own topic's words (not every demo case is about the old street's lights)."""
+    return {"plan_goal": f"摸清「{topic}」的现状和群众诉求，提出解决办法",
+            "research_questions": "问题现状、涉及群众、责任单位、资金来源", "visited_places": places,
+            "report_title": f"关于{topic}的协商报告"}
+
+
 def _township(pinyin: str, title: str, topic: str, suggestions, **kwargs) -> DatedScenario:
     members = _members_of(f"township_{pinyin}")
+    worded = {**_worded(topic, demo_data.township_places(pinyin)), **kwargs}
     return DatedScenario(title, title=title, description=f"群众反映：{title}，希望尽快协商解决。", topic=topic,
-                         scope=kwargs.pop("scope", "township"), township=f"township_{pinyin}",
-                         researchers=members[:2], suggestions=suggestions, **kwargs)
+                         scope=worded.pop("scope", "township"), township=f"township_{pinyin}",
+                         researchers=members[:2], suggestions=suggestions, **worded)
 
 
 def _wide(scope: str, category: str, committee: str | None, title: str, topic: str, suggestions,
           **kwargs) -> DatedScenario:
     members = _members_of(committee) if committee else ("m003", "m017", "m042")
     return DatedScenario(title, title=title, description=f"多方反映：{title}，涉及面广，需要协商。", topic=topic,
-                         scope=scope, category=category, researchers=members[:3], suggestions=suggestions, **kwargs)
+                         scope=scope, category=category, researchers=members[:3], suggestions=suggestions,
+                         **{**_worded(topic, "有关乡镇和县直部门"), **kwargs})
 
 
 def cases() -> list[DemoCase]:

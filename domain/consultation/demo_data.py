@@ -119,6 +119,12 @@ def township_codes() -> list[str]:
     return [f"township_{pinyin}" for pinyin, *_ in _TOWNSHIPS]
 
 
+def township_places(pinyin: str) -> str:
+    """Where a township's researchers go: two of its villages (communities), named as people there say them."""
+    name, communities = next((name, places.split()) for code, name, _, places in _TOWNSHIPS if code == pinyin)
+    return "、".join(f"{name}{place}村" for place in communities[:2])
+
+
 def department_codes() -> list[str]:
     """Codes of every department (承办单位): the fifteen county departments, the thirteen township governments and
     the public-service bodies, in that order."""

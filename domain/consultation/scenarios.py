@@ -24,6 +24,10 @@ class Scenario:
     title: str | None = None                           # None: "<name>：老街夜间照明不足"
     description: str = "老街路灯长期损坏，夜间出行不便。"
     topic: str = "老街夜间照明与出行安全"
+    plan_goal: str = "摸清照明缺口，提出改造方案"      # the plan's and the report's words, in the topic's terms
+    research_questions: str = "路灯损坏数量、维护责任、资金来源"
+    visited_places: str = "老街、新街口"
+    report_title: str = "关于老街夜间照明的协商报告"
     source: str = "online"
     proposer: str | None = None         # who starts it: the member (source "member") or the recorder (hall, visit…)
     researchers: tuple[str, ...] = ("m001", "m014")
@@ -82,9 +86,9 @@ class Scenario:
         unit = data.get("org_unit") or ""    # a township's own hall; elsewhere a place written out
         venue = {"venue": f"{unit}_hall"} if unit.startswith("township_") else \
             {"venue": "other", "venue_other": "县政协机关三楼会议室"}
-        return {"plan_goal": "摸清照明缺口，提出改造方案", "meeting_date": self.meeting_date, **venue,
+        return {"plan_goal": self.plan_goal, "meeting_date": self.meeting_date, **venue,
                 "participants_note": "委员、群众代表、部门负责人", "researchers": list(self.researchers),
-                "research_questions": "路灯损坏数量、维护责任、资金来源"}
+                "research_questions": self.research_questions}
 
     def _review_plan(self, data):
         if self._count("plan") <= self.plan_revisions:
@@ -92,7 +96,7 @@ class Scenario:
         return {"plan_decision": "approve"}
 
     def _research(self, data):
-        return {"findings": LONG, "visited_places": "老街、新街口", "residents_consulted": 12}
+        return {"findings": LONG, "visited_places": self.visited_places, "residents_consulted": 12}
 
     def _summarize_research(self, data):
         return {"research_summary": LONG}
@@ -107,7 +111,7 @@ class Scenario:
                 "suggestions": [{"text": text, "department": dept} for text, dept in self.suggestions]}
 
     def _draft_report(self, data):
-        return {"report_title": "关于老街夜间照明的协商报告", "report_text": LONG}
+        return {"report_title": self.report_title, "report_text": LONG}
 
     def _approve_report(self, data):
         if self._count("report") <= self.report_revisions:

@@ -155,3 +155,16 @@ def test_the_demo_has_the_years_plans_with_items_linked_to_its_consultations(dem
     xunchang = year.by_unit[("township", "township_xunchang")]
     assert (xunchang.planned, xunchang.started) == (3, 2)
     assert year.total.held >= 2 and year.total.completed >= 1           # the finished 老街 case among them
+
+
+def test_each_demo_case_is_written_in_its_own_topics_words(demo):
+    """A demo case's plan and report speak of its own topic (the notices citizens get name the report), not every
+    case of the old street's lights."""
+    _, services, _ = demo
+    with services.engine.reading() as session:
+        cases = session.execute(select(Consultation.topic, Consultation.plan, Consultation.report_title)
+                                .where(Consultation.topic.isnot(None))).all()
+    reported = [(topic, title) for topic, _, title in cases if title]
+    assert len(reported) >= 5 and all(title == f"关于{topic}的协商报告" for topic, title in reported), reported
+    goals = [plan["plan_goal"] for topic, plan, _ in cases if plan and plan.get("plan_goal")]
+    assert len(goals) >= 5 and len(set(goals)) == len(set(topic for topic, plan, _ in cases if plan)), goals
