@@ -85,6 +85,7 @@ def test_reassignment_and_extensions_are_told_from_whom_to_whom(web_engine, web_
     web_services.extensions.decide(again, accounts.user("supervisor_xunchang"), False)
     english = client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True)
     assert "Extension of 3 days approved" in english and "Extension of 1 day rejected" in english     # plurals
+    assert "Asked for 3 more days" in english and "Asked for 1 more day ·" in english
 
 
 def test_overview_times_are_beijing_time(web_engine, client, login):
