@@ -127,6 +127,10 @@ class HookRegistry:
     def _names(self, session) -> dict[str, str]:
         return {} if self._process_names is None else self._process_names(session)
 
+    def process_names(self, session) -> dict[str, str]:
+        """Each deployed process's name as its latest diagram gives it, by process id (none without a namer)."""
+        return self._names(session)
+
     def details(self, session, instance):
         """The instance page's process section; None for a process without a details hook."""
         return self.call(instance.process_id, "details", session, instance)

@@ -110,6 +110,7 @@ class VersionSummary(_AsDict):
     version: str
     deployed_at: datetime
     instances: int
+    name: str = ""          # the process's name as its latest diagram gives it (the id when it gives none)
 
 
 @dataclass(frozen=True)

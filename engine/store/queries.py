@@ -108,7 +108,10 @@ def overdue(session: Session, now, org_units: list[str] | None = None, limit: in
 def overview(session: Session, now, visible=None, hooks: HookRegistry | None = None) -> Overview:
     """Counts for the overview page: versions, instances by status and step, open and overdue tasks; the recent
     instances only among `visible` (an SQL condition on ProcessInstance: those the reader may see), if given."""
-    versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0) for v, count in
+    hooks = hooks if hooks is not None else HookRegistry()
+    names = hooks.process_names(session)
+    versions = [VersionSummary(v.process_id, v.content_hash[:12], v.created_at, count or 0,
+                               names.get(v.process_id, v.process_id)) for v, count in
                 session.execute(select(ProcessVersion, func.count(ProcessInstance.id))
                                 .outerjoin(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
                                 .group_by(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(20))]
@@ -124,7 +127,7 @@ def overview(session: Session, now, visible=None, hooks: HookRegistry | None = N
     if visible is not None:      # titles only of the instances the person may see
         recent_query = recent_query.where(visible)
     rows = session.scalars(recent_query.order_by(ProcessInstance.updated_at.desc()).limit(20)).all()
-    titles = (hooks if hooks is not None else HookRegistry()).titles(session, [(i.id, i.process_id) for i in rows])
+    titles = hooks.titles(session, [(i.id, i.process_id) for i in rows])
     recent = [InstanceSummary(i.id, i.process_id, titles[i.id], i.status, i.step, i.tier, i.org_unit_code,
                               i.updated_at) for i in rows]
     return Overview(tuple(versions), by_status, by_step, open_tasks, late, tuple(recent))

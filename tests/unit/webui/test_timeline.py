@@ -93,6 +93,7 @@ def test_overview_times_are_beijing_time(web_engine, client, login):
     login("office")
     page = client.get("/overview").get_data(as_text=True)
     assert "2026-03-02 09:00" in page and "2026-03-02 01:00" not in page
+    assert '<td>小流程 <span class="muted">mini</span></td>' in page      # a deployed process by its diagram's name
 
 
 def test_the_inbox_opens_the_tab_that_has_work_and_keeps_an_explicit_choice(web_engine, client, login):
