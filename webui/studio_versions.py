@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
 from domain.people import policy
@@ -20,6 +20,13 @@ ASPECTS = {"type": lazy_gettext("类型"), "name": lazy_gettext("名称"), "attr
            "definition": lazy_gettext("定义（条件、脚本、定时等）"), "extensions": lazy_gettext("扩展属性"),
            "incoming": lazy_gettext("来路"), "outgoing": lazy_gettext("去向"), "form": lazy_gettext("表单内容"),
            "table": lazy_gettext("决策表内容")}
+
+
+@bp.get("", strict_slashes=False)
+@allowed_if(policy.may_use_studio)
+def home():
+    """`/studio` typed or bookmarked: the studio's first page, the processes."""
+    return redirect(url_for(".processes"))
 
 
 @bp.get("/processes")

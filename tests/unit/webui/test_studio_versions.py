@@ -24,10 +24,13 @@ def test_only_process_owners_and_admins_reach_the_studio(client, login, two_vers
     login("office")
     assert client.get("/studio/processes").status_code == 403
     assert client.get("/studio/processes/mini/migrate?from=2&to=3").status_code == 403
+    assert client.get("/studio").status_code == 403
     assert "流程工作室" not in client.get("/").get_data(as_text=True)
     login("owner")
     page = client.get("/studio/processes").get_data(as_text=True)
     assert 'href="/studio/processes">流程工作室</a>' in page
+    for typed in ("/studio", "/studio/"):         # the studio's own address, typed: its first page
+        assert client.get(typed).headers["Location"] == "/studio/processes"
 
 
 def test_the_list_shows_each_version_with_its_note_and_open_instances(client, login, two_versions):
