@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from domain.halls import registry, standard
 from domain.people import policy
@@ -59,7 +60,7 @@ def change_names() -> dict[str, str]:
     return {"hall_item_submitted": _("提交七有项目"), "hall_item_confirmed": _("确认七有项目"),
             "hall_item_returned": _("退回七有项目"), "hall_profile_saved": _("修改基本情况"),
             "hall_member_assigned": _("安排委员联系"), "hall_member_unassigned": _("取消委员联系"),
-            "hall_files_added": _("上传文件"), "hall_file_removed": _("删除文件")}
+            "hall_files_added": pgettext("event", "上传文件"), "hall_file_removed": _("删除文件")}
 
 
 def this_year() -> int:

@@ -398,7 +398,7 @@ def test_the_renderers_own_words_are_translated_to_english():
         with pytest.raises(UploadRejected) as caught:
             parse_form(*form("research"), MultiDict(), upload("x.exe", b"MZ"), None)
     assert "Please fix the following 1 problem" in html
-    assert ">Choose…<" in html and "Remove" in html and "Add 意见建议" in html
+    assert ">Please choose<" in html and "Remove" in html and "Add 意见建议" in html
     assert caught.value.message.startswith("This kind of file is not accepted")
 
 

@@ -106,6 +106,7 @@ def _process_and_people_data(web_engine) -> list[str]:
         texts += re.findall(r'"title": "([^"]+)"', schema.read_text(encoding="utf-8"))
     with web_engine.unit_of_work() as session:
         texts += list(session.scalars(select(User.display_name))) + list(session.scalars(select(OrgUnit.name)))
+        texts += list(web_engine.hooks.process_names(session).values())       # the deployed diagrams' names
     return sorted(set(texts) - {""}, key=len, reverse=True)
 
 
@@ -190,3 +191,28 @@ def test_the_answer_step_reads_in_english(client, login, web_engine):
     assert "本条意见建议" not in page and "承办单位：" not in page
     instance = client.get(f"/instances/{instance_id}?lang=en").get_data(as_text=True)
     assert "Suggestions and answers" in instance and "意见建议与办理答复" not in instance
+
+
+def test_a_source_string_has_one_english_across_the_areas():
+    """The areas' catalogs are merged into one (the last read wins), so a Chinese string translated two ways in two
+    areas would read the other area's way on some page ('发布' as 'Deploy' on a comment's button): a string with two
+    senses carries a context (pgettext) instead."""
+    english: dict = {}
+    for po, catalog in _catalogs().items():
+        for message in catalog:
+            if message.id:
+                key = (message.context, message.id if isinstance(message.id, str) else message.id[0])
+                english.setdefault(key, {})[po.parts[-4]] = message.string
+    differing = {key: areas for key, areas in english.items() if len({str(s) for s in areas.values()}) > 1}
+    assert not differing, differing
+
+
+def test_a_comment_is_posted_and_a_process_deployed(client, login, web_engine, mini):
+    instance_id, task = mini
+    login("office")
+    for path in (f"/instances/{instance_id}?lang=en", f"/tasks/{task.id}?lang=en"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<button>Post</button>" in page and "Deploy" not in page, path
+    login("owner")
+    studio = client.get("/studio/processes/mini/edit?lang=en").get_data(as_text=True)
+    assert 'id="studio-deploy" class="button">Deploy</button>' in studio
