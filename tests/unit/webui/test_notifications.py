@@ -179,7 +179,7 @@ def test_a_task_finished_by_someone_else_shows_done_for_everyone(client, login, 
         [view] = NotificationCentre(web_engine).notifications(person)
         assert view.done and not view.unread and not view.read
     english = client.get("/notifications?lang=en").get_data(as_text=True)
-    assert ">Done</span>" in english and "This task has been finished; nothing left to do." in english
+    assert ">Completed</span>" in english and "This task has been finished; nothing left to do." in english
 
 
 def test_a_cancelled_instances_task_notices_are_done(client, login, web_engine):
