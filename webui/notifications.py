@@ -4,7 +4,7 @@ in the header, notices of finished tasks shown as done, mark one or all read."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 
 from domain.notifications.centre import NotificationCentre
 from domain.people import policy
@@ -76,5 +76,5 @@ def mark_read(notification_id: int):
 def mark_all_read():
     """Mark every unread notification read."""
     count = centre().mark_read(current_user().username)
-    flash(gettext("已将 %(count)s 条通知标为已读。", count=count), "success")
+    flash(ngettext("已将 %(num)s 条通知标为已读。", "已将 %(num)s 条通知标为已读。", count), "success")
     return redirect(url_for(".index"))

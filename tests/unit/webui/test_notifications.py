@@ -69,6 +69,8 @@ def test_mark_one_then_all_read(client, login, declined, web_engine):
     page = client.post("/notifications/read-all", data={"csrf_token": csrf_of(page)},
                        follow_redirects=True).get_data(as_text=True)
     assert "已将 1 条通知标为已读。" in page and "bell-count" not in bell(page) and '<li class="unread"' not in page
+    again = client.post("/notifications/read-all?lang=en", data={"csrf_token": csrf_of(page)}, follow_redirects=True)
+    assert "Marked 0 notifications as read." in again.get_data(as_text=True)       # the English plural
     assert "全部标为已读" not in page
     assert "没有未读通知。" in client.get("/notifications?show=unread").get_data(as_text=True)
 
