@@ -39,6 +39,11 @@ def _source_messages() -> dict[tuple[str | None, str], list[str]]:
     return found
 
 
+def _forms(value) -> tuple:
+    """A catalog entry's id or string as a tuple: a plural's forms, or the one."""
+    return value if isinstance(value, tuple) else (value,)
+
+
 def _read(path: Path, reader=read_po):
     with path.open("rb") as fh:
         return reader(fh)
@@ -50,8 +55,8 @@ def _catalogs() -> dict[Path, object]:
 
 def test_every_marked_string_has_english():
     english = {(m.context, msgid): m.string for catalog in _catalogs().values() for m in catalog
-               if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)
-               for msgid in (m.id if isinstance(m.id, tuple) else (m.id,))}    # a plural: its singular and plural
+               if m.id and not m.fuzzy and all(_forms(m.string))
+               for msgid in _forms(m.id)}    # a plural: its singular and plural
     found = _source_messages()
     assert len(found) > 250 and ("event", "认领") in found and (None, "概览") in found    # the extractor saw them
     missing = {f"{msgid!r} ({context})" if context else repr(msgid): where[0] for (context, msgid), where
@@ -63,10 +68,9 @@ def test_every_marked_string_has_english():
 def test_translations_keep_placeholders_and_have_no_chinese(po):
     for message in _read(po):
         if message.id:          # a plural's forms each keep the placeholders of the Chinese plural
-            ids = message.id if isinstance(message.id, tuple) else (message.id,)
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            for string in strings:
-                assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(ids[-1])), message.id
+            for string in _forms(message.string):
+                assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(_forms(message.id)[-1])), \
+                    message.id
                 assert not CJK.search(string), (message.id, string)
 
 
@@ -201,7 +205,7 @@ def test_a_source_string_has_one_english_across_the_areas():
     for po, catalog in _catalogs().items():
         for message in catalog:
             if message.id:
-                key = (message.context, message.id if isinstance(message.id, str) else message.id[0])
+                key = (message.context, _forms(message.id)[0])
                 english.setdefault(key, {})[po.parts[-4]] = message.string
     differing = {key: areas for key, areas in english.items() if len({str(s) for s in areas.values()}) > 1}
     assert not differing, differing
